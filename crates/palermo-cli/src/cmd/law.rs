@@ -1,0 +1,16 @@
+//! `palermo law`: not built yet.
+
+use crate::exit::CliError;
+use crate::output::Ctx;
+
+/// Subcommands of `palermo law`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Not built yet.
+    Todo,
+}
+
+/// Runs a `palermo law` subcommand.
+pub(crate) async fn run(_ctx: &Ctx, _command: Command) -> Result<(), CliError> {
+    Err(CliError::failure("palermo law is not built yet"))
+}

@@ -1,0 +1,16 @@
+//! `palermo ledger`: not built yet.
+
+use crate::exit::CliError;
+use crate::output::Ctx;
+
+/// Subcommands of `palermo ledger`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Not built yet.
+    Todo,
+}
+
+/// Runs a `palermo ledger` subcommand.
+pub(crate) async fn run(_ctx: &Ctx, _command: Command) -> Result<(), CliError> {
+    Err(CliError::failure("palermo ledger is not built yet"))
+}

@@ -1,0 +1,11 @@
+//! One module per subcommand.
+
+pub(crate) mod demo;
+pub(crate) mod evidence;
+pub(crate) mod export;
+pub(crate) mod import;
+pub(crate) mod law;
+pub(crate) mod ledger;
+pub(crate) mod resolve;
+pub(crate) mod sim;
+pub(crate) mod stats;

@@ -1,0 +1,111 @@
+//! The `palermo` binary: one command-line entry point for every capability.
+//!
+//! Each subcommand lives in its own module under `cmd/` and exposes clap
+//! arguments plus an async `run(ctx, args)`. This file only wires them up and
+//! turns errors into the exit codes of the CLI contract:
+//! 0 on success, 1 when the work failed, 2 on bad usage or bad input.
+
+// The CLI is the one crate that writes reports to stdout.
+#![allow(clippy::print_stdout)]
+
+mod cmd;
+mod exit;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::CliError;
+use crate::output::{Ctx, Format};
+
+/// Palermo: a federated platform for enforcing human-trafficking law across borders.
+#[derive(Debug, Parser)]
+#[command(name = "palermo", version, about, long_about = None)]
+struct Cli {
+    /// Store URL: `sqlite://FILE` (embedded, the default) or `postgres://...`.
+    #[arg(long, global = true, env = "PALERMO_DB", default_value = "sqlite://palermo.db")]
+    db: String,
+
+    /// Output format of reporting commands.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import a CSV or FollowTheMoney JSON lines file into the store.
+    Import(cmd::import::Args),
+    /// Export the store as FollowTheMoney JSON lines.
+    Export(cmd::export::Args),
+    /// Count entities by schema, marking and role.
+    Stats(cmd::stats::Args),
+    /// Link two CSV files: write scored pairs (no database needed).
+    Link(cmd::resolve::LinkArgs),
+    /// Deduplicate one CSV file: write a cluster id per record (no database needed).
+    Dedupe(cmd::resolve::DedupeArgs),
+    /// Resolve the persons in the store into canonical entities (incremental).
+    Resolve(cmd::resolve::ResolveArgs),
+    /// Explain the match score of two records, field by field.
+    Explain(cmd::resolve::ExplainArgs),
+    /// Treaties, legal basis for cooperation, dual criminality and gaps.
+    #[command(subcommand)]
+    Law(cmd::law::Command),
+    /// The node's tamper-evident ledger.
+    #[command(subcommand)]
+    Ledger(cmd::ledger::Command),
+    /// Digital evidence and its chain of custody.
+    #[command(subcommand)]
+    Evidence(cmd::evidence::Command),
+    /// Generate a synthetic multi-country trafficking scenario with ground truth.
+    Sim(cmd::sim::Args),
+    /// Run the whole story on a synthetic scenario.
+    Demo(cmd::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    let ctx = Ctx { db: cli.db, format: cli.format };
+    match runtime.block_on(run(&ctx, cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => err.report(),
+    }
+}
+
+async fn run(ctx: &Ctx, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Import(args) => cmd::import::run(ctx, args).await,
+        Command::Export(args) => cmd::export::run(ctx, args).await,
+        Command::Stats(args) => cmd::stats::run(ctx, args).await,
+        Command::Link(args) => cmd::resolve::run_link(ctx, args).await,
+        Command::Dedupe(args) => cmd::resolve::run_dedupe(ctx, args).await,
+        Command::Resolve(args) => cmd::resolve::run_resolve(ctx, args).await,
+        Command::Explain(args) => cmd::resolve::run_explain(ctx, args).await,
+        Command::Law(command) => cmd::law::run(ctx, command).await,
+        Command::Ledger(command) => cmd::ledger::run(ctx, command).await,
+        Command::Evidence(command) => cmd::evidence::run(ctx, command).await,
+        Command::Sim(args) => cmd::sim::run(ctx, args).await,
+        Command::Demo(args) => cmd::demo::run(ctx, args).await,
+    }
+}
+
+/// Logs go to stderr, filtered by `PALERMO_LOG` (default: warnings only).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PALERMO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,1 @@
+//! palermo-law: placeholder, filled by its issue.

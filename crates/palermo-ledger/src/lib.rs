@@ -1,0 +1,1 @@
+//! palermo-ledger: placeholder, filled by its issue.

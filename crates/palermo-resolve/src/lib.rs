@@ -1,0 +1,1 @@
+//! palermo-resolve: placeholder, filled by its issue.

@@ -1,0 +1,1 @@
+//! palermo-sim: placeholder, filled by its issue.
