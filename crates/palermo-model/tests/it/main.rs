@@ -1,1 +1,4 @@
-//! Integration tests for palermo-model.
+//! Integration tests for palermo-model: FtM round trips over every schema,
+//! property and marking.
+
+mod roundtrip;

@@ -1,0 +1,252 @@
+//! FollowTheMoney JSON: one entity per line.
+//!
+//! ```json
+//! {"id": "p1", "schema": "Person",
+//!  "properties": {"firstName": ["Ahmed"]},
+//!  "palermo": {"markings": {...}, "role": "suspect", "provenance": {...},
+//!              "properties": {"city": ["Rotterdam"]}}}
+//! ```
+//!
+//! `properties` holds only what FtM knows, so FtM tools load it unchanged;
+//! Palermo's own properties and whole Palermo-only schemas keep their values
+//! under `palermo.properties`. Reading accepts both places, plus FtM's
+//! `Company`, `PublicBody` and `LegalEntity` (read as `Organization`); FtM
+//! properties Palermo does not model are skipped with a warning.
+
+use serde_json::{Map, Value};
+
+use crate::{Entity, EntityId, Error, Markings, Provenance, Result, Role, Schema};
+
+/// Serialises an entity as an FtM JSON value.
+pub fn to_ftm_value(entity: &Entity) -> Value {
+    let mut ftm_props = Map::new();
+    let mut ext_props = Map::new();
+    for (name, values) in &entity.properties {
+        let is_ftm = entity.schema.property(name).is_some_and(|def| def.ftm);
+        let target = if is_ftm {
+            &mut ftm_props
+        } else {
+            &mut ext_props
+        };
+        target.insert(name.clone(), Value::from(values.clone()));
+    }
+    let mut palermo = Map::new();
+    palermo.insert(
+        "markings".to_owned(),
+        serde_json::to_value(&entity.markings).expect("invariant: markings serialize to JSON"),
+    );
+    if let Some(role) = entity.role {
+        palermo.insert("role".to_owned(), Value::from(role.as_str()));
+    }
+    if let Some(provenance) = &entity.provenance {
+        palermo.insert(
+            "provenance".to_owned(),
+            serde_json::to_value(provenance).expect("invariant: provenance serializes to JSON"),
+        );
+    }
+    if !ext_props.is_empty() {
+        palermo.insert("properties".to_owned(), Value::Object(ext_props));
+    }
+    let mut object = Map::new();
+    object.insert("id".to_owned(), Value::from(entity.id.as_str()));
+    object.insert("schema".to_owned(), Value::from(entity.schema.as_str()));
+    object.insert("properties".to_owned(), Value::Object(ftm_props));
+    object.insert("palermo".to_owned(), Value::Object(palermo));
+    Value::Object(object)
+}
+
+/// Serialises an entity as one line of FtM JSON (no trailing newline).
+pub fn to_ftm_json(entity: &Entity) -> String {
+    to_ftm_value(entity).to_string()
+}
+
+/// Parses one line of FtM JSON; returns the entity and warnings about data
+/// that was skipped (FtM properties Palermo does not model).
+pub fn from_ftm_json(line: &str) -> Result<(Entity, Vec<String>)> {
+    let value: Value = serde_json::from_str(line).map_err(|err| Error::InvalidFtm {
+        reason: format!("not valid JSON: {err}"),
+    })?;
+    from_ftm_value(&value)
+}
+
+/// Parses an FtM JSON value; see [`from_ftm_json`].
+pub fn from_ftm_value(value: &Value) -> Result<(Entity, Vec<String>)> {
+    let invalid = |reason: &str| Error::InvalidFtm {
+        reason: reason.to_owned(),
+    };
+    let object = value
+        .as_object()
+        .ok_or_else(|| invalid("expected a JSON object"))?;
+    let id = match object.get("id") {
+        Some(Value::String(id)) => EntityId::new(id)?,
+        Some(Value::Number(n)) => EntityId::new(&n.to_string())?,
+        _ => return Err(invalid("missing or non-string `id`")),
+    };
+    let schema_name = object
+        .get("schema")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("missing `schema`"))?;
+    let schema = match schema_name {
+        "Company" | "PublicBody" | "LegalEntity" => Schema::Organization,
+        other => other.parse::<Schema>()?,
+    };
+    let mut entity = Entity::new(id, schema);
+    let mut warnings = Vec::new();
+    if let Some(props) = object.get("properties") {
+        read_properties(&mut entity, props, true, &mut warnings)?;
+    }
+    let palermo = match object.get("palermo") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(palermo)) => Some(palermo),
+        Some(_) => return Err(invalid("`palermo` must be an object")),
+    };
+    if let Some(palermo) = palermo {
+        if let Some(props) = palermo.get("properties") {
+            read_properties(&mut entity, props, false, &mut warnings)?;
+        }
+        if let Some(role) = palermo.get("role").filter(|v| !v.is_null()) {
+            let role = role
+                .as_str()
+                .ok_or_else(|| invalid("`palermo.role` must be a string"))?;
+            entity.set_role(role.parse::<Role>()?)?;
+        }
+        entity.markings = match palermo.get("markings") {
+            Some(markings) => {
+                serde_json::from_value::<Markings>(markings.clone()).map_err(|err| {
+                    Error::InvalidMarking {
+                        value: markings.to_string(),
+                        reason: err.to_string(),
+                    }
+                })?
+            }
+            None => Markings::default_for(entity.role),
+        };
+        if let Some(provenance) = palermo.get("provenance").filter(|v| !v.is_null()) {
+            entity.provenance = Some(
+                serde_json::from_value::<Provenance>(provenance.clone()).map_err(|err| {
+                    Error::InvalidFtm {
+                        reason: format!("bad `palermo.provenance`: {err}"),
+                    }
+                })?,
+            );
+        }
+    } else {
+        entity.markings = Markings::default_for(entity.role);
+    }
+    Ok((entity, warnings))
+}
+
+fn read_properties(
+    entity: &mut Entity,
+    props: &Value,
+    lenient: bool,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let props = props.as_object().ok_or_else(|| Error::InvalidFtm {
+        reason: "`properties` must be an object of string arrays".to_owned(),
+    })?;
+    for (name, values) in props {
+        if lenient && entity.schema.property(name).is_none() {
+            warnings.push(format!(
+                "skipped property `{name}`: not modelled for {}",
+                entity.schema
+            ));
+            continue;
+        }
+        let values = values.as_array().ok_or_else(|| Error::InvalidFtm {
+            reason: format!("property `{name}` must be an array of strings"),
+        })?;
+        for value in values {
+            let text = value.as_str().ok_or_else(|| Error::InvalidFtm {
+                reason: format!("property `{name}` has a value that is not a string: {value}"),
+            })?;
+            entity.add(name, text)?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds the property map of an entity from `(name, values)` pairs; used by tests.
+#[cfg(test)]
+fn props(pairs: &[(&str, &[&str])]) -> crate::Properties {
+    pairs
+        .iter()
+        .map(|(name, values)| {
+            (
+                (*name).to_owned(),
+                values.iter().map(|v| (*v).to_owned()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tlp;
+
+    #[test]
+    fn splits_ftm_and_palermo_properties() {
+        let mut entity = Entity::new(EntityId::new("p1").unwrap(), Schema::Person);
+        entity.add("firstName", "Ahmed").unwrap();
+        entity.add("city", "Rotterdam").unwrap();
+        entity.set_role(Role::Suspect).unwrap();
+        let value = to_ftm_value(&entity);
+        assert_eq!(value["properties"]["firstName"][0], "Ahmed");
+        assert!(value["properties"].get("city").is_none());
+        assert_eq!(value["palermo"]["properties"]["city"][0], "Rotterdam");
+        assert_eq!(value["palermo"]["role"], "suspect");
+        let (back, warnings) = from_ftm_value(&value).unwrap();
+        assert_eq!(back, entity);
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn reads_plain_ftm_from_other_tools() {
+        let line = r#"{"id":"c1","schema":"Company","properties":{"name":["Acme"],"topics":["crime"]},"datasets":["x"]}"#;
+        let (entity, warnings) = from_ftm_json(line).unwrap();
+        assert_eq!(entity.schema, Schema::Organization);
+        assert_eq!(entity.properties, props(&[("name", &["Acme"])]));
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(entity.markings.tlp, Tlp::Amber);
+    }
+
+    #[test]
+    fn victims_without_markings_default_to_red() {
+        let line = r#"{"id":"v1","schema":"Person","properties":{},"palermo":{"role":"victim"}}"#;
+        let (entity, _) = from_ftm_json(line).unwrap();
+        assert_eq!(entity.markings.tlp, Tlp::Red);
+        assert!(!entity.markings.onward_sharing);
+    }
+
+    #[test]
+    fn reports_malformed_lines() {
+        let check = |line: &str, fragment: &str| {
+            let err = from_ftm_json(line).unwrap_err().to_string();
+            assert!(err.contains(fragment), "{line}: {err}");
+        };
+        check("[1,2]", "expected a JSON object");
+        check("{", "not valid JSON");
+        check(r#"{"schema":"Person"}"#, "missing or non-string `id`");
+        check(
+            r#"{"id":"x","schema":"Starship"}"#,
+            "unknown schema `Starship`",
+        );
+        check(
+            r#"{"id":"x","schema":"Person","properties":{"birthDate":["soon"]}}"#,
+            "birthDate",
+        );
+        check(
+            r#"{"id":"x","schema":"Person","properties":{"name":"Bob"}}"#,
+            "array of strings",
+        );
+        check(
+            r#"{"id":"x","schema":"Person","palermo":{"markings":{"tlp":"TLP:PINK"}}}"#,
+            "TLP:PINK",
+        );
+        check(
+            r#"{"id":"x","schema":"Person","palermo":{"properties":{"wings":["2"]}}}"#,
+            "unknown property",
+        );
+    }
+}
