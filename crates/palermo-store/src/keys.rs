@@ -1,0 +1,104 @@
+//! Lookup keys written beside every entity, so that lookups and entity
+//! resolution's blocking can find candidates without scanning.
+//!
+//! Keys are deliberately simple (lower-case ASCII-folded tokens, identifier
+//! characters); the resolution engine does the heavy normalisation.
+
+use palermo_model::{Entity, PropertyType};
+
+/// Lookup keys of one entity, deduplicated and sorted:
+/// `n:<token>` for each name token of two or more characters,
+/// `id:<IDENTIFIER>` for identifiers (upper case, letters and digits only),
+/// `ph:<digits>` for phone numbers and `em:<address>` for e-mail addresses.
+pub fn entity_keys(entity: &Entity) -> Vec<String> {
+    let mut keys = Vec::new();
+    for (name, values) in &entity.properties {
+        let Some(def) = entity.schema.property(name) else {
+            continue;
+        };
+        for value in values {
+            match def.kind {
+                PropertyType::Name => {
+                    keys.extend(name_tokens(value).into_iter().map(|t| format!("n:{t}")));
+                }
+                PropertyType::Identifier => {
+                    let id: String = value
+                        .chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .map(|c| c.to_ascii_uppercase())
+                        .collect();
+                    if id.len() >= 3 {
+                        keys.push(format!("id:{id}"));
+                    }
+                }
+                PropertyType::Phone => {
+                    let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+                    if digits.len() >= 5 {
+                        keys.push(format!("ph:{digits}"));
+                    }
+                }
+                PropertyType::Email => keys.push(format!("em:{}", value.to_lowercase())),
+                _ => {}
+            }
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// The lookup key of a single name token: `n:` plus the folded token.
+pub fn name_key(token: &str) -> Option<String> {
+    name_tokens(token)
+        .into_iter()
+        .next()
+        .map(|t| format!("n:{t}"))
+}
+
+fn name_tokens(value: &str) -> Vec<String> {
+    value
+        .split(|c: char| !c.is_alphanumeric())
+        .map(|token| {
+            token
+                .chars()
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        })
+        .filter(|token| token.chars().count() >= 2)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use palermo_model::{EntityId, Schema};
+
+    use super::*;
+
+    #[test]
+    fn keys_cover_names_ids_phones_and_emails() {
+        let mut person = Entity::new(EntityId::new("p").unwrap(), Schema::Person);
+        person.add("name", "Ahmed AL-RASHID").unwrap();
+        person.add("alias", "Achmed").unwrap();
+        person.add("passportNumber", "p-123 4567").unwrap();
+        person.add("phone", "+31 6 1234 5678").unwrap();
+        person.add("email", "A.Rashid@Example.org").unwrap();
+        assert_eq!(
+            entity_keys(&person),
+            [
+                "em:a.rashid@example.org",
+                "id:P1234567",
+                "n:achmed",
+                "n:ahmed",
+                "n:al",
+                "n:rashid",
+                "ph:31612345678",
+            ]
+        );
+    }
+
+    #[test]
+    fn name_keys_fold_case_in_any_script() {
+        assert_eq!(name_key("АЛЕКСЕЙ").as_deref(), Some("n:алексей"));
+        assert_eq!(name_key("x"), None);
+    }
+}

@@ -1,0 +1,461 @@
+//! The PostgreSQL backend (the production store).
+//!
+//! Imports stream through `COPY` into a temporary staging table and move into
+//! `entities` with one `INSERT ... SELECT` per chunk, which is an order of
+//! magnitude faster than row-by-row inserts and keeps the whole file in one
+//! transaction.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::str::FromStr;
+
+use futures_util::TryStreamExt;
+use palermo_model::Entity;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::group_by;
+use crate::row::{EntityRow, StoredRow, origin};
+use crate::{
+    Backend, BatchMeta, BatchRecord, Error, ImportTx, InsertCounts, Result, Stats, Store,
+    role_rank, tlp_rank,
+};
+
+/// The columns of [`StoredRow`], joined with the entity's batch.
+macro_rules! select_stored {
+    () => {
+        "SELECT e.id, e.schema, e.properties::text AS properties, \
+            e.markings::text AS markings, e.role, e.batch_id, e.record, b.source_file, b.imported_by, \
+            b.started_at FROM entities e JOIN import_batches b ON b.id = e.batch_id"
+    };
+}
+
+/// A store in a PostgreSQL database (optionally in its own schema).
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` and runs pending migrations.
+    ///
+    /// A `schema=NAME` query parameter (letters, digits, `_`) keeps this
+    /// node's tables in their own PostgreSQL schema, created if missing, so
+    /// several nodes or test runs can share one database.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        let (base_url, schema) = split_schema(url)?;
+        let options = PgConnectOptions::from_str(&base_url).map_err(|err| Error::InvalidUrl {
+            url: redact(url),
+            reason: err.to_string(),
+        })?;
+        let options = match &schema {
+            Some(schema) => {
+                let setup = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options.clone())
+                    .await?;
+                // `split_schema` allows only [a-z0-9_] in the name, so quoting is safe.
+                let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+                sqlx::query(sqlx::AssertSqlSafe(create))
+                    .execute(&setup)
+                    .await?;
+                setup.close().await;
+                options.options([("search_path", schema.as_str())])
+            }
+            None => options,
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    /// The connection pool, for modules of this crate that add their own tables.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// An open PostgreSQL import transaction.
+pub struct PgImport<'a> {
+    tx: Transaction<'static, Postgres>,
+    batch_id: Uuid,
+    _store: &'a PgStore,
+}
+
+impl Store for PgStore {
+    type Import<'a> = PgImport<'a>;
+
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn begin_import(&self, batch: &BatchMeta) -> Result<PgImport<'_>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO import_batches (id, source_file, input_format, imported_by, started_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(batch.id.to_string())
+        .bind(&batch.source_file)
+        .bind(&batch.input_format)
+        .bind(&batch.imported_by)
+        .bind(batch.started_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "CREATE TEMP TABLE palermo_staging (ord BIGSERIAL, id TEXT, schema TEXT, \
+             caption TEXT, properties JSONB, markings JSONB, tlp TEXT, role TEXT, batch_id TEXT, \
+             record BIGINT, content_hash TEXT) ON COMMIT DROP",
+        )
+        .execute(&mut *tx)
+        .await?;
+        Ok(PgImport {
+            tx,
+            batch_id: batch.id,
+            _store: self,
+        })
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Entity>> {
+        let row = sqlx::query(concat!(select_stored!(), " WHERE e.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| stored_row(&row)?.into_entity()).transpose()
+    }
+
+    async fn find_by_key(&self, key: &str) -> Result<Vec<String>> {
+        let ids = sqlx::query_scalar(
+            "SELECT e.id FROM entity_keys k JOIN entities e ON e.seq = k.seq \
+             WHERE k.key = $1 ORDER BY e.seq",
+        )
+        .bind(key)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
+
+    async fn stats(&self) -> Result<Stats> {
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM entities")
+            .fetch_one(&self.pool)
+            .await?;
+        let batches: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM import_batches WHERE finished_at IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        let counts = |rows: Vec<(String, i64)>| -> Vec<(String, u64)> {
+            rows.into_iter().map(|(k, n)| (k, n as u64)).collect()
+        };
+        let by_schema = counts(
+            sqlx::query_as(group_by!("schema"))
+                .fetch_all(&self.pool)
+                .await?,
+        );
+        let mut by_tlp = counts(
+            sqlx::query_as(group_by!("tlp"))
+                .fetch_all(&self.pool)
+                .await?,
+        );
+        by_tlp.sort_by_key(|(label, _)| tlp_rank(label));
+        let mut by_role = counts(
+            sqlx::query_as(group_by!("role"))
+                .fetch_all(&self.pool)
+                .await?,
+        );
+        by_role.sort_by_key(|(label, _)| role_rank(label));
+        Ok(Stats {
+            total: total as u64,
+            by_schema,
+            by_tlp,
+            by_role,
+            batches: batches as u64,
+        })
+    }
+
+    async fn batches(&self) -> Result<Vec<BatchRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, source_file, input_format, imported_by, started_at, n_records, n_new, \
+             n_unchanged FROM import_batches WHERE finished_at IS NOT NULL ORDER BY started_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Ok(BatchRecord {
+                    id: Uuid::parse_str(&id).map_err(|err| Error::Corrupt {
+                        what: "import batch id".to_owned(),
+                        reason: format!("{id:?}: {err}"),
+                    })?,
+                    source_file: row.try_get("source_file")?,
+                    input_format: row.try_get("input_format")?,
+                    imported_by: row.try_get("imported_by")?,
+                    started_at: row.try_get("started_at")?,
+                    n_records: row.try_get::<i64, _>("n_records")? as u64,
+                    n_new: row.try_get::<i64, _>("n_new")? as u64,
+                    n_unchanged: row.try_get::<i64, _>("n_unchanged")? as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn export<F>(&self, mut sink: F) -> Result<u64>
+    where
+        F: FnMut(Entity) -> Result<()> + Send,
+    {
+        let mut rows = sqlx::query(concat!(select_stored!(), " ORDER BY e.seq")).fetch(&self.pool);
+        let mut n = 0;
+        while let Some(row) = rows.try_next().await? {
+            sink(stored_row(&row)?.into_entity()?)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl ImportTx for PgImport<'_> {
+    async fn insert(&mut self, entities: &[Entity]) -> Result<InsertCounts> {
+        if entities.is_empty() {
+            return Ok(InsertCounts::default());
+        }
+        let rows: Vec<EntityRow> = entities
+            .iter()
+            .map(|e| EntityRow::new(e, self.batch_id))
+            .collect();
+        let mut data = String::with_capacity(rows.len() * 256);
+        for row in &rows {
+            let fields = [
+                Some(row.id.as_str()),
+                Some(row.schema),
+                Some(row.caption.as_str()),
+                Some(row.properties.as_str()),
+                Some(row.markings.as_str()),
+                Some(row.tlp),
+                row.role,
+                Some(row.batch_id.as_str()),
+            ];
+            for field in fields {
+                push_copy_field(&mut data, field);
+                data.push('\t');
+            }
+            let _ = write!(data, "{}\t", row.record);
+            push_copy_field(&mut data, Some(&row.content_hash));
+            data.push('\n');
+        }
+        let mut copy = self
+            .tx
+            .copy_in_raw(
+                "COPY palermo_staging (id, schema, caption, properties, markings, tlp, role, \
+                 batch_id, record, content_hash) FROM STDIN",
+            )
+            .await?;
+        copy.send(data.into_bytes()).await?;
+        copy.finish().await?;
+
+        // Two records with one id in this chunk must agree.
+        let clash: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM palermo_staging GROUP BY id HAVING count(DISTINCT content_hash) > 1 LIMIT 1",
+        )
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        if let Some(id) = clash {
+            let existing = rows
+                .iter()
+                .find(|row| row.id == id)
+                .map(|row| format!("line {} of the same import", row.record))
+                .unwrap_or_else(|| "the same import".to_owned());
+            return Err(Error::Conflict { id, existing });
+        }
+        // And agree with what is already stored.
+        let stored: Option<(String, i64, String)> = sqlx::query_as(
+            "SELECT s.id, e.record, b.source_file FROM palermo_staging s \
+             JOIN entities e ON e.id = s.id JOIN import_batches b ON b.id = e.batch_id \
+             WHERE e.content_hash <> s.content_hash LIMIT 1",
+        )
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        if let Some((id, record, file)) = stored {
+            return Err(Error::Conflict {
+                id,
+                existing: origin(&file, record),
+            });
+        }
+        let inserted: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
+            "INSERT INTO entities (id, schema, caption, properties, markings, tlp, role, batch_id, \
+             record, content_hash) \
+             SELECT id, schema, caption, properties, markings, tlp, role, batch_id, record, \
+             content_hash FROM (SELECT DISTINCT ON (id) * FROM palermo_staging ORDER BY id, ord) s \
+             ORDER BY s.ord ON CONFLICT (id) DO NOTHING RETURNING id, seq",
+        )
+        .fetch_all(&mut *self.tx)
+        .await?
+        .into_iter()
+        .collect();
+
+        let mut keys = String::new();
+        for row in &rows {
+            if let Some(seq) = inserted.get(&row.id) {
+                for key in &row.keys {
+                    push_copy_field(&mut keys, Some(key));
+                    let _ = writeln!(keys, "\t{seq}");
+                }
+            }
+        }
+        if !keys.is_empty() {
+            let mut copy = self
+                .tx
+                .copy_in_raw("COPY entity_keys (key, seq) FROM STDIN")
+                .await?;
+            copy.send(keys.into_bytes()).await?;
+            copy.finish().await?;
+        }
+        sqlx::query("TRUNCATE palermo_staging")
+            .execute(&mut *self.tx)
+            .await?;
+        let new = inserted.len() as u64;
+        Ok(InsertCounts {
+            new,
+            unchanged: rows.len() as u64 - new,
+        })
+    }
+
+    async fn commit(mut self, n_records: u64, counts: InsertCounts) -> Result<()> {
+        sqlx::query(
+            "UPDATE import_batches SET finished_at = now(), n_records = $1, n_new = $2, \
+             n_unchanged = $3 WHERE id = $4",
+        )
+        .bind(n_records as i64)
+        .bind(counts.new as i64)
+        .bind(counts.unchanged as i64)
+        .bind(self.batch_id.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Appends a field in COPY text format: `\N` for NULL, and backslash,
+/// tab, newline and carriage return escaped.
+fn push_copy_field(out: &mut String, field: Option<&str>) {
+    let Some(field) = field else {
+        out.push_str("\\N");
+        return;
+    };
+    for c in field.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn stored_row(row: &PgRow) -> Result<StoredRow> {
+    Ok(StoredRow {
+        id: row.try_get("id")?,
+        schema: row.try_get("schema")?,
+        properties: row.try_get("properties")?,
+        markings: row.try_get("markings")?,
+        role: row.try_get("role")?,
+        batch_id: row.try_get("batch_id")?,
+        record: row.try_get("record")?,
+        source_file: row.try_get("source_file")?,
+        imported_by: row.try_get("imported_by")?,
+        imported_at: row.try_get::<OffsetDateTime, _>("started_at")?,
+    })
+}
+
+/// Splits a `schema=NAME` query parameter off a PostgreSQL URL.
+fn split_schema(url: &str) -> Result<(String, Option<String>)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut schema = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("schema", name)) => {
+                let valid = !name.is_empty()
+                    && name.len() <= 63
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                if !valid {
+                    return Err(Error::InvalidUrl {
+                        url: redact(url),
+                        reason: "schema must be 1-63 lower-case letters, digits or _".to_owned(),
+                    });
+                }
+                schema = Some(name.to_owned());
+            }
+            _ => rest.push(pair),
+        }
+    }
+    let base = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    Ok((base, schema))
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_copy_fields() {
+        let mut out = String::new();
+        push_copy_field(&mut out, Some("a\tb\\c\nd\re"));
+        push_copy_field(&mut out, None);
+        assert_eq!(out, "a\\tb\\\\c\\nd\\re\\N");
+    }
+
+    #[test]
+    fn splits_schema_parameter() {
+        let check = |url: &str, base: &str, schema: Option<&str>| {
+            let (b, s) = split_schema(url).unwrap();
+            assert_eq!((b.as_str(), s.as_deref()), (base, schema));
+        };
+        check("postgres://h/db", "postgres://h/db", None);
+        check(
+            "postgres://h/db?schema=node_nl",
+            "postgres://h/db",
+            Some("node_nl"),
+        );
+        check(
+            "postgres://h/db?sslmode=disable&schema=a1",
+            "postgres://h/db?sslmode=disable",
+            Some("a1"),
+        );
+        assert!(split_schema("postgres://h/db?schema=Bad-Name").is_err());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

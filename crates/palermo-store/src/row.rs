@@ -1,0 +1,122 @@
+//! The stored form of an entity, shared by both backends.
+
+use palermo_model::{Entity, EntityId, Markings, Properties, Provenance, Role, Schema};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Error, Result, keys::entity_keys};
+
+/// An entity flattened into the columns of the `entities` table.
+pub(crate) struct EntityRow {
+    pub(crate) id: String,
+    pub(crate) schema: &'static str,
+    pub(crate) caption: String,
+    pub(crate) properties: String,
+    pub(crate) markings: String,
+    pub(crate) tlp: &'static str,
+    pub(crate) role: Option<&'static str>,
+    pub(crate) batch_id: String,
+    pub(crate) record: i64,
+    pub(crate) content_hash: String,
+    pub(crate) keys: Vec<String>,
+}
+
+impl EntityRow {
+    /// Flattens an entity imported in `batch_id`.
+    pub(crate) fn new(entity: &Entity, batch_id: Uuid) -> EntityRow {
+        let properties = serde_json::to_string(&entity.properties)
+            .expect("invariant: a map of strings serializes to JSON");
+        let markings =
+            serde_json::to_string(&entity.markings).expect("invariant: markings serialize to JSON");
+        let role = entity.role.map(Role::as_str);
+        // The content hash covers what the record says, not where it came
+        // from: re-importing the same record from another file is a no-op.
+        let mut hasher = blake3::Hasher::new();
+        for part in [
+            entity.schema.as_str(),
+            &properties,
+            &markings,
+            role.unwrap_or(""),
+        ] {
+            hasher.update(&(part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        EntityRow {
+            id: entity.id.to_string(),
+            schema: entity.schema.as_str(),
+            caption: entity.caption(),
+            properties,
+            markings,
+            tlp: entity.markings.tlp.as_str(),
+            role,
+            batch_id: batch_id.to_string(),
+            record: entity.provenance.as_ref().map_or(0, |p| p.record as i64),
+            content_hash: hasher.finalize().to_hex().to_string(),
+            keys: entity_keys(entity),
+        }
+    }
+}
+
+/// The columns read back for one entity, plus its batch's provenance.
+pub(crate) struct StoredRow {
+    pub(crate) id: String,
+    pub(crate) schema: String,
+    pub(crate) properties: String,
+    pub(crate) markings: String,
+    pub(crate) role: Option<String>,
+    pub(crate) batch_id: String,
+    pub(crate) record: i64,
+    pub(crate) source_file: String,
+    pub(crate) imported_by: String,
+    pub(crate) imported_at: OffsetDateTime,
+}
+
+impl StoredRow {
+    /// Rebuilds the entity; stored data that no longer parses is reported as
+    /// [`Error::Corrupt`] rather than trusted.
+    pub(crate) fn into_entity(self) -> Result<Entity> {
+        let corrupt = |reason: String| Error::Corrupt {
+            what: format!("entity `{}`", self.id),
+            reason,
+        };
+        let id = EntityId::new(&self.id).map_err(|e| corrupt(e.to_string()))?;
+        let schema: Schema = self
+            .schema
+            .parse()
+            .map_err(|e: palermo_model::Error| corrupt(e.to_string()))?;
+        let properties: Properties =
+            serde_json::from_str(&self.properties).map_err(|e| corrupt(e.to_string()))?;
+        let markings: Markings =
+            serde_json::from_str(&self.markings).map_err(|e| corrupt(e.to_string()))?;
+        let role = self
+            .role
+            .as_deref()
+            .map(str::parse::<Role>)
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?;
+        let batch_id = Uuid::parse_str(&self.batch_id).map_err(|e| corrupt(e.to_string()))?;
+        let mut entity = Entity::new(id, schema);
+        for (name, values) in &properties {
+            for value in values {
+                entity
+                    .add(name, value)
+                    .map_err(|e| corrupt(e.to_string()))?;
+            }
+        }
+        entity.markings = markings;
+        entity.role = role;
+        entity.provenance = Some(Provenance {
+            source_file: self.source_file,
+            record: u64::try_from(self.record).unwrap_or(0),
+            batch_id,
+            imported_at: self.imported_at,
+            imported_by: self.imported_by,
+        });
+        Ok(entity)
+    }
+}
+
+/// Describes where a stored record came from, for conflict messages.
+pub(crate) fn origin(source_file: &str, record: i64) -> String {
+    format!("{source_file} line {record}")
+}

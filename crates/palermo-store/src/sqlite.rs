@@ -1,0 +1,383 @@
+//! The embedded SQLite backend (the default store).
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use futures_util::TryStreamExt;
+use palermo_model::Entity;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::group_by;
+use crate::row::{EntityRow, StoredRow, origin};
+use crate::{
+    Backend, BatchMeta, BatchRecord, Error, ImportTx, InsertCounts, Result, Stats, Store,
+    role_rank, tlp_rank,
+};
+
+/// Rows per multi-row INSERT; 11 bound columns each stays far below
+/// SQLite's limit of 32,766 bound parameters.
+const ROWS_PER_STATEMENT: usize = 1_000;
+/// Keys per multi-row INSERT (2 columns each).
+const KEYS_PER_STATEMENT: usize = 8_000;
+
+/// The columns of [`StoredRow`], joined with the entity's batch.
+macro_rules! select_stored {
+    () => {
+        "SELECT e.id, e.schema, e.properties, e.markings, e.role, e.batch_id, \
+            e.record, b.source_file, b.imported_by, b.started_at \
+            FROM entities e JOIN import_batches b ON b.id = e.batch_id"
+    };
+}
+
+/// A store in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://FILE`,
+    /// `sqlite::memory:`) and runs pending migrations.
+    pub async fn connect(url: &str) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|err| Error::InvalidUrl {
+                url: url.to_owned(),
+                reason: err.to_string(),
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(30));
+        // An in-memory database lives in one connection only.
+        let max = if url.contains(":memory:") { 1 } else { 4 };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The connection pool, for modules of this crate that add their own tables.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// An open SQLite import transaction.
+pub struct SqliteImport<'a> {
+    tx: Transaction<'static, Sqlite>,
+    batch_id: Uuid,
+    _store: &'a SqliteStore,
+}
+
+impl Store for SqliteStore {
+    type Import<'a> = SqliteImport<'a>;
+
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn begin_import(&self, batch: &BatchMeta) -> Result<SqliteImport<'_>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO import_batches (id, source_file, input_format, imported_by, started_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(batch.id.to_string())
+        .bind(&batch.source_file)
+        .bind(&batch.input_format)
+        .bind(&batch.imported_by)
+        .bind(rfc3339(batch.started_at))
+        .execute(&mut *tx)
+        .await?;
+        Ok(SqliteImport {
+            tx,
+            batch_id: batch.id,
+            _store: self,
+        })
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Entity>> {
+        let row = sqlx::query(concat!(select_stored!(), " WHERE e.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| stored_row(&row)?.into_entity()).transpose()
+    }
+
+    async fn find_by_key(&self, key: &str) -> Result<Vec<String>> {
+        let ids = sqlx::query_scalar(
+            "SELECT e.id FROM entity_keys k JOIN entities e ON e.seq = k.seq \
+             WHERE k.key = ? ORDER BY e.seq",
+        )
+        .bind(key)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
+
+    async fn stats(&self) -> Result<Stats> {
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM entities")
+            .fetch_one(&self.pool)
+            .await?;
+        let batches: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM import_batches WHERE finished_at IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        let counts = |rows: Vec<(String, i64)>| -> Vec<(String, u64)> {
+            rows.into_iter().map(|(k, n)| (k, n as u64)).collect()
+        };
+        let by_schema = counts(
+            sqlx::query_as(group_by!("schema"))
+                .fetch_all(&self.pool)
+                .await?,
+        );
+        let mut by_tlp = counts(
+            sqlx::query_as(group_by!("tlp"))
+                .fetch_all(&self.pool)
+                .await?,
+        );
+        by_tlp.sort_by_key(|(label, _)| tlp_rank(label));
+        let mut by_role = counts(
+            sqlx::query_as(group_by!("role"))
+                .fetch_all(&self.pool)
+                .await?,
+        );
+        by_role.sort_by_key(|(label, _)| role_rank(label));
+        Ok(Stats {
+            total: total as u64,
+            by_schema,
+            by_tlp,
+            by_role,
+            batches: batches as u64,
+        })
+    }
+
+    async fn batches(&self) -> Result<Vec<BatchRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, source_file, input_format, imported_by, started_at, n_records, n_new, \
+             n_unchanged FROM import_batches WHERE finished_at IS NOT NULL ORDER BY started_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                let started_at: String = row.try_get("started_at")?;
+                Ok(BatchRecord {
+                    id: parse_uuid(&id)?,
+                    source_file: row.try_get("source_file")?,
+                    input_format: row.try_get("input_format")?,
+                    imported_by: row.try_get("imported_by")?,
+                    started_at: parse_time(&started_at)?,
+                    n_records: row.try_get::<i64, _>("n_records")? as u64,
+                    n_new: row.try_get::<i64, _>("n_new")? as u64,
+                    n_unchanged: row.try_get::<i64, _>("n_unchanged")? as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn export<F>(&self, mut sink: F) -> Result<u64>
+    where
+        F: FnMut(Entity) -> Result<()> + Send,
+    {
+        let mut rows = sqlx::query(concat!(select_stored!(), " ORDER BY e.seq")).fetch(&self.pool);
+        let mut n = 0;
+        while let Some(row) = rows.try_next().await? {
+            sink(stored_row(&row)?.into_entity()?)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl ImportTx for SqliteImport<'_> {
+    async fn insert(&mut self, entities: &[Entity]) -> Result<InsertCounts> {
+        let mut counts = InsertCounts::default();
+        for chunk in entities.chunks(ROWS_PER_STATEMENT) {
+            let all_rows: Vec<EntityRow> = chunk
+                .iter()
+                .map(|e| EntityRow::new(e, self.batch_id))
+                .collect();
+            let rows = dedupe_chunk(all_rows, &mut counts)?;
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO entities (id, schema, caption, properties, markings, tlp, role, \
+                 batch_id, record, content_hash) ",
+            );
+            insert.push_values(&rows, |mut b, row| {
+                b.push_bind(row.id.as_str())
+                    .push_bind(row.schema)
+                    .push_bind(row.caption.as_str())
+                    .push_bind(row.properties.as_str())
+                    .push_bind(row.markings.as_str())
+                    .push_bind(row.tlp)
+                    .push_bind(row.role)
+                    .push_bind(row.batch_id.as_str())
+                    .push_bind(row.record)
+                    .push_bind(row.content_hash.as_str());
+            });
+            insert.push(" ON CONFLICT (id) DO NOTHING RETURNING id, seq");
+            let inserted: HashMap<String, i64> = insert
+                .build_query_as::<(String, i64)>()
+                .fetch_all(&mut *self.tx)
+                .await?
+                .into_iter()
+                .collect();
+            counts.new += inserted.len() as u64;
+            if inserted.len() < rows.len() {
+                counts.unchanged += self.check_duplicates(&rows, &inserted).await?;
+            }
+            let keys: Vec<(&str, i64)> = rows
+                .iter()
+                .filter_map(|row| inserted.get(&row.id).map(|seq| (row, *seq)))
+                .flat_map(|(row, seq)| row.keys.iter().map(move |key| (key.as_str(), seq)))
+                .collect();
+            for key_chunk in keys.chunks(KEYS_PER_STATEMENT) {
+                let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO entity_keys (key, seq) ");
+                insert.push_values(key_chunk, |mut b, (key, seq)| {
+                    b.push_bind(*key).push_bind(*seq);
+                });
+                insert.push(" ON CONFLICT DO NOTHING");
+                insert.build().execute(&mut *self.tx).await?;
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn commit(mut self, n_records: u64, counts: InsertCounts) -> Result<()> {
+        sqlx::query(
+            "UPDATE import_batches SET finished_at = ?, n_records = ?, n_new = ?, n_unchanged = ? \
+             WHERE id = ?",
+        )
+        .bind(rfc3339(OffsetDateTime::now_utc()))
+        .bind(n_records as i64)
+        .bind(counts.new as i64)
+        .bind(counts.unchanged as i64)
+        .bind(self.batch_id.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl SqliteImport<'_> {
+    /// Checks rows that were not inserted: identical content is fine
+    /// (returns how many), different content is a conflict.
+    async fn check_duplicates(
+        &mut self,
+        rows: &[EntityRow],
+        inserted: &HashMap<String, i64>,
+    ) -> Result<u64> {
+        let skipped: Vec<&EntityRow> = rows
+            .iter()
+            .filter(|r| !inserted.contains_key(&r.id))
+            .collect();
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT e.id, e.content_hash, e.record, b.source_file FROM entities e \
+             JOIN import_batches b ON b.id = e.batch_id WHERE e.id IN ",
+        );
+        query.push_tuples(&skipped, |mut b, row| {
+            b.push_bind(row.id.as_str());
+        });
+        let stored: HashMap<String, (String, i64, String)> = query
+            .build_query_as::<(String, String, i64, String)>()
+            .fetch_all(&mut *self.tx)
+            .await?
+            .into_iter()
+            .map(|(id, hash, record, file)| (id, (hash, record, file)))
+            .collect();
+        for row in &skipped {
+            match stored.get(&row.id) {
+                Some((hash, _, _)) if *hash == row.content_hash => {}
+                Some((_, record, file)) => {
+                    return Err(Error::Conflict {
+                        id: row.id.clone(),
+                        existing: origin(file, *record),
+                    });
+                }
+                None => {
+                    return Err(Error::Corrupt {
+                        what: format!("entity `{}`", row.id),
+                        reason: "neither inserted nor found".to_owned(),
+                    });
+                }
+            }
+        }
+        Ok(skipped.len() as u64)
+    }
+}
+
+/// Drops repeated ids within one chunk (counted as unchanged when
+/// identical; a conflict when not), keeping the first occurrence.
+fn dedupe_chunk(rows: Vec<EntityRow>, counts: &mut InsertCounts) -> Result<Vec<EntityRow>> {
+    let mut first: HashMap<&str, (&str, i64)> = HashMap::with_capacity(rows.len());
+    let mut keep = vec![true; rows.len()];
+    for (idx, row) in rows.iter().enumerate() {
+        match first.get(row.id.as_str()) {
+            None => {
+                first.insert(&row.id, (&row.content_hash, row.record));
+            }
+            Some((hash, _)) if *hash == row.content_hash => {
+                keep[idx] = false;
+                counts.unchanged += 1;
+            }
+            Some((_, record)) => {
+                return Err(Error::Conflict {
+                    id: row.id.clone(),
+                    existing: format!("line {record} of the same import"),
+                });
+            }
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(row, keep)| keep.then_some(row))
+        .collect())
+}
+
+fn stored_row(row: &SqliteRow) -> Result<StoredRow> {
+    let imported_at: String = row.try_get("started_at")?;
+    Ok(StoredRow {
+        id: row.try_get("id")?,
+        schema: row.try_get("schema")?,
+        properties: row.try_get("properties")?,
+        markings: row.try_get("markings")?,
+        role: row.try_get("role")?,
+        batch_id: row.try_get("batch_id")?,
+        record: row.try_get("record")?,
+        source_file: row.try_get("source_file")?,
+        imported_by: row.try_get("imported_by")?,
+        imported_at: parse_time(&imported_at)?,
+    })
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339)
+        .expect("invariant: any UTC time formats as RFC 3339")
+}
+
+fn parse_time(text: &str) -> Result<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|err| Error::Corrupt {
+        what: "import batch time".to_owned(),
+        reason: format!("{text:?}: {err}"),
+    })
+}
+
+fn parse_uuid(text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|err| Error::Corrupt {
+        what: "import batch id".to_owned(),
+        reason: format!("{text:?}: {err}"),
+    })
+}
