@@ -11,6 +11,7 @@
 mod cmd;
 mod exit;
 mod output;
+mod store;
 
 use std::process::ExitCode;
 
@@ -24,7 +25,12 @@ use crate::output::{Ctx, Format};
 #[command(name = "palermo", version, about, long_about = None)]
 struct Cli {
     /// Store URL: `sqlite://FILE` (embedded, the default) or `postgres://...`.
-    #[arg(long, global = true, env = "PALERMO_DB", default_value = "sqlite://palermo.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "PALERMO_DB",
+        default_value = "sqlite://palermo.db"
+    )]
     db: String,
 
     /// Output format of reporting commands.
@@ -69,14 +75,20 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
             return ExitCode::from(1);
         }
     };
-    let ctx = Ctx { db: cli.db, format: cli.format };
+    let ctx = Ctx {
+        db: cli.db,
+        format: cli.format,
+    };
     match runtime.block_on(run(&ctx, cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => err.report(),
