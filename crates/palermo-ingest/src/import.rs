@@ -258,7 +258,7 @@ struct Records<R: BufRead> {
 }
 
 enum Source<R: BufRead> {
-    Csv(CsvSource<R>),
+    Csv(Box<CsvSource<R>>),
     Ftm(JsonlSource<R>),
 }
 
@@ -286,7 +286,7 @@ impl<R: BufRead> Records<R> {
                     .map(|c| format!("{}: column `{c}` ignored (no matching property; use --map {c}=PROPERTY)", path.display()))
                     .collect();
                 Ok(Records {
-                    source: Source::Csv(source),
+                    source: Source::Csv(Box::new(source)),
                     warnings,
                 })
             }
