@@ -19,7 +19,7 @@ use crate::jsonl_reader::JsonlSource;
 use crate::{Error, Result};
 
 /// Records sent to the store per insert call.
-const CHUNK: usize = 2_000;
+const CHUNK: usize = 10_000;
 
 /// The kind of input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

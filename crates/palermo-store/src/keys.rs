@@ -47,6 +47,15 @@ pub fn entity_keys(entity: &Entity) -> Vec<String> {
     keys
 }
 
+/// The 64-bit hash under which a key is stored (the first eight bytes of
+/// its BLAKE3 hash, as a signed integer for the database).
+pub fn key_hash(key: &str) -> i64 {
+    let hash = blake3::hash(key.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash.as_bytes()[..8]);
+    i64::from_le_bytes(first)
+}
+
 /// The lookup key of a single name token: `n:` plus the folded token.
 pub fn name_key(token: &str) -> Option<String> {
     name_tokens(token)

@@ -132,9 +132,9 @@ impl Store for PgStore {
     async fn find_by_key(&self, key: &str) -> Result<Vec<String>> {
         let ids = sqlx::query_scalar(
             "SELECT e.id FROM entity_keys k JOIN entities e ON e.seq = k.seq \
-             WHERE k.key = $1 ORDER BY e.seq",
+             WHERE k.key_hash = $1 ORDER BY e.seq",
         )
-        .bind(key)
+        .bind(crate::key_hash(key))
         .fetch_all(&self.pool)
         .await?;
         Ok(ids)
@@ -301,15 +301,14 @@ impl ImportTx for PgImport<'_> {
         for row in &rows {
             if let Some(seq) = inserted.get(&row.id) {
                 for key in &row.keys {
-                    push_copy_field(&mut keys, Some(key));
-                    let _ = writeln!(keys, "\t{seq}");
+                    let _ = writeln!(keys, "{key}\t{seq}");
                 }
             }
         }
         if !keys.is_empty() {
             let mut copy = self
                 .tx
-                .copy_in_raw("COPY entity_keys (key, seq) FROM STDIN")
+                .copy_in_raw("COPY entity_keys (key_hash, seq) FROM STDIN")
                 .await?;
             copy.send(keys.into_bytes()).await?;
             copy.finish().await?;

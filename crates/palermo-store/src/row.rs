@@ -4,7 +4,8 @@ use palermo_model::{Entity, EntityId, Markings, Properties, Provenance, Role, Sc
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Error, Result, keys::entity_keys};
+use crate::keys::{entity_keys, key_hash};
+use crate::{Error, Result};
 
 /// An entity flattened into the columns of the `entities` table.
 pub(crate) struct EntityRow {
@@ -18,7 +19,7 @@ pub(crate) struct EntityRow {
     pub(crate) batch_id: String,
     pub(crate) record: i64,
     pub(crate) content_hash: String,
-    pub(crate) keys: Vec<String>,
+    pub(crate) keys: Vec<i64>,
 }
 
 impl EntityRow {
@@ -52,7 +53,10 @@ impl EntityRow {
             batch_id: batch_id.to_string(),
             record: entity.provenance.as_ref().map_or(0, |p| p.record as i64),
             content_hash: hasher.finalize().to_hex().to_string(),
-            keys: entity_keys(entity),
+            keys: entity_keys(entity)
+                .iter()
+                .map(|key| key_hash(key))
+                .collect(),
         }
     }
 }
@@ -95,14 +99,19 @@ impl StoredRow {
             .transpose()
             .map_err(|e| corrupt(e.to_string()))?;
         let batch_id = Uuid::parse_str(&self.batch_id).map_err(|e| corrupt(e.to_string()))?;
-        let mut entity = Entity::new(id, schema);
-        for (name, values) in &properties {
-            for value in values {
-                entity
-                    .add(name, value)
-                    .map_err(|e| corrupt(e.to_string()))?;
-            }
+        // Values were validated when they entered the store; here it is
+        // enough that every property belongs to the schema. Tampering with
+        // stored values is the ledger's to detect.
+        if let Some(name) = properties
+            .keys()
+            .find(|name| schema.property(name).is_none())
+        {
+            return Err(corrupt(format!(
+                "unknown property `{name}` for schema {schema}"
+            )));
         }
+        let mut entity = Entity::new(id, schema);
+        entity.properties = properties;
         entity.markings = markings;
         entity.role = role;
         entity.provenance = Some(Provenance {

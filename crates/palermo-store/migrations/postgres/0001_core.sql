@@ -29,10 +29,12 @@ CREATE TABLE entities (
 CREATE INDEX entities_schema ON entities (schema);
 CREATE INDEX entities_batch ON entities (batch_id);
 
--- Lookup keys: `n:` normalised name token, `id:` identifier, `ph:` phone
--- digits, `em:` e-mail address. Resolution and lookups start here.
+-- Lookup keys (`n:` normalised name token, `id:` identifier, `ph:` phone
+-- digits, `em:` e-mail address), stored as a 64-bit hash of the key text:
+-- integer comparisons keep bulk imports fast, and a lookup re-reads the
+-- entities it finds anyway. Resolution and lookups start here.
 CREATE TABLE entity_keys (
-    key TEXT NOT NULL,
+    key_hash BIGINT NOT NULL,
     seq BIGINT NOT NULL,
-    PRIMARY KEY (key, seq)
+    PRIMARY KEY (key_hash, seq)
 );
