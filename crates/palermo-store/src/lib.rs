@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 pub use crate::any::{AnyImport, AnyStore, open};
 pub use crate::error::{Error, Result};
-pub use crate::keys::{entity_keys, name_key};
+pub use crate::keys::{entity_keys, key_hash, name_key};
 pub use crate::law::LawUpdateRecord;
 pub use crate::postgres::{PgImport, PgStore};
 pub use crate::sqlite::{SqliteImport, SqliteStore};
