@@ -1,9 +1,9 @@
 //! The PostgreSQL backend (the production store).
 //!
-//! Imports stream through `COPY` into a temporary staging table and move into
-//! `entities` with one `INSERT ... SELECT` per chunk, which is an order of
-//! magnitude faster than row-by-row inserts and keeps the whole file in one
-//! transaction.
+//! Imports check a chunk's ids against the stored ones with one indexed
+//! query, reserve sequence numbers, and stream the new rows and their keys
+//! with `COPY`: an order of magnitude faster than row-by-row inserts, and
+//! the whole file stays in one transaction.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::group_by;
-use crate::row::{EntityRow, StoredRow, origin};
+use crate::row::{EntityRow, StoredRow, dedupe_chunk, origin};
 use crate::{
     Backend, BatchMeta, BatchRecord, Error, ImportTx, InsertCounts, Result, Stats, Store,
     role_rank, tlp_rank,
@@ -105,13 +105,6 @@ impl Store for PgStore {
         .bind(&batch.input_format)
         .bind(&batch.imported_by)
         .bind(batch.started_at)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "CREATE TEMP TABLE palermo_staging (ord BIGSERIAL, id TEXT, schema TEXT, \
-             caption TEXT, properties JSONB, markings JSONB, tlp TEXT, role TEXT, batch_id TEXT, \
-             record BIGINT, content_hash TEXT) ON COMMIT DROP",
-        )
         .execute(&mut *tx)
         .await?;
         Ok(PgImport {
@@ -220,15 +213,58 @@ impl Store for PgStore {
 
 impl ImportTx for PgImport<'_> {
     async fn insert(&mut self, entities: &[Entity]) -> Result<InsertCounts> {
-        if entities.is_empty() {
-            return Ok(InsertCounts::default());
-        }
+        let mut counts = InsertCounts::default();
         let rows: Vec<EntityRow> = entities
             .iter()
             .map(|e| EntityRow::new(e, self.batch_id))
             .collect();
+        let mut rows = dedupe_chunk(rows, &mut counts)?;
+        if rows.is_empty() {
+            return Ok(counts);
+        }
+        // Ids already stored: identical content is a no-op, anything else a conflict.
+        let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+        let stored: Vec<(String, String, i64, String)> = sqlx::query_as(
+            "SELECT e.id, e.content_hash, e.record, b.source_file FROM entities e \
+             JOIN import_batches b ON b.id = e.batch_id WHERE e.id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        if !stored.is_empty() {
+            let stored: HashMap<String, (String, i64, String)> = stored
+                .into_iter()
+                .map(|(id, hash, record, file)| (id, (hash, record, file)))
+                .collect();
+            for row in &rows {
+                if let Some((hash, record, file)) = stored.get(&row.id)
+                    && *hash != row.content_hash
+                {
+                    return Err(Error::Conflict {
+                        id: row.id.clone(),
+                        existing: origin(file, *record),
+                    });
+                }
+            }
+            let before = rows.len();
+            rows.retain(|row| !stored.contains_key(&row.id));
+            counts.unchanged += (before - rows.len()) as u64;
+            if rows.is_empty() {
+                return Ok(counts);
+            }
+        }
+        // Sequence numbers for the new rows, so keys can be written without
+        // reading the rows back.
+        let seqs: Vec<i64> = sqlx::query_scalar(
+            "SELECT nextval(pg_get_serial_sequence('entities', 'seq')) FROM generate_series(1, $1)",
+        )
+        .bind(rows.len() as i64)
+        .fetch_all(&mut *self.tx)
+        .await?;
         let mut data = String::with_capacity(rows.len() * 256);
-        for row in &rows {
+        let mut keys = String::with_capacity(rows.len() * 64);
+        for (row, seq) in rows.iter().zip(&seqs) {
+            let _ = write!(data, "{seq}\t");
             let fields = [
                 Some(row.id.as_str()),
                 Some(row.schema),
@@ -246,65 +282,19 @@ impl ImportTx for PgImport<'_> {
             let _ = write!(data, "{}\t", row.record);
             push_copy_field(&mut data, Some(&row.content_hash));
             data.push('\n');
+            for key in &row.keys {
+                let _ = writeln!(keys, "{key}\t{seq}");
+            }
         }
         let mut copy = self
             .tx
             .copy_in_raw(
-                "COPY palermo_staging (id, schema, caption, properties, markings, tlp, role, \
+                "COPY entities (seq, id, schema, caption, properties, markings, tlp, role, \
                  batch_id, record, content_hash) FROM STDIN",
             )
             .await?;
         copy.send(data.into_bytes()).await?;
         copy.finish().await?;
-
-        // Two records with one id in this chunk must agree.
-        let clash: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM palermo_staging GROUP BY id HAVING count(DISTINCT content_hash) > 1 LIMIT 1",
-        )
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        if let Some(id) = clash {
-            let existing = rows
-                .iter()
-                .find(|row| row.id == id)
-                .map(|row| format!("line {} of the same import", row.record))
-                .unwrap_or_else(|| "the same import".to_owned());
-            return Err(Error::Conflict { id, existing });
-        }
-        // And agree with what is already stored.
-        let stored: Option<(String, i64, String)> = sqlx::query_as(
-            "SELECT s.id, e.record, b.source_file FROM palermo_staging s \
-             JOIN entities e ON e.id = s.id JOIN import_batches b ON b.id = e.batch_id \
-             WHERE e.content_hash <> s.content_hash LIMIT 1",
-        )
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        if let Some((id, record, file)) = stored {
-            return Err(Error::Conflict {
-                id,
-                existing: origin(&file, record),
-            });
-        }
-        let inserted: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
-            "INSERT INTO entities (id, schema, caption, properties, markings, tlp, role, batch_id, \
-             record, content_hash) \
-             SELECT id, schema, caption, properties, markings, tlp, role, batch_id, record, \
-             content_hash FROM (SELECT DISTINCT ON (id) * FROM palermo_staging ORDER BY id, ord) s \
-             ORDER BY s.ord ON CONFLICT (id) DO NOTHING RETURNING id, seq",
-        )
-        .fetch_all(&mut *self.tx)
-        .await?
-        .into_iter()
-        .collect();
-
-        let mut keys = String::new();
-        for row in &rows {
-            if let Some(seq) = inserted.get(&row.id) {
-                for key in &row.keys {
-                    let _ = writeln!(keys, "{key}\t{seq}");
-                }
-            }
-        }
         if !keys.is_empty() {
             let mut copy = self
                 .tx
@@ -313,14 +303,8 @@ impl ImportTx for PgImport<'_> {
             copy.send(keys.into_bytes()).await?;
             copy.finish().await?;
         }
-        sqlx::query("TRUNCATE palermo_staging")
-            .execute(&mut *self.tx)
-            .await?;
-        let new = inserted.len() as u64;
-        Ok(InsertCounts {
-            new,
-            unchanged: rows.len() as u64 - new,
-        })
+        counts.new += rows.len() as u64;
+        Ok(counts)
     }
 
     async fn commit(mut self, n_records: u64, counts: InsertCounts) -> Result<()> {

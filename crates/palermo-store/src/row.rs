@@ -1,11 +1,13 @@
 //! The stored form of an entity, shared by both backends.
 
+use std::collections::HashMap;
+
 use palermo_model::{Entity, EntityId, Markings, Properties, Provenance, Role, Schema};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::keys::{entity_keys, key_hash};
-use crate::{Error, Result};
+use crate::{Error, InsertCounts, Result};
 
 /// An entity flattened into the columns of the `entities` table.
 pub(crate) struct EntityRow {
@@ -128,4 +130,36 @@ impl StoredRow {
 /// Describes where a stored record came from, for conflict messages.
 pub(crate) fn origin(source_file: &str, record: i64) -> String {
     format!("{source_file} line {record}")
+}
+
+/// Drops repeated ids within one chunk (counted as unchanged when
+/// identical; a conflict when not), keeping the first occurrence.
+pub(crate) fn dedupe_chunk(
+    rows: Vec<EntityRow>,
+    counts: &mut InsertCounts,
+) -> Result<Vec<EntityRow>> {
+    let mut first: HashMap<&str, (&str, i64)> = HashMap::with_capacity(rows.len());
+    let mut keep = vec![true; rows.len()];
+    for (idx, row) in rows.iter().enumerate() {
+        match first.get(row.id.as_str()) {
+            None => {
+                first.insert(&row.id, (&row.content_hash, row.record));
+            }
+            Some((hash, _)) if *hash == row.content_hash => {
+                keep[idx] = false;
+                counts.unchanged += 1;
+            }
+            Some((_, record)) => {
+                return Err(Error::Conflict {
+                    id: row.id.clone(),
+                    existing: format!("line {record} of the same import"),
+                });
+            }
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(row, keep)| keep.then_some(row))
+        .collect())
 }

@@ -15,7 +15,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::group_by;
-use crate::row::{EntityRow, StoredRow, origin};
+use crate::row::{EntityRow, StoredRow, dedupe_chunk, origin};
 use crate::{
     Backend, BatchMeta, BatchRecord, Error, ImportTx, InsertCounts, Result, Stats, Store,
     role_rank, tlp_rank,
@@ -354,35 +354,6 @@ impl SqliteImport<'_> {
         }
         Ok(skipped.len() as u64)
     }
-}
-
-/// Drops repeated ids within one chunk (counted as unchanged when
-/// identical; a conflict when not), keeping the first occurrence.
-fn dedupe_chunk(rows: Vec<EntityRow>, counts: &mut InsertCounts) -> Result<Vec<EntityRow>> {
-    let mut first: HashMap<&str, (&str, i64)> = HashMap::with_capacity(rows.len());
-    let mut keep = vec![true; rows.len()];
-    for (idx, row) in rows.iter().enumerate() {
-        match first.get(row.id.as_str()) {
-            None => {
-                first.insert(&row.id, (&row.content_hash, row.record));
-            }
-            Some((hash, _)) if *hash == row.content_hash => {
-                keep[idx] = false;
-                counts.unchanged += 1;
-            }
-            Some((_, record)) => {
-                return Err(Error::Conflict {
-                    id: row.id.clone(),
-                    existing: format!("line {record} of the same import"),
-                });
-            }
-        }
-    }
-    Ok(rows
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(row, keep)| keep.then_some(row))
-        .collect())
 }
 
 fn stored_row(row: &SqliteRow) -> Result<StoredRow> {
