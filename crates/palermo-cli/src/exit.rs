@@ -22,12 +22,18 @@ pub(crate) struct CliError {
 impl CliError {
     /// A bad-input error (exit 2) with a message.
     pub(crate) fn bad_input(msg: impl Display) -> CliError {
-        CliError { code: EXIT_BAD_INPUT, error: anyhow::anyhow!("{msg}") }
+        CliError {
+            code: EXIT_BAD_INPUT,
+            error: anyhow::anyhow!("{msg}"),
+        }
     }
 
     /// A failure of the work (exit 1) with a message.
     pub(crate) fn failure(msg: impl Display) -> CliError {
-        CliError { code: EXIT_FAILURE, error: anyhow::anyhow!("{msg}") }
+        CliError {
+            code: EXIT_FAILURE,
+            error: anyhow::anyhow!("{msg}"),
+        }
     }
 
     /// Prints the error chain to stderr and returns the exit code.
@@ -39,7 +45,10 @@ impl CliError {
 
 impl<E: Into<anyhow::Error>> From<E> for CliError {
     fn from(err: E) -> CliError {
-        CliError { code: EXIT_FAILURE, error: err.into() }
+        CliError {
+            code: EXIT_FAILURE,
+            error: err.into(),
+        }
     }
 }
 
@@ -51,6 +60,9 @@ pub(crate) trait ResultExt<T> {
 
 impl<T, E: Into<anyhow::Error>> ResultExt<T> for Result<T, E> {
     fn bad_input(self) -> Result<T, CliError> {
-        self.map_err(|err| CliError { code: EXIT_BAD_INPUT, error: err.into() })
+        self.map_err(|err| CliError {
+            code: EXIT_BAD_INPUT,
+            error: err.into(),
+        })
     }
 }

@@ -6,6 +6,9 @@
 //! resident set size. `bench/import/run.sh` runs it repeatedly and reports
 //! medians.
 
+// An example prints its result; that is its job.
+#![allow(clippy::print_stdout)]
+
 use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};

@@ -229,6 +229,43 @@ pub async fn import_file<S: Store>(
     })
 }
 
+/// Reads and validates every record of `input` without a store, calling
+/// `on_entity` for each (markings applied, no provenance). `path` names the
+/// input in errors. Returns how many records there were and the warnings.
+///
+/// This is the importer's own parsing, so a file that passes here fails in
+/// [`import_file`] only on conflicts with stored records. Used by
+/// `palermo import --dry-run` and the fuzz targets.
+pub fn read_entities<R: BufRead>(
+    input: R,
+    path: &Path,
+    config: &ImportConfig,
+    on_entity: &mut dyn FnMut(Entity),
+) -> Result<(u64, Vec<String>)> {
+    let format = config
+        .format
+        .unwrap_or_else(|| InputFormat::from_path(path));
+    let mut records = Records::open(input, path, format, config)?;
+    let mut warnings = std::mem::take(&mut records.warnings);
+    let mut n = 0;
+    while let Some((entity, line, record_warnings)) = records.next(&config.markings)? {
+        warnings.extend(
+            record_warnings
+                .into_iter()
+                .map(|w| format!("{}:{line}: {w}", path.display())),
+        );
+        on_entity(entity);
+        n += 1;
+    }
+    if n == 0 {
+        return Err(Error::Empty {
+            path: path.to_owned(),
+            reason: "no records in the file".to_owned(),
+        });
+    }
+    Ok((n, warnings))
+}
+
 /// Turns a store conflict into an error naming the line in this file.
 fn conflict_at(err: palermo_store::Error, path: &Path, chunk: &[Entity], lines: &[u64]) -> Error {
     match err {

@@ -19,4 +19,6 @@ mod jsonl_reader;
 pub use crate::error::{Error, Result};
 pub use crate::export::export_ftm;
 pub use crate::header::{detect_property, id_column_candidates};
-pub use crate::import::{ImportConfig, ImportSummary, InputFormat, MarkingConfig, import_file};
+pub use crate::import::{
+    ImportConfig, ImportSummary, InputFormat, MarkingConfig, import_file, read_entities,
+};

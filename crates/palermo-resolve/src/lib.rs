@@ -1,1 +1,36 @@
-//! palermo-resolve: placeholder, filled by its issue.
+//! palermo-resolve: person entity resolution.
+//!
+//! Pure logic, no I/O of its own (callers hand in readers and writers):
+//! - [`normalize`]: Unicode folding, transliteration, name tokens, particles, a
+//!   cross-language phonetic key and the nickname table;
+//! - [`schema`]: person properties and the header → property table;
+//! - [`read_csv`]: records from CSV text;
+//! - blocking with several OR-ed keys, per-field comparison levels, Fellegi–Sunter with
+//!   EM-estimated m/u and term-frequency adjustment, chaining-resistant clustering, and
+//!   per-field explanations, all driven by [`Resolution`];
+//! - [`metrics`]: pairwise and B-cubed precision/recall on labelled data.
+
+mod blocking;
+mod cluster;
+mod compare;
+mod engine;
+mod error;
+pub mod metrics;
+mod model;
+pub mod normalize;
+mod read;
+mod record;
+pub mod schema;
+mod similarity;
+
+pub use blocking::{BlockingStats, KEY_KINDS};
+pub use compare::{FIELDS, Field, N_FIELDS};
+pub use engine::{
+    Config, Evaluation, Explanation, FieldExplanation, Resolution, ScoredPair, Stats,
+    format_probability,
+};
+pub use error::{Error, Result};
+pub use model::{FieldParams, LINEAR_BITS, MAX_BITS, Model, probability, squash};
+pub use read::{Dataset, read_csv};
+pub use record::Record;
+pub use schema::{Mapping, Property};

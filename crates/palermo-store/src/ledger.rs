@@ -94,7 +94,10 @@ pub trait LedgerStore: Send + Sync {
     fn ledger_nodes(&self, ids: &[NodeId]) -> impl Future<Output = Result<Vec<Hash>>> + Send;
 
     /// Entries matching `filter`, by position.
-    fn ledger_entries(&self, filter: &EntryFilter) -> impl Future<Output = Result<Vec<StoredEntry>>> + Send;
+    fn ledger_entries(
+        &self,
+        filter: &EntryFilter,
+    ) -> impl Future<Output = Result<Vec<StoredEntry>>> + Send;
 
     /// Recomputes the whole log from the stored bytes (see
     /// [`palermo_ledger::audit::Auditor`]). The outer error is a database
@@ -106,34 +109,60 @@ pub trait LedgerStore: Send + Sync {
 }
 
 /// The inclusion proof of entry `index` in the log's tree of `size` entries.
-pub async fn ledger_inclusion_proof(store: &impl LedgerStore, index: u64, size: u64) -> Result<InclusionProof> {
+pub async fn ledger_inclusion_proof(
+    store: &impl LedgerStore,
+    index: u64,
+    size: u64,
+) -> Result<InclusionProof> {
     let plan = merkle::inclusion_plan(index, size).map_err(corrupt)?;
     let hashes = store.ledger_nodes(&plan.nodes()).await?;
-    Ok(InclusionProof { index, size, path: plan.assemble(&hashes).map_err(corrupt)? })
+    Ok(InclusionProof {
+        index,
+        size,
+        path: plan.assemble(&hashes).map_err(corrupt)?,
+    })
 }
 
 /// The consistency proof between the log's trees of `old_size` and `new_size` entries.
-pub async fn ledger_consistency_proof(store: &impl LedgerStore, old_size: u64, new_size: u64) -> Result<ConsistencyProof> {
+pub async fn ledger_consistency_proof(
+    store: &impl LedgerStore,
+    old_size: u64,
+    new_size: u64,
+) -> Result<ConsistencyProof> {
     let plan = merkle::consistency_plan(old_size, new_size).map_err(corrupt)?;
     let hashes = store.ledger_nodes(&plan.nodes()).await?;
-    Ok(ConsistencyProof { old_size, new_size, path: plan.assemble(&hashes).map_err(corrupt)? })
+    Ok(ConsistencyProof {
+        old_size,
+        new_size,
+        path: plan.assemble(&hashes).map_err(corrupt)?,
+    })
 }
 
 /// The root hash of the log's tree of `size` entries, from stored nodes.
 pub async fn ledger_root(store: &impl LedgerStore, size: u64) -> Result<Hash> {
     let plan = merkle::root_plan(size);
     let hashes = store.ledger_nodes(&plan.nodes()).await?;
-    Ok(plan.assemble(&hashes).map_err(corrupt)?.pop().unwrap_or_else(palermo_ledger::hash::empty_root))
+    Ok(plan
+        .assemble(&hashes)
+        .map_err(corrupt)?
+        .pop()
+        .unwrap_or_else(palermo_ledger::hash::empty_root))
 }
 
 /// Maps a ledger error onto the store's meaning: stored data that does not add up.
 pub(crate) fn corrupt(err: palermo_ledger::Error) -> Error {
-    Error::Corrupt { what: "ledger".to_owned(), reason: err.to_string() }
+    Error::Corrupt {
+        what: "ledger".to_owned(),
+        reason: err.to_string(),
+    }
 }
 
 /// Converts a stored integer to `u64`.
 pub(crate) fn to_u64(value: i64, what: &str) -> Result<u64> {
-    u64::try_from(value).map_err(|_| Error::Corrupt { what: what.to_owned(), reason: format!("negative value {value}") })
+    u64::try_from(value).map_err(|_| Error::Corrupt {
+        what: what.to_owned(),
+        reason: format!("negative value {value}"),
+    })
 }
 
 /// Converts a `u64` to a stored integer.
@@ -142,7 +171,13 @@ pub(crate) fn to_i64(value: u64) -> i64 {
 }
 
 /// Builds a signed head from stored columns.
-pub(crate) fn head_from_row(size: i64, root: &[u8], timestamp_ms: i64, key_id: String, signature: String) -> Result<SignedTreeHead> {
+pub(crate) fn head_from_row(
+    size: i64,
+    root: &[u8],
+    timestamp_ms: i64,
+    key_id: String,
+    signature: String,
+) -> Result<SignedTreeHead> {
     Ok(SignedTreeHead {
         head: TreeHead {
             size: to_u64(size, "ledger head size")?,
@@ -161,7 +196,10 @@ pub(crate) fn all_found(ids: &[NodeId], found: Vec<Option<Hash>>) -> Result<Vec<
         .map(|(id, hash)| {
             hash.ok_or_else(|| Error::Corrupt {
                 what: "ledger".to_owned(),
-                reason: format!("subtree node level {} index {} is missing", id.level, id.index),
+                reason: format!(
+                    "subtree node level {} index {} is missing",
+                    id.level, id.index
+                ),
             })
         })
         .collect()
@@ -169,11 +207,18 @@ pub(crate) fn all_found(ids: &[NodeId], found: Vec<Option<Hash>>) -> Result<Vec<
 
 /// The RFC 3339 text of an entry time.
 pub(crate) fn time_text(batch: &SealedBatch, idx: usize) -> String {
-    batch.entries[idx].time.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    batch.entries[idx]
+        .time
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 impl LedgerStore for AnyStore {
-    async fn ledger_append(&self, entries: Vec<NewEntry>, key: &NodeKey) -> Result<Option<SignedTreeHead>> {
+    async fn ledger_append(
+        &self,
+        entries: Vec<NewEntry>,
+        key: &NodeKey,
+    ) -> Result<Option<SignedTreeHead>> {
         match self {
             AnyStore::Sqlite(s) => s.ledger_append(entries, key).await,
             AnyStore::Postgres(s) => s.ledger_append(entries, key).await,
@@ -215,7 +260,10 @@ impl LedgerStore for AnyStore {
         }
     }
 
-    async fn ledger_audit(&self, trusted: Option<PublicKey>) -> Result<std::result::Result<AuditSummary, Finding>> {
+    async fn ledger_audit(
+        &self,
+        trusted: Option<PublicKey>,
+    ) -> Result<std::result::Result<AuditSummary, Finding>> {
         match self {
             AnyStore::Sqlite(s) => s.ledger_audit(trusted).await,
             AnyStore::Postgres(s) => s.ledger_audit(trusted).await,

@@ -15,6 +15,7 @@ mod any;
 mod error;
 mod keys;
 mod law;
+mod ledger;
 mod postgres;
 mod row;
 mod sqlite;
@@ -30,6 +31,10 @@ pub use crate::any::{AnyImport, AnyStore, open};
 pub use crate::error::{Error, Result};
 pub use crate::keys::{entity_keys, key_hash, name_key};
 pub use crate::law::LawUpdateRecord;
+pub use crate::ledger::{
+    EntryFilter, LedgerStore, StoredEntry, ledger_consistency_proof, ledger_inclusion_proof,
+    ledger_root,
+};
 pub use crate::postgres::{PgImport, PgStore};
 pub use crate::sqlite::{SqliteImport, SqliteStore};
 

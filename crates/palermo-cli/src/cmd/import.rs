@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use palermo_ingest::{ImportConfig, ImportSummary, InputFormat, MarkingConfig, import_file};
+use palermo_ingest::{
+    ImportConfig, ImportSummary, InputFormat, MarkingConfig, import_file, read_entities,
+};
+use palermo_ledger::EntryBody;
+use palermo_ledger::entry::NewEntry;
 use palermo_model::{HandlingCode, Markings, Originator, Purpose, Schema, Tlp};
 
 use crate::exit::{CliError, ResultExt};
@@ -53,6 +57,11 @@ pub(crate) struct Args {
     /// Europol-style handling code (H0-H3).
     #[arg(long)]
     handling: Option<String>,
+    #[command(flatten)]
+    key: crate::cmd::ledger::KeyArgs,
+    /// Check every record without writing anything.
+    #[arg(long)]
+    dry_run: bool,
     /// The importing user recorded in provenance (default: $USER).
     #[arg(long, env = "PALERMO_USER")]
     user: Option<String>,
@@ -67,6 +76,9 @@ enum FormatArg {
 /// Runs `palermo import`.
 pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let config = config(&args).bad_input()?;
+    if args.dry_run {
+        return dry_run(ctx, &args, &config);
+    }
     let store = open_store(ctx).await?;
     let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let bar = progress_bar(total);
@@ -81,7 +93,47 @@ pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     for warning in &summary.warnings {
         eprintln!("warning: {warning}");
     }
+    // Every import batch goes on the ledger. The import has committed by
+    // now; if this step fails the batch is in the store but not yet on the
+    // ledger, and the error says so (exit 1).
+    let entry = NewEntry {
+        actor: config.imported_by.clone(),
+        case: None,
+        time: None,
+        body: EntryBody::ImportBatch {
+            source: format!("{} (batch {})", summary.file, summary.batch_id),
+            n_records: summary.records,
+            sha256: None,
+        },
+    };
+    crate::cmd::ledger::append(ctx, &store, &args.key, &config.imported_by, vec![entry])
+        .await
+        .map_err(|err| {
+            CliError::failure(format!(
+                "batch {} was imported but could not be recorded on the ledger: {:#}",
+                summary.batch_id, err.error
+            ))
+        })?;
     ctx.report(&summary, text)
+}
+
+/// Validates the file without a store.
+fn dry_run(ctx: &Ctx, args: &Args, config: &ImportConfig) -> Result<(), CliError> {
+    let file = std::fs::File::open(&args.file)
+        .map_err(|err| CliError::bad_input(format!("{}: {err}", args.file.display())))?;
+    let input = std::io::BufReader::new(file);
+    let (records, warnings) =
+        read_entities(input, &args.file, config, &mut |_| {}).map_err(CliError::bad_input)?;
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    let report = serde_json::json!({ "file": args.file.display().to_string(), "records": records, "dry_run": true });
+    ctx.report(&report, |_| {
+        format!(
+            "{}: {records} valid records (dry run, nothing written)",
+            args.file.display()
+        )
+    })
 }
 
 fn text(summary: &ImportSummary) -> String {

@@ -1,24 +1,228 @@
-//! `palermo link`, `dedupe`, `resolve` and `explain`: not built yet.
+//! `palermo link`, `dedupe`, `resolve` and `explain`.
+//!
+//! `link` and `dedupe` work file to file without a database (DESIGN.md §3); `explain`
+//! explains a pair from the same files. `resolve` (incremental resolution in the store)
+//! is not built yet.
 
-use crate::exit::CliError;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use palermo_resolve::{Config, Dataset, Evaluation, Mapping, Resolution, Stats};
+use serde::Serialize;
+
+use crate::exit::{CliError, ResultExt};
 use crate::output::Ctx;
+
+/// Options shared by the file commands.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Common {
+    /// The column holding each record's unique id.
+    #[arg(long)]
+    id_column: String,
+    /// Map a column to a property (`COLUMN=firstName`, or `COLUMN=ignore`); repeatable.
+    /// Common headers are recognised without it.
+    #[arg(long = "map", value_name = "COLUMN=PROPERTY")]
+    maps: Vec<String>,
+    /// Match probability at or above which two records are the same person.
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// Skip blocks with more records than this (they are too common to bound the work).
+    #[arg(long, default_value_t = 400)]
+    max_block: usize,
+}
 
 /// Arguments of `palermo link`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct LinkArgs {}
+pub(crate) struct LinkArgs {
+    /// The left CSV file.
+    left: PathBuf,
+    /// The right CSV file.
+    right: PathBuf,
+    #[command(flatten)]
+    common: Common,
+    /// Where to write `left_id,right_id,score`.
+    #[arg(long)]
+    out: PathBuf,
+    /// A `record_id,entity_id` file: also report blocking recall and precision/recall.
+    #[arg(long)]
+    truth: Option<PathBuf>,
+}
 
 /// Arguments of `palermo dedupe`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct DedupeArgs {}
+pub(crate) struct DedupeArgs {
+    /// The input CSV file.
+    input: PathBuf,
+    #[command(flatten)]
+    common: Common,
+    /// Where to write `record_id,cluster_id` (one row per input record).
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write the scored pairs at or above the threshold (`left_id,right_id,score`).
+    #[arg(long)]
+    pairs_out: Option<PathBuf>,
+    /// A `record_id,entity_id` file: also report blocking recall, pairwise and B-cubed quality.
+    #[arg(long)]
+    truth: Option<PathBuf>,
+}
+
+/// What `link` and `dedupe` report.
+#[derive(Debug, Serialize)]
+struct RunReport {
+    command: &'static str,
+    out: String,
+    rows_written: usize,
+    threshold: f64,
+    seconds_total: f64,
+    stats: Stats,
+    model: palermo_resolve::Model,
+    evaluation: Option<Evaluation>,
+}
+
+fn config(common: &Common) -> Result<Config, CliError> {
+    if !(0.0..=1.0).contains(&common.threshold) || common.threshold.is_nan() {
+        return Err(CliError::bad_input(format!(
+            "--threshold {} is not a probability in [0, 1]",
+            common.threshold
+        )));
+    }
+    Ok(Config {
+        threshold: common.threshold,
+        max_block: common.max_block,
+        ..Config::default()
+    })
+}
+
+fn load(path: &Path, common: &Common) -> Result<Dataset, CliError> {
+    let mapping = Mapping::parse(&common.maps).bad_input()?;
+    let file = File::open(path)
+        .with_context(|| format!("reading {}", path.display()))
+        .bad_input()?;
+    palermo_resolve::read_csv(
+        BufReader::new(file),
+        &path.display().to_string(),
+        &common.id_column,
+        &mapping,
+    )
+    .bad_input()
+}
+
+fn load_truth(path: Option<&Path>) -> Result<Option<HashMap<String, String>>, CliError> {
+    let Some(path) = path else { return Ok(None) };
+    let file = File::open(path)
+        .with_context(|| format!("reading {}", path.display()))
+        .bad_input()?;
+    let truth =
+        palermo_resolve::metrics::read_truth(BufReader::new(file), &path.display().to_string())
+            .bad_input()?;
+    Ok(Some(truth))
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>, CliError> {
+    let file = File::create(path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(BufWriter::new(file))
+}
+
+fn text_report(r: &RunReport) -> String {
+    let s = &r.stats;
+    let mut out = if r.command == "link" {
+        format!(
+            "linked {} × {} records: {} candidate pairs ({:.4}% of {}), {} pairs at p ≥ {} → {}\n",
+            s.left_records,
+            s.right_records,
+            s.blocking.candidate_pairs,
+            100.0 * s.blocking.candidate_pairs as f64 / s.blocking.possible_pairs.max(1.0),
+            s.blocking.possible_pairs,
+            r.rows_written,
+            r.threshold,
+            r.out
+        )
+    } else {
+        format!(
+            "deduplicated {} records into {} clusters: {} candidate pairs, {} pairs at p ≥ {} → {}\n",
+            s.left_records,
+            s.clusters.unwrap_or(0),
+            s.blocking.candidate_pairs,
+            s.pairs_at_threshold,
+            r.threshold,
+            r.out
+        )
+    };
+    out.push_str(&format!(
+        "match rate among candidates {:.4}, prior {:.3e}, EM iterations {}, {:.3} s\n",
+        r.model.candidate_match_rate, r.model.prior, r.model.em_iterations, r.seconds_total
+    ));
+    if let Some(e) = &r.evaluation {
+        out.push_str(&format!(
+            "truth: {} labelled records, {} true pairs, blocking recall {:.4}\n",
+            e.labelled_records, e.true_pairs, e.blocking_recall
+        ));
+        out.push_str(&format!(
+            "pairs:    precision {:.4}  recall {:.4}  F1 {:.4}\n",
+            e.pairs.precision, e.pairs.recall, e.pairs.f1
+        ));
+        if let (Some(p), Some(b)) = (&e.cluster_pairs, &e.cluster_bcubed) {
+            out.push_str(&format!(
+                "clusters: pairwise precision {:.4}  recall {:.4}  F1 {:.4}\n",
+                p.precision, p.recall, p.f1
+            ));
+            out.push_str(&format!(
+                "clusters: B-cubed  precision {:.4}  recall {:.4}  F1 {:.4}\n",
+                b.precision, b.recall, b.f1
+            ));
+        }
+    }
+    out
+}
 
 /// Runs `palermo link`.
-pub(crate) async fn run_link(_ctx: &Ctx, _args: LinkArgs) -> Result<(), CliError> {
-    Err(CliError::failure("palermo link is not built yet"))
+pub(crate) async fn run_link(ctx: &Ctx, args: LinkArgs) -> Result<(), CliError> {
+    let start = Instant::now();
+    let config = config(&args.common)?;
+    let truth = load_truth(args.truth.as_deref())?;
+    let left = load(&args.left, &args.common)?;
+    let right = load(&args.right, &args.common)?;
+    let res = Resolution::link(left, right, &config).bad_input()?;
+    let rows = res.write_pairs(create(&args.out)?)?;
+    let report = RunReport {
+        command: "link",
+        out: args.out.display().to_string(),
+        rows_written: rows,
+        threshold: config.threshold,
+        seconds_total: start.elapsed().as_secs_f64(),
+        stats: res.stats().clone(),
+        model: res.model().clone(),
+        evaluation: truth.map(|t| res.evaluate(&t)),
+    };
+    ctx.report(&report, text_report)
 }
 
 /// Runs `palermo dedupe`.
-pub(crate) async fn run_dedupe(_ctx: &Ctx, _args: DedupeArgs) -> Result<(), CliError> {
-    Err(CliError::failure("palermo dedupe is not built yet"))
+pub(crate) async fn run_dedupe(ctx: &Ctx, args: DedupeArgs) -> Result<(), CliError> {
+    let start = Instant::now();
+    let config = config(&args.common)?;
+    let truth = load_truth(args.truth.as_deref())?;
+    let data = load(&args.input, &args.common)?;
+    let res = Resolution::dedupe(data, &config).bad_input()?;
+    let rows = res.write_clusters(create(&args.out)?)?;
+    if let Some(path) = &args.pairs_out {
+        res.write_pairs(create(path)?)?;
+    }
+    let report = RunReport {
+        command: "dedupe",
+        out: args.out.display().to_string(),
+        rows_written: rows,
+        threshold: config.threshold,
+        seconds_total: start.elapsed().as_secs_f64(),
+        stats: res.stats().clone(),
+        model: res.model().clone(),
+        evaluation: truth.map(|t| res.evaluate(&t)),
+    };
+    ctx.report(&report, text_report)
 }
 
 /// Arguments of `palermo resolve`.
@@ -27,14 +231,48 @@ pub(crate) struct ResolveArgs {}
 
 /// Arguments of `palermo explain`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct ExplainArgs {}
+pub(crate) struct ExplainArgs {
+    /// The first record id (on the left side when linking).
+    id1: String,
+    /// The second record id (on the right side when linking).
+    id2: String,
+    /// Explain within one file (the model is trained as by `palermo dedupe`).
+    #[arg(long, conflicts_with_all = ["left", "right"])]
+    input: Option<PathBuf>,
+    /// Explain across two files (the model is trained as by `palermo link`).
+    #[arg(long, requires = "right")]
+    left: Option<PathBuf>,
+    /// The right file when linking.
+    #[arg(long, requires = "left")]
+    right: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
 
 /// Runs `palermo resolve`.
 pub(crate) async fn run_resolve(_ctx: &Ctx, _args: ResolveArgs) -> Result<(), CliError> {
-    Err(CliError::failure("palermo resolve is not built yet"))
+    Err(CliError::failure(
+        "palermo resolve (incremental resolution in the store) is not built yet; use palermo dedupe or palermo link on files",
+    ))
 }
 
 /// Runs `palermo explain`.
-pub(crate) async fn run_explain(_ctx: &Ctx, _args: ExplainArgs) -> Result<(), CliError> {
-    Err(CliError::failure("palermo explain is not built yet"))
+pub(crate) async fn run_explain(ctx: &Ctx, args: ExplainArgs) -> Result<(), CliError> {
+    let config = config(&args.common)?;
+    let res = match (&args.input, &args.left, &args.right) {
+        (Some(input), _, _) => {
+            Resolution::dedupe(load(input, &args.common)?, &config).bad_input()?
+        }
+        (None, Some(left), Some(right)) => {
+            let (l, r) = (load(left, &args.common)?, load(right, &args.common)?);
+            Resolution::link(l, r, &config).bad_input()?
+        }
+        _ => {
+            return Err(CliError::bad_input(
+                "explaining pairs from the store is not built yet; pass --input FILE or --left A --right B",
+            ));
+        }
+    };
+    let explanation = res.explain(&args.id1, &args.id2).bad_input()?;
+    ctx.report(&explanation, palermo_resolve::Explanation::to_text)
 }

@@ -1,1 +1,14 @@
 //! End-to-end tests of the `palermo` binary.
+
+// Test helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used)]
+
+mod demo;
+mod evidence;
+mod import;
+mod law;
+mod ledger;
+mod pprl;
+mod resolve;
+mod sim;
+mod tidy;

@@ -6,5 +6,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod bad_input;
+mod never_panics;
 mod roundtrip;
 mod util;

@@ -1,1 +1,7 @@
 //! Integration tests for palermo-resolve.
+
+// Test helpers unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used)]
+
+mod engine;
+mod synth;

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod conformance;
+mod ledger;
 mod postgres;
 mod sqlite;
 mod util;

@@ -1,0 +1,291 @@
+//! `palermo pprl encode` and `palermo pprl match` on files: contracts, clkhash interop and
+//! bad input.
+
+// Test helpers outside #[test] functions unwrap too: a failure is the test failing.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn palermo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_palermo"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const LEFT: &str = "\
+rec_id,given_name,surname,date_of_birth,passport,sex,nationality
+a1,Ahmed,Al-Rashid,1984-03-02,P1234567,m,SY
+a2,Maria,Kowalski,1975-11-30,K5550001,f,PL
+a3,Yuri,Yushchenko,1961-07-11,,m,UA
+a4,Ann,Lee,1990-01-01,L0000001,f,GB
+a5,Tomas,Novak,1955-05-05,N1111111,m,CZ
+";
+
+const RIGHT: &str = "\
+rec_id,name,dob,passport_number,gender,nationality
+b1,AL RASHID Ahmed,02/03/1984,P 123 4567,M,SY
+b2,Мария Ковальски,1975-11-30,K5550001,F,PL
+b3,Юрий Ющенко,1961-07-11,,M,UA
+b4,Bo Kim,1999-09-09,Z9999999,F,KR
+b5,Peter Novak,1950-02-03,Q2222222,M,CZ
+";
+
+/// Encodes LEFT and RIGHT with one group secret; returns (dir, left.json, right.json).
+fn encoded() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = write(tmp.path(), "group.key", "a shared group secret, 32 bytes\n");
+    let mut outs = Vec::new();
+    for (name, text) in [("left", LEFT), ("right", RIGHT)] {
+        let csv = write(tmp.path(), &format!("{name}.csv"), text);
+        let out = tmp.path().join(format!("{name}.json"));
+        let res = palermo(&[
+            "pprl",
+            "encode",
+            str(&csv),
+            "--id-column",
+            "rec_id",
+            "--secret-file",
+            str(&key),
+            "--out",
+            str(&out),
+        ]);
+        assert!(res.status.success(), "{}", stderr(&res));
+        let text = String::from_utf8_lossy(&res.stdout);
+        assert!(
+            text.starts_with(
+                "encoded 5 records into 2048-bit encodings (hardening balance, key id "
+            ),
+            "{text}"
+        );
+        outs.push(out);
+    }
+    let right = outs.pop().unwrap();
+    let left = outs.pop().unwrap();
+    (tmp, left, right)
+}
+
+#[test]
+fn encode_then_match_finds_cross_script_pairs() {
+    let (tmp, left, right) = encoded();
+    let file = std::fs::read_to_string(&left).unwrap();
+    for plain in ["Ahmed", "Rashid", "1984", "P1234567", "ahmed"] {
+        assert!(
+            !file.contains(plain),
+            "plaintext {plain:?} in the encodings file"
+        );
+    }
+    let pairs = tmp.path().join("pairs.csv");
+    let res = palermo(&[
+        "pprl",
+        "match",
+        str(&left),
+        str(&right),
+        "--out",
+        str(&pairs),
+        "--one-to-one",
+    ]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    let text = std::fs::read_to_string(&pairs).unwrap();
+    let rows: Vec<(&str, &str)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0], f[1])
+        })
+        .collect();
+    assert_eq!(text.lines().next(), Some("left_id,right_id,score"));
+    assert_eq!(rows, [("a1", "b1"), ("a2", "b2"), ("a3", "b3")], "{text}");
+}
+
+#[test]
+fn match_reports_json() {
+    let (tmp, left, right) = encoded();
+    let pairs = tmp.path().join("pairs.csv");
+    let res = palermo(&[
+        "--format",
+        "json",
+        "pprl",
+        "match",
+        str(&left),
+        str(&right),
+        "--threshold",
+        "0.75",
+        "--top-k",
+        "1",
+        "--out",
+        str(&pairs),
+    ]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    let v: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(v["command"], "pprl match");
+    assert_eq!(v["left_records"], 5);
+    assert_eq!(v["n_bits"], 2048);
+    assert_eq!(v["nominal_comparisons"], 25);
+    assert_eq!(v["blocking"], "exhaustive");
+    assert!(v["pairs_written"].as_u64().unwrap() >= 3);
+}
+
+#[test]
+fn match_reads_clkhash_json_with_position_ids() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Three 16-bit encodings: 0 and 1 agree on 7 of 8 bits, 2 is disjoint.
+    let a = write(tmp.path(), "a.json", r#"{"clks": ["/wA=", "AP8="]}"#);
+    let b = write(tmp.path(), "b.json", r#"["AP8=", "/gA=", "AAE="]"#);
+    let pairs = tmp.path().join("pairs.csv");
+    let res = palermo(&[
+        "pprl",
+        "match",
+        str(&a),
+        str(&b),
+        "--threshold",
+        "0.9",
+        "--out",
+        str(&pairs),
+    ]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    let text = std::fs::read_to_string(&pairs).unwrap();
+    assert_eq!(text, "left_id,right_id,score\n0,1,0.933333\n1,0,1.000000\n");
+}
+
+fn check_bad(args: &[&str], expect: &str) {
+    let res = palermo(args);
+    assert_eq!(res.status.code(), Some(2), "{args:?}: {}", stderr(&res));
+    let err = stderr(&res);
+    assert!(
+        err.contains(expect),
+        "{args:?}: {err:?} does not contain {expect:?}"
+    );
+}
+
+#[test]
+fn bad_input_is_refused_clearly() {
+    let (tmp, left, right) = encoded();
+    let dir = tmp.path();
+    let out = dir.join("out.csv");
+    let other_key = write(dir, "other.key", "another group secret, 32 bytes!!");
+    let short_key = write(dir, "short.key", "too short\n");
+    let csv = write(dir, "in.csv", LEFT);
+    let other = dir.join("other.json");
+    let res = palermo(&[
+        "pprl",
+        "encode",
+        str(&csv),
+        "--id-column",
+        "rec_id",
+        "--secret-file",
+        str(&other_key),
+        "--out",
+        str(&other),
+    ]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    check_bad(
+        &["pprl", "match", str(&left), str(&other), "--out", str(&out)],
+        "encodings were made with different keys",
+    );
+    let clk = write(dir, "c.json", r#"{"clks": ["/wA=", "AP8A"]}"#);
+    check_bad(
+        &["pprl", "match", str(&clk), str(&clk), "--out", str(&out)],
+        "encoding 1 has 24 bits, expected 16",
+    );
+    let ok = write(dir, "ok.json", r#"{"clks": ["/wA="]}"#);
+    check_bad(
+        &["pprl", "match", str(&left), str(&ok), "--out", str(&out)],
+        "different keys",
+    );
+    let broken = write(dir, "broken.json", r#"{"clks": ["/wA=""#);
+    check_bad(
+        &["pprl", "match", str(&ok), str(&broken), "--out", str(&out)],
+        "broken.json: invalid JSON",
+    );
+    let bad64 = write(dir, "bad64.json", r#"{"clks": ["/wA=", "not base64!"]}"#);
+    check_bad(
+        &["pprl", "match", str(&ok), str(&bad64), "--out", str(&out)],
+        "encoding 1 is not valid base64",
+    );
+    check_bad(
+        &[
+            "pprl",
+            "match",
+            str(&left),
+            str(&right),
+            "--threshold",
+            "0",
+            "--out",
+            str(&out),
+        ],
+        "--threshold 0",
+    );
+    check_bad(
+        &[
+            "pprl",
+            "encode",
+            str(&csv),
+            "--id-column",
+            "rec_id",
+            "--secret-file",
+            str(&short_key),
+            "--out",
+            str(&out),
+        ],
+        "invalid secret: 9 bytes, at least 16 are needed",
+    );
+    check_bad(
+        &[
+            "pprl",
+            "encode",
+            str(&csv),
+            "--id-column",
+            "nope",
+            "--secret-file",
+            str(&other_key),
+            "--out",
+            str(&out),
+        ],
+        "no id column \"nope\"",
+    );
+    check_bad(
+        &[
+            "pprl",
+            "encode",
+            str(&csv),
+            "--id-column",
+            "rec_id",
+            "--secret-file",
+            str(&other_key),
+            "--bits",
+            "1000",
+            "--out",
+            str(&out),
+        ],
+        "n_bits: 1000",
+    );
+    let missing = dir.join("missing.json");
+    check_bad(
+        &[
+            "pprl",
+            "match",
+            str(&missing),
+            str(&right),
+            "--out",
+            str(&out),
+        ],
+        "missing.json",
+    );
+}

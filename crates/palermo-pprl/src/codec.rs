@@ -1,0 +1,305 @@
+//! Encodings files: Palermo's own JSON and clkhash JSON, both base64 per encoding.
+//!
+//! clkhash writes `{"clks": ["<base64>", ...]}` (a bare list is also accepted); ids are the
+//! 0-based positions and there is no key id. Palermo writes the same `clks` array plus
+//! `format`, `version`, `key_id`, `hardening`, `n_bits` and `ids`, so anonlink can read
+//! Palermo's files too, and `match` can refuse encodings made with another group key.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT as B64;
+use serde::{Deserialize, Serialize};
+
+use crate::clks::Clks;
+use crate::error::{Error, Result};
+
+/// The `format` value of Palermo encodings files.
+pub const FORMAT: &str = "palermo-clk";
+/// The current `version` of Palermo encodings files.
+pub const VERSION: u32 = 1;
+
+/// A set of encodings with what is known about how they were made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encodings {
+    /// The encodings.
+    pub clks: Clks,
+    /// One id per encoding; `None` means the 0-based positions (clkhash files).
+    pub ids: Option<Vec<String>>,
+    /// The group key id; `None` for clkhash files.
+    pub key_id: Option<String>,
+    /// The hardening name ([`crate::Hardening::name`]); `None` for clkhash files.
+    pub hardening: Option<String>,
+}
+
+impl Encodings {
+    /// The id of encoding `idx`: its id, or its position when there are no ids.
+    pub fn id(&self, idx: usize) -> String {
+        match &self.ids {
+            Some(ids) => ids.get(idx).cloned().unwrap_or_default(),
+            None => idx.to_string(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileIn {
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    version: Option<u32>,
+    #[serde(default)]
+    key_id: Option<String>,
+    #[serde(default)]
+    hardening: Option<String>,
+    #[serde(default)]
+    n_bits: Option<usize>,
+    #[serde(default)]
+    ids: Option<Vec<String>>,
+    clks: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct FileOut<'a> {
+    format: &'static str,
+    version: u32,
+    key_id: &'a str,
+    hardening: &'a str,
+    n_bits: usize,
+    ids: &'a [String],
+    clks: Vec<String>,
+}
+
+/// Encodes bytes as standard base64 with padding (what clkhash writes).
+pub fn to_base64(bytes: &[u8]) -> String {
+    B64.encode(bytes)
+}
+
+/// Decodes standard base64 (padding optional). Returns `None` on invalid input.
+pub fn from_base64(text: &str) -> Option<Vec<u8>> {
+    B64.decode(text.trim()).ok()
+}
+
+/// Parses an encodings file (Palermo or clkhash JSON). `source_name` is used in errors.
+///
+/// Errors: malformed JSON (with line and column), an unknown `format` or `version`, an
+/// entry that is not base64, encodings of different lengths, `n_bits` or `ids` that do
+/// not agree with `clks`, a Palermo file without a key id. Errors never quote an entry.
+pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
+    let malformed = |reason: String| Error::MalformedEncodings {
+        source_name: source_name.to_owned(),
+        reason,
+    };
+    let first = text.iter().find(|b| !b.is_ascii_whitespace());
+    let file: FileIn = match first {
+        None => {
+            return Err(malformed(
+                "empty file, expected clkhash JSON {\"clks\": [...]}".to_owned(),
+            ));
+        }
+        Some(b'[') => {
+            let clks: Vec<String> =
+                serde_json::from_slice(text).map_err(|e| malformed(json_reason(&e)))?;
+            FileIn {
+                format: None,
+                version: None,
+                key_id: None,
+                hardening: None,
+                n_bits: None,
+                ids: None,
+                clks,
+            }
+        }
+        Some(_) => serde_json::from_slice(text).map_err(|e| malformed(json_reason(&e)))?,
+    };
+    let palermo = match file.format.as_deref() {
+        None => false,
+        Some(FORMAT) => true,
+        Some(other) => {
+            return Err(malformed(format!(
+                "unknown format {other:?} (expected {FORMAT:?} or clkhash JSON)"
+            )));
+        }
+    };
+    if palermo {
+        if file.version != Some(VERSION) {
+            return Err(malformed(format!(
+                "unsupported version {:?} (expected {VERSION})",
+                file.version
+            )));
+        }
+        if file.key_id.as_deref().is_none_or(str::is_empty) {
+            return Err(malformed("missing key_id".to_owned()));
+        }
+    }
+    let mut decoded = Vec::with_capacity(file.clks.len());
+    for (index, entry) in file.clks.iter().enumerate() {
+        let bytes = from_base64(entry)
+            .ok_or_else(|| malformed(format!("encoding {index} is not valid base64")))?;
+        decoded.push(bytes);
+    }
+    let n_bits = match (file.n_bits, decoded.first()) {
+        (Some(n), _) => n,
+        (None, Some(first)) => first.len() * 8,
+        (None, None) => 0,
+    };
+    let mut clks = Clks::new(n_bits);
+    for (index, bytes) in decoded.iter().enumerate() {
+        if !clks.push_bytes(bytes) {
+            return Err(Error::WrongLength {
+                source_name: source_name.to_owned(),
+                index,
+                expected: n_bits,
+                found: bytes.len() * 8,
+            });
+        }
+    }
+    if let Some(ids) = &file.ids
+        && ids.len() != clks.len()
+    {
+        return Err(malformed(format!(
+            "{} ids for {} encodings",
+            ids.len(),
+            clks.len()
+        )));
+    }
+    Ok(Encodings {
+        clks,
+        ids: file.ids,
+        key_id: file.key_id,
+        hardening: file.hardening,
+    })
+}
+
+/// Writes Palermo encodings JSON (which clkhash tools also read, through `clks`).
+pub fn to_json(clks: &Clks, ids: &[String], key_id: &str, hardening: &str) -> String {
+    let file = FileOut {
+        format: FORMAT,
+        version: VERSION,
+        key_id,
+        hardening,
+        n_bits: clks.n_bits(),
+        ids,
+        clks: (0..clks.len()).map(|i| to_base64(&clks.bytes(i))).collect(),
+    };
+    // Serialising strings and numbers cannot fail.
+    serde_json::to_string(&file).unwrap_or_default()
+}
+
+/// Writes clkhash JSON: `{"clks": [...]}`.
+pub fn to_clkhash_json(clks: &Clks) -> String {
+    let list: Vec<String> = (0..clks.len()).map(|i| to_base64(&clks.bytes(i))).collect();
+    serde_json::json!({ "clks": list }).to_string()
+}
+
+fn json_reason(e: &serde_json::Error) -> String {
+    // serde_json messages name the line and column; data errors may quote a value, so
+    // only the category and position are kept for those.
+    match e.classify() {
+        serde_json::error::Category::Data => {
+            let msg = e.to_string();
+            let kind = if msg.contains("missing field") {
+                "missing field \"clks\""
+            } else if msg.contains("unknown field") {
+                "unknown field"
+            } else {
+                "unexpected value (expected clkhash JSON {\"clks\": [base64, ...]})"
+            };
+            format!("line {} column {}: {kind}", e.line(), e.column())
+        }
+        _ => format!("invalid JSON: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn check_err(text: &str, expect: &str) {
+        match parse(text.as_bytes(), "x.json") {
+            Ok(e) => panic!("expected error {expect:?}, got {} encodings", e.clks.len()),
+            Err(e) => assert!(
+                e.to_string().contains(expect),
+                "{e} does not contain {expect:?}"
+            ),
+        }
+    }
+
+    #[test]
+    fn parses_clkhash_and_rejects_bad_files() {
+        let e = parse(br#"{"clks": ["AQI=", "/wA="]}"#, "x.json").unwrap();
+        assert_eq!(
+            (e.clks.len(), e.clks.n_bits(), e.id(1), e.key_id.clone()),
+            (2, 16, "1".to_owned(), None)
+        );
+        assert_eq!(e.clks.bytes(1), vec![0xff, 0]);
+        assert_eq!(parse(br#"["AQI="]"#, "x.json").unwrap().clks.len(), 1);
+        assert_eq!(parse(br#"{"clks": []}"#, "x.json").unwrap().clks.len(), 0);
+        check_err("", "x.json: empty file");
+        check_err(
+            "{\"clks\": [\"AQI=\"",
+            "x.json: invalid JSON: EOF while parsing a list at line 1 column 16",
+        );
+        check_err("{}", "missing field \"clks\"");
+        check_err(r#"{"clks": "AQI="}"#, "line 1 column 15: unexpected value");
+        check_err(r#"{"clks": [1]}"#, "unexpected value");
+        check_err(
+            r#"{"clks": ["AQI=", "!!"]}"#,
+            "encoding 1 is not valid base64",
+        );
+        check_err(
+            r#"{"clks": ["AQI=", "AQID"]}"#,
+            "x.json: encoding 1 has 24 bits, expected 16",
+        );
+        check_err(r#"{"clks": ["AQI="], "salt": 1}"#, "unknown field");
+        check_err(r#"{"format": "x", "clks": []}"#, "unknown format \"x\"");
+        check_err(
+            r#"{"format": "palermo-clk", "version": 2, "clks": []}"#,
+            "unsupported version Some(2)",
+        );
+        check_err(
+            r#"{"format": "palermo-clk", "version": 1, "clks": []}"#,
+            "missing key_id",
+        );
+        check_err(
+            r#"{"ids": ["a", "b"], "clks": ["AQI="]}"#,
+            "2 ids for 1 encodings",
+        );
+        check_err(
+            r#"{"n_bits": 8, "clks": ["AQI="]}"#,
+            "encoding 0 has 16 bits, expected 8",
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn base64_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            prop_assert_eq!(from_base64(&to_base64(&bytes)), Some(bytes));
+        }
+
+        #[test]
+        fn files_round_trip(rows in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 16), 0..20)) {
+            let mut clks = Clks::new(128);
+            for r in &rows {
+                prop_assert!(clks.push_bytes(r));
+            }
+            let ids: Vec<String> = (0..rows.len()).map(|i| format!("id-{i}")).collect();
+            let back = parse(to_json(&clks, &ids, "00ff", "balance").as_bytes(), "p.json").unwrap();
+            prop_assert_eq!(&back.clks, &clks);
+            prop_assert_eq!(back.ids, Some(ids));
+            prop_assert_eq!(back.key_id.as_deref(), Some("00ff"));
+            let back = parse(to_clkhash_json(&clks).as_bytes(), "c.json").unwrap();
+            // An empty clkhash file has no length to carry.
+            if !rows.is_empty() {
+                prop_assert_eq!(&back.clks, &clks);
+            }
+            prop_assert_eq!(back.ids, None);
+        }
+
+        #[test]
+        fn parse_never_panics(text in ".{0,200}") {
+            let _ = parse(text.as_bytes(), "fuzz.json");
+        }
+    }
+}

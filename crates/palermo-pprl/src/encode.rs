@@ -1,0 +1,480 @@
+//! Keyed record-level Bloom-filter encoding (CLK) of a [`Person`], and its hardening.
+//!
+//! Every feature of a person becomes tokens with a tag (`n2:` name bigram, `np:`
+//! phonetic key of a name token, `d:` full birth date, `dp:` birth date with day and month
+//! sorted, `dy:` birth year, `s:` sex, `c:` nationality, `i:`/`i2:` identifier and its
+//! bigrams). Each token sets `k` bits, `k` being the field's weight, at positions from
+//! keyed double hashing: `d = HMAC-SHA256(k_hash, tag ‖ token)`, `h1, h2` = the first two
+//! big-endian 64-bit words of `d` (`h2` made odd), bit `i` = `(h1 + i·h2) mod l`.
+//! Name tokens share one tag, so a swapped name order encodes identically; the `dp:`
+//! token makes a day/month swap still share most date bits, and `dy:` lets a year-only
+//! date match a full one in part.
+//!
+//! The subkeys are derived from the group secret with HMAC-SHA256 and fixed labels, so
+//! rotating the secret changes every bit position and the key id.
+//!
+//! **Hardening.** [`Hardening::Balance`] (Schnell & Borgs 2016) appends the complement of
+//! the filter and permutes the `2l` bits with a permutation derived from the secret:
+//! every encoding then has exactly `l` set bits, so bit frequencies and popcounts no
+//! longer reveal how long or how common a name is, which is what frequency and
+//! pattern-mining attacks start from. [`Hardening::XorFold`] folds the filter in half
+//! (`b[i] xor b[i + l/2]`), which destroys the one-to-one link between a set bit and a
+//! q-gram at a cost in accuracy.
+
+use hmac::{Hmac, KeyInit, Mac};
+use rayon::prelude::*;
+use sha2::Sha256;
+
+use crate::clks::Clks;
+use crate::error::{Error, Result};
+use crate::person::Person;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The shortest group secret accepted, in bytes.
+pub const MIN_SECRET_LEN: usize = 16;
+
+/// How many bits each token of a field sets (the field's weight); 0 leaves the field out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Weights {
+    /// Per bigram of a name token.
+    pub name_bigram: u32,
+    /// Per phonetic key of a name token.
+    pub name_phonetic: u32,
+    /// The full birth date.
+    pub birth_date: u32,
+    /// The birth date with day and month sorted (tolerates a day/month swap).
+    pub birth_date_swapped: u32,
+    /// The birth year alone (tolerates year-only dates).
+    pub birth_year: u32,
+    /// Sex.
+    pub sex: u32,
+    /// Nationality.
+    pub nationality: u32,
+    /// A whole passport or id number.
+    pub identifier: u32,
+    /// Per bigram of a passport or id number (tolerates one wrong character).
+    pub identifier_bigram: u32,
+}
+
+/// Hardening applied to the raw Bloom filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hardening {
+    /// None: the raw filter of `n_bits` bits.
+    None,
+    /// The filter and its complement, permuted with the key: `2·n_bits` bits, exactly
+    /// `n_bits` of them set.
+    Balance,
+    /// The filter folded once with XOR: `n_bits / 2` bits.
+    XorFold,
+}
+
+impl Hardening {
+    /// The stable name used in encodings files: `none`, `balance`, `xor-fold`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hardening::None => "none",
+            Hardening::Balance => "balance",
+            Hardening::XorFold => "xor-fold",
+        }
+    }
+
+    /// Parses [`Hardening::name`].
+    pub fn parse(name: &str) -> Option<Hardening> {
+        [Hardening::None, Hardening::Balance, Hardening::XorFold]
+            .into_iter()
+            .find(|h| h.name() == name)
+    }
+}
+
+/// How to encode: filter length, field weights and hardening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodeConfig {
+    /// Length of the raw Bloom filter in bits (a multiple of 128).
+    pub n_bits: usize,
+    /// Bits per token of each field.
+    pub weights: Weights,
+    /// Hardening of the raw filter.
+    pub hardening: Hardening,
+}
+
+impl EncodeConfig {
+    /// The configuration `palermo pprl encode` uses: 1024 raw bits, balanced to 2048.
+    ///
+    /// Names weigh most (q-grams survive spelling variants), then identifiers and the
+    /// birth date; sex and nationality only support a match.
+    pub fn standard() -> EncodeConfig {
+        EncodeConfig {
+            n_bits: 1024,
+            weights: Weights {
+                name_bigram: 10,
+                name_phonetic: 15,
+                birth_date: 30,
+                birth_date_swapped: 20,
+                birth_year: 10,
+                sex: 5,
+                nationality: 10,
+                identifier: 20,
+                identifier_bigram: 4,
+            },
+            hardening: Hardening::Balance,
+        }
+    }
+
+    /// The length in bits of the encodings this configuration produces.
+    pub fn out_bits(&self) -> usize {
+        match self.hardening {
+            Hardening::None => self.n_bits,
+            Hardening::Balance => 2 * self.n_bits,
+            Hardening::XorFold => self.n_bits / 2,
+        }
+    }
+}
+
+/// A keyed encoder: the subkeys derived from a group secret, the key id and the
+/// hardening permutation, prepared once.
+#[derive(Clone)]
+pub struct Encoder {
+    config: EncodeConfig,
+    hash: HmacSha256,
+    key_id: String,
+    permutation: Vec<u32>,
+}
+
+impl std::fmt::Debug for Encoder {
+    // The keyed state stays out of debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder")
+            .field("config", &self.config)
+            .field("key_id", &self.key_id)
+            .finish()
+    }
+}
+
+impl Encoder {
+    /// Prepares an encoder from the group secret (leading and trailing whitespace is
+    /// ignored, so a key file may end with a newline).
+    ///
+    /// Errors: a secret shorter than [`MIN_SECRET_LEN`] bytes; `n_bits` not a positive
+    /// multiple of 128.
+    pub fn new(secret: &[u8], config: EncodeConfig) -> Result<Encoder> {
+        let secret = secret.trim_ascii();
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(Error::InvalidSecret {
+                reason: format!(
+                    "{} bytes, at least {MIN_SECRET_LEN} are needed",
+                    secret.len()
+                ),
+            });
+        }
+        if config.n_bits == 0 || !config.n_bits.is_multiple_of(128) || config.n_bits > 1 << 20 {
+            return Err(Error::InvalidConfig {
+                field: "n_bits",
+                reason: format!(
+                    "{} is not a positive multiple of 128 up to 2^20",
+                    config.n_bits
+                ),
+            });
+        }
+        let hash_key = derive(secret, b"palermo-pprl/v1/hash");
+        let hash = mac(&hash_key);
+        let key_id: String = derive(secret, b"palermo-pprl/v1/key-id")[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let permutation = match config.hardening {
+            Hardening::Balance => keyed_permutation(
+                &derive(secret, b"palermo-pprl/v1/permutation"),
+                2 * config.n_bits,
+            ),
+            Hardening::None | Hardening::XorFold => Vec::new(),
+        };
+        Ok(Encoder {
+            config,
+            hash,
+            key_id,
+            permutation,
+        })
+    }
+
+    /// The key id: 16 hex digits derived from the secret, the same on every node of the
+    /// group and different for every secret (it identifies, never reveals, the key).
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EncodeConfig {
+        &self.config
+    }
+
+    /// Encodes one person into `out_bits / 64` words (hardening applied).
+    pub fn encode(&self, person: &Person) -> Vec<u64> {
+        let raw = self.raw_filter(person);
+        match self.config.hardening {
+            Hardening::None => raw,
+            Hardening::XorFold => {
+                let half = raw.len() / 2;
+                (0..half).map(|i| raw[i] ^ raw[i + half]).collect()
+            }
+            Hardening::Balance => {
+                let l = self.config.n_bits;
+                let mut out = vec![0u64; 2 * l / 64];
+                for i in 0..l {
+                    let bit = get_bit(&raw, i);
+                    set_bit_to(&mut out, self.permutation[i] as usize, bit);
+                    set_bit_to(&mut out, self.permutation[l + i] as usize, !bit);
+                }
+                out
+            }
+        }
+    }
+
+    /// Encodes many people in parallel, in order.
+    pub fn encode_all(&self, people: &[Person]) -> Clks {
+        let rows: Vec<Vec<u64>> = people.par_iter().map(|p| self.encode(p)).collect();
+        let mut clks = Clks::new(self.config.out_bits());
+        for row in &rows {
+            // The row length is out_bits / 64 by construction.
+            let pushed = clks.push_words(row);
+            debug_assert!(pushed);
+        }
+        clks
+    }
+
+    fn raw_filter(&self, person: &Person) -> Vec<u64> {
+        let w = &self.config.weights;
+        let mut bits = vec![0u64; self.config.n_bits / 64];
+        let mut add = |tag: &str, token: &str, k: u32| self.insert(&mut bits, tag, token, k);
+        for token in &person.name_tokens {
+            for gram in bigrams(token) {
+                add("n2", &gram, w.name_bigram);
+            }
+            add(
+                "np",
+                &palermo_resolve::normalize::phonetic_key(token),
+                w.name_phonetic,
+            );
+        }
+        if let Some(d) = person.birth {
+            add("dy", &format!("{:04}", d.year), w.birth_year);
+            if let (Some(m), Some(day)) = (d.month, d.day) {
+                add("d", &format!("{:04}{m:02}{day:02}", d.year), w.birth_date);
+                let (lo, hi) = (m.min(day), m.max(day));
+                add(
+                    "dp",
+                    &format!("{:04}{lo:02}{hi:02}", d.year),
+                    w.birth_date_swapped,
+                );
+            }
+        }
+        if let Some(s) = &person.sex {
+            add("s", s, w.sex);
+        }
+        if let Some(c) = &person.nationality {
+            add("c", c, w.nationality);
+        }
+        for id in &person.identifiers {
+            add("i", id, w.identifier);
+            for gram in bigrams(id) {
+                add("i2", &gram, w.identifier_bigram);
+            }
+        }
+        bits
+    }
+
+    fn insert(&self, bits: &mut [u64], tag: &str, token: &str, k: u32) {
+        if k == 0 {
+            return;
+        }
+        let mut h = self.hash.clone();
+        h.update(tag.as_bytes());
+        h.update(&[0x1f]);
+        h.update(token.as_bytes());
+        let d = h.finalize().into_bytes();
+        let word = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&d[i..i + 8]);
+            u64::from_be_bytes(b)
+        };
+        let (h1, h2) = (word(0), word(8) | 1);
+        let l = self.config.n_bits as u64;
+        for i in 0..u64::from(k) {
+            let pos = (h1.wrapping_add(i.wrapping_mul(h2)) % l) as usize;
+            bits[pos / 64] |= 1 << (63 - pos % 64);
+        }
+    }
+}
+
+/// The bigrams of `_token_` (padded, so first and last letters count as much as the
+/// middle ones).
+fn bigrams(token: &str) -> Vec<String> {
+    let chars: Vec<char> = std::iter::once('_')
+        .chain(token.chars())
+        .chain(std::iter::once('_'))
+        .collect();
+    chars.windows(2).map(|w| w.iter().collect()).collect()
+}
+
+fn mac(key: &[u8]) -> HmacSha256 {
+    // HMAC takes keys of any length; the error case cannot occur.
+    HmacSha256::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("invariant: hmac accepts any key length"))
+}
+
+fn derive(secret: &[u8], label: &[u8]) -> [u8; 32] {
+    let mut h = mac(secret);
+    h.update(label);
+    h.finalize().into_bytes().into()
+}
+
+/// A permutation of `0..n` (Fisher–Yates) driven by HMAC-SHA256 of a counter under `key`.
+fn keyed_permutation(key: &[u8], n: usize) -> Vec<u32> {
+    let base = mac(key);
+    let mut stream = (0u64..).flat_map(|counter| {
+        let mut h = base.clone();
+        h.update(&counter.to_be_bytes());
+        let d: [u8; 32] = h.finalize().into_bytes().into();
+        (0..4).map(move |i| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&d[8 * i..8 * i + 8]);
+            u64::from_be_bytes(b)
+        })
+    });
+    let mut perm: Vec<u32> = (0..n as u32).collect();
+    for i in (1..n).rev() {
+        // The modulo bias is below 2^-40 for n ≤ 2^21.
+        let j = (stream.next().unwrap_or_default() % (i as u64 + 1)) as usize;
+        perm.swap(i, j);
+    }
+    perm
+}
+
+fn get_bit(words: &[u64], pos: usize) -> bool {
+    words[pos / 64] >> (63 - pos % 64) & 1 == 1
+}
+
+fn set_bit_to(words: &mut [u64], pos: usize, value: bool) {
+    if value {
+        words[pos / 64] |= 1 << (63 - pos % 64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use palermo_resolve::Property;
+
+    use super::*;
+    use crate::clks::{dice, popcount};
+
+    const SECRET: &[u8] = b"group secret 0123456789";
+
+    fn person(name: &str, dob: &str, id: &str) -> Person {
+        Person::from_values(&[
+            (Property::Name, name),
+            (Property::BirthDate, dob),
+            (Property::PassportNumber, id),
+        ])
+    }
+
+    fn encoder(hardening: Hardening) -> Encoder {
+        Encoder::new(
+            SECRET,
+            EncodeConfig {
+                hardening,
+                ..EncodeConfig::standard()
+            },
+        )
+        .unwrap()
+    }
+
+    fn score(h: Hardening, a: &Person, b: &Person) -> f64 {
+        let e = encoder(h);
+        dice(&e.encode(a), &e.encode(b))
+    }
+
+    #[test]
+    fn hardening_shapes() {
+        let p = person("Ahmed Al-Rashid", "1984-03-02", "P1234567");
+        for (h, bits) in [
+            (Hardening::None, 1024),
+            (Hardening::Balance, 2048),
+            (Hardening::XorFold, 512),
+        ] {
+            let e = encoder(h);
+            assert_eq!(e.encode(&p).len() * 64, bits, "{h:?}");
+            assert_eq!(e.config().out_bits(), bits);
+            assert_eq!(Hardening::parse(h.name()), Some(h));
+        }
+        assert_eq!(popcount(&encoder(Hardening::Balance).encode(&p)), 1024);
+        assert_eq!(
+            popcount(&encoder(Hardening::Balance).encode(&Person::default())),
+            1024
+        );
+    }
+
+    #[test]
+    fn variants_score_higher_than_strangers() {
+        let a = person("Ahmed Al-Rashid", "1984-03-02", "P1234567");
+        let variants = [
+            person("AL RASHID Ahmed", "02/03/1984", "P 123 4567"),
+            person("Ахмед Аль-Рашид", "1984-03-02", "P1234567"),
+            person("Ahmed Al-Rashid", "1984-02-03", "P1234567"),
+            person("Ahmed Al-Rashid", "1984", "P1234667"),
+        ];
+        let stranger = person("Maria Kowalski", "1975-11-30", "K5550001");
+        for h in [Hardening::None, Hardening::Balance, Hardening::XorFold] {
+            let far = score(h, &a, &stranger);
+            for v in &variants {
+                let near = score(h, &a, v);
+                assert!(
+                    near > far + 0.1,
+                    "{h:?}: {v:?} scores {near:.3}, the stranger {far:.3}"
+                );
+            }
+            assert!((score(h, &a, &a) - 1.0).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn keys_differ_and_are_checked() {
+        let p = person("Ann Lee", "1990", "");
+        let e1 = encoder(Hardening::None);
+        let e2 = Encoder::new(b"another secret 0123456", EncodeConfig::standard()).unwrap();
+        assert_ne!(e1.key_id(), e2.key_id());
+        assert_eq!(e1.key_id().len(), 16);
+        assert!(dice(&e1.encode(&p), &encoder(Hardening::None).encode(&p)) > 0.999);
+        let e2_raw = Encoder::new(
+            b"another secret 0123456",
+            EncodeConfig {
+                hardening: Hardening::None,
+                ..EncodeConfig::standard()
+            },
+        )
+        .unwrap();
+        assert!(dice(&e1.encode(&p), &e2_raw.encode(&p)) < 0.3);
+        let err = Encoder::new(b"  short \n", EncodeConfig::standard()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid secret: 5 bytes, at least 16 are needed"
+        );
+        let err = Encoder::new(
+            SECRET,
+            EncodeConfig {
+                n_bits: 1000,
+                ..EncodeConfig::standard()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("n_bits: 1000"), "{err}");
+        assert!(!format!("{e1:?}").contains("hash"));
+    }
+
+    #[test]
+    fn permutation_is_a_permutation() {
+        let mut p = keyed_permutation(b"k", 2048);
+        p.sort_unstable();
+        assert!(p.iter().enumerate().all(|(i, &v)| i as u32 == v));
+        assert_ne!(keyed_permutation(b"k", 64), keyed_permutation(b"j", 64));
+    }
+}

@@ -1,0 +1,209 @@
+//! Blocking: several OR-ed keys per record, deduplicated candidate pairs.
+//!
+//! Keys: phonetic given+family (order-independent), family or given key + birth year,
+//! full birth date, each identifier, passport, phone and e-mail, name key + postal code,
+//! exact family + given initial (and the reverse), postal code + house number, street +
+//! city. A block larger than `max_block` records is skipped and counted: such keys are too
+//! common to bound the work (the other keys still cover those records).
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::record::Record;
+
+/// Names of the key kinds, in kind order.
+pub const KEY_KINDS: &[&str] = &[
+    "given+family",
+    "family+birthYear",
+    "given+birthYear",
+    "birthDate",
+    "idNumber",
+    "passportNumber",
+    "phone",
+    "email",
+    "family+postalCode",
+    "given+postalCode",
+    "familyExact+givenInitial",
+    "givenExact+familyInitial",
+    "postalCode+streetNumber",
+    "street+city",
+];
+
+/// What blocking produced.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BlockingStats {
+    /// Distinct candidate pairs.
+    pub candidate_pairs: u64,
+    /// All possible pairs (for the reduction ratio).
+    pub possible_pairs: f64,
+    /// Pairs produced by each key kind, before deduplication.
+    pub pairs_by_key: Vec<(String, u64)>,
+    /// Blocks skipped because they were larger than `max_block`.
+    pub skipped_blocks: u64,
+    /// The block size limit used.
+    pub max_block: usize,
+}
+
+fn hash(kind: u8, parts: &[&[u8]]) -> u64 {
+    // FNV-1a, 64 bit, with the kind and a separator between parts.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ u64::from(kind).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for p in parts {
+        for &b in *p {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // Kind in the top byte so keys of different kinds never collide.
+    (h >> 8) | (u64::from(kind) << 56)
+}
+
+/// The blocking keys of one record.
+pub(crate) fn keys(r: &Record, out: &mut Vec<u64>) {
+    let gk = r.given.key.as_bytes();
+    let fk = r.family.key.as_bytes();
+    let year = r.birth.and_then(|d| d.year).map(|y| y.to_le_bytes());
+    if !gk.is_empty() && !fk.is_empty() {
+        let (a, b) = if gk <= fk { (gk, fk) } else { (fk, gk) };
+        out.push(hash(0, &[a, b]));
+    }
+    if let Some(y) = &year {
+        if !fk.is_empty() {
+            out.push(hash(1, &[fk, y]));
+        }
+        if !gk.is_empty() {
+            out.push(hash(2, &[gk, y]));
+        }
+    }
+    if let Some(d) = r.birth.and_then(|d| d.digits()) {
+        out.push(hash(3, &[d.as_bytes()]));
+    }
+    for id in &r.ids {
+        out.push(hash(4, &[id.as_bytes()]));
+    }
+    for id in &r.passports {
+        out.push(hash(5, &[id.as_bytes()]));
+    }
+    for p in &r.phones {
+        out.push(hash(6, &[p.as_bytes()]));
+    }
+    if !r.email.is_empty() {
+        out.push(hash(7, &[r.email.as_bytes()]));
+    }
+    let pc = r.postcode.as_bytes();
+    if !pc.is_empty() {
+        if !fk.is_empty() {
+            out.push(hash(8, &[fk, pc]));
+        }
+        if !gk.is_empty() {
+            out.push(hash(9, &[gk, pc]));
+        }
+    }
+    let (gj, fj) = (r.given.joined.as_bytes(), r.family.joined.as_bytes());
+    if !gj.is_empty() && !fj.is_empty() {
+        out.push(hash(10, &[fj, &gj[..1]]));
+        out.push(hash(11, &[gj, &fj[..1]]));
+    }
+    if !pc.is_empty() && !r.street_number.is_empty() {
+        out.push(hash(12, &[pc, r.street_number.as_bytes()]));
+    }
+    if !r.street.is_empty() && !r.city.is_empty() {
+        out.push(hash(13, &[r.street.as_bytes(), r.city.as_bytes()]));
+    }
+}
+
+/// Candidate pairs `(i, j)`, `i < j`, encoded as `i << 32 | j`, sorted and distinct.
+///
+/// With `n_left = Some(k)` (linking), records `0..k` are the left side and only pairs with
+/// one record on each side are produced.
+pub(crate) fn candidates(
+    records: &[Record],
+    n_left: Option<usize>,
+    max_block: usize,
+) -> (Vec<u64>, BlockingStats) {
+    let mut entries: Vec<(u64, u32)> = records
+        .par_iter()
+        .enumerate()
+        .fold(Vec::new, |mut acc, (i, r)| {
+            let mut ks = Vec::with_capacity(24);
+            keys(r, &mut ks);
+            ks.sort_unstable();
+            ks.dedup();
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            acc.extend(ks.into_iter().map(|k| (k, i)));
+            acc
+        })
+        .reduce(Vec::new, |mut a, mut b| {
+            a.append(&mut b);
+            a
+        });
+    entries.par_sort_unstable();
+    // Block boundaries.
+    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for i in 1..=entries.len() {
+        if i == entries.len() || entries[i].0 != entries[start].0 {
+            if i - start >= 2 {
+                blocks.push((start, i));
+            }
+            start = i;
+        }
+    }
+    let left = n_left.map(|k| u32::try_from(k).unwrap_or(u32::MAX));
+    let skipped = blocks.iter().filter(|(s, e)| e - s > max_block).count() as u64;
+    let per_block: Vec<(u8, Vec<u64>)> = blocks
+        .par_iter()
+        .filter(|(s, e)| e - s <= max_block)
+        .map(|&(s, e)| {
+            let kind = (entries[s].0 >> 56) as u8;
+            let members: Vec<u32> = entries[s..e].iter().map(|x| x.1).collect();
+            let mut pairs = Vec::new();
+            match left {
+                None => {
+                    for (x, &a) in members.iter().enumerate() {
+                        for &b in &members[x + 1..] {
+                            pairs.push((u64::from(a) << 32) | u64::from(b));
+                        }
+                    }
+                }
+                Some(k) => {
+                    let split = members.partition_point(|&m| m < k);
+                    for &a in &members[..split] {
+                        for &b in &members[split..] {
+                            pairs.push((u64::from(a) << 32) | u64::from(b));
+                        }
+                    }
+                }
+            }
+            (kind, pairs)
+        })
+        .collect();
+    let mut by_kind = vec![0u64; KEY_KINDS.len()];
+    let mut all: Vec<u64> = Vec::with_capacity(per_block.iter().map(|(_, p)| p.len()).sum());
+    for (kind, pairs) in per_block {
+        if let Some(c) = by_kind.get_mut(usize::from(kind)) {
+            *c += pairs.len() as u64;
+        }
+        all.extend(pairs);
+    }
+    all.par_sort_unstable();
+    all.dedup();
+    let n = records.len() as f64;
+    let possible = match n_left {
+        None => n * (n - 1.0) / 2.0,
+        Some(k) => k as f64 * (n - k as f64),
+    };
+    let stats = BlockingStats {
+        candidate_pairs: all.len() as u64,
+        possible_pairs: possible,
+        pairs_by_key: KEY_KINDS
+            .iter()
+            .map(|k| (*k).to_owned())
+            .zip(by_kind)
+            .collect(),
+        skipped_blocks: skipped,
+        max_block,
+    };
+    (all, stats)
+}

@@ -1,0 +1,498 @@
+//! Per-field comparison levels (exact / close / partial / different / missing).
+
+use crate::normalize::nickname_match;
+use crate::record::{Date, Name, Record};
+use crate::schema::Property;
+use crate::similarity::{jaro_winkler, osa_bounded};
+
+/// Number of comparison fields.
+pub const N_FIELDS: usize = 16;
+/// The level value that stands for "missing on at least one side".
+pub(crate) const MISSING: u8 = u8::MAX;
+
+/// A compared field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Field {
+    /// Given names (order-independent, nicknames, phonetic).
+    GivenName,
+    /// Family names (particles, phonetic).
+    FamilyName,
+    /// Date of birth.
+    BirthDate,
+    /// National id numbers.
+    IdNumber,
+    /// Passport numbers.
+    PassportNumber,
+    /// Phone numbers.
+    Phone,
+    /// E-mail addresses.
+    Email,
+    /// House number.
+    StreetNumber,
+    /// Street line.
+    Street,
+    /// Second address line.
+    Street2,
+    /// City or suburb.
+    City,
+    /// Postal code.
+    PostalCode,
+    /// Region or state.
+    Region,
+    /// Country.
+    Country,
+    /// Nationality.
+    Nationality,
+    /// Gender.
+    Gender,
+}
+
+/// All fields, in index order.
+pub const FIELDS: [Field; N_FIELDS] = [
+    Field::GivenName,
+    Field::FamilyName,
+    Field::BirthDate,
+    Field::IdNumber,
+    Field::PassportNumber,
+    Field::Phone,
+    Field::Email,
+    Field::StreetNumber,
+    Field::Street,
+    Field::Street2,
+    Field::City,
+    Field::PostalCode,
+    Field::Region,
+    Field::Country,
+    Field::Nationality,
+    Field::Gender,
+];
+
+const NAME_LEVELS: &[&str] = &["exact", "variant", "close", "partial", "different"];
+const DATE_LEVELS: &[&str] = &["exact", "close", "partial", "year", "different"];
+const ID_LEVELS: &[&str] = &["exact", "one-edit", "two-edits", "different"];
+const CODE_LEVELS: &[&str] = &["exact", "one-edit", "different"];
+const TEXT_LEVELS: &[&str] = &["exact", "close", "partial", "different"];
+const EXACT_LEVELS: &[&str] = &["exact", "different"];
+
+impl Field {
+    /// The index of this field in comparison vectors.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The field's name as shown in explanations.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::GivenName => "givenName",
+            Field::FamilyName => "familyName",
+            Field::BirthDate => "birthDate",
+            Field::IdNumber => "idNumber",
+            Field::PassportNumber => "passportNumber",
+            Field::Phone => "phone",
+            Field::Email => "email",
+            Field::StreetNumber => "streetNumber",
+            Field::Street => "street",
+            Field::Street2 => "street2",
+            Field::City => "city",
+            Field::PostalCode => "postalCode",
+            Field::Region => "region",
+            Field::Country => "country",
+            Field::Nationality => "nationality",
+            Field::Gender => "gender",
+        }
+    }
+
+    /// The labels of this field's levels, best first.
+    pub fn levels(self) -> &'static [&'static str] {
+        match self {
+            Field::GivenName | Field::FamilyName => NAME_LEVELS,
+            Field::BirthDate => DATE_LEVELS,
+            Field::IdNumber | Field::PassportNumber => ID_LEVELS,
+            Field::Phone | Field::PostalCode | Field::Email => CODE_LEVELS,
+            Field::Street | Field::Street2 | Field::City => TEXT_LEVELS,
+            Field::StreetNumber
+            | Field::Region
+            | Field::Country
+            | Field::Nationality
+            | Field::Gender => EXACT_LEVELS,
+        }
+    }
+
+    /// The raw properties shown for this field in explanations.
+    pub(crate) fn properties(self) -> &'static [Property] {
+        match self {
+            Field::GivenName => &[
+                Property::FirstName,
+                Property::MiddleName,
+                Property::FatherName,
+                Property::Name,
+            ],
+            Field::FamilyName => &[Property::LastName],
+            Field::BirthDate => &[Property::BirthDate],
+            Field::IdNumber => &[Property::IdNumber],
+            Field::PassportNumber => &[Property::PassportNumber],
+            Field::Phone => &[Property::Phone],
+            Field::Email => &[Property::Email],
+            Field::StreetNumber => &[Property::StreetNumber],
+            Field::Street => &[Property::Street, Property::Address],
+            Field::Street2 => &[Property::Street2],
+            Field::City => &[Property::City],
+            Field::PostalCode => &[Property::PostalCode],
+            Field::Region => &[Property::Region],
+            Field::Country => &[Property::Country],
+            Field::Nationality => &[Property::Nationality],
+            Field::Gender => &[Property::Gender],
+        }
+    }
+
+    /// True if this record has a value for the field.
+    pub(crate) fn present(self, r: &Record) -> bool {
+        match self {
+            Field::GivenName => !r.given.is_empty(),
+            Field::FamilyName => !r.family.is_empty(),
+            Field::BirthDate => r.birth.is_some(),
+            Field::IdNumber => !r.ids.is_empty(),
+            Field::PassportNumber => !r.passports.is_empty(),
+            Field::Phone => !r.phones.is_empty(),
+            Field::Email => !r.email.is_empty(),
+            Field::StreetNumber => !r.street_number.is_empty(),
+            Field::Street => !r.street.is_empty(),
+            Field::Street2 => !r.street2.is_empty(),
+            Field::City => !r.city.is_empty(),
+            Field::PostalCode => !r.postcode.is_empty(),
+            Field::Region => !r.region.is_empty(),
+            Field::Country => !r.country.is_empty(),
+            Field::Nationality => !r.nationality.is_empty(),
+            Field::Gender => !r.gender.is_empty(),
+        }
+    }
+}
+
+/// The comparison of two records: one level per field ([`MISSING`] when unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Gamma {
+    pub(crate) levels: [u8; N_FIELDS],
+    /// Frequency of the agreeing given name (for term-frequency adjustment).
+    pub(crate) given_freq: u32,
+    /// Frequency of the agreeing family name.
+    pub(crate) family_freq: u32,
+    /// True when the names matched crosswise (given ↔ family).
+    pub(crate) swapped: bool,
+}
+
+/// Compares two records on the active fields.
+pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamma {
+    let mut levels = [MISSING; N_FIELDS];
+    // Names: straight and crossed, keep the better alignment.
+    let (gs, fs) = (
+        name_level(&a.given, &b.given),
+        name_level(&a.family, &b.family),
+    );
+    let (gc, fc) = if (gs <= 2 || gs == MISSING)
+        && (fs <= 2 || fs == MISSING)
+        && (gs, fs) != (MISSING, MISSING)
+    {
+        (MISSING, MISSING)
+    } else {
+        (
+            name_level(&a.given, &b.family),
+            name_level(&a.family, &b.given),
+        )
+    };
+    let rank = |l: u8| if l == MISSING { 2.5 } else { f32::from(l) };
+    let swapped = rank(gc) + rank(fc) + 0.5 < rank(gs) + rank(fs);
+    let (g, f) = if swapped { (gc, fc) } else { (gs, fs) };
+    levels[Field::GivenName.index()] = g;
+    levels[Field::FamilyName.index()] = f;
+    let (given_freq, family_freq) = if swapped {
+        (
+            a.given.freq.max(b.family.freq),
+            a.family.freq.max(b.given.freq),
+        )
+    } else {
+        (
+            a.given.freq.max(b.given.freq),
+            a.family.freq.max(b.family.freq),
+        )
+    };
+    for field in FIELDS.iter().skip(2) {
+        if !active[field.index()] {
+            continue;
+        }
+        levels[field.index()] = match field {
+            Field::BirthDate => date_level(a.birth.as_ref(), b.birth.as_ref()),
+            Field::IdNumber => best(&a.ids, &b.ids, id_level),
+            Field::PassportNumber => best(&a.passports, &b.passports, id_level),
+            Field::Phone => best(&a.phones, &b.phones, code_level),
+            Field::Email => email_level(&a.email, &b.email),
+            Field::StreetNumber => exact_level(&a.street_number, &b.street_number),
+            Field::Street => text_level(&a.street, &b.street),
+            Field::Street2 => text_level(&a.street2, &b.street2),
+            Field::City => text_level(&a.city, &b.city),
+            Field::PostalCode => code_level(&a.postcode, &b.postcode),
+            Field::Region => exact_level(&a.region, &b.region),
+            Field::Country => exact_level(&a.country, &b.country),
+            Field::Nationality => exact_level(&a.nationality, &b.nationality),
+            Field::Gender => exact_level(&a.gender, &b.gender),
+            Field::GivenName | Field::FamilyName => MISSING,
+        };
+    }
+    if !active[0] {
+        levels[0] = MISSING;
+    }
+    if !active[1] {
+        levels[1] = MISSING;
+    }
+    Gamma {
+        levels,
+        given_freq,
+        family_freq,
+        swapped,
+    }
+}
+
+fn best(a: &[String], b: &[String], f: fn(&str, &str) -> u8) -> u8 {
+    let mut out = MISSING;
+    for x in a {
+        for y in b {
+            out = out.min(f(x, y));
+        }
+    }
+    out
+}
+
+/// Name levels: 0 exact, 1 variant (phonetic key or nickname), 2 close (one edit or
+/// Jaro-Winkler ≥ 0.92), 3 partial (token containment, initials, JW ≥ 0.80), 4 different.
+/// The thresholds do not depend on length, so "Jon"/"John" and "Jonathan"/"Jonathon" land
+/// on the same level.
+pub(crate) fn name_level(a: &Name, b: &Name) -> u8 {
+    if a.is_empty() || b.is_empty() {
+        return MISSING;
+    }
+    if a.joined == b.joined
+        || a.all_joined == b.all_joined
+        || (!a.required.is_empty() && a.required == b.required)
+        || sorted_eq(&a.tokens, &b.tokens)
+    {
+        return 0;
+    }
+    if (a.key.len() > 1 && a.key == b.key)
+        || (a.keys == b.keys && a.keys.iter().all(|k| k.len() > 1))
+        || nickname_variant(a, b)
+    {
+        return 1;
+    }
+    let particles = a.all_joined.len() != a.joined.len() || b.all_joined.len() != b.joined.len();
+    let mut d = osa_bounded(&a.joined, &b.joined, 1);
+    let mut jw = jaro_winkler(&a.joined, &b.joined);
+    if particles {
+        d = d.min(osa_bounded(&a.all_joined, &b.all_joined, 1));
+        jw = jw.max(jaro_winkler(&a.all_joined, &b.all_joined));
+    }
+    if d <= 1 || jw >= 0.92 {
+        return 2;
+    }
+    if contained(a, b) || contained(b, a) || jw >= 0.80 {
+        return 3;
+    }
+    4
+}
+
+fn sorted_eq(a: &[String], b: &[String]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut x: Vec<&String> = a.iter().collect();
+    let mut y: Vec<&String> = b.iter().collect();
+    x.sort_unstable();
+    y.sort_unstable();
+    x == y
+}
+
+fn nickname_variant(a: &Name, b: &Name) -> bool {
+    !a.nick.is_empty()
+        && a.nick.iter().any(|g| b.nick.contains(g))
+        && a.tokens[1..] == b.tokens[1..]
+}
+
+/// Every token of `small` agrees (exactly, phonetically, by nickname, or as an initial)
+/// with some token of `big`, which has more tokens.
+fn contained(small: &Name, big: &Name) -> bool {
+    if small.tokens.len() >= big.tokens.len() {
+        return false;
+    }
+    small.tokens.iter().zip(&small.token_keys).all(|(s, sk)| {
+        big.tokens.iter().zip(&big.token_keys).any(|(t, tk)| {
+            s == t
+                || (s.len() == 1 && t.starts_with(s.as_str()))
+                || (s.len() > 2 && sk == tk)
+                || nickname_match(s, t)
+        })
+    })
+}
+
+/// Date levels: 0 exact, 1 close (day/month swapped or one digit off), 2 partial (same
+/// year and month, or one year off with the same day and month), 3 same year only, 4 different.
+pub(crate) fn date_level(a: Option<&Date>, b: Option<&Date>) -> u8 {
+    let (Some(a), Some(b)) = (a, b) else {
+        return MISSING;
+    };
+    if a == b && a.day.is_some() {
+        return 0;
+    }
+    match (a.digits(), b.digits()) {
+        (Some(x), Some(y)) => {
+            if x == y {
+                0
+            } else if (a.year == b.year && a.month == b.day && a.day == b.month)
+                || osa_bounded(&x, &y, 1) <= 1
+            {
+                1
+            } else if (a.year == b.year && a.month == b.month)
+                || (a.month == b.month
+                    && a.day == b.day
+                    && a.year.zip(b.year).is_some_and(|(p, q)| p.abs_diff(q) == 1))
+            {
+                2
+            } else if a.year == b.year {
+                3
+            } else {
+                4
+            }
+        }
+        // at least one partial date: only the known parts can agree
+        _ => {
+            let months_agree = a.month.is_none() || b.month.is_none() || a.month == b.month;
+            if a.year == b.year && months_agree {
+                3
+            } else {
+                4
+            }
+        }
+    }
+}
+
+fn id_level(a: &str, b: &str) -> u8 {
+    match osa_bounded(a, b, 2) {
+        0 => 0,
+        1 => 1,
+        2 => 2,
+        _ => 3,
+    }
+}
+
+fn code_level(a: &str, b: &str) -> u8 {
+    if a.is_empty() || b.is_empty() {
+        return MISSING;
+    }
+    match osa_bounded(a, b, 1) {
+        0 => 0,
+        1 => 1,
+        _ => 2,
+    }
+}
+
+fn email_level(a: &str, b: &str) -> u8 {
+    if a.is_empty() || b.is_empty() {
+        return MISSING;
+    }
+    if a == b {
+        return 0;
+    }
+    let local = |s: &str| s.split('@').next().unwrap_or("").replace('.', "");
+    if local(a) == local(b) || osa_bounded(a, b, 1) <= 1 {
+        1
+    } else {
+        2
+    }
+}
+
+fn exact_level(a: &str, b: &str) -> u8 {
+    if a.is_empty() || b.is_empty() {
+        MISSING
+    } else if a == b {
+        0
+    } else {
+        1
+    }
+}
+
+fn text_level(a: &str, b: &str) -> u8 {
+    if a.is_empty() || b.is_empty() {
+        return MISSING;
+    }
+    if a == b {
+        return 0;
+    }
+    let jw = jaro_winkler(a, b);
+    if jw >= 0.92 || osa_bounded(a, b, 1) <= 1 {
+        1
+    } else if jw >= 0.80 {
+        2
+    } else {
+        3
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_name(a: &str, b: &str, expect: &str) {
+        let level = name_level(&Name::parse(a), &Name::parse(b));
+        let label = if level == MISSING {
+            "missing"
+        } else {
+            NAME_LEVELS[usize::from(level)]
+        };
+        assert_eq!(label, expect, "{a:?} vs {b:?}");
+    }
+
+    #[test]
+    fn name_levels() {
+        check_name("Ahmed", "AHMED", "exact");
+        check_name("Al-Rashid", "al Rashid", "exact");
+        check_name("Al-Rashid", "Rashid", "exact");
+        check_name("Alrashid", "Al Rashid", "exact");
+        check_name("Ivan Ivanovich", "Ivan", "exact");
+        check_name("Mary Jane", "Jane Mary", "exact");
+        check_name("Mohammed", "Muhammad", "variant");
+        check_name("Jon", "John", "variant");
+        check_name("Jonathan", "Jonathon", "variant");
+        check_name("Bill", "William", "variant");
+        check_name("Alrasheed", "Al-Rashid", "close");
+        check_name("Rachael", "Rachel", "variant");
+        check_name("lachlnn", "lachlan", "variant");
+        check_name("Lachlan", "Lachlam", "close");
+        check_name("Mary Jane", "Mary", "partial");
+        check_name("J", "John", "different");
+        check_name("Smith", "Jones", "different");
+        check_name("", "Jones", "missing");
+    }
+
+    fn check_date(a: &str, b: &str, expect: &str) {
+        let level = date_level(Date::parse(a).as_ref(), Date::parse(b).as_ref());
+        let label = if level == MISSING {
+            "missing"
+        } else {
+            DATE_LEVELS[usize::from(level)]
+        };
+        assert_eq!(label, expect, "{a:?} vs {b:?}");
+    }
+
+    #[test]
+    fn date_levels() {
+        check_date("1990-04-21", "19900421", "exact");
+        check_date("1990-04-12", "1990-12-04", "close");
+        check_date("1990-04-21", "1990-04-27", "close");
+        check_date("1990-04-21", "1990-04-03", "partial");
+        check_date("1990-04-21", "1991-04-21", "close");
+        check_date("1990-04-21", "1989-04-21", "partial");
+        check_date("1990-04-21", "1990-09-02", "year");
+        check_date("1990", "1990-04-21", "year");
+        check_date("1990-05", "1990-04-21", "different");
+        check_date("1990-04-21", "1975-01-01", "different");
+        check_date("", "1975-01-01", "missing");
+    }
+}

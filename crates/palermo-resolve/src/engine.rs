@@ -1,0 +1,688 @@
+//! The resolution pipeline: term frequencies → blocking → comparison → EM → scoring →
+//! clustering, for linking two data sets or deduplicating one.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::blocking::{self, BlockingStats};
+use crate::cluster;
+use crate::compare::{self, FIELDS, Field, Gamma, MISSING, N_FIELDS};
+use crate::error::{Error, Result};
+use crate::metrics::{self, Prf};
+use crate::model::{self, LevelCounts, Model};
+use crate::read::Dataset;
+use crate::record::Record;
+
+/// Tuning knobs; the defaults are what the CLI uses.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Probability at or above which a pair is a match.
+    pub threshold: f64,
+    /// Blocks with more records than this are skipped.
+    pub max_block: usize,
+    /// Random pairs compared to estimate u.
+    pub u_sample_pairs: usize,
+    /// Candidate pairs used for EM (an even sample when there are more).
+    pub em_sample_pairs: usize,
+    /// EM iteration limit.
+    pub em_max_iterations: usize,
+    /// Seed of the random pair sample.
+    pub seed: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            threshold: 0.5,
+            max_block: 400,
+            u_sample_pairs: 100_000,
+            em_sample_pairs: 2_000_000,
+            em_max_iterations: 100,
+            seed: 0x5EED,
+        }
+    }
+}
+
+/// Counts and timings of one run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    /// Records on the left side (or all records when deduplicating).
+    pub left_records: usize,
+    /// Records on the right side (0 when deduplicating).
+    pub right_records: usize,
+    /// Blocking counts.
+    pub blocking: BlockingStats,
+    /// Candidate pairs scored at or above the threshold.
+    pub pairs_at_threshold: usize,
+    /// Clusters found (deduplication only).
+    pub clusters: Option<usize>,
+    /// Seconds per phase.
+    pub seconds: Vec<(String, f64)>,
+}
+
+/// Quality against labelled data.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    /// Records that have a label.
+    pub labelled_records: usize,
+    /// True pairs among them.
+    pub true_pairs: usize,
+    /// Share of true pairs that blocking made candidates.
+    pub blocking_recall: f64,
+    /// Pairwise quality of the pairs at the threshold.
+    pub pairs: Prf,
+    /// Pairwise quality of the clusters (deduplication only).
+    pub cluster_pairs: Option<Prf>,
+    /// B-cubed quality of the clusters (deduplication only).
+    pub cluster_bcubed: Option<Prf>,
+}
+
+/// A scored pair of records.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoredPair {
+    /// Index of the left (or first) record.
+    pub left: u32,
+    /// Index of the right (or second) record.
+    pub right: u32,
+    /// Match weight in bits (log2 odds, prior included).
+    pub bits: f64,
+    /// Match probability.
+    pub probability: f64,
+}
+
+/// One field's line in an explanation.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldExplanation {
+    /// The field.
+    pub field: &'static str,
+    /// The comparison level (`missing` when either side has no value).
+    pub level: &'static str,
+    /// The left record's raw value(s).
+    pub left: String,
+    /// The right record's raw value(s).
+    pub right: String,
+    /// P(level | match).
+    pub m: Option<f64>,
+    /// P(level | non-match) (the value's frequency when term-frequency adjusted).
+    pub u: Option<f64>,
+    /// Contribution to the match weight, in bits.
+    pub bits: f64,
+    /// True if `u` is the frequency of this exact name.
+    pub tf_adjusted: bool,
+}
+
+/// Why a pair scores what it scores: the prior and each field's match weight.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// Left record id.
+    pub left_id: String,
+    /// Right record id.
+    pub right_id: String,
+    /// Prior log-odds that two records match, in bits.
+    pub prior_bits: f64,
+    /// Per-field contributions.
+    pub fields: Vec<FieldExplanation>,
+    /// True when the names matched crosswise (given ↔ family).
+    pub names_swapped: bool,
+    /// Total match weight in bits (the probability squashes it, see [`crate::squash`]).
+    pub total_bits: f64,
+    /// Match probability.
+    pub probability: f64,
+    /// Whether blocking made this pair a candidate.
+    pub candidate: bool,
+}
+
+impl Explanation {
+    /// Renders the explanation as a fixed-width table.
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "{} vs {}: probability {} (match weight {:+.2} bits{})\n",
+            self.left_id,
+            self.right_id,
+            format_probability(self.probability),
+            self.total_bits,
+            if self.candidate {
+                ""
+            } else {
+                "; not a blocking candidate"
+            }
+        );
+        s.push_str(&format!(
+            "  {:<15} {:<10} {:>8}  {}\n",
+            "field", "level", "bits", "values"
+        ));
+        s.push_str(&format!(
+            "  {:<15} {:<10} {:>+8.2}\n",
+            "prior", "", self.prior_bits
+        ));
+        for f in &self.fields {
+            let tf = if f.tf_adjusted {
+                " (rare-name adjusted)"
+            } else {
+                ""
+            };
+            s.push_str(&format!(
+                "  {:<15} {:<10} {:>+8.2}  {:?} vs {:?}{}\n",
+                f.field, f.level, f.bits, f.left, f.right, tf
+            ));
+        }
+        if self.names_swapped {
+            s.push_str("  names compared crosswise (given ↔ family)\n");
+        }
+        s
+    }
+}
+
+/// A probability as text: enough digits to tell values near 1 apart.
+pub fn format_probability(p: f64) -> String {
+    format!("{p}")
+}
+
+/// A finished link or deduplication.
+#[derive(Debug)]
+pub struct Resolution {
+    records: Vec<Record>,
+    /// `Some(k)` when linking: records `0..k` are the left side.
+    n_left: Option<usize>,
+    model: Model,
+    config: Config,
+    candidates: Vec<u64>,
+    bits: Vec<f32>,
+    clusters: Option<Vec<u32>>,
+    stats: Stats,
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn timed<T>(seconds: &mut Vec<(String, f64)>, name: &str, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let out = f();
+    seconds.push((name.to_owned(), t.elapsed().as_secs_f64()));
+    out
+}
+
+impl Resolution {
+    /// Links two data sets: scores record pairs with one record from each side.
+    pub fn link(left: Dataset, right: Dataset, config: &Config) -> Result<Resolution> {
+        let n_left = left.records.len();
+        let mut records = left.records;
+        records.extend(right.records);
+        Resolution::run(records, Some(n_left), config)
+    }
+
+    /// Deduplicates one data set: scores pairs and clusters records into persons.
+    pub fn dedupe(data: Dataset, config: &Config) -> Result<Resolution> {
+        Resolution::run(data.records, None, config)
+    }
+
+    fn run(mut records: Vec<Record>, n_left: Option<usize>, config: &Config) -> Result<Resolution> {
+        if !(0.0..=1.0).contains(&config.threshold) {
+            return Err(Error::InvalidThreshold(config.threshold));
+        }
+        let mut seconds = Vec::new();
+        let n = records.len();
+        timed(&mut seconds, "term_frequencies", || {
+            term_frequencies(&mut records)
+        });
+        let active = active_fields(&records, n_left);
+        let (candidates, blocking) = timed(&mut seconds, "blocking", || {
+            blocking::candidates(&records, n_left, config.max_block.max(2))
+        });
+        let u_counts = timed(&mut seconds, "u_sampling", || {
+            sample_u(
+                &records,
+                n_left,
+                &active,
+                config.u_sample_pairs,
+                config.seed,
+            )
+        });
+        // Compare the candidates once and keep the results when there are few enough;
+        // otherwise EM runs on an even sample and scoring compares again.
+        let keep_all = candidates.len() <= config.em_sample_pairs;
+        let gammas: Vec<Gamma> = if keep_all {
+            timed(&mut seconds, "comparison", || {
+                candidates
+                    .par_iter()
+                    .map(|&pair| {
+                        let (i, j) = unpack(pair);
+                        compare::compare(&records[i], &records[j], &active)
+                    })
+                    .collect()
+            })
+        } else {
+            Vec::new()
+        };
+        let patterns = timed(&mut seconds, "em_patterns", || {
+            let step = candidates
+                .len()
+                .div_ceil(config.em_sample_pairs.max(1))
+                .max(1);
+            let sample: Vec<Gamma> = if keep_all {
+                Vec::new()
+            } else {
+                candidates
+                    .par_iter()
+                    .step_by(step)
+                    .map(|&pair| {
+                        let (i, j) = unpack(pair);
+                        compare::compare(&records[i], &records[j], &active)
+                    })
+                    .collect()
+            };
+            let source = if keep_all { &gammas } else { &sample };
+            source
+                .par_iter()
+                .fold(HashMap::new, |mut acc: HashMap<[u8; N_FIELDS], u32>, g| {
+                    *acc.entry(g.levels).or_default() += 1;
+                    acc
+                })
+                .reduce(HashMap::new, |mut a, b| {
+                    for (k, v) in b {
+                        *a.entry(k).or_default() += v;
+                    }
+                    a
+                })
+        });
+        let total_pairs = blocking.possible_pairs;
+        let model = timed(&mut seconds, "em", || {
+            model::train(
+                active,
+                &u_counts,
+                &patterns,
+                candidates.len() as u64,
+                total_pairs,
+                u32::try_from(n).unwrap_or(u32::MAX),
+                config.em_max_iterations,
+            )
+        });
+        let bits: Vec<f32> = timed(&mut seconds, "scoring", || {
+            if keep_all {
+                gammas.par_iter().map(|g| model.bits(g) as f32).collect()
+            } else {
+                candidates
+                    .par_iter()
+                    .map(|&pair| {
+                        let (i, j) = unpack(pair);
+                        model.bits(&compare::compare(&records[i], &records[j], &active)) as f32
+                    })
+                    .collect()
+            }
+        });
+        drop(gammas);
+        let pairs_at_threshold = bits
+            .iter()
+            .filter(|&&b| model::probability(f64::from(b)) >= config.threshold)
+            .count();
+        let mut res = Resolution {
+            records,
+            n_left,
+            model,
+            config: config.clone(),
+            candidates,
+            bits,
+            clusters: None,
+            stats: Stats {
+                left_records: n_left.unwrap_or(n),
+                right_records: n_left.map_or(0, |k| n - k),
+                blocking,
+                pairs_at_threshold,
+                clusters: None,
+                seconds: Vec::new(),
+            },
+        };
+        if n_left.is_none() {
+            let clusters = timed(&mut seconds, "clustering", || res.cluster());
+            let distinct: HashSet<u32> = clusters.iter().copied().collect();
+            res.stats.clusters = Some(distinct.len());
+            res.clusters = Some(clusters);
+        }
+        res.stats.seconds = seconds;
+        Ok(res)
+    }
+
+    fn cluster(&self) -> Vec<u32> {
+        let threshold = self.config.threshold;
+        let edges: Vec<(u32, u32, f64)> = self
+            .candidates
+            .iter()
+            .zip(&self.bits)
+            .filter(|(_, b)| model::probability(f64::from(**b)) >= threshold)
+            .map(|(&p, &b)| {
+                let (i, j) = unpack(p);
+                (i as u32, j as u32, f64::from(b))
+            })
+            .collect();
+        let active = self.model.active;
+        cluster::cluster(self.records.len(), edges, threshold, |i, j| {
+            let g = compare::compare(
+                &self.records[i as usize],
+                &self.records[j as usize],
+                &active,
+            );
+            model::probability(self.model.bits(&g))
+        })
+    }
+
+    /// The trained model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Counts and timings.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The records (left side first when linking).
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// Candidate pairs at or above the threshold, in pair order.
+    pub fn pairs(&self) -> impl Iterator<Item = ScoredPair> + '_ {
+        self.candidates
+            .iter()
+            .zip(&self.bits)
+            .filter_map(move |(&p, &b)| {
+                let probability = model::probability(f64::from(b));
+                (probability >= self.config.threshold).then(|| {
+                    let (i, j) = unpack(p);
+                    ScoredPair {
+                        left: i as u32,
+                        right: j as u32,
+                        bits: f64::from(b),
+                        probability,
+                    }
+                })
+            })
+    }
+
+    /// The cluster of each record (index of its representative), when deduplicating.
+    pub fn clusters(&self) -> Option<&[u32]> {
+        self.clusters.as_deref()
+    }
+
+    /// Writes `left_id,right_id,score` for every pair at or above the threshold; returns
+    /// the number of rows.
+    pub fn write_pairs<W: Write>(&self, out: W) -> Result<usize> {
+        let mut w = csv::Writer::from_writer(out);
+        let err = |e: csv::Error| Error::Write {
+            target: "pairs".to_owned(),
+            reason: e.to_string(),
+        };
+        w.write_record(["left_id", "right_id", "score"])
+            .map_err(err)?;
+        let offset = self.n_left.unwrap_or(0);
+        let mut rows = 0;
+        for p in self.pairs() {
+            let (a, b) = (
+                &self.records[p.left as usize].id,
+                &self.records[p.right as usize].id,
+            );
+            debug_assert!(self.n_left.is_none() || (p.right as usize) >= offset);
+            w.write_record([a.as_str(), b.as_str(), &format_probability(p.probability)])
+                .map_err(err)?;
+            rows += 1;
+        }
+        w.flush().map_err(|e| Error::Write {
+            target: "pairs".to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(rows)
+    }
+
+    /// Writes `record_id,cluster_id` for every record (deduplication); the cluster id is
+    /// the id of the cluster's first record in input order.
+    pub fn write_clusters<W: Write>(&self, out: W) -> Result<usize> {
+        let mut w = csv::Writer::from_writer(out);
+        let err = |e: csv::Error| Error::Write {
+            target: "clusters".to_owned(),
+            reason: e.to_string(),
+        };
+        w.write_record(["record_id", "cluster_id"]).map_err(err)?;
+        let clusters = self.clusters.as_deref().unwrap_or_default();
+        for (r, c) in self.records.iter().zip(clusters) {
+            w.write_record([r.id.as_str(), self.records[*c as usize].id.as_str()])
+                .map_err(err)?;
+        }
+        w.flush().map_err(|e| Error::Write {
+            target: "clusters".to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(self.records.len())
+    }
+
+    fn index_of(&self, id: &str, right_side: bool) -> Result<usize> {
+        let range = match self.n_left {
+            Some(k) if right_side => k..self.records.len(),
+            Some(k) => 0..k,
+            None => 0..self.records.len(),
+        };
+        range
+            .into_iter()
+            .find(|&i| self.records[i].id == id)
+            .ok_or_else(|| Error::UnknownId(id.to_owned()))
+    }
+
+    /// Explains the score of two records, field by field (when linking, `left_id` is on
+    /// the left side and `right_id` on the right).
+    pub fn explain(&self, left_id: &str, right_id: &str) -> Result<Explanation> {
+        let i = self.index_of(left_id, false)?;
+        let j = self.index_of(right_id, true)?;
+        let (a, b) = (&self.records[i], &self.records[j]);
+        let g = compare::compare(a, b, &self.model.active);
+        let parts = self.model.parts(&g);
+        let mut fields = Vec::new();
+        for field in FIELDS {
+            if !self.model.active[field.index()] {
+                continue;
+            }
+            let level = g.levels[field.index()];
+            let part = parts.iter().find(|p| p.field == field);
+            // Names are shown as parsed (given / family), since a full-name column is split.
+            let (left, right) = match (field, g.swapped) {
+                (Field::GivenName, false) => (a.given.display.clone(), b.given.display.clone()),
+                (Field::GivenName, true) => (a.given.display.clone(), b.family.display.clone()),
+                (Field::FamilyName, false) => (a.family.display.clone(), b.family.display.clone()),
+                (Field::FamilyName, true) => (a.family.display.clone(), b.given.display.clone()),
+                _ => (a.raw_of(field.properties()), b.raw_of(field.properties())),
+            };
+            fields.push(FieldExplanation {
+                field: field.name(),
+                level: if level == MISSING {
+                    "missing"
+                } else {
+                    field.levels()[usize::from(level)]
+                },
+                left,
+                right,
+                m: part.map(|p| p.m),
+                u: part.map(|p| p.u),
+                bits: part.map_or(0.0, |p| p.weight),
+                tf_adjusted: part.is_some_and(|p| p.tf_adjusted),
+            });
+        }
+        let total_bits = self.model.bits(&g);
+        let key = ((i.min(j) as u64) << 32) | j.max(i) as u64;
+        Ok(Explanation {
+            left_id: a.id.clone(),
+            right_id: b.id.clone(),
+            prior_bits: self.model.prior_bits(),
+            fields,
+            names_swapped: g.swapped,
+            total_bits,
+            probability: model::probability(total_bits),
+            candidate: self.candidates.binary_search(&key).is_ok(),
+        })
+    }
+
+    /// Scores any two records by index (whether or not blocking paired them).
+    pub fn score(&self, i: usize, j: usize) -> ScoredPair {
+        let g: Gamma = compare::compare(&self.records[i], &self.records[j], &self.model.active);
+        let bits = self.model.bits(&g);
+        ScoredPair {
+            left: i as u32,
+            right: j as u32,
+            bits,
+            probability: model::probability(bits),
+        }
+    }
+
+    /// Quality against labels: `truth` maps record id → entity id (for linking, ids are
+    /// looked up on both sides).
+    pub fn evaluate(&self, truth: &HashMap<String, String>) -> Evaluation {
+        let entity: Vec<Option<&str>> = self
+            .records
+            .iter()
+            .map(|r| truth.get(&r.id).map(String::as_str))
+            .collect();
+        let true_pairs = metrics::true_pairs(&entity, self.n_left);
+        let found = true_pairs
+            .iter()
+            .filter(|(a, b)| {
+                self.candidates
+                    .binary_search(&((u64::from(*a) << 32) | u64::from(*b)))
+                    .is_ok()
+            })
+            .count();
+        let predicted: Vec<(u32, u32)> = self.pairs().map(|p| (p.left, p.right)).collect();
+        let (cluster_pairs, cluster_bcubed) = match &self.clusters {
+            Some(c) => (
+                Some(metrics::pairwise(&metrics::cluster_pairs(c), &true_pairs)),
+                Some(metrics::bcubed(c, &entity)),
+            ),
+            None => (None, None),
+        };
+        Evaluation {
+            labelled_records: entity.iter().filter(|e| e.is_some()).count(),
+            true_pairs: true_pairs.len(),
+            blocking_recall: if true_pairs.is_empty() {
+                1.0
+            } else {
+                found as f64 / true_pairs.len() as f64
+            },
+            pairs: metrics::pairwise(&predicted, &true_pairs),
+            cluster_pairs,
+            cluster_bcubed,
+        }
+    }
+}
+
+fn unpack(pair: u64) -> (usize, usize) {
+    ((pair >> 32) as usize, (pair & 0xFFFF_FFFF) as usize)
+}
+
+/// Counts how many records carry each given and family name, for TF adjustment.
+fn term_frequencies(records: &mut [Record]) {
+    let (given, family) = records
+        .par_iter()
+        .fold(
+            || (HashMap::<String, u32>::new(), HashMap::<String, u32>::new()),
+            |(mut g, mut f), r| {
+                if !r.given.is_empty() {
+                    *g.entry(r.given.joined.clone()).or_default() += 1;
+                }
+                if !r.family.is_empty() {
+                    *f.entry(r.family.joined.clone()).or_default() += 1;
+                }
+                (g, f)
+            },
+        )
+        .reduce(
+            || (HashMap::new(), HashMap::new()),
+            |(mut g1, mut f1), (g2, f2)| {
+                for (k, v) in g2 {
+                    *g1.entry(k).or_default() += v;
+                }
+                for (k, v) in f2 {
+                    *f1.entry(k).or_default() += v;
+                }
+                (g1, f1)
+            },
+        );
+    records.par_iter_mut().for_each(|r| {
+        r.given.freq = given.get(&r.given.joined).copied().unwrap_or(0);
+        r.family.freq = family.get(&r.family.joined).copied().unwrap_or(0);
+    });
+}
+
+/// A field takes part when both sides have values for it (two records when deduplicating).
+fn active_fields(records: &[Record], n_left: Option<usize>) -> [bool; N_FIELDS] {
+    let mut active = [false; N_FIELDS];
+    let split = n_left.unwrap_or(0);
+    for field in FIELDS {
+        let f = field.index();
+        active[f] = match n_left {
+            Some(_) => {
+                records[..split].iter().any(|r| field.present(r))
+                    && records[split..].iter().any(|r| field.present(r))
+            }
+            None => records.iter().filter(|r| field.present(r)).take(2).count() == 2,
+        };
+    }
+    active
+}
+
+/// Compares random pairs (nearly all non-matches) to count levels for u.
+fn sample_u(
+    records: &[Record],
+    n_left: Option<usize>,
+    active: &[bool; N_FIELDS],
+    samples: usize,
+    seed: u64,
+) -> LevelCounts {
+    let n = records.len();
+    let (left, right) = match n_left {
+        Some(k) => (k, n - k),
+        None => (n, n),
+    };
+    if left == 0 || right == 0 || (n_left.is_none() && n < 2) {
+        return LevelCounts::new();
+    }
+    // Small inputs: every pair once instead of a sample with repeats.
+    let possible = match n_left {
+        Some(_) => left * right,
+        None => n * (n - 1) / 2,
+    };
+    if possible <= samples {
+        let pairs: Vec<(usize, usize)> = match n_left {
+            Some(k) => (0..k).flat_map(|i| (k..n).map(move |j| (i, j))).collect(),
+            None => (0..n)
+                .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+                .collect(),
+        };
+        return pairs
+            .par_iter()
+            .fold(LevelCounts::new, |mut acc, &(i, j)| {
+                acc.add(&compare::compare(&records[i], &records[j], active));
+                acc
+            })
+            .reduce(LevelCounts::new, LevelCounts::merge);
+    }
+    (0..samples)
+        .into_par_iter()
+        .fold(LevelCounts::new, |mut acc, k| {
+            let r = splitmix(seed ^ (k as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+            let i = ((r >> 32) as usize) % left;
+            let mut j = ((r & 0xFFFF_FFFF) as usize) % right;
+            match n_left {
+                Some(k) => j += k,
+                None if j == i => return acc,
+                None => {}
+            }
+            acc.add(&compare::compare(&records[i], &records[j], active));
+            acc
+        })
+        .reduce(LevelCounts::new, LevelCounts::merge)
+}

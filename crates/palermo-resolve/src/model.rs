@@ -1,0 +1,433 @@
+//! Fellegi–Sunter scoring: m and u per field level, estimated without labels (u from
+//! random pairs, m and the match rate by expectation–maximisation over the candidate
+//! pairs), term-frequency adjustment for names, and calibrated probabilities.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::compare::{FIELDS, Field, Gamma, MISSING, N_FIELDS};
+
+/// Most levels any field has.
+pub(crate) const MAX_LEVELS: usize = 5;
+/// Log-odds (bits) are squashed into ±this, so a probability never reaches exactly 0 or
+/// 1 (the independence assumption of Fellegi–Sunter cannot justify more certainty).
+/// Weights up to ±[`LINEAR_BITS`] are kept as they are; beyond, they are compressed
+/// smoothly and monotonically ([`squash`]), so stronger evidence still ranks higher.
+pub const MAX_BITS: f64 = 40.0;
+/// Weights with an absolute value up to this are not compressed.
+pub const LINEAR_BITS: f64 = 24.0;
+
+/// Compresses a match weight into `(-MAX_BITS, MAX_BITS)`: identity within
+/// ±[`LINEAR_BITS`], then a tanh knee.
+pub fn squash(bits: f64) -> f64 {
+    let span = MAX_BITS - LINEAR_BITS;
+    if bits.abs() <= LINEAR_BITS {
+        bits
+    } else {
+        bits.signum() * (LINEAR_BITS + span * ((bits.abs() - LINEAR_BITS) / span).tanh())
+    }
+}
+
+/// Parameters of one field.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldParams {
+    /// The field.
+    pub field: Field,
+    /// Level labels, best first.
+    pub levels: Vec<&'static str>,
+    /// P(level | match) per level.
+    pub m: Vec<f64>,
+    /// P(level | non-match) per level.
+    pub u: Vec<f64>,
+}
+
+/// A trained Fellegi–Sunter model.
+#[derive(Debug, Clone, Serialize)]
+pub struct Model {
+    /// Parameters of each active field.
+    pub fields: Vec<FieldParams>,
+    /// Prior probability that two random records (one per side when linking) match.
+    pub prior: f64,
+    /// Match rate among the candidate pairs, as estimated by EM.
+    pub candidate_match_rate: f64,
+    /// EM iterations run.
+    pub em_iterations: usize,
+    /// Records counted for name term frequencies.
+    pub tf_records: u32,
+    #[serde(skip)]
+    pub(crate) m: [[f64; MAX_LEVELS]; N_FIELDS],
+    #[serde(skip)]
+    pub(crate) u: [[f64; MAX_LEVELS]; N_FIELDS],
+    #[serde(skip)]
+    pub(crate) active: [bool; N_FIELDS],
+}
+
+/// Smallest probability allowed for any m or u.
+const FLOOR: f64 = 1e-6;
+/// Weight, in pairs, of the default u (a prior that matters only for small files, where
+/// random pairs are few and include many matches).
+const U_PRIOR_PAIRS: f64 = 200.0;
+/// Weight, in matches, of the default m.
+const M_PRIOR_MATCHES: f64 = 5.0;
+
+/// Default m: agreement likely among matches.
+fn default_m(n_levels: usize, level: usize) -> f64 {
+    if level == 0 {
+        0.9
+    } else {
+        0.1 / (n_levels - 1) as f64
+    }
+}
+
+/// Default u: agreement unlikely among non-matches.
+fn default_u(n_levels: usize, level: usize) -> f64 {
+    let rest = n_levels - 1;
+    match level {
+        0 => 0.005,
+        l if l == rest => 1.0 - 0.005 - 0.01 * (rest - 1) as f64,
+        _ => 0.01,
+    }
+}
+
+/// Counts of levels per field, for u estimation from random pairs.
+#[derive(Debug, Clone)]
+pub(crate) struct LevelCounts(pub(crate) [[f64; MAX_LEVELS]; N_FIELDS]);
+
+impl LevelCounts {
+    pub(crate) fn new() -> LevelCounts {
+        LevelCounts([[0.0; MAX_LEVELS]; N_FIELDS])
+    }
+
+    pub(crate) fn add(&mut self, g: &Gamma) {
+        for (f, &l) in g.levels.iter().enumerate() {
+            if l != MISSING {
+                self.0[f][usize::from(l)] += 1.0;
+            }
+        }
+    }
+
+    pub(crate) fn merge(mut self, other: LevelCounts) -> LevelCounts {
+        for f in 0..N_FIELDS {
+            for l in 0..MAX_LEVELS {
+                self.0[f][l] += other.0[f][l];
+            }
+        }
+        self
+    }
+}
+
+fn normalise(row: &mut [f64], n_levels: usize, pseudo: f64) {
+    let total: f64 = row[..n_levels].iter().sum::<f64>() + pseudo * n_levels as f64;
+    for v in row.iter_mut().take(n_levels) {
+        *v = ((*v + pseudo) / total).max(FLOOR);
+    }
+}
+
+/// Estimates the model.
+///
+/// `u_counts` come from random pairs (nearly all non-matches). `patterns` are the distinct
+/// comparison vectors of the candidate pairs with their counts. `n_candidates / n_total`
+/// converts the EM match rate among candidates into the prior over all pairs.
+pub(crate) fn train(
+    active: [bool; N_FIELDS],
+    u_counts: &LevelCounts,
+    patterns: &HashMap<[u8; N_FIELDS], u32>,
+    n_candidates: u64,
+    n_total: f64,
+    tf_records: u32,
+    max_iterations: usize,
+) -> Model {
+    let mut u = [[0.0; MAX_LEVELS]; N_FIELDS];
+    let mut m = [[0.0; MAX_LEVELS]; N_FIELDS];
+    for field in FIELDS {
+        let f = field.index();
+        let n = field.levels().len();
+        for l in 0..n {
+            u[f][l] = u_counts.0[f][l] + U_PRIOR_PAIRS * default_u(n, l);
+            m[f][l] = default_m(n, l);
+        }
+        normalise(&mut u[f], n, 0.0);
+    }
+    // EM over the candidate patterns; u among candidates is free too (candidates are not
+    // random pairs), and only m and the match rate are kept for scoring.
+    let mut u_c = u;
+    let mut lambda = 0.1f64;
+    let pats: Vec<(&[u8; N_FIELDS], f64)> =
+        patterns.iter().map(|(p, c)| (p, f64::from(*c))).collect();
+    let total: f64 = pats.iter().map(|(_, c)| c).sum();
+    // Start EM from anchor pairs rather than from generic defaults: pairs that agree
+    // exactly on an identifier, or on given name, family name and full birth date, are
+    // taken as matches for the first M-step. Without this, EM can settle on "same family"
+    // (relatives, common surnames) as its match class.
+    let anchor = |p: &[u8; N_FIELDS]| {
+        let exact = |f: Field| p[f.index()] == 0 && active[f.index()];
+        exact(Field::IdNumber)
+            || exact(Field::PassportNumber)
+            || exact(Field::Phone)
+            || exact(Field::Email)
+            || (exact(Field::GivenName) && exact(Field::FamilyName) && exact(Field::BirthDate))
+    };
+    let anchors: f64 = pats.iter().filter(|(p, _)| anchor(p)).map(|(_, c)| c).sum();
+    if anchors >= 10.0 && anchors < total {
+        let mut m_acc = [[0.0; MAX_LEVELS]; N_FIELDS];
+        let mut u_acc = [[0.0; MAX_LEVELS]; N_FIELDS];
+        for (pat, count) in &pats {
+            let acc = if anchor(pat) { &mut m_acc } else { &mut u_acc };
+            for f in 0..N_FIELDS {
+                if pat[f] != MISSING && active[f] {
+                    acc[f][usize::from(pat[f])] += count;
+                }
+            }
+        }
+        for field in FIELDS {
+            let f = field.index();
+            let n = field.levels().len();
+            for (l, v) in m_acc[f].iter_mut().take(n).enumerate() {
+                *v += M_PRIOR_MATCHES * default_m(n, l);
+            }
+            normalise(&mut m_acc[f], n, 0.0);
+            normalise(&mut u_acc[f], n, 0.01);
+            m[f] = m_acc[f];
+            u_c[f] = u_acc[f];
+        }
+        lambda = (anchors / total).clamp(1e-6, 0.99);
+    }
+    let mut iterations = 0;
+    for _ in 0..max_iterations {
+        iterations += 1;
+        let mut m_acc = [[0.0; MAX_LEVELS]; N_FIELDS];
+        let mut u_acc = [[0.0; MAX_LEVELS]; N_FIELDS];
+        let mut match_mass = 0.0;
+        for (pat, count) in &pats {
+            let mut lm = lambda.ln();
+            let mut lu = (1.0 - lambda).ln();
+            for f in 0..N_FIELDS {
+                let l = pat[f];
+                if l == MISSING || !active[f] {
+                    continue;
+                }
+                lm += m[f][usize::from(l)].ln();
+                lu += u_c[f][usize::from(l)].ln();
+            }
+            let g = 1.0 / (1.0 + (lu - lm).exp());
+            match_mass += g * count;
+            for f in 0..N_FIELDS {
+                let l = pat[f];
+                if l == MISSING || !active[f] {
+                    continue;
+                }
+                m_acc[f][usize::from(l)] += g * count;
+                u_acc[f][usize::from(l)] += (1.0 - g) * count;
+            }
+        }
+        let new_lambda = (match_mass / total.max(1.0)).clamp(1e-9, 1.0 - 1e-9);
+        let mut delta = (new_lambda - lambda).abs();
+        lambda = new_lambda;
+        for field in FIELDS {
+            let f = field.index();
+            let n = field.levels().len();
+            for (l, v) in m_acc[f].iter_mut().take(n).enumerate() {
+                *v += M_PRIOR_MATCHES * default_m(n, l);
+            }
+            normalise(&mut m_acc[f], n, 0.0);
+            normalise(&mut u_acc[f], n, 0.01);
+            for l in 0..n {
+                delta = delta.max((m_acc[f][l] - m[f][l]).abs());
+            }
+            m[f] = m_acc[f];
+            u_c[f] = u_acc[f];
+        }
+        if delta < 1e-6 {
+            break;
+        }
+    }
+    // Anchor refinement (the idea of Splink's per-blocking-rule training): a field's m is
+    // re-estimated from anchor pairs that were chosen *without* looking at that field —
+    // names and birth date from identifier-exact pairs, identifiers from pairs exact on
+    // name and birth date, other fields from both. This keeps EM from mistaking "same
+    // surname" or "same given name" for "same person" on name-dominated candidate sets.
+    let ids = [
+        Field::IdNumber,
+        Field::PassportNumber,
+        Field::Phone,
+        Field::Email,
+    ];
+    let by_id = |p: &[u8; N_FIELDS]| ids.iter().any(|f| p[f.index()] == 0 && active[f.index()]);
+    let by_name = |p: &[u8; N_FIELDS]| {
+        [Field::GivenName, Field::FamilyName, Field::BirthDate]
+            .iter()
+            .all(|f| p[f.index()] == 0 && active[f.index()])
+    };
+    let mut refined = false;
+    for field in FIELDS {
+        let f = field.index();
+        if !active[f] {
+            continue;
+        }
+        let n = field.levels().len();
+        let use_pair = |p: &[u8; N_FIELDS]| {
+            if ids.contains(&field) {
+                by_name(p) && !by_id(p)
+            } else if matches!(
+                field,
+                Field::GivenName | Field::FamilyName | Field::BirthDate
+            ) {
+                by_id(p)
+            } else {
+                by_id(p) || by_name(p)
+            }
+        };
+        let mut acc = [0.0; MAX_LEVELS];
+        for (pat, count) in &pats {
+            if pat[f] != MISSING && use_pair(pat) {
+                acc[usize::from(pat[f])] += count;
+            }
+        }
+        if acc.iter().sum::<f64>() >= 20.0 {
+            for (l, v) in acc.iter_mut().take(n).enumerate() {
+                *v += M_PRIOR_MATCHES * default_m(n, l);
+            }
+            normalise(&mut acc, n, 0.0);
+            m[f] = acc;
+            refined = true;
+        }
+    }
+    if refined {
+        // The match rate under the refined m (u from random pairs), m held fixed.
+        for _ in 0..50 {
+            let mut mass = 0.0;
+            for (pat, count) in &pats {
+                let mut lr = (lambda / (1.0 - lambda)).ln();
+                for f in 0..N_FIELDS {
+                    let l = pat[f];
+                    if l != MISSING && active[f] {
+                        lr += (m[f][usize::from(l)] / u[f][usize::from(l)]).ln();
+                    }
+                }
+                mass += count / (1.0 + (-lr).exp());
+            }
+            let next = (mass / total.max(1.0)).clamp(1e-9, 1.0 - 1e-9);
+            let done = (next - lambda).abs() < 1e-7;
+            lambda = next;
+            if done {
+                break;
+            }
+        }
+    }
+    let prior = (lambda * n_candidates as f64 / n_total.max(1.0)).clamp(1e-12, 0.5);
+    let mut fields = Vec::new();
+    for field in FIELDS {
+        let f = field.index();
+        let n = field.levels().len();
+        if active[f] {
+            fields.push(FieldParams {
+                field,
+                levels: field.levels().to_vec(),
+                m: m[f][..n].to_vec(),
+                u: u[f][..n].to_vec(),
+            });
+        }
+    }
+    Model {
+        fields,
+        prior,
+        candidate_match_rate: lambda,
+        em_iterations: iterations,
+        tf_records,
+        m,
+        u,
+        active,
+    }
+}
+
+/// One field's part in a score.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Part {
+    pub(crate) field: Field,
+    pub(crate) m: f64,
+    pub(crate) u: f64,
+    pub(crate) weight: f64,
+    pub(crate) tf_adjusted: bool,
+}
+
+impl Model {
+    /// Prior log-odds in bits.
+    pub fn prior_bits(&self) -> f64 {
+        (self.prior / (1.0 - self.prior)).log2()
+    }
+
+    fn part(&self, g: &Gamma, f: usize) -> Option<Part> {
+        let l = g.levels[f];
+        if l == MISSING || !self.active[f] {
+            return None;
+        }
+        let field = FIELDS[f];
+        let li = usize::from(l);
+        let m = self.m[f][li];
+        let mut u = self.u[f][li];
+        let mut tf_adjusted = false;
+        if li == 0 && matches!(field, Field::GivenName | Field::FamilyName) {
+            let freq = if field == Field::GivenName {
+                g.given_freq
+            } else {
+                g.family_freq
+            };
+            if freq > 0 && self.tf_records > 0 {
+                // u of agreeing on this value = its frequency (a rare name counts more).
+                u = (f64::from(freq) / f64::from(self.tf_records)).max(FLOOR);
+                tf_adjusted = true;
+            }
+        }
+        Some(Part {
+            field,
+            m,
+            u,
+            weight: (m / u).log2(),
+            tf_adjusted,
+        })
+    }
+
+    /// Every field's part of the score of `g`.
+    pub(crate) fn parts(&self, g: &Gamma) -> Vec<Part> {
+        (0..N_FIELDS).filter_map(|f| self.part(g, f)).collect()
+    }
+
+    /// The match weight (log-odds, bits) of `g`, prior included; [`probability`] turns it
+    /// into a probability.
+    pub(crate) fn bits(&self, g: &Gamma) -> f64 {
+        let mut w = self.prior_bits();
+        for f in 0..N_FIELDS {
+            if let Some(p) = self.part(g, f) {
+                w += p.weight;
+            }
+        }
+        w
+    }
+}
+
+/// The probability for a match weight in bits (squashed first, so never exactly 0 or 1).
+pub fn probability(bits: f64) -> f64 {
+    1.0 / (1.0 + (-squash(bits)).exp2())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probability_never_saturates() {
+        for (bits, lo, hi) in [
+            (0.0, 0.5, 0.5),
+            (1000.0, 0.999_999_999_99, 0.999_999_999_999_9),
+            (-1000.0, 0.0, 1e-11),
+        ] {
+            let p = probability(bits);
+            assert!(p >= lo && p <= hi && p > 0.0 && p < 1.0, "{bits} → {p}");
+        }
+        // Monotone above the knee: more evidence still ranks higher.
+        assert!(probability(30.0) < probability(35.0));
+        assert!(squash(60.0) < squash(70.0) && squash(70.0) < MAX_BITS);
+        assert_eq!(squash(10.0), 10.0);
+    }
+}

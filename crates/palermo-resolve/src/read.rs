@@ -1,0 +1,204 @@
+//! Reading person records from CSV text (any `Read`; the caller opens files).
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::record::Record;
+use crate::schema::{ColumnUse, Mapping, Property};
+
+/// Records read from one source.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The name used in messages (usually the file path).
+    pub source_name: String,
+    /// The records, in input order.
+    pub records: Vec<Record>,
+    /// Which column feeds which property, as `(column, property)`.
+    pub columns: Vec<(String, Property)>,
+}
+
+impl Dataset {
+    /// Builds a data set from records already in memory.
+    pub fn from_records(source_name: impl Into<String>, records: Vec<Record>) -> Dataset {
+        Dataset {
+            source_name: source_name.into(),
+            records,
+            columns: Vec::new(),
+        }
+    }
+}
+
+/// Reads a CSV with a header row: the id column, and every column that `mapping` or the
+/// header table maps to a property (other columns are ignored).
+///
+/// Errors: an empty input, a missing id column, a mapped column that does not exist, no
+/// name column, a malformed row, an empty or repeated id. A header with no rows gives an
+/// empty data set.
+pub fn read_csv<R: Read>(
+    reader: R,
+    source_name: &str,
+    id_column: &str,
+    mapping: &Mapping,
+) -> Result<Dataset> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(reader);
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map_or(1, csv::Position::line);
+        let reason = match e.kind() {
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => {
+                format!("expected {expected_len} fields, found {len}")
+            }
+            _ => e.to_string(),
+        };
+        Error::Csv {
+            source_name: source_name.to_owned(),
+            line,
+            reason,
+        }
+    };
+    let headers: Vec<String> = csv
+        .byte_headers()
+        .map_err(csv_err)?
+        .iter()
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_owned()
+        })
+        .collect();
+    if headers.is_empty() || headers.iter().all(String::is_empty) {
+        return Err(Error::Empty {
+            source_name: source_name.to_owned(),
+        });
+    }
+    let available = headers.join(", ");
+    let id_idx = headers
+        .iter()
+        .position(|h| h == id_column.trim())
+        .ok_or_else(|| Error::MissingIdColumn {
+            source_name: source_name.to_owned(),
+            column: id_column.to_owned(),
+            available: available.clone(),
+        })?;
+    for column in mapping.columns() {
+        if !headers.iter().any(|h| h == column) {
+            return Err(Error::InvalidMapping {
+                mapping: column.to_owned(),
+                reason: format!("{source_name} has no column {column:?} (columns: {available})"),
+            });
+        }
+    }
+    let mut uses: Vec<(usize, Property)> = Vec::new();
+    let mut columns = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        if i == id_idx {
+            continue;
+        }
+        if let Some(ColumnUse::Property(p)) = mapping.resolve(h) {
+            uses.push((i, p));
+            columns.push((h.clone(), p));
+        }
+    }
+    if !uses.iter().any(|(_, p)| p.is_name()) {
+        return Err(Error::NoNameField {
+            source_name: source_name.to_owned(),
+            available,
+        });
+    }
+    let mut rows: Vec<(String, Vec<(Property, String)>)> = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_err(e)),
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        let field =
+            |i: usize| String::from_utf8_lossy(record.get(i).unwrap_or_default()).into_owned();
+        let id = field(id_idx).trim().to_owned();
+        if id.is_empty() {
+            return Err(Error::EmptyId {
+                source_name: source_name.to_owned(),
+                line,
+                column: id_column.to_owned(),
+            });
+        }
+        if let Some(first_line) = seen.insert(id.clone(), line) {
+            return Err(Error::DuplicateId {
+                source_name: source_name.to_owned(),
+                line,
+                first_line,
+                id,
+            });
+        }
+        let values = uses.iter().map(|(i, p)| (*p, field(*i))).collect();
+        rows.push((id, values));
+    }
+    let records = rows
+        .into_par_iter()
+        .map(|(id, values)| Record::new(id, values))
+        .collect();
+    Ok(Dataset {
+        source_name: source_name.to_owned(),
+        records,
+        columns,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str, maps: &[&str]) -> Result<Dataset> {
+        read_csv(text.as_bytes(), "t.csv", "id", &Mapping::parse(maps)?)
+    }
+
+    fn check_err(text: &str, maps: &[&str], expect: &str) {
+        match read(text, maps) {
+            Ok(d) => panic!("expected error {expect:?}, got {} records", d.records.len()),
+            Err(e) => assert!(
+                e.to_string().contains(expect),
+                "{e} does not contain {expect:?}"
+            ),
+        }
+    }
+
+    #[test]
+    fn reads_and_rejects() {
+        let d = read(
+            "id,first_name,surname,dob\n1,Ann,Lee,1990\n2,Bo,Kim,\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(d.records.len(), 2);
+        assert_eq!(d.records[0].family.joined, "lee");
+        let d = read("\u{feff}id,nom\n1,Ann Lee\n", &["nom=name"]).unwrap();
+        assert_eq!(d.records[0].given.joined, "ann");
+        assert_eq!(read("id,name\n", &[]).unwrap().records.len(), 0);
+        check_err("", &[], "empty");
+        check_err("rec,name\n1,a\n", &[], "no id column \"id\"");
+        check_err(
+            "id,name\n1,a\n1,b\n",
+            &[],
+            "line 3: duplicate id \"1\" (first on line 2)",
+        );
+        check_err("id,name\n,a\n", &[], "line 2: empty id");
+        check_err("id,dob\n1,1990\n", &[], "no column maps to a name field");
+        check_err(
+            "id,name\n1,a,b\n",
+            &[],
+            "line 2: expected 2 fields, found 3",
+        );
+        check_err("id,name\n1,a\n", &["nom=lastName"], "no column \"nom\"");
+    }
+}

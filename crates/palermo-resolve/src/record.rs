@@ -1,0 +1,374 @@
+//! A person record prepared for matching: every field normalised once, up front.
+
+use crate::normalize::{self, family_first_script, is_particle, is_patronymic, phonetic_key};
+use crate::schema::Property;
+
+/// One part of a person's name (given or family), normalised.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Name {
+    /// Core tokens (no particles, no honorifics), in written order.
+    pub(crate) tokens: Vec<String>,
+    /// Core tokens that are not patronymics, sorted (the part that must agree).
+    pub(crate) required: Vec<String>,
+    /// Core tokens concatenated (`ze dong` → `zedong`).
+    pub(crate) joined: String,
+    /// All tokens including particles, concatenated (`al rashid` → `alrashid`).
+    pub(crate) all_joined: String,
+    /// Phonetic keys of the core tokens, sorted.
+    pub(crate) keys: Vec<String>,
+    /// Phonetic keys of the core tokens, in token order.
+    pub(crate) token_keys: Vec<String>,
+    /// Nickname groups of the first core token.
+    pub(crate) nick: Vec<u16>,
+    /// All tokens with particles, space-separated (for explanations).
+    pub(crate) display: String,
+    /// Phonetic key of `joined`.
+    pub(crate) key: String,
+    /// How many records carry this exact `joined` value on the same side of the name
+    /// (filled in by the data set, for term-frequency adjustment).
+    pub(crate) freq: u32,
+}
+
+impl Name {
+    /// Builds a name part from already folded tokens (core and with particles).
+    pub(crate) fn from_tokens(core: Vec<String>, all: &[String]) -> Name {
+        let joined: String = core.concat();
+        let all_joined: String = all.concat();
+        let mut required: Vec<String> =
+            core.iter().filter(|t| !is_patronymic(t)).cloned().collect();
+        required.sort_unstable();
+        let token_keys: Vec<String> = core.iter().map(|t| phonetic_key(t)).collect();
+        let nick = core
+            .first()
+            .map(|t| normalize::nickname_groups(t).to_vec())
+            .unwrap_or_default();
+        let mut keys = token_keys.clone();
+        keys.sort_unstable();
+        keys.dedup();
+        let key = phonetic_key(&joined);
+        let display = all.join(" ");
+        Name {
+            tokens: core,
+            required,
+            joined,
+            all_joined,
+            keys,
+            token_keys,
+            nick,
+            display,
+            key,
+            freq: 0,
+        }
+    }
+
+    /// Builds a name part from raw text.
+    pub(crate) fn parse(text: &str) -> Name {
+        let (core, all) = normalize::name_tokens(text);
+        Name::from_tokens(core, &all)
+    }
+
+    /// True when nothing is known.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+}
+
+/// Splits a full name into (given, family).
+///
+/// `Family, Given` when there is a comma; family first for Han/Hangul/kana script; the
+/// upper-case words when only some words are upper case (`AL RASHID Ahmed`); family first
+/// when the last word is a patronymic (`Petrov Ivan Ivanovich`); otherwise the last word
+/// and the particles before it (`Ahmed al-Rashid`). Comparisons also try the other order.
+pub(crate) fn split_full_name(text: &str) -> (Name, Name) {
+    if let Some((family, given)) = text.split_once(',') {
+        return (Name::parse(given), Name::parse(family));
+    }
+    let (_, all) = normalize::name_tokens(text);
+    if all.len() < 2 {
+        return (Name::default(), Name::parse(text));
+    }
+    let split_at = if family_first_script(text) {
+        Some(1usize)
+    } else {
+        upper_case_split(text, all.len())
+    };
+    let (family_all, given_all): (Vec<String>, Vec<String>) = match split_at {
+        Some(k) if k > 0 && k < all.len() && (family_first_script(text) || upper_first(text)) => {
+            (all[..k].to_vec(), all[k..].to_vec())
+        }
+        Some(k) if k > 0 && k < all.len() => (all[k..].to_vec(), all[..k].to_vec()),
+        _ if all.last().is_some_and(|t| is_patronymic(t)) => (all[..1].to_vec(), all[1..].to_vec()),
+        _ => {
+            let mut start = all.len() - 1;
+            while start > 1 && is_particle(&all[start - 1]) {
+                start -= 1;
+            }
+            (all[start..].to_vec(), all[..start].to_vec())
+        }
+    };
+    (part(&given_all), part(&family_all))
+}
+
+fn part(all: &[String]) -> Name {
+    let core: Vec<String> = all.iter().filter(|t| !is_particle(t)).cloned().collect();
+    if core.is_empty() {
+        Name::from_tokens(all.to_vec(), all)
+    } else {
+        Name::from_tokens(core, all)
+    }
+}
+
+/// Words of the raw text that are entirely upper case (and have at least two letters).
+fn upper_words(text: &str) -> Vec<bool> {
+    text.split(|c: char| c.is_whitespace() || c == '-')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let letters: Vec<char> = w.chars().filter(|c| c.is_alphabetic()).collect();
+            letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase())
+        })
+        .collect()
+}
+
+fn upper_first(text: &str) -> bool {
+    upper_words(text).first().copied().unwrap_or(false)
+}
+
+/// If the upper-case words form a prefix or suffix (and not all words are upper case),
+/// the index where they end (prefix) or start (suffix).
+fn upper_case_split(text: &str, n_tokens: usize) -> Option<usize> {
+    let words = upper_words(text);
+    if words.len() != n_tokens || words.iter().all(|u| *u) || !words.iter().any(|u| *u) {
+        return None;
+    }
+    let prefix = words.iter().take_while(|u| **u).count();
+    if prefix > 0 && words[prefix..].iter().all(|u| !*u) {
+        return Some(prefix);
+    }
+    let suffix = words.iter().rev().take_while(|u| **u).count();
+    if suffix > 0 && words[..words.len() - suffix].iter().all(|u| !*u) {
+        return Some(words.len() - suffix);
+    }
+    None
+}
+
+/// A (possibly partial) date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Date {
+    pub(crate) year: Option<u16>,
+    pub(crate) month: Option<u8>,
+    pub(crate) day: Option<u8>,
+}
+
+impl Date {
+    /// Parses ISO 8601 (`1990-04-21`, `1990-04`, `1990`), compact `19900421`, and
+    /// day-first `21/04/1990`, `21.04.1990`, `21-04-1990`. Out-of-range months and days
+    /// are kept (typos still carry information).
+    pub(crate) fn parse(text: &str) -> Option<Date> {
+        let t = text.trim();
+        if t.is_empty() {
+            return None;
+        }
+        let parts: Vec<&str> = t
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|p| !p.is_empty())
+            .collect();
+        let num = |s: &str| s.parse::<u32>().ok();
+        match parts.as_slice() {
+            [one] if one.len() == 8 => {
+                let (y, m, d) = (num(&one[..4])?, num(&one[4..6])?, num(&one[6..])?);
+                if (1800..=2100).contains(&y) {
+                    Some(Date::ymd(y, Some(m), Some(d)))
+                } else {
+                    let (d, m, y) = (num(&one[..2])?, num(&one[2..4])?, num(&one[4..])?);
+                    Some(Date::ymd(y, Some(m), Some(d)))
+                }
+            }
+            [one] if one.len() == 6 && t.contains('-') => None,
+            [one] if one.len() == 6 => {
+                let (y, m) = (num(&one[..4])?, num(&one[4..])?);
+                Some(Date::ymd(y, Some(m), None))
+            }
+            [y] if y.len() == 4 => Some(Date::ymd(num(y)?, None, None)),
+            [y, m] if y.len() == 4 => Some(Date::ymd(num(y)?, Some(num(m)?), None)),
+            [y, m, d] if y.len() == 4 => Some(Date::ymd(num(y)?, Some(num(m)?), Some(num(d)?))),
+            [d, m, y] if y.len() == 4 => Some(Date::ymd(num(y)?, Some(num(m)?), Some(num(d)?))),
+            _ => None,
+        }
+    }
+
+    fn ymd(y: u32, m: Option<u32>, d: Option<u32>) -> Date {
+        Date {
+            year: u16::try_from(y).ok(),
+            month: m.and_then(|m| u8::try_from(m).ok()),
+            day: d.and_then(|d| u8::try_from(d).ok()),
+        }
+    }
+
+    /// `YYYYMMDD` digits of a complete date.
+    pub(crate) fn digits(&self) -> Option<String> {
+        Some(format!(
+            "{:04}{:02}{:02}",
+            self.year?, self.month?, self.day?
+        ))
+    }
+}
+
+/// A person record, normalised for comparison.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    /// The record id from the id column.
+    pub id: String,
+    pub(crate) given: Name,
+    pub(crate) family: Name,
+    pub(crate) birth: Option<Date>,
+    pub(crate) ids: Vec<String>,
+    pub(crate) passports: Vec<String>,
+    pub(crate) phones: Vec<String>,
+    pub(crate) email: String,
+    pub(crate) street_number: String,
+    pub(crate) street: String,
+    pub(crate) street2: String,
+    pub(crate) city: String,
+    pub(crate) postcode: String,
+    pub(crate) region: String,
+    pub(crate) country: String,
+    pub(crate) nationality: String,
+    pub(crate) gender: String,
+    /// The raw values as read, for explanations.
+    pub(crate) raw: Vec<(Property, String)>,
+}
+
+impl Record {
+    /// Builds a record from raw `(property, value)` pairs; empty values are ignored and
+    /// repeated properties accumulate.
+    pub fn new(id: impl Into<String>, values: Vec<(Property, String)>) -> Record {
+        let mut r = Record {
+            id: id.into(),
+            ..Record::default()
+        };
+        let mut given_text = String::new();
+        let mut family_text = String::new();
+        let mut full_text = String::new();
+        let mut street_full = String::new();
+        for (p, v) in &values {
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            let append = |s: &mut String| {
+                if !s.is_empty() {
+                    s.push(' ');
+                }
+                s.push_str(v);
+            };
+            match p {
+                Property::FirstName | Property::MiddleName | Property::FatherName => {
+                    append(&mut given_text);
+                }
+                Property::LastName => append(&mut family_text),
+                Property::Name => append(&mut full_text),
+                Property::BirthDate => r.birth = r.birth.or_else(|| Date::parse(v)),
+                Property::IdNumber => push_nonempty(&mut r.ids, normalize::identifier(v)),
+                Property::PassportNumber => {
+                    push_nonempty(&mut r.passports, normalize::identifier(v));
+                }
+                Property::Phone => push_nonempty(&mut r.phones, normalize::phone(v)),
+                Property::Email => r.email = v.trim().to_lowercase(),
+                Property::StreetNumber => r.street_number = normalize::fold(v),
+                Property::Street => r.street = normalize::fold(v),
+                Property::Street2 => r.street2 = normalize::fold(v),
+                Property::City => r.city = normalize::fold(v),
+                Property::PostalCode => r.postcode = normalize::identifier(v),
+                Property::Region => r.region = normalize::fold(v),
+                Property::Country => r.country = normalize::fold(v),
+                Property::Address => append(&mut street_full),
+                Property::Nationality => r.nationality = normalize::fold(v),
+                Property::Gender => r.gender = gender(v),
+            }
+        }
+        if r.street.is_empty() && !street_full.is_empty() {
+            r.street = normalize::fold(&street_full);
+        }
+        r.given = Name::parse(&given_text);
+        r.family = Name::parse(&family_text);
+        if r.given.is_empty() && r.family.is_empty() && !full_text.is_empty() {
+            let (g, f) = split_full_name(&full_text);
+            r.given = g;
+            r.family = f;
+        }
+        r.raw = values
+            .into_iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .collect();
+        r
+    }
+
+    /// The raw values of one property, joined with ` | ` (for explanations).
+    pub(crate) fn raw_of(&self, props: &[Property]) -> String {
+        let vals: Vec<&str> = self
+            .raw
+            .iter()
+            .filter(|(p, _)| props.contains(p))
+            .map(|(_, v)| v.trim())
+            .collect();
+        vals.join(" | ")
+    }
+}
+
+fn push_nonempty(list: &mut Vec<String>, value: String) {
+    if !value.is_empty() && !list.contains(&value) {
+        list.push(value);
+    }
+}
+
+fn gender(v: &str) -> String {
+    match normalize::fold(v).as_str() {
+        "m" | "male" | "man" | "h" | "homme" | "masculin" => "m".to_owned(),
+        "f" | "female" | "woman" | "w" | "femme" | "feminin" => "f".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_split(input: &str, given: &str, family: &str) {
+        let (g, f) = split_full_name(input);
+        assert_eq!(
+            (g.tokens.join(" "), f.tokens.join(" ")),
+            (given.to_owned(), family.to_owned()),
+            "{input:?}"
+        );
+    }
+
+    #[test]
+    fn splits_full_names() {
+        check_split("Ahmed Al-Rashid", "ahmed", "rashid");
+        check_split("AL RASHID Ahmed", "ahmed", "rashid");
+        check_split("Rashid, Ahmed", "ahmed", "rashid");
+        check_split("毛泽东", "ze dong", "mao");
+        check_split("Ludwig Mies van der Rohe", "ludwig mies", "rohe");
+        check_split("Petrov Ivan Ivanovich", "ivan ivanovich", "petrov");
+        check_split("Madonna", "", "madonna");
+    }
+
+    fn check_date(input: &str, expect: Option<(u16, Option<u8>, Option<u8>)>) {
+        let got = Date::parse(input).map(|d| (d.year.unwrap_or(0), d.month, d.day));
+        assert_eq!(got, expect, "{input:?}");
+    }
+
+    #[test]
+    fn parses_dates() {
+        check_date("1990-04-21", Some((1990, Some(4), Some(21))));
+        check_date("19900421", Some((1990, Some(4), Some(21))));
+        check_date("21/04/1990", Some((1990, Some(4), Some(21))));
+        check_date("21041990", Some((1990, Some(4), Some(21))));
+        check_date("1990-04", Some((1990, Some(4), None)));
+        check_date("1990", Some((1990, None, None)));
+        check_date("19901341", Some((1990, Some(13), Some(41))));
+        check_date("", None);
+        check_date("n/a", None);
+        check_date("12", None);
+    }
+}

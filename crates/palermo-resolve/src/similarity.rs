@@ -1,0 +1,157 @@
+//! String similarity on short ASCII strings without allocation: Jaro–Winkler and a
+//! bounded optimal-string-alignment distance. Names and address words are ASCII after
+//! normalisation and almost always shorter than 64 bytes, so the match flags fit in one
+//! `u64` each; longer strings fall back to `strsim`.
+
+/// Jaro–Winkler similarity (prefix scale 0.1, prefix up to 4, boost only above Jaro 0.7,
+/// as in Winkler's definition and `strsim`), byte-wise.
+pub(crate) fn jaro_winkler(a: &str, b: &str) -> f64 {
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    if x.len() > 64 || y.len() > 64 {
+        return strsim::jaro_winkler(a, b);
+    }
+    let j = jaro(x, y);
+    if j <= 0.7 {
+        return j;
+    }
+    let prefix = x.iter().zip(y).take(4).take_while(|(p, q)| p == q).count();
+    j + prefix as f64 * 0.1 * (1.0 - j)
+}
+
+fn jaro(x: &[u8], y: &[u8]) -> f64 {
+    if x.is_empty() && y.is_empty() {
+        return 1.0;
+    }
+    if x.is_empty() || y.is_empty() {
+        return 0.0;
+    }
+    if x == y {
+        return 1.0;
+    }
+    let window = (x.len().max(y.len()) / 2).saturating_sub(1);
+    let (mut fx, mut fy) = (0u64, 0u64);
+    let mut matches = 0usize;
+    for (i, &c) in x.iter().enumerate() {
+        let lo = i.saturating_sub(window);
+        let hi = (i + window + 1).min(y.len());
+        for (j, &d) in y.iter().enumerate().take(hi).skip(lo) {
+            if fy & (1 << j) == 0 && c == d {
+                fx |= 1 << i;
+                fy |= 1 << j;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let mut j = 0usize;
+    for (i, &c) in x.iter().enumerate() {
+        if fx & (1 << i) == 0 {
+            continue;
+        }
+        while fy & (1 << j) == 0 {
+            j += 1;
+        }
+        if c != y[j] {
+            transpositions += 1;
+        }
+        j += 1;
+    }
+    let m = matches as f64;
+    (m / x.len() as f64 + m / y.len() as f64 + (m - (transpositions / 2) as f64) / m) / 3.0
+}
+
+/// Optimal string alignment distance (adjacent transpositions count 1) on bytes,
+/// returning `limit + 1` as soon as the distance must exceed `limit`.
+pub(crate) fn osa_bounded(a: &str, b: &str, limit: usize) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len().abs_diff(b.len()) > limit {
+        return limit + 1;
+    }
+    if a == b {
+        return 0;
+    }
+    // Strip the common prefix and suffix: they never change the distance.
+    let pre = a.iter().zip(b).take_while(|(p, q)| p == q).count();
+    let (a, b) = (&a[pre..], &b[pre..]);
+    let suf = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(p, q)| p == q)
+        .count();
+    let (a, b) = (&a[..a.len() - suf], &b[..b.len() - suf]);
+    if a.is_empty() || b.is_empty() {
+        return a.len().max(b.len()).min(limit + 1);
+    }
+    const N: usize = 65;
+    if b.len() >= N {
+        return strsim::osa_distance(
+            std::str::from_utf8(a).unwrap_or_default(),
+            std::str::from_utf8(b).unwrap_or_default(),
+        )
+        .min(limit + 1);
+    }
+    let n = b.len();
+    let mut prev2 = [0usize; N];
+    let mut prev = [0usize; N];
+    let mut cur = [0usize; N];
+    for (j, v) in prev.iter_mut().enumerate().take(n + 1) {
+        *v = j;
+    }
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=n {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > limit {
+            return limit + 1;
+        }
+        prev2 = prev;
+        prev = cur;
+    }
+    prev[n].min(limit + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn known_values() {
+        assert!((jaro_winkler("martha", "marhta") - 0.961).abs() < 1e-3);
+        assert_eq!(jaro_winkler("", ""), 1.0);
+        assert_eq!(jaro_winkler("abc", ""), 0.0);
+        for (a, b, d) in [
+            ("", "", 0),
+            ("abc", "abc", 0),
+            ("abc", "acb", 1),
+            ("abc", "ab", 1),
+            ("kitten", "sitting", 3),
+            ("ca", "abc", 3),
+        ] {
+            assert_eq!(osa_bounded(a, b, 5), d, "{a} {b}");
+            assert_eq!(osa_bounded(a, b, 1), d.min(2), "{a} {b} bounded");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_strsim(a in "[a-e]{0,12}", b in "[a-e]{0,12}") {
+            prop_assert!((jaro_winkler(&a, &b) - strsim::jaro_winkler(&a, &b)).abs() < 1e-9);
+            prop_assert_eq!(osa_bounded(&a, &b, 20), strsim::osa_distance(&a, &b));
+            prop_assert_eq!(osa_bounded(&a, &b, 2), strsim::osa_distance(&a, &b).min(3));
+        }
+    }
+}

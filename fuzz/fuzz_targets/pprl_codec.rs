@@ -1,0 +1,19 @@
+//! Fuzz the PPRL parsers: encodings files (Palermo and clkhash JSON), CSV people and dates.
+//! Any input must give a value or an error, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(enc) = palermo_pprl::codec::parse(data, "fuzz.json") {
+        for i in 0..enc.clks.len().min(4) {
+            let _ = enc.id(i);
+            let _ = palermo_pprl::codec::to_base64(&enc.clks.bytes(i));
+        }
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = palermo_pprl::person::parse_date(text);
+    }
+    let mapping = palermo_resolve::Mapping::default();
+    let _ = palermo_pprl::read_csv(data, "fuzz.csv", "id", &mapping);
+});
