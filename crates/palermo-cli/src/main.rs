@@ -66,6 +66,9 @@ enum Command {
     /// Digital evidence and its chain of custody.
     #[command(subcommand)]
     Evidence(cmd::evidence::Command),
+    /// The sharing policy: show, validate, test and explain decisions.
+    #[command(subcommand)]
+    Policy(cmd::policy::Command),
     /// Privacy-preserving record linkage: keyed Bloom-filter encodings and matching.
     #[command(subcommand)]
     Pprl(cmd::pprl::Command),
@@ -110,6 +113,7 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), CliError> {
         Command::Law(command) => cmd::law::run(ctx, command).await,
         Command::Ledger(command) => cmd::ledger::run(ctx, command).await,
         Command::Evidence(command) => cmd::evidence::run(ctx, command).await,
+        Command::Policy(command) => cmd::policy::run(ctx, command).await,
         Command::Pprl(command) => cmd::pprl::run(ctx, command).await,
         Command::Sim(args) => cmd::sim::run(ctx, args).await,
         Command::Demo(args) => cmd::demo::run(ctx, args).await,

@@ -6,6 +6,7 @@ pub(crate) mod export;
 pub(crate) mod import;
 pub(crate) mod law;
 pub(crate) mod ledger;
+pub(crate) mod policy;
 pub(crate) mod pprl;
 pub(crate) mod resolve;
 pub(crate) mod sim;

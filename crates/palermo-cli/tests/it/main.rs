@@ -8,6 +8,7 @@ mod evidence;
 mod import;
 mod law;
 mod ledger;
+mod policy;
 mod pprl;
 mod resolve;
 mod sim;
