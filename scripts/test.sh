@@ -35,4 +35,4 @@ if [ -z "${PALERMO_TEST_PG:-}" ]; then
     ensure_database
 fi
 export PALERMO_TEST_PG="$pg_url"
-cargo test --workspace "$@"
+cargo test --workspace --no-fail-fast "$@"

@@ -30,13 +30,15 @@ pub fn to_ftm_value(entity: &Entity) -> Value {
         };
         target.insert(name.clone(), Value::from(values.clone()));
     }
+    // Keys are inserted in alphabetical order, so the output is the same
+    // whether or not serde_json's `preserve_order` feature is on in the build.
     let mut palermo = Map::new();
     palermo.insert(
         "markings".to_owned(),
         serde_json::to_value(&entity.markings).expect("invariant: markings serialize to JSON"),
     );
-    if let Some(role) = entity.role {
-        palermo.insert("role".to_owned(), Value::from(role.as_str()));
+    if !ext_props.is_empty() {
+        palermo.insert("properties".to_owned(), Value::Object(ext_props));
     }
     if let Some(provenance) = &entity.provenance {
         palermo.insert(
@@ -44,14 +46,14 @@ pub fn to_ftm_value(entity: &Entity) -> Value {
             serde_json::to_value(provenance).expect("invariant: provenance serializes to JSON"),
         );
     }
-    if !ext_props.is_empty() {
-        palermo.insert("properties".to_owned(), Value::Object(ext_props));
+    if let Some(role) = entity.role {
+        palermo.insert("role".to_owned(), Value::from(role.as_str()));
     }
     let mut object = Map::new();
     object.insert("id".to_owned(), Value::from(entity.id.as_str()));
-    object.insert("schema".to_owned(), Value::from(entity.schema.as_str()));
-    object.insert("properties".to_owned(), Value::Object(ftm_props));
     object.insert("palermo".to_owned(), Value::Object(palermo));
+    object.insert("properties".to_owned(), Value::Object(ftm_props));
+    object.insert("schema".to_owned(), Value::from(entity.schema.as_str()));
     Value::Object(object)
 }
 

@@ -157,17 +157,28 @@ impl FromStr for Purpose {
 /// The node and agency a record originates from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Originator {
-    /// The originating node's id.
-    pub node: String,
     /// The originating agency's name.
     pub agency: String,
+    /// The originating node's id.
+    pub node: String,
 }
 
 /// The handling rules attached to one record.
+///
+/// Fields are declared in alphabetical order on purpose: serialised through
+/// `serde_json::Value` they then come out in the same order whether or not
+/// another crate in the build turns on serde_json's `preserve_order`, so
+/// FtM output and content hashes are byte-stable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Markings {
-    /// TLP 2.0 level.
-    pub tlp: Tlp,
+    /// Europol-style handling code, if the originator set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handling: Option<HandlingCode>,
+    /// Whether recipients may share the record onward (originator control).
+    pub onward_sharing: bool,
+    /// The originating node and agency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub originator: Option<Originator>,
     /// Purpose limitation; `None` means the originator set none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<Purpose>,
@@ -178,14 +189,8 @@ pub struct Markings {
         skip_serializing_if = "Option::is_none"
     )]
     pub retain_until: Option<Date>,
-    /// The originating node and agency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub originator: Option<Originator>,
-    /// Whether recipients may share the record onward (originator control).
-    pub onward_sharing: bool,
-    /// Europol-style handling code, if the originator set one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub handling: Option<HandlingCode>,
+    /// TLP 2.0 level.
+    pub tlp: Tlp,
 }
 
 impl Markings {
@@ -270,7 +275,7 @@ mod tests {
         let json = serde_json::to_string(&markings).unwrap();
         assert_eq!(
             json,
-            r#"{"tlp":"TLP:AMBER","retain_until":"2031-12-31","onward_sharing":false}"#
+            r#"{"onward_sharing":false,"retain_until":"2031-12-31","tlp":"TLP:AMBER"}"#
         );
         assert_eq!(serde_json::from_str::<Markings>(&json).unwrap(), markings);
     }
