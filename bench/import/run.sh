@@ -21,7 +21,10 @@ results="$work/results.jsonl"
 for run in $(seq 1 "$runs"); do
     rm -f "$work"/node-*.db*
     "$bin" "$rows" "sqlite://$work/node-$run.db" "$work" | tee -a "$results"
-    "$bin" "$rows" "$pg?schema=bench_$(date +%s%N)" "$work" | tee -a "$results"
+    schema="bench_$(date +%s%N)"
+    "$bin" "$rows" "$pg?schema=$schema" "$work" | tee -a "$results"
+    # Each run leaves a million-row schema behind; drop it.
+    psql -q "$pg" -c "DROP SCHEMA \"$schema\" CASCADE" >/dev/null 2>&1 || true
 done
 
 python3 - "$results" <<'PY'
@@ -36,4 +39,3 @@ for backend in ("sqlite", "postgres"):
           f"({runs[0]['rows'] / med('import_s'):,.0f} rows/s), export median {med('export_s'):.2f} s, "
           f"peak RSS median {med('peak_rss_mb'):.0f} MB, csv {runs[0]['csv_mb']} MB")
 PY
-echo "note: drop the bench_* schemas with: psql -h 127.0.0.1 -U postgres test -c \"...\"" >&2
