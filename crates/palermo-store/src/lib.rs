@@ -160,8 +160,35 @@ pub trait ImportTx: Send {
     ) -> impl Future<Output = Result<()>> + Send;
 }
 
+/// Builds [`Stats`] from the counts both backends query: schemas sorted by
+/// name, TLP levels least restrictive first, roles in [`Role::ALL`] order.
+pub(crate) fn stats_from(
+    total: i64,
+    batches: i64,
+    by_schema: Vec<(String, i64)>,
+    by_tlp: Vec<(String, i64)>,
+    by_role: Vec<(String, i64)>,
+) -> Stats {
+    let counts = |rows: Vec<(String, i64)>| -> Vec<(String, u64)> {
+        rows.into_iter()
+            .map(|(key, n)| (key, u64::try_from(n).unwrap_or(0)))
+            .collect()
+    };
+    let mut by_tlp = counts(by_tlp);
+    by_tlp.sort_by_key(|(label, _)| tlp_rank(label));
+    let mut by_role = counts(by_role);
+    by_role.sort_by_key(|(label, _)| role_rank(label));
+    Stats {
+        total: u64::try_from(total).unwrap_or(0),
+        by_schema: counts(by_schema),
+        by_tlp,
+        by_role,
+        batches: u64::try_from(batches).unwrap_or(0),
+    }
+}
+
 /// The TLP levels with their labels, for stats ordering.
-pub(crate) fn tlp_rank(label: &str) -> usize {
+fn tlp_rank(label: &str) -> usize {
     Tlp::ALL
         .iter()
         .position(|tlp| tlp.as_str() == label)
@@ -169,7 +196,7 @@ pub(crate) fn tlp_rank(label: &str) -> usize {
 }
 
 /// The role labels, for stats ordering.
-pub(crate) fn role_rank(label: &str) -> usize {
+fn role_rank(label: &str) -> usize {
     Role::ALL
         .iter()
         .position(|role| role.as_str() == label)

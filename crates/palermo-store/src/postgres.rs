@@ -20,7 +20,7 @@ use crate::group_by;
 use crate::row::{EntityRow, StoredRow, dedupe_chunk, origin};
 use crate::{
     Backend, BatchMeta, BatchRecord, Error, ImportTx, InsertCounts, Result, Stats, Store,
-    role_rank, tlp_rank,
+    stats_from,
 };
 
 /// The columns of [`StoredRow`], joined with the entity's batch.
@@ -141,33 +141,16 @@ impl Store for PgStore {
             sqlx::query_scalar("SELECT count(*) FROM import_batches WHERE finished_at IS NOT NULL")
                 .fetch_one(&self.pool)
                 .await?;
-        let counts = |rows: Vec<(String, i64)>| -> Vec<(String, u64)> {
-            rows.into_iter().map(|(k, n)| (k, n as u64)).collect()
-        };
-        let by_schema = counts(
-            sqlx::query_as(group_by!("schema"))
-                .fetch_all(&self.pool)
-                .await?,
-        );
-        let mut by_tlp = counts(
-            sqlx::query_as(group_by!("tlp"))
-                .fetch_all(&self.pool)
-                .await?,
-        );
-        by_tlp.sort_by_key(|(label, _)| tlp_rank(label));
-        let mut by_role = counts(
-            sqlx::query_as(group_by!("role"))
-                .fetch_all(&self.pool)
-                .await?,
-        );
-        by_role.sort_by_key(|(label, _)| role_rank(label));
-        Ok(Stats {
-            total: total as u64,
-            by_schema,
-            by_tlp,
-            by_role,
-            batches: batches as u64,
-        })
+        let by_schema = sqlx::query_as(group_by!("schema"))
+            .fetch_all(&self.pool)
+            .await?;
+        let by_tlp = sqlx::query_as(group_by!("tlp"))
+            .fetch_all(&self.pool)
+            .await?;
+        let by_role = sqlx::query_as(group_by!("role"))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(stats_from(total, batches, by_schema, by_tlp, by_role))
     }
 
     async fn batches(&self) -> Result<Vec<BatchRecord>> {
