@@ -76,6 +76,20 @@ enum Command {
     Sim(cmd::sim::Args),
     /// Run the whole story on a synthetic scenario.
     Demo(cmd::demo::Args),
+    /// The federation's trust anchor: create it, revoke members, publish the signed directory.
+    #[command(subcommand)]
+    Federation(cmd::federation::FederationCommand),
+    /// This node's federation identity: create, enrol, install a directory, show.
+    #[command(subcommand)]
+    Node(cmd::federation::NodeCommand),
+    /// Federation messages: send one to a peer, list the outbox and the inbox.
+    #[command(subcommand)]
+    Peer(cmd::peer::Command),
+    /// Run the node: the local HTTP API and, with `--node`, the federation peer side.
+    Serve(cmd::serve::Args),
+    /// Users of the node's API and their tokens: add, list, revoke.
+    #[command(subcommand)]
+    User(cmd::user::Command),
 }
 
 fn main() -> ExitCode {
@@ -117,6 +131,11 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), CliError> {
         Command::Pprl(command) => cmd::pprl::run(ctx, command).await,
         Command::Sim(args) => cmd::sim::run(ctx, args).await,
         Command::Demo(args) => cmd::demo::run(ctx, args).await,
+        Command::Federation(command) => cmd::federation::run_federation(ctx, command).await,
+        Command::Node(command) => cmd::federation::run_node(ctx, command).await,
+        Command::Peer(command) => cmd::peer::run(ctx, command).await,
+        Command::Serve(args) => cmd::serve::run(ctx, args).await,
+        Command::User(command) => cmd::user::run(ctx, command).await,
     }
 }
 

@@ -143,6 +143,45 @@ pub enum EntryBody {
         /// `consistent`, `split-view` or `inconsistent`.
         outcome: String,
     },
+    /// Entity resolution ran over the node's persons (one entry per run).
+    ResolutionRun {
+        /// The run id.
+        run: String,
+        /// `full` or `incremental`.
+        mode: String,
+        /// The version of the stored match model the run used.
+        model_version: u64,
+        /// Records resolved by this run.
+        records: u64,
+        /// Candidate pairs compared.
+        candidate_pairs: u64,
+        /// Pairs merged.
+        merges: u64,
+        /// Clusters in the store after the run.
+        clusters: u64,
+    },
+    /// A federation message this node sent reached an outcome.
+    MessageSent {
+        /// The envelope's message id.
+        id: String,
+        /// The recipient node id.
+        to: String,
+        /// The envelope's kind (`ping`, `tree-head-exchange`...).
+        message_kind: String,
+        /// `delivered`, or `failed: <reason>`.
+        outcome: String,
+    },
+    /// This node accepted a federation message (once per message id).
+    MessageReceived {
+        /// The envelope's message id.
+        id: String,
+        /// The sender node id.
+        from: String,
+        /// The envelope's kind.
+        message_kind: String,
+        /// The sender's Ed25519 signature of the envelope (base64): binds what was received.
+        signature: String,
+    },
 }
 
 impl EntryBody {
@@ -158,6 +197,9 @@ impl EntryBody {
             EntryBody::EvidenceCustody { .. } => "evidence-custody",
             EntryBody::KeyChange { .. } => "key-change",
             EntryBody::Witness { .. } => "witness",
+            EntryBody::ResolutionRun { .. } => "resolution-run",
+            EntryBody::MessageSent { .. } => "message-sent",
+            EntryBody::MessageReceived { .. } => "message-received",
         }
     }
 
@@ -173,6 +215,8 @@ impl EntryBody {
             EntryBody::PolicyDecision { request, .. } => Some(request),
             EntryBody::ImportBatch { source, .. } => Some(source),
             EntryBody::Query { .. } => None,
+            EntryBody::ResolutionRun { run, .. } => Some(run),
+            EntryBody::MessageSent { id, .. } | EntryBody::MessageReceived { id, .. } => Some(id),
         }
     }
 }

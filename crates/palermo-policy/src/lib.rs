@@ -29,8 +29,8 @@ pub use crate::decide::{
 };
 pub use crate::error::{Error, Result};
 pub use crate::policies::{
-    DEFAULT_POLICIES, LoadOptions, POLICY_README, Policies, PolicyStore, PolicySummary,
-    SCHEMA_TEXT, VersionInfo, schema,
+    DEFAULT_POLICIES, LoadOptions, NODE_POLICIES, NODE_SCHEMA_TEXT, NodeDecision, POLICY_README,
+    Policies, PolicyStore, PolicySummary, SCHEMA_TEXT, VersionInfo, node_schema, schema,
 };
 pub use crate::translate::{effective_tlp, handling_to_tlp, tlp_to_handling};
 pub use crate::world::{NodeInfo, RecordInfo, UserInfo, UserRole, World, WorldInfo};

@@ -7,17 +7,23 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 use cedar_policy::{
-    ActionConstraint, Effect, PolicyId, PolicySet, Schema, ValidationMode, Validator,
+    ActionConstraint, Authorizer, Context, Decision as CedarDecision, Effect, PolicyId, PolicySet,
+    Request, RestrictedExpression, Schema, SchemaFragment, ValidationMode, Validator,
 };
 use serde::Serialize;
 
-use crate::world::action_uid;
-use crate::{Action, Error, Result};
+use crate::world::{action_uid, node_uid, user_uid};
+use crate::{Action, Error, Result, World};
 
 /// The Cedar schema shipped with Palermo (`policies/palermo.cedarschema`).
 pub const SCHEMA_TEXT: &str = include_str!("../policies/palermo.cedarschema");
+/// The schema fragment of operations on a node's own API (`policies/node.cedarschema`).
+pub const NODE_SCHEMA_TEXT: &str = include_str!("../policies/node.cedarschema");
 /// The default policy set shipped with Palermo (`policies/default.cedar`).
 pub const DEFAULT_POLICIES: &str = include_str!("../policies/default.cedar");
+/// The default policies for operations on a node's own API (`policies/node.cedar`),
+/// part of the embedded default set.
+pub const NODE_POLICIES: &str = include_str!("../policies/node.cedar");
 /// The plain-language description of the default policies (`policies/README.md`).
 pub const POLICY_README: &str = include_str!("../policies/README.md");
 
@@ -32,6 +38,37 @@ pub fn schema() -> &'static Schema {
         schema
     })
 }
+
+/// The shipped schema with the node-operation fragment ([`NODE_SCHEMA_TEXT`]):
+/// policies whose action scope names `operate` are validated against it.
+pub fn node_schema() -> &'static Schema {
+    static SCHEMA: OnceLock<Schema> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        // Both shipped fragments are checked by the crate's tests; they cannot fail here.
+        #[allow(clippy::expect_used)]
+        let fragments = [SCHEMA_TEXT, NODE_SCHEMA_TEXT].map(|text| {
+            SchemaFragment::from_cedarschema_str(text)
+                .expect("invariant: the shipped schema fragments parse")
+                .0
+        });
+        #[allow(clippy::expect_used)]
+        Schema::from_schema_fragments(fragments)
+            .expect("invariant: the shipped schema fragments combine")
+    })
+}
+
+/// Whether `policy`'s action scope names the node-level action `operate`.
+fn names_operate(policy: &cedar_policy::Policy) -> bool {
+    let uid = action_uid(NODE_ACTION);
+    match policy.action_constraint() {
+        ActionConstraint::Eq(a) => a == uid,
+        ActionConstraint::In(list) => list.contains(&uid),
+        _ => false,
+    }
+}
+
+/// The Cedar action of operations on a node's own API.
+const NODE_ACTION: &str = "operate";
 
 /// Options for loading a policy set.
 #[derive(Debug, Clone, Copy)]
@@ -133,17 +170,33 @@ impl Policies {
                 source_name: source_name.to_owned(),
             });
         }
-        let validation = Validator::new(schema().clone()).validate(&set, ValidationMode::Strict);
-        if !validation.validation_passed() {
-            return Err(Error::Invalid {
-                source_name: source_name.to_owned(),
-                message: diagnostics(
-                    text,
-                    validation
-                        .validation_errors()
-                        .map(|e| e as &dyn miette::Diagnostic),
-                ),
-            });
+        // Policies scoped to `operate` are checked against the schema with the
+        // node fragment; all others against the record schema, so that an
+        // unscoped policy about records stays valid.
+        let (mut node_set, mut record_set) = (PolicySet::new(), PolicySet::new());
+        for policy in set.policies() {
+            let target = if names_operate(policy) {
+                &mut node_set
+            } else {
+                &mut record_set
+            };
+            target
+                .add(policy.clone())
+                .map_err(|err| Error::Internal(err.to_string()))?;
+        }
+        for (part, schema) in [(&record_set, schema()), (&node_set, node_schema())] {
+            let validation = Validator::new(schema.clone()).validate(part, ValidationMode::Strict);
+            if !validation.validation_passed() {
+                return Err(Error::Invalid {
+                    source_name: source_name.to_owned(),
+                    message: diagnostics(
+                        text,
+                        validation
+                            .validation_errors()
+                            .map(|e| e as &dyn miette::Diagnostic),
+                    ),
+                });
+            }
         }
         let by_action = Action::ALL
             .iter()
@@ -160,13 +213,14 @@ impl Policies {
         })
     }
 
-    /// The default policy set shipped with the binary.
+    /// The default policy set shipped with the binary: [`DEFAULT_POLICIES`]
+    /// followed by [`NODE_POLICIES`].
     pub fn embedded() -> Policies {
         // The shipped set is validated by the crate's tests; it cannot fail here.
         #[allow(clippy::expect_used)]
         Policies::parse(
             "default",
-            DEFAULT_POLICIES,
+            &format!("{DEFAULT_POLICIES}\n{NODE_POLICIES}"),
             LoadOptions { allow_empty: false },
         )
         .expect("invariant: the shipped policies validate")
@@ -212,6 +266,86 @@ impl Policies {
     /// The summary of the policy with `id`, if any.
     pub fn summary(&self, id: &str) -> Option<&PolicySummary> {
         self.summaries.iter().find(|s| s.id == id)
+    }
+}
+
+/// The outcome of a node-level decision (action `operate` on the node
+/// itself): requests to a node's API that have no record as their object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeDecision {
+    /// Whether the operation is allowed.
+    pub allowed: bool,
+    /// User id.
+    pub principal: String,
+    /// The operation (`health`, `metrics`, `openapi`, `ledger`, `import`, `search`, `view`).
+    pub operation: String,
+    /// The node operated on.
+    pub node: String,
+    /// Ids of the policies that determined the decision (empty: denied by default).
+    pub determining: Vec<String>,
+    /// Evaluation errors (a policy that errors is skipped; the decision stays safe).
+    pub errors: Vec<String>,
+    /// Digest of the policy set used.
+    pub policy_digest: String,
+}
+
+impl Policies {
+    /// Decides whether `principal` may perform `operation` on `node`'s API
+    /// (the Cedar action `operate` with the node as resource; only policies
+    /// that name it, or whose action scope is unconstrained, can apply). Errors when
+    /// the world does not know the user or the node.
+    pub fn decide_node(
+        &self,
+        world: &World,
+        principal: &str,
+        node: &str,
+        operation: &str,
+    ) -> Result<NodeDecision> {
+        for (field, known) in [
+            ("user", world.user(principal).is_some()),
+            ("node", world.node(node).is_some()),
+        ] {
+            if !known {
+                let id = if field == "user" { principal } else { node };
+                return Err(Error::Query {
+                    field: field.to_owned(),
+                    reason: format!("unknown {field} {id:?}"),
+                });
+            }
+        }
+        let context = Context::from_pairs([(
+            "operation".to_owned(),
+            RestrictedExpression::new_string(operation.to_owned()),
+        )])
+        .map_err(|err| Error::Internal(err.to_string()))?;
+        let request = Request::new(
+            user_uid(principal),
+            action_uid(NODE_ACTION),
+            node_uid(node),
+            context,
+            None,
+        )
+        .map_err(|err| Error::Internal(err.to_string()))?;
+        let response = Authorizer::new().is_authorized(&request, &self.set, world.entities());
+        let mut determining: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
+        determining.sort_unstable();
+        Ok(NodeDecision {
+            allowed: response.decision() == CedarDecision::Allow,
+            principal: principal.to_owned(),
+            operation: operation.to_owned(),
+            node: node.to_owned(),
+            determining,
+            errors: response
+                .diagnostics()
+                .errors()
+                .map(ToString::to_string)
+                .collect(),
+            policy_digest: self.digest.clone(),
+        })
     }
 }
 
@@ -356,6 +490,59 @@ mod tests {
         assert!(policies.summaries().len() >= 15);
         assert!(policies.summary("cross-border-needs-legal-basis").is_some());
         assert!(policies.summaries().iter().all(|s| !s.reason.is_empty()));
+    }
+
+    #[test]
+    fn node_operations() {
+        let world = World::new(
+            crate::WorldInfo::from_json(
+                r#"{"nodes": [{"id": "nl", "jurisdiction": "NL", "agency": "KMar"},
+                              {"id": "be", "jurisdiction": "BE", "agency": "FGP"}],
+                    "users": [{"id": "ana", "node": "nl", "roles": ["analyst"]},
+                              {"id": "root", "node": "nl", "roles": ["administrator"]},
+                              {"id": "lou", "node": "nl", "roles": ["legal-officer"]},
+                              {"id": "bob", "node": "be", "roles": ["administrator"]}]}"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let policies = Policies::embedded();
+        let ask = |user: &str, op: &str| policies.decide_node(&world, user, "nl", op).unwrap();
+        let health = ask("ana", "health");
+        assert!(health.allowed);
+        assert_eq!(health.determining, ["node-api-users"]);
+        assert!(ask("ana", "import").allowed);
+        assert!(!ask("ana", "metrics").allowed);
+        assert!(ask("root", "metrics").allowed);
+        assert!(ask("root", "import").allowed);
+        assert!(!ask("lou", "import").allowed);
+        // Another node's users get nothing here; unknown operations are denied.
+        assert!(!ask("bob", "health").allowed);
+        assert!(!ask("root", "shutdown").allowed);
+        assert!(
+            policies
+                .decide_node(&world, "nobody", "nl", "health")
+                .is_err()
+        );
+        assert!(policies.decide_node(&world, "ana", "xx", "health").is_err());
+        let forbid = Policies::parse(
+            "deny.cedar",
+            "@id(\"deny-all\") forbid(principal, action, resource);",
+            ALLOW,
+        )
+        .unwrap();
+        let denied = forbid.decide_node(&world, "root", "nl", "health").unwrap();
+        // An unscoped policy about records still validates; one scoped to
+        // `operate` that reads record attributes does not.
+        let record_only =
+            "@id(\"r\") forbid(principal, action, resource) when { resource.tlp_rank >= 0 };";
+        assert!(Policies::parse("r.cedar", record_only, ALLOW).is_ok());
+        let wrong = "@id(\"w\") permit(principal, action == Palermo::Action::\"operate\", resource) when { resource.tlp_rank >= 0 };";
+        assert!(Policies::parse("w.cedar", wrong, ALLOW).is_err());
+        assert_eq!(
+            (denied.allowed, denied.determining),
+            (false, vec!["deny-all".to_owned()])
+        );
     }
 
     #[test]

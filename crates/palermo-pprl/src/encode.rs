@@ -19,7 +19,11 @@
 //! longer reveal how long or how common a name is, which is what frequency and
 //! pattern-mining attacks start from. [`Hardening::XorFold`] folds the filter in half
 //! (`b[i] xor b[i + l/2]`), which destroys the one-to-one link between a set bit and a
-//! q-gram at a cost in accuracy.
+//! q-gram at a cost in accuracy. [`Hardening::Diffuse`] (Armknecht, Heng & Schnell,
+//! PoPETs 2023) makes every output bit the XOR of [`DIFFUSION_TAPS`] raw bits at keyed
+//! positions: a q-gram no longer owns a fixed set of output bits that are set in every
+//! record containing it, which is what pattern mining looks for, while Hamming distance
+//! (and so Dice) still grows with the raw distance. `attack` measures all of them.
 
 use hmac::{Hmac, KeyInit, Mac};
 use rayon::prelude::*;
@@ -67,23 +71,36 @@ pub enum Hardening {
     Balance,
     /// The filter folded once with XOR: `n_bits / 2` bits.
     XorFold,
+    /// Keyed diffusion (Armknecht, Heng & Schnell 2023): output bit `j` is the XOR of
+    /// [`DIFFUSION_TAPS`] raw bits at keyed random positions; `n_bits` bits.
+    Diffuse,
 }
 
+/// How many raw bits each output bit of [`Hardening::Diffuse`] XORs together.
+pub const DIFFUSION_TAPS: usize = 3;
+
 impl Hardening {
-    /// The stable name used in encodings files: `none`, `balance`, `xor-fold`.
+    /// Every hardening, in a stable order.
+    pub const ALL: [Hardening; 4] = [
+        Hardening::None,
+        Hardening::Balance,
+        Hardening::XorFold,
+        Hardening::Diffuse,
+    ];
+
+    /// The stable name used in encodings files: `none`, `balance`, `xor-fold`, `diffuse`.
     pub fn name(self) -> &'static str {
         match self {
             Hardening::None => "none",
             Hardening::Balance => "balance",
             Hardening::XorFold => "xor-fold",
+            Hardening::Diffuse => "diffuse",
         }
     }
 
     /// Parses [`Hardening::name`].
     pub fn parse(name: &str) -> Option<Hardening> {
-        [Hardening::None, Hardening::Balance, Hardening::XorFold]
-            .into_iter()
-            .find(|h| h.name() == name)
+        Hardening::ALL.into_iter().find(|h| h.name() == name)
     }
 }
 
@@ -124,7 +141,7 @@ impl EncodeConfig {
     /// The length in bits of the encodings this configuration produces.
     pub fn out_bits(&self) -> usize {
         match self.hardening {
-            Hardening::None => self.n_bits,
+            Hardening::None | Hardening::Diffuse => self.n_bits,
             Hardening::Balance => 2 * self.n_bits,
             Hardening::XorFold => self.n_bits / 2,
         }
@@ -138,6 +155,7 @@ pub struct Encoder {
     config: EncodeConfig,
     hash: HmacSha256,
     key_id: String,
+    /// The balancing permutation, or the diffusion taps (`DIFFUSION_TAPS` per output bit).
     permutation: Vec<u32>,
 }
 
@@ -187,6 +205,11 @@ impl Encoder {
                 &derive(secret, b"palermo-pprl/v1/permutation"),
                 2 * config.n_bits,
             ),
+            Hardening::Diffuse => diffusion_taps(
+                &derive(secret, b"palermo-pprl/v1/diffusion"),
+                config.n_bits,
+                DIFFUSION_TAPS,
+            ),
             Hardening::None | Hardening::XorFold => Vec::new(),
         };
         Ok(Encoder {
@@ -224,6 +247,16 @@ impl Encoder {
                     let bit = get_bit(&raw, i);
                     set_bit_to(&mut out, self.permutation[i] as usize, bit);
                     set_bit_to(&mut out, self.permutation[l + i] as usize, !bit);
+                }
+                out
+            }
+            Hardening::Diffuse => {
+                let mut out = vec![0u64; raw.len()];
+                for (j, taps) in self.permutation.chunks_exact(DIFFUSION_TAPS).enumerate() {
+                    let bit = taps
+                        .iter()
+                        .fold(false, |acc, &i| acc ^ get_bit(&raw, i as usize));
+                    set_bit_to(&mut out, j, bit);
                 }
                 out
             }
@@ -308,7 +341,7 @@ impl Encoder {
 
 /// The bigrams of `_token_` (padded, so first and last letters count as much as the
 /// middle ones).
-fn bigrams(token: &str) -> Vec<String> {
+pub(crate) fn bigrams(token: &str) -> Vec<String> {
     let chars: Vec<char> = std::iter::once('_')
         .chain(token.chars())
         .chain(std::iter::once('_'))
@@ -350,7 +383,35 @@ fn keyed_permutation(key: &[u8], n: usize) -> Vec<u32> {
     perm
 }
 
-fn get_bit(words: &[u64], pos: usize) -> bool {
+/// For each of `n` output bits, `taps` distinct input positions in `0..n`, drawn from an
+/// HMAC-SHA256 counter stream under `key`.
+fn diffusion_taps(key: &[u8], n: usize, taps: usize) -> Vec<u32> {
+    let base = mac(key);
+    let mut out = Vec::with_capacity(n * taps);
+    let mut counter = 0u64;
+    let mut next = || {
+        let mut h = base.clone();
+        h.update(&counter.to_be_bytes());
+        counter += 1;
+        let d: [u8; 32] = h.finalize().into_bytes().into();
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[..8]);
+        u64::from_be_bytes(b)
+    };
+    for _ in 0..n {
+        let start = out.len();
+        while out.len() < start + taps {
+            let pos = (next() % n as u64) as u32;
+            if !out[start..].contains(&pos) {
+                out.push(pos);
+            }
+        }
+    }
+    out
+}
+
+/// Bit `pos` of `words` (bit 0 is the most significant bit of the first word).
+pub(crate) fn get_bit(words: &[u64], pos: usize) -> bool {
     words[pos / 64] >> (63 - pos % 64) & 1 == 1
 }
 
@@ -400,6 +461,7 @@ mod tests {
             (Hardening::None, 1024),
             (Hardening::Balance, 2048),
             (Hardening::XorFold, 512),
+            (Hardening::Diffuse, 1024),
         ] {
             let e = encoder(h);
             assert_eq!(e.encode(&p).len() * 64, bits, "{h:?}");
@@ -423,7 +485,7 @@ mod tests {
             person("Ahmed Al-Rashid", "1984", "P1234667"),
         ];
         let stranger = person("Maria Kowalski", "1975-11-30", "K5550001");
-        for h in [Hardening::None, Hardening::Balance, Hardening::XorFold] {
+        for h in Hardening::ALL {
             let far = score(h, &a, &stranger);
             for v in &variants {
                 let near = score(h, &a, v);

@@ -9,9 +9,12 @@
 //!   exact popcount filter, Hamming-LSH blocking, top-k and a greedy one-to-one solve.
 //! - [`codec`]: Palermo and clkhash JSON encodings files (base64 per encoding).
 //! - [`read`]: people from CSV.
+//! - [`attack`]: a frequent-bit-pattern attack, to measure what hardening buys.
 //!
 //! The crate does no I/O of its own: callers pass bytes or a `Read`.
 
+pub mod attack;
+pub mod calibrate;
 pub mod clks;
 pub mod codec;
 pub mod encode;
@@ -20,13 +23,14 @@ pub mod matching;
 pub mod person;
 pub mod read;
 
+pub use calibrate::{Band, Calibration};
 pub use clks::{Clks, dice};
 pub use codec::Encodings;
 pub use encode::{EncodeConfig, Encoder, Hardening, Weights};
 pub use error::{Error, Result};
 pub use matching::{Blocking, MatchConfig, MatchStats, Pair, match_clks};
 pub use person::{BirthDate, Person};
-pub use read::read_csv;
+pub use read::{read_csv, read_truth};
 
 /// Checks that two sets of encodings can be compared: the same length and the same group
 /// key id (a clkhash file has none, and matches only another clkhash file).

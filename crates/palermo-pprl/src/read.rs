@@ -114,6 +114,40 @@ pub fn read_csv<R: Read>(
     Ok((ids, people))
 }
 
+/// Reads a truth CSV `record_id,entity_id` (other columns ignored) into record id →
+/// entity id; records with equal entity ids are the same person.
+///
+/// Errors: a missing column, a malformed row (with the line).
+pub fn read_truth<R: Read>(reader: R, source_name: &str) -> Result<HashMap<String, String>> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(reader);
+    let err = |e: csv::Error| Error::Csv {
+        source_name: source_name.to_owned(),
+        line: e.position().map_or(1, csv::Position::line),
+        reason: e.to_string(),
+    };
+    let headers = csv.headers().map_err(err)?.clone();
+    let col = |c: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == c)
+            .ok_or_else(|| Error::MissingIdColumn {
+                source_name: source_name.to_owned(),
+                column: c.to_owned(),
+                available: headers.iter().collect::<Vec<_>>().join(", "),
+            })
+    };
+    let (rid, eid) = (col("record_id")?, col("entity_id")?);
+    let mut truth = HashMap::new();
+    for row in csv.records() {
+        let row = row.map_err(err)?;
+        let get = |i: usize| row.get(i).unwrap_or_default().trim().to_owned();
+        truth.insert(get(rid), get(eid));
+    }
+    Ok(truth)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +197,16 @@ mod tests {
             "line 2: expected 2 fields, found 3",
         );
         check_err("id,name\n1,a\n", &["nom=lastName"], "no column \"nom\"");
+    }
+
+    #[test]
+    fn reads_truth() {
+        let t = read_truth("record_id,entity_id\na,P1\nb,P1\n".as_bytes(), "t.csv").unwrap();
+        assert_eq!(t.get("b").map(String::as_str), Some("P1"));
+        let err = read_truth("id,entity_id\n".as_bytes(), "t.csv").unwrap_err();
+        assert!(
+            err.to_string().contains("no id column \"record_id\""),
+            "{err}"
+        );
     }
 }

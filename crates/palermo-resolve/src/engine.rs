@@ -480,51 +480,19 @@ impl Resolution {
     pub fn explain(&self, left_id: &str, right_id: &str) -> Result<Explanation> {
         let i = self.index_of(left_id, false)?;
         let j = self.index_of(right_id, true)?;
-        let (a, b) = (&self.records[i], &self.records[j]);
-        let g = compare::compare(a, b, &self.model.active);
-        let parts = self.model.parts(&g);
-        let mut fields = Vec::new();
-        for field in FIELDS {
-            if !self.model.active[field.index()] {
-                continue;
-            }
-            let level = g.levels[field.index()];
-            let part = parts.iter().find(|p| p.field == field);
-            // Names are shown as parsed (given / family), since a full-name column is split.
-            let (left, right) = match (field, g.swapped) {
-                (Field::GivenName, false) => (a.given.display.clone(), b.given.display.clone()),
-                (Field::GivenName, true) => (a.given.display.clone(), b.family.display.clone()),
-                (Field::FamilyName, false) => (a.family.display.clone(), b.family.display.clone()),
-                (Field::FamilyName, true) => (a.family.display.clone(), b.given.display.clone()),
-                _ => (a.raw_of(field.properties()), b.raw_of(field.properties())),
-            };
-            fields.push(FieldExplanation {
-                field: field.name(),
-                level: if level == MISSING {
-                    "missing"
-                } else {
-                    field.levels()[usize::from(level)]
-                },
-                left,
-                right,
-                m: part.map(|p| p.m),
-                u: part.map(|p| p.u),
-                bits: part.map_or(0.0, |p| p.weight),
-                tf_adjusted: part.is_some_and(|p| p.tf_adjusted),
-            });
-        }
-        let total_bits = self.model.bits(&g);
         let key = ((i.min(j) as u64) << 32) | j.max(i) as u64;
-        Ok(Explanation {
-            left_id: a.id.clone(),
-            right_id: b.id.clone(),
-            prior_bits: self.model.prior_bits(),
-            fields,
-            names_swapped: g.swapped,
-            total_bits,
-            probability: model::probability(total_bits),
-            candidate: self.candidates.binary_search(&key).is_ok(),
-        })
+        let candidate = self.candidates.binary_search(&key).is_ok();
+        Ok(explain_records(
+            &self.model,
+            &self.records[i],
+            &self.records[j],
+            candidate,
+        ))
+    }
+
+    /// The records and the trained model, for callers that keep working with them.
+    pub fn into_records_and_model(self) -> (Vec<Record>, Model) {
+        (self.records, self.model)
     }
 
     /// Scores any two records by index (whether or not blocking paired them).
@@ -576,6 +544,54 @@ impl Resolution {
             cluster_pairs,
             cluster_bcubed,
         }
+    }
+}
+
+/// Explains the score of two records under `model`, field by field; `candidate` says
+/// whether blocking made them a candidate pair.
+pub fn explain_records(model: &Model, a: &Record, b: &Record, candidate: bool) -> Explanation {
+    let g = compare::compare(a, b, &model.active);
+    let parts = model.parts(&g);
+    let mut fields = Vec::new();
+    for field in FIELDS {
+        if !model.active[field.index()] {
+            continue;
+        }
+        let level = g.levels[field.index()];
+        let part = parts.iter().find(|p| p.field == field);
+        // Names are shown as parsed (given / family), since a full-name column is split.
+        let (left, right) = match (field, g.swapped) {
+            (Field::GivenName, false) => (a.given.display.clone(), b.given.display.clone()),
+            (Field::GivenName, true) => (a.given.display.clone(), b.family.display.clone()),
+            (Field::FamilyName, false) => (a.family.display.clone(), b.family.display.clone()),
+            (Field::FamilyName, true) => (a.family.display.clone(), b.given.display.clone()),
+            _ => (a.raw_of(field.properties()), b.raw_of(field.properties())),
+        };
+        fields.push(FieldExplanation {
+            field: field.name(),
+            level: if level == MISSING {
+                "missing"
+            } else {
+                field.levels()[usize::from(level)]
+            },
+            left,
+            right,
+            m: part.map(|p| p.m),
+            u: part.map(|p| p.u),
+            bits: part.map_or(0.0, |p| p.weight),
+            tf_adjusted: part.is_some_and(|p| p.tf_adjusted),
+        });
+    }
+    let total_bits = model.bits(&g);
+    Explanation {
+        left_id: a.id.clone(),
+        right_id: b.id.clone(),
+        prior_bits: model.prior_bits(),
+        fields,
+        names_swapped: g.swapped,
+        total_bits,
+        probability: model::probability(total_bits),
+        candidate,
     }
 }
 

@@ -76,6 +76,12 @@ pub enum Error {
     /// A record id that is not in the data set.
     #[error("unknown record id {0:?}")]
     UnknownId(String),
+    /// A stored model that this build cannot read.
+    #[error("stored model: {0}")]
+    InvalidModel(String),
+    /// A record id that appears twice where ids must be distinct.
+    #[error("record id {0:?} appears twice")]
+    RepeatedId(String),
     /// The output could not be written.
     #[error("writing {target}: {reason}")]
     Write {

@@ -8,6 +8,8 @@
 //! - blocking with several OR-ed keys, per-field comparison levels, Fellegi–Sunter with
 //!   EM-estimated m/u and term-frequency adjustment, chaining-resistant clustering, and
 //!   per-field explanations, all driven by [`Resolution`];
+//! - [`incremental`]: resolution inside a node's store (full and incremental runs, human
+//!   confirm/reject decisions, stable cluster ids), with the model stored as JSON;
 //! - [`metrics`]: pairwise and B-cubed precision/recall on labelled data.
 
 mod blocking;
@@ -15,6 +17,7 @@ mod cluster;
 mod compare;
 mod engine;
 mod error;
+pub mod incremental;
 pub mod metrics;
 mod model;
 pub mod normalize;
@@ -22,15 +25,17 @@ mod read;
 mod record;
 pub mod schema;
 mod similarity;
+mod store_model;
 
 pub use blocking::{BlockingStats, KEY_KINDS};
 pub use compare::{FIELDS, Field, N_FIELDS};
 pub use engine::{
     Config, Evaluation, Explanation, FieldExplanation, Resolution, ScoredPair, Stats,
-    format_probability,
+    explain_records, format_probability,
 };
 pub use error::{Error, Result};
 pub use model::{FieldParams, LINEAR_BITS, MAX_BITS, Model, probability, squash};
 pub use read::{Dataset, read_csv};
 pub use record::Record;
 pub use schema::{Mapping, Property};
+pub use store_model::{MODEL_FORMAT, StoredField, StoredModel};

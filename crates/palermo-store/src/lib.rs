@@ -13,12 +13,15 @@
 
 mod any;
 mod error;
+mod federation;
 mod keys;
 mod law;
 mod ledger;
 mod postgres;
+mod resolution;
 mod row;
 mod sqlite;
+mod users;
 
 use std::future::Future;
 
@@ -29,6 +32,10 @@ use uuid::Uuid;
 
 pub use crate::any::{AnyImport, AnyStore, open};
 pub use crate::error::{Error, Result};
+pub use crate::federation::{
+    FederationCounts, FederationStore, InboxEffect, InboxRow, IncomingMessage, OutboxRow,
+    OutboxStatus, OutgoingMessage, PeerHead, Unledgered,
+};
 pub use crate::keys::{entity_keys, key_hash, name_key};
 pub use crate::law::LawUpdateRecord;
 pub use crate::ledger::{
@@ -36,7 +43,11 @@ pub use crate::ledger::{
     ledger_root,
 };
 pub use crate::postgres::{PgImport, PgStore};
+pub use crate::resolution::{
+    DecisionRecord, ModelRecord, PersonRow, ResolutionState, ResolutionWrite, RunRecord,
+};
 pub use crate::sqlite::{SqliteImport, SqliteStore};
+pub use crate::users::{NewUser, UserRecord};
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,8 +1,10 @@
 //! `palermo link`, `dedupe`, `resolve` and `explain`.
 //!
 //! `link` and `dedupe` work file to file without a database (DESIGN.md §3); `explain`
-//! explains a pair from the same files. `resolve` (incremental resolution in the store)
-//! is not built yet.
+//! explains a pair from the same files, or from the store with its stored model.
+//! `resolve` resolves the store's persons into clusters (full or incremental runs,
+//! human confirm/reject decisions, `show`); the matching is `palermo_resolve::incremental`
+//! and the rows are `palermo_store`'s resolution tables.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -225,10 +227,6 @@ pub(crate) async fn run_dedupe(ctx: &Ctx, args: DedupeArgs) -> Result<(), CliErr
     ctx.report(&report, text_report)
 }
 
-/// Arguments of `palermo resolve`.
-#[derive(Debug, clap::Args)]
-pub(crate) struct ResolveArgs {}
-
 /// Arguments of `palermo explain`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExplainArgs {
@@ -245,34 +243,164 @@ pub(crate) struct ExplainArgs {
     /// The right file when linking.
     #[arg(long, requires = "left")]
     right: Option<PathBuf>,
-    #[command(flatten)]
-    common: Common,
+    /// The column holding each record's unique id (files only).
+    #[arg(long)]
+    id_column: Option<String>,
+    /// Map a column to a property (`COLUMN=firstName`, or `COLUMN=ignore`); repeatable
+    /// (files only).
+    #[arg(long = "map", value_name = "COLUMN=PROPERTY")]
+    maps: Vec<String>,
+    /// Match probability at or above which two records are the same person (files only).
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// Skip blocks with more records than this (files only).
+    #[arg(long, default_value_t = 400)]
+    max_block: usize,
 }
 
-/// Runs `palermo resolve`.
-pub(crate) async fn run_resolve(_ctx: &Ctx, _args: ResolveArgs) -> Result<(), CliError> {
-    Err(CliError::failure(
-        "palermo resolve (incremental resolution in the store) is not built yet; use palermo dedupe or palermo link on files",
-    ))
-}
-
-/// Runs `palermo explain`.
+/// Runs `palermo explain`: from files when `--input` or `--left/--right` are given,
+/// otherwise from the store (`--db`) with its stored model.
 pub(crate) async fn run_explain(ctx: &Ctx, args: ExplainArgs) -> Result<(), CliError> {
-    let config = config(&args.common)?;
+    if args.input.is_none() && args.left.is_none() {
+        return store::explain(ctx, &args.id1, &args.id2).await;
+    }
+    let Some(id_column) = args.id_column.clone() else {
+        return Err(CliError::bad_input(
+            "--id-column is required when explaining from files",
+        ));
+    };
+    let common = Common {
+        id_column,
+        maps: args.maps.clone(),
+        threshold: args.threshold,
+        max_block: args.max_block,
+    };
+    let config = config(&common)?;
     let res = match (&args.input, &args.left, &args.right) {
-        (Some(input), _, _) => {
-            Resolution::dedupe(load(input, &args.common)?, &config).bad_input()?
-        }
+        (Some(input), _, _) => Resolution::dedupe(load(input, &common)?, &config).bad_input()?,
         (None, Some(left), Some(right)) => {
-            let (l, r) = (load(left, &args.common)?, load(right, &args.common)?);
+            let (l, r) = (load(left, &common)?, load(right, &common)?);
             Resolution::link(l, r, &config).bad_input()?
         }
         _ => {
             return Err(CliError::bad_input(
-                "explaining pairs from the store is not built yet; pass --input FILE or --left A --right B",
+                "pass --input FILE, or --left A --right B, or neither to explain from the store",
             ));
         }
     };
     let explanation = res.explain(&args.id1, &args.id2).bad_input()?;
     ctx.report(&explanation, palermo_resolve::Explanation::to_text)
 }
+
+/// Arguments of `palermo resolve`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct ResolveArgs {
+    #[command(subcommand)]
+    action: Option<ResolveAction>,
+    /// Recompute everything from scratch (retrain the model, recluster every person);
+    /// human decisions are kept.
+    #[arg(long)]
+    full: bool,
+    /// Match probability at or above which two records are the same person.
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// Skip blocking keys shared by more records than this.
+    #[arg(long, default_value_t = 400)]
+    max_block: usize,
+    #[command(flatten)]
+    key: crate::cmd::ledger::KeyArgs,
+    /// The user recorded on the run (default: $USER).
+    #[arg(long, env = "PALERMO_USER")]
+    user: Option<String>,
+}
+
+/// `palermo resolve` subcommands.
+#[derive(Debug, clap::Subcommand)]
+enum ResolveAction {
+    /// Record that two records are the same person (they are kept together).
+    Confirm(DecideArgs),
+    /// Record that two records are different persons (they are kept apart).
+    Reject(RejectArgs),
+    /// Show the cluster of a record: its members and the decisions about them.
+    Show(ShowArgs),
+}
+
+/// Arguments of `palermo resolve confirm`.
+#[derive(Debug, clap::Args)]
+struct DecideArgs {
+    /// One record id.
+    id1: String,
+    /// The other record id.
+    id2: String,
+    /// Why (kept with the decision).
+    #[arg(long)]
+    note: Option<String>,
+    /// Match probability at or above which two records are the same person.
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    #[command(flatten)]
+    key: crate::cmd::ledger::KeyArgs,
+    /// The deciding user (default: $USER).
+    #[arg(long, env = "PALERMO_USER")]
+    user: Option<String>,
+}
+
+/// Arguments of `palermo resolve reject` (a note is required).
+#[derive(Debug, clap::Args)]
+struct RejectArgs {
+    /// One record id.
+    id1: String,
+    /// The other record id.
+    id2: String,
+    /// Why the two are different persons (required, kept with the decision).
+    #[arg(long)]
+    note: String,
+    /// Match probability at or above which two records are the same person.
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    #[command(flatten)]
+    key: crate::cmd::ledger::KeyArgs,
+    /// The deciding user (default: $USER).
+    #[arg(long, env = "PALERMO_USER")]
+    user: Option<String>,
+}
+
+/// Arguments of `palermo resolve show`.
+#[derive(Debug, clap::Args)]
+struct ShowArgs {
+    /// A record id.
+    id: String,
+}
+
+/// Runs `palermo resolve` and its subcommands.
+pub(crate) async fn run_resolve(ctx: &Ctx, args: ResolveArgs) -> Result<(), CliError> {
+    match args.action {
+        None => store::run(ctx, &args).await,
+        Some(ResolveAction::Confirm(d)) => {
+            let decision = store::Decision {
+                id1: d.id1,
+                id2: d.id2,
+                verdict: palermo_resolve::incremental::Verdict::Confirmed,
+                note: d.note,
+                threshold: d.threshold,
+                user: d.user,
+            };
+            store::decide(ctx, decision, &d.key).await
+        }
+        Some(ResolveAction::Reject(d)) => {
+            let decision = store::Decision {
+                id1: d.id1,
+                id2: d.id2,
+                verdict: palermo_resolve::incremental::Verdict::Rejected,
+                note: Some(d.note),
+                threshold: d.threshold,
+                user: d.user,
+            };
+            store::decide(ctx, decision, &d.key).await
+        }
+        Some(ResolveAction::Show(s)) => store::show(ctx, &s.id).await,
+    }
+}
+
+mod store;

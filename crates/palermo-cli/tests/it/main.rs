@@ -5,11 +5,14 @@
 
 mod demo;
 mod evidence;
+mod federation;
 mod import;
 mod law;
 mod ledger;
+mod nodes;
 mod policy;
 mod pprl;
 mod resolve;
 mod sim;
 mod tidy;
+mod user;

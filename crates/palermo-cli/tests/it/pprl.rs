@@ -289,3 +289,162 @@ fn bad_input_is_refused_clearly() {
         "missing.json",
     );
 }
+
+#[test]
+fn calibrate_then_match_with_probabilities() {
+    let (tmp, left, right) = encoded();
+    let dir = tmp.path();
+    let truth = write(
+        dir,
+        "truth.csv",
+        "record_id,entity_id\na1,P1\na2,P2\na3,P3\na4,P4\na5,P5\nb1,P1\nb2,P2\nb3,P3\nb4,P6\nb5,P7\n",
+    );
+    let cal = dir.join("cal.json");
+    let res = palermo(&[
+        "--format",
+        "json",
+        "pprl",
+        "calibrate",
+        str(&left),
+        str(&right),
+        "--truth",
+        str(&truth),
+        "--threshold",
+        "0.3",
+        "--out",
+        str(&cal),
+    ]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    let v: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(v["true_pairs"], 3);
+    assert_eq!(v["positives"], 3);
+    let pairs = dir.join("pairs.csv");
+    let res = palermo(&[
+        "pprl",
+        "match",
+        str(&left),
+        str(&right),
+        "--threshold",
+        "0.3",
+        "--calibration",
+        str(&cal),
+        "--min-probability",
+        "0.5",
+        "--out",
+        str(&pairs),
+    ]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    let text = std::fs::read_to_string(&pairs).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("left_id,right_id,score,probability,band")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let ids: Vec<(&str, &str)> = rows.iter().map(|r| (r[0], r[1])).collect();
+    assert_eq!(ids, [("a1", "b1"), ("a2", "b2"), ("a3", "b3")], "{text}");
+    for r in &rows {
+        let p: f64 = r[3].parse().unwrap();
+        assert!(p >= 0.5, "{text}");
+        assert!(["medium", "high"].contains(&r[4]), "{text}");
+    }
+    // The calibration is tied to the schema: a 1024-bit raw encoding is refused.
+    let key = write(dir, "k.key", "a shared group secret, 32 bytes\n");
+    let csv = write(dir, "l.csv", LEFT);
+    let raw = dir.join("raw.json");
+    let res = palermo(&[
+        "pprl",
+        "encode",
+        str(&csv),
+        "--id-column",
+        "rec_id",
+        "--secret-file",
+        str(&key),
+        "--hardening",
+        "none",
+        "--out",
+        str(&raw),
+    ]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    check_bad(
+        &[
+            "pprl",
+            "match",
+            str(&raw),
+            str(&raw),
+            "--calibration",
+            str(&cal),
+            "--out",
+            str(&pairs),
+        ],
+        "was fit on 2048-bit encodings with hardening balance, not 1024-bit with none",
+    );
+    check_bad(
+        &[
+            "pprl",
+            "match",
+            str(&left),
+            str(&right),
+            "--min-probability",
+            "0.5",
+            "--out",
+            str(&pairs),
+        ],
+        "--min-probability needs --calibration",
+    );
+    check_bad(
+        &[
+            "pprl",
+            "calibrate",
+            str(&left),
+            str(&right),
+            "--truth",
+            str(&csv),
+            "--out",
+            str(&cal),
+        ],
+        "no id column \"record_id\"",
+    );
+}
+
+#[test]
+fn attack_reports_reidentification() {
+    let (tmp, left, _) = encoded();
+    let dir = tmp.path();
+    let csv = write(dir, "left.csv", LEFT);
+    let res = palermo(&[
+        "--format",
+        "json",
+        "pprl",
+        "attack",
+        str(&left),
+        "--truth",
+        str(&csv),
+        "--known",
+        str(&csv),
+        "--id-column",
+        "rec_id",
+    ]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    let v: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(v["command"], "pprl attack");
+    assert_eq!(v["records"], 5);
+    assert_eq!(v["hardening"], "balance");
+    let rate = v["reidentification_rate"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&rate), "{v}");
+    let other = write(dir, "other.csv", RIGHT);
+    check_bad(
+        &[
+            "pprl",
+            "attack",
+            str(&left),
+            "--truth",
+            str(&other),
+            "--known",
+            str(&csv),
+            "--id-column",
+            "rec_id",
+        ],
+        "encoding 0 has id \"a1\", which is not in",
+    );
+}

@@ -1,4 +1,5 @@
-//! `palermo link`, `dedupe` and `explain` on files: contracts, reports and bad input.
+//! `palermo link`, `dedupe` and `explain` on files, and `palermo resolve` / `explain` in the
+//! store: contracts, reports, incremental runs, human review and bad input.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -287,4 +288,259 @@ fn bad_input_exits_2_with_a_clear_message() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown record id \"9\""));
+}
+
+const STORE_ONE: &str = "\
+id,name,birth_date,passport_number,nationality
+r1,Ahmed Al-Rashid,1984-03-02,P1234567,iq
+r2,Achmed Alrasheed,1984-03-02,,iq
+r3,Maria Kowalski,1975-11-30,K5550001,pl
+r4,Мария Ковальски,1975-11-30,K5550001,pl
+r5,Juri Juschtschenko,1961-07-11,U7777777,ua
+r6,Tomas Novak,1955-05-05,N1111111,cz
+r7,Ann Lee,1990-01-01,L0000001,gb
+r8,Bo Kim,1999-09-09,Z9999999,kr
+";
+
+const STORE_TWO: &str = "\
+id,name,birth_date,passport_number,nationality
+s1,AL RASHID Ahmed,1984-03-02,P 123 4567,iq
+s2,Юрий Ющенко,1961-07-11,U7777777,ua
+s3,Peter Novak,1950-02-03,Q2222222,cz
+";
+
+/// Runs `palermo` against the store `db` with `--format json` and returns the output.
+fn in_store(db: &str, args: &[&str]) -> Output {
+    let mut all = vec!["--db", db, "--format", "json"];
+    all.extend_from_slice(args);
+    Command::new(env!("CARGO_BIN_EXE_palermo"))
+        .args(&all)
+        .env("PALERMO_USER", "reviewer")
+        .output()
+        .unwrap()
+}
+
+fn json_ok(o: &Output) -> serde_json::Value {
+    assert!(
+        o.status.success(),
+        "stdout {} stderr {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn members(show: &serde_json::Value) -> Vec<String> {
+    let mut ids: Vec<String> = show["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn bad(o: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(needle), "{err}");
+}
+
+#[test]
+fn resolve_in_the_store_incrementally_with_review() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("node.db").display());
+    let (one, two) = (
+        write(tmp.path(), "one.csv", STORE_ONE),
+        write(tmp.path(), "two.csv", STORE_TWO),
+    );
+    json_ok(&in_store(&db, &["import", str(&one)]));
+    let run = json_ok(&in_store(&db, &["resolve"]));
+    assert_eq!(run["mode"], "full");
+    assert_eq!(run["records"], 8);
+    assert_eq!(run["model_version"], 1);
+    // Aliases and another script: r1/r2 and r3/r4 are one person each.
+    assert_eq!(run["clusters"], 6);
+    assert_eq!(run["new_clusters"], 6);
+    let before = json_ok(&in_store(&db, &["resolve", "show", "r1"]));
+    assert_eq!(members(&before), ["r1", "r2"]);
+    assert_eq!(
+        members(&json_ok(&in_store(&db, &["resolve", "show", "r4"]))),
+        ["r3", "r4"]
+    );
+
+    // Nothing new: a no-op that writes nothing.
+    let again = json_ok(&in_store(&db, &["resolve"]));
+    assert_eq!(
+        (again["records"].as_u64(), again["run_id"].as_str()),
+        (Some(0), Some(""))
+    );
+
+    // New records join the clusters they match; the clusters keep their ids.
+    json_ok(&in_store(&db, &["import", str(&two)]));
+    let inc = json_ok(&in_store(&db, &["resolve"]));
+    assert_eq!(inc["mode"], "incremental");
+    assert_eq!(inc["model_version"], 1);
+    assert_eq!(inc["records"], 3);
+    assert_eq!(
+        (inc["new_clusters"].as_u64(), inc["grown_clusters"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(inc["clusters"], 7);
+    assert_eq!(inc["resolved"], 11);
+    let after = json_ok(&in_store(&db, &["resolve", "show", "s1"]));
+    assert_eq!(members(&after), ["r1", "r2", "s1"]);
+    assert_eq!(after["cluster_id"], before["cluster_id"]);
+    assert_eq!(
+        members(&json_ok(&in_store(&db, &["resolve", "show", "s2"]))),
+        ["r5", "s2"]
+    );
+    let merge = after["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["right_id"] == "s1" || d["left_id"] == "s1")
+        .unwrap();
+    assert_eq!(merge["kind"], "merge");
+    assert!(
+        merge["weights"]
+            .as_str()
+            .unwrap()
+            .contains("passportNumber=exact")
+    );
+
+    // Explain from the store with the stored model.
+    let ex = json_ok(&in_store(&db, &["explain", "r1", "s1"]));
+    assert!(ex["probability"].as_f64().unwrap() > 0.99, "{ex}");
+    assert_eq!(ex["candidate"], true);
+    let text = Command::new(env!("CARGO_BIN_EXE_palermo"))
+        .args(["--db", &db, "explain", "r1", "s1"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("passportNumber  exact"));
+
+    // Human review: a rejection splits, a confirmation joins, both are kept.
+    let rej = json_ok(&in_store(
+        &db,
+        &[
+            "resolve",
+            "reject",
+            "r1",
+            "s1",
+            "--note",
+            "different fathers",
+        ],
+    ));
+    assert_ne!(rej["cluster1"], rej["cluster2"]);
+    let show = json_ok(&in_store(&db, &["resolve", "show", "r1"]));
+    assert!(!members(&show).contains(&"s1".to_owned()));
+    assert_eq!(
+        show["cluster_id"], before["cluster_id"],
+        "the larger part keeps the id"
+    );
+    let review = show["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "reject")
+        .unwrap();
+    assert_eq!(
+        (review["actor"].as_str(), review["note"].as_str()),
+        (Some("reviewer"), Some("different fathers"))
+    );
+    json_ok(&in_store(
+        &db,
+        &["resolve", "confirm", "r6", "s3", "--note", "interview"],
+    ));
+    assert_eq!(
+        members(&json_ok(&in_store(&db, &["resolve", "show", "s3"]))),
+        ["r6", "s3"]
+    );
+    // A confirmation outranks the machine: r2 leaves r1 for s1. Confirming r1 with r2
+    // now would join the rejected pair r1 / s1 through r2, and is refused.
+    let moved = json_ok(&in_store(&db, &["resolve", "confirm", "r2", "s1"]));
+    assert_eq!(moved["cluster1"], moved["cluster2"]);
+    bad(
+        &in_store(&db, &["resolve", "confirm", "r1", "r2"]),
+        "rejected pair",
+    );
+
+    // A full run retrains and reclusters but keeps the decisions.
+    let full = json_ok(&in_store(&db, &["resolve", "--full"]));
+    assert_eq!(
+        (full["mode"].as_str(), full["model_version"].as_u64()),
+        (Some("full"), Some(2))
+    );
+    let r1 = json_ok(&in_store(&db, &["resolve", "show", "r1"]));
+    assert!(!members(&r1).contains(&"s1".to_owned()));
+    assert_eq!(
+        members(&json_ok(&in_store(&db, &["resolve", "show", "r6"]))),
+        ["r6", "s3"]
+    );
+
+    // Every run and decision is on the ledger, and the ledger verifies.
+    let ledger = in_store(&db, &["ledger", "verify"]);
+    assert!(
+        ledger.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ledger.stderr)
+    );
+    let entries = Command::new(env!("CARGO_BIN_EXE_palermo"))
+        .args(["--db", &db, "ledger", "show"])
+        .output()
+        .unwrap();
+    let entries = String::from_utf8_lossy(&entries.stdout);
+    assert_eq!(entries.matches("resolution-run").count(), 3, "{entries}");
+    assert_eq!(entries.matches("merge-decision").count(), 3, "{entries}");
+}
+
+#[test]
+fn resolve_bad_input_is_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("node.db").display());
+    bad(&in_store(&db, &["resolve"]), "no Person entities");
+    let one = write(tmp.path(), "one.csv", STORE_ONE);
+    json_ok(&in_store(&db, &["import", str(&one)]));
+    bad(
+        &in_store(&db, &["explain", "r1", "r2"]),
+        "no resolution model yet",
+    );
+    bad(
+        &in_store(&db, &["resolve", "--threshold", "1.5"]),
+        "not a probability",
+    );
+    json_ok(&in_store(&db, &["resolve"]));
+    bad(
+        &in_store(&db, &["resolve", "show", "nobody"]),
+        "unknown record id \"nobody\"",
+    );
+    bad(
+        &in_store(&db, &["resolve", "confirm", "r1", "r1"]),
+        "the same",
+    );
+    bad(
+        &in_store(&db, &["resolve", "confirm", "r1", "ghost"]),
+        "unknown record id \"ghost\"",
+    );
+    bad(
+        &in_store(&db, &["explain", "r1", "ghost"]),
+        "unknown record id \"ghost\"",
+    );
+    bad(
+        &in_store(&db, &["resolve", "reject", "r1", "r3", "--note", " "]),
+        "needs --note",
+    );
+    // clap refuses a rejection without --note (exit 2 too).
+    assert_eq!(
+        in_store(&db, &["resolve", "reject", "r1", "r3"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // Explaining from files still needs the id column.
+    bad(
+        &in_store(&db, &["explain", "r1", "r2", "--input", str(&one)]),
+        "--id-column",
+    );
 }

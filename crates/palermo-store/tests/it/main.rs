@@ -7,7 +7,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod conformance;
+mod federation;
 mod ledger;
 mod postgres;
+mod resolution;
 mod sqlite;
+mod users;
 mod util;

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Incremental resolution in the store: a `palermo sim` scenario (all countries pooled,
+# cross-script names) is split into a base and NEW records; the base is imported and
+# resolved (a full run: EM training + clustering), then the NEW records are imported and
+# `palermo resolve` is timed matching only them against the stored clusters. A final
+# `palermo resolve` with nothing new is timed too (a no-op).
+#
+# Usage: bench/resolve/incremental.sh [PERSONS] [NEW]
+#   PERSONS  persons in the simulated world (records ≈ 0.78 × PERSONS; default 130000,
+#            about 100k records)
+#   NEW      records held back and resolved incrementally (default 1000)
+# Environment: PALERMO_BENCH_DB (default a fresh SQLite file in WORK), WORK (default a
+# temporary directory), PALERMO (a palermo binary; default: build the release binary),
+# COUNTRIES (default TH,MY,NL).
+set -euo pipefail
+persons="${1:-130000}"
+new="${2:-1000}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+work="${WORK:-$(mktemp -d)}"
+mkdir -p "$work"
+if [ -z "${PALERMO:-}" ]; then
+  (cd "$root" && cargo build --release -q -p palermo-cli)
+  PALERMO="${CARGO_TARGET_DIR:-$root/target}/release/palermo"
+fi
+
+if [ ! -f "$work/pooled-$persons.csv" ]; then
+  rm -rf "$work/sim"
+  "$PALERMO" sim --countries "${COUNTRIES:-TH,MY,NL}" --persons "$persons" --seed 1 \
+    --out "$work/sim" >/dev/null
+  first=1
+  for f in "$work"/sim/*/persons.csv; do
+    case "$f" in "$work/sim/truth/"*) continue ;; esac
+    if [ $first = 1 ]; then head -n 1 "$f" >"$work/pooled-$persons.csv"; first=0; fi
+    tail -n +2 "$f" >>"$work/pooled-$persons.csv"
+  done
+fi
+pooled="$work/pooled-$persons.csv"
+total=$(($(wc -l <"$pooled") - 1))
+base=$((total - new))
+head -n $((base + 1)) "$pooled" >"$work/base.csv"
+{ head -n 1 "$pooled"; tail -n "$new" "$pooled"; } >"$work/new.csv"
+
+db="${PALERMO_BENCH_DB:-sqlite://$work/node.db}"
+case "$db" in sqlite://*) rm -f "${db#sqlite://}" "${db#sqlite://}"-* "${db#sqlite://}".key ;; esac
+key="$work/bench.key"
+rm -f "$key"
+export PALERMO_USER=bench
+p() { "$PALERMO" --db "$db" "$@"; }
+
+seconds() { python3 -c 'import sys,time; print(f"{time.time():.3f}")'; }
+t0=$(seconds); p import "$work/base.csv" --key "$key" >/dev/null; t1=$(seconds)
+p --format json resolve --key "$key" >"$work/full.json"; t2=$(seconds)
+p import "$work/new.csv" --key "$key" >/dev/null; t3=$(seconds)
+p --format json resolve --key "$key" >"$work/incremental.json"; t4=$(seconds)
+p --format json resolve --key "$key" >"$work/noop.json"; t5=$(seconds)
+
+python3 - "$work" "$t0" "$t1" "$t2" "$t3" "$t4" "$t5" "$base" "$new" <<'PY'
+import json, sys
+work, *t = sys.argv[1:8]
+base, new = sys.argv[8:10]
+t = [float(x) for x in t]
+full = json.load(open(f"{work}/full.json"))
+inc = json.load(open(f"{work}/incremental.json"))
+print(f"base: {base} records imported in {t[1]-t[0]:.2f} s; full resolve {t[2]-t[1]:.2f} s wall "
+      f"({full['candidate_pairs']} candidate pairs, {full['merges']} merges, {full['clusters']} clusters)")
+print(f"incremental: {new} new records resolved in {t[4]-t[3]:.2f} s wall "
+      f"(command's own timing {inc['seconds']:.3f} s; {inc['neighbours']} neighbours loaded, "
+      f"{inc['candidate_pairs']} candidate pairs, {inc['merges']} merges, "
+      f"{inc['new_clusters']} new / {inc['grown_clusters']} grown clusters; "
+      f"{inc['resolved']} persons in {inc['clusters']} clusters)")
+print(f"no-op rerun: {t[5]-t[4]:.2f} s wall")
+PY

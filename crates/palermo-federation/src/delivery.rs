@@ -1,0 +1,311 @@
+//! The sender: delivers due outbox rows until each is acknowledged.
+//!
+//! The loop reads due rows ([`palermo_store::FederationStore::outbox_due`]),
+//! groups them per recipient (up to `batch_size` per POST, one POST in flight
+//! per recipient, recipients in parallel) and posts them over mutual TLS
+//! (reqwest with [`crate::tls::client_config`]). Per envelope, the answer is:
+//! - `accepted` / `duplicate` → acknowledged (`delivered`);
+//! - `rejected` → given up with the code and message (never retried);
+//! - a batch refused as too large (413) → sent again in halves; a single
+//!   message refused as too large is given up;
+//! - no answer (connection refused, timeout, 5xx, the peer not in the
+//!   directory) → retried after `retry_base · 2^attempts` (at most
+//!   `retry_max`), scaled by a random factor in [0.5, 1) so that many
+//!   senders do not retry in lockstep.
+//!
+//! A row is only marked after the answer, so a sender killed mid-delivery
+//! sends it again after restart; the receiver's inbox makes that harmless.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use palermo_store::{FederationStore, OutboxRow};
+use reqwest::StatusCode;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use crate::node::{NodeError, Shared, stopped};
+use crate::peer::{AckStatus, BatchReply, MESSAGES_PATH};
+
+/// How often the sender looks at the outbox when nothing wakes it.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// The HTTP client of a node: presents its certificate, trusts only the anchor's CA.
+pub fn client(
+    identity: &crate::NodeIdentity,
+    timeout: Duration,
+) -> Result<reqwest::Client, crate::Error> {
+    let mut config = (*crate::tls::client_config(identity)?).clone();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(timeout)
+        .build()
+        .map_err(|err| crate::Error::Tls(format!("HTTP client: {err}")))
+}
+
+pub(crate) async fn sender_loop(
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+) -> Result<(), NodeError> {
+    let client = client(&shared.identity, shared.config.request_timeout)?;
+    let mut in_flight: JoinSet<String> = JoinSet::new();
+    let mut busy: HashSet<String> = HashSet::new();
+    let stop_fut = stopped(stop.clone());
+    tokio::pin!(stop_fut);
+    loop {
+        while let Some(done) = in_flight.try_join_next() {
+            if let Ok(recipient) = done {
+                busy.remove(&recipient);
+            }
+        }
+        if *stop.borrow() {
+            // Rows of unfinished POSTs stay pending and are sent on the next run.
+            in_flight.abort_all();
+            return Ok(());
+        }
+        let now = OffsetDateTime::now_utc();
+        let mut n_started = 0;
+        match shared.store.outbox_due(now, shared.config.batch_size).await {
+            Ok(rows) => {
+                let mut by_recipient: HashMap<String, Vec<OutboxRow>> = HashMap::new();
+                for row in rows {
+                    if !busy.contains(&row.recipient) {
+                        by_recipient
+                            .entry(row.recipient.clone())
+                            .or_default()
+                            .push(row);
+                    }
+                }
+                for (recipient, rows) in by_recipient {
+                    busy.insert(recipient.clone());
+                    n_started += 1;
+                    let shared = shared.clone();
+                    let client = client.clone();
+                    in_flight.spawn(async move {
+                        deliver(&shared, &client, &recipient, rows).await;
+                        recipient
+                    });
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "reading the outbox failed"),
+        }
+        if n_started > 0 {
+            continue;
+        }
+        let wait = match shared.store.outbox_next_due().await {
+            Ok(Some(next)) => {
+                let until = (next - OffsetDateTime::now_utc()).max(time::Duration::milliseconds(5));
+                Duration::try_from(until)
+                    .unwrap_or(IDLE_POLL)
+                    .min(IDLE_POLL)
+            }
+            _ => IDLE_POLL,
+        };
+        tokio::select! {
+            _ = &mut stop_fut => {}
+            _ = shared.outbox_wake.notified() => {}
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                if let Ok(recipient) = done {
+                    busy.remove(&recipient);
+                }
+            }
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Posts `rows` to `recipient` and records the outcome of each.
+async fn deliver(shared: &Shared, client: &reqwest::Client, recipient: &str, rows: Vec<OutboxRow>) {
+    let now = OffsetDateTime::now_utc();
+    let endpoint = shared.directory.read().ok().and_then(|d| {
+        d.directory
+            .admit(recipient, now)
+            .ok()
+            .map(|m| m.endpoint.clone())
+    });
+    let Some(endpoint) = endpoint else {
+        retry_all(
+            shared,
+            &rows,
+            &format!("{recipient} is not a current member of the federation directory"),
+        )
+        .await;
+        return;
+    };
+    let url = format!("{}{MESSAGES_PATH}", endpoint.trim_end_matches('/'));
+    let mut body = Vec::with_capacity(rows.iter().map(|r| r.envelope.len() + 1).sum::<usize>() + 2);
+    body.push(b'[');
+    for (idx, row) in rows.iter().enumerate() {
+        if idx > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&row.envelope);
+    }
+    body.push(b']');
+    let response = client
+        .post(&url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await;
+    let response = match response {
+        Ok(response) => response,
+        Err(err) => {
+            retry_all(shared, &rows, &format!("POST {url}: {}", error_chain(&err))).await;
+            return;
+        }
+    };
+    let status = response.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE && rows.len() > 1 {
+        // The batch is too large as a whole: send it in halves.
+        let mut rows = rows;
+        let right = rows.split_off(rows.len() / 2);
+        Box::pin(deliver(shared, client, recipient, rows)).await;
+        Box::pin(deliver(shared, client, recipient, right)).await;
+        return;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        let at = OffsetDateTime::now_utc();
+        for row in &rows {
+            let error = "payload-too-large: the recipient refuses a message this large";
+            log_store(shared.store.outbox_fail(row.id, error, at).await);
+        }
+        shared.ledger_wake.notify_one();
+        return;
+    }
+    if !status.is_success() {
+        let detail = response.text().await.unwrap_or_default();
+        let detail: String = detail.chars().take(300).collect();
+        retry_all(
+            shared,
+            &rows,
+            &format!("POST {url}: HTTP {status}: {detail}"),
+        )
+        .await;
+        return;
+    }
+    let reply: BatchReply = match response.json().await {
+        Ok(reply) => reply,
+        Err(err) => {
+            retry_all(
+                shared,
+                &rows,
+                &format!("POST {url}: unreadable answer: {err}"),
+            )
+            .await;
+            return;
+        }
+    };
+    let by_id: HashMap<Uuid, &OutboxRow> = rows.iter().map(|r| (r.id, r)).collect();
+    let mut acked = Vec::with_capacity(rows.len());
+    let mut answered = HashSet::with_capacity(rows.len());
+    let at = OffsetDateTime::now_utc();
+    for ack in &reply.results {
+        let Some(row) = ack.id.and_then(|id| by_id.get(&id)) else {
+            continue;
+        };
+        answered.insert(row.id);
+        match ack.status {
+            AckStatus::Accepted | AckStatus::Duplicate => {
+                acked.push(row.id);
+                if let Some(result) = &ack.result
+                    && row.kind == crate::Kind::TreeHeadExchange.as_str()
+                {
+                    shared.on_tree_head_ack(recipient, result);
+                }
+            }
+            AckStatus::Rejected => {
+                let error = format!(
+                    "{}: {}",
+                    ack.code.as_deref().unwrap_or("rejected"),
+                    ack.error.as_deref().unwrap_or("")
+                );
+                tracing::warn!(id = %row.id, %recipient, %error, "message rejected by the recipient");
+                log_store(shared.store.outbox_fail(row.id, &error, at).await);
+            }
+        }
+    }
+    log_store(shared.store.outbox_ack(&acked, at).await.map(|_| ()));
+    let unanswered: Vec<OutboxRow> = rows
+        .into_iter()
+        .filter(|r| !answered.contains(&r.id))
+        .collect();
+    if !unanswered.is_empty() {
+        retry_all(
+            shared,
+            &unanswered,
+            "the recipient did not answer for this message",
+        )
+        .await;
+    }
+    shared.ledger_wake.notify_one();
+}
+
+async fn retry_all(shared: &Shared, rows: &[OutboxRow], error: &str) {
+    tracing::info!(n = rows.len(), %error, "delivery failed; will retry");
+    let now = OffsetDateTime::now_utc();
+    for row in rows {
+        let delay = backoff(
+            shared.config.retry_base,
+            shared.config.retry_max,
+            row.attempts,
+            rand::random_range(0.5..1.0),
+        );
+        let next = now + time::Duration::try_from(delay).unwrap_or(time::Duration::SECOND);
+        log_store(shared.store.outbox_retry(row.id, next, error).await);
+    }
+}
+
+/// The delay before retry number `attempts + 1`: `base · 2^attempts`, capped
+/// at `max`, scaled by `jitter` (in [0.5, 1)).
+pub fn backoff(base: Duration, max: Duration, attempts: u32, jitter: f64) -> Duration {
+    let exp = base.saturating_mul(2u32.saturating_pow(attempts.min(20)));
+    exp.min(max).mul_f64(jitter.clamp(0.0, 1.0))
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn log_store(result: palermo_store::Result<()>) {
+    if let Err(err) = result {
+        tracing::warn!(error = %err, "updating the outbox failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter() {
+        let base = Duration::from_millis(100);
+        let max = Duration::from_secs(2);
+        let check = |attempts, jitter, expect_ms| {
+            assert_eq!(
+                backoff(base, max, attempts, jitter),
+                Duration::from_millis(expect_ms),
+                "attempts {attempts} jitter {jitter}"
+            );
+        };
+        check(0, 1.0, 100);
+        check(1, 1.0, 200);
+        check(3, 1.0, 800);
+        check(5, 1.0, 2000);
+        check(40, 1.0, 2000);
+        check(1, 0.5, 100);
+        check(5, 0.5, 1000);
+    }
+}

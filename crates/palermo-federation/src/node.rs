@@ -1,0 +1,722 @@
+//! A running federation node: the peer endpoint, the sender, the ledger
+//! recorder and the periodic tree-head exchange, until a shutdown future
+//! resolves ([`run_node`]); and [`send`], which enqueues a signed message.
+//!
+//! What a received message does (its *effect*) is decided here and committed
+//! with its inbox row in one store transaction
+//! ([`palermo_store::FederationStore::inbox_accept`]):
+//! - `ping` → a `pong` reply is enqueued;
+//! - `tree-head-exchange` → the peer's signed ledger head is checked against
+//!   the heads seen before (`palermo_ledger::witness`), countersigned and stored;
+//! - `directory-refresh` → the directory is verified with the anchor's key and
+//!   replaces the cached one (`directory.json`) when its serial is newer;
+//! - the other known kinds are stored for the modules that will handle them.
+//!
+//! Every message is recorded once on the node's ledger: `message-received`
+//! when accepted, `message-sent` when delivered or given up (subject = the
+//! message id), appended in batches by one recorder task.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration as StdDuration;
+
+use palermo_ledger::entry::NewEntry;
+use palermo_ledger::merkle::ConsistencyProof;
+use palermo_ledger::witness::{self, Observation, WitnessBook};
+use palermo_ledger::{EntryBody, Hash, NodeKey, PublicKey, SignedTreeHead};
+use palermo_store::{
+    AnyStore, EntryFilter, FederationStore, InboxEffect, LedgerStore, OutgoingMessage, PeerHead,
+};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use uuid::Uuid;
+
+use crate::directory::SignedDirectory;
+use crate::envelope::{Envelope, Kind};
+use crate::pki::{DIRECTORY_FILE, NodeIdentity};
+use crate::replay::ReplayGuard;
+
+/// What can stop a node or a send.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// An identity, directory or TLS problem.
+    #[error(transparent)]
+    Federation(#[from] crate::Error),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] palermo_store::Error),
+    /// The peer endpoint could not listen.
+    #[error("peer endpoint: {0}")]
+    Listen(std::io::Error),
+    /// A message cannot be sent as asked (unknown recipient...).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl NodeError {
+    /// Is this the caller's fault (bad node directory, unknown recipient)?
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            NodeError::Federation(err) => err.is_bad_input(),
+            NodeError::Invalid(_) => true,
+            NodeError::Store(_) | NodeError::Listen(_) => false,
+        }
+    }
+}
+
+/// How a node runs. [`NodeConfig::new`] gives the defaults named on each field.
+#[derive(Clone)]
+pub struct NodeConfig {
+    /// The node directory (identity keys, certificate, `directory.json`).
+    pub dir: PathBuf,
+    /// The key that signs the node's ledger heads (the same key the rest of the node appends with).
+    pub ledger_key: NodeKey,
+    /// Largest accepted difference between a message's creation time and this node's clock (5 minutes).
+    pub max_skew: time::Duration,
+    /// Largest accepted request body on the peer endpoint (8 MiB).
+    pub body_limit: usize,
+    /// Most messages per POST to one peer (256).
+    pub batch_size: u32,
+    /// First retry delay; doubled per failed attempt, with jitter (200 ms).
+    pub retry_base: StdDuration,
+    /// Longest retry delay (30 s).
+    pub retry_max: StdDuration,
+    /// How often the node sends its ledger head to every peer (60 s).
+    pub tree_head_interval: StdDuration,
+    /// Timeout of one delivery POST (10 s).
+    pub request_timeout: StdDuration,
+}
+
+impl NodeConfig {
+    /// The defaults for the node in `dir`, signing ledger heads with `ledger_key`.
+    pub fn new(dir: impl Into<PathBuf>, ledger_key: NodeKey) -> NodeConfig {
+        NodeConfig {
+            dir: dir.into(),
+            ledger_key,
+            max_skew: time::Duration::minutes(5),
+            body_limit: 8 * 1024 * 1024,
+            batch_size: 256,
+            retry_base: StdDuration::from_millis(200),
+            retry_max: StdDuration::from_secs(30),
+            tree_head_interval: StdDuration::from_secs(60),
+            request_timeout: StdDuration::from_secs(10),
+        }
+    }
+}
+
+impl std::fmt::Debug for NodeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("dir", &self.dir)
+            .field("ledger_key", &self.ledger_key.public().fingerprint())
+            .field("max_skew", &self.max_skew)
+            .field("body_limit", &self.body_limit)
+            .field("batch_size", &self.batch_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state shared by a node's tasks.
+pub(crate) struct Shared {
+    pub(crate) identity: NodeIdentity,
+    pub(crate) store: AnyStore,
+    pub(crate) config: NodeConfig,
+    pub(crate) directory: RwLock<SignedDirectory>,
+    pub(crate) replay: Mutex<ReplayGuard>,
+    /// Wakes the sender (a message was enqueued).
+    pub(crate) outbox_wake: Notify,
+    /// Wakes the ledger recorder (a message was accepted, delivered or failed).
+    pub(crate) ledger_wake: Notify,
+    /// Per peer: the size of our ledger head it last countersigned (or asked a proof from).
+    pub(crate) witnessed_by: Mutex<HashMap<String, u64>>,
+}
+
+/// Runs the node in `config.dir` on `store` until `shutdown` resolves: the
+/// mutual-TLS peer endpoint on `listener`, the sender, the ledger recorder and
+/// the tree-head exchange. Pending work stays in the store for the next run.
+pub async fn run_node(
+    config: NodeConfig,
+    store: AnyStore,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    Node::open(config, store)?.run(listener, shutdown).await
+}
+
+/// A loaded node: its identity, directory and store. Cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    shared: Arc<Shared>,
+}
+
+impl Node {
+    /// Loads the identity and the cached directory (verified with the anchor's key) from `config.dir`.
+    pub fn open(config: NodeConfig, store: AnyStore) -> Result<Node, NodeError> {
+        Ok(Node {
+            shared: open(config, store)?,
+        })
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> &str {
+        self.shared.node_id()
+    }
+
+    /// Seals and enqueues a message, and wakes this node's sender (when running).
+    pub async fn send(
+        &self,
+        recipient: &str,
+        kind: Kind,
+        payload: Value,
+    ) -> Result<Uuid, NodeError> {
+        self.shared.send(recipient, kind, payload).await
+    }
+
+    /// Runs the node until `shutdown` resolves (see [`run_node`]).
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), NodeError> {
+        let shared = self.shared;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let server = tokio::spawn(crate::peer::serve(
+            shared.clone(),
+            listener,
+            stopped(stop_rx.clone()),
+        )?);
+        let sender = tokio::spawn(crate::delivery::sender_loop(
+            shared.clone(),
+            stop_rx.clone(),
+        ));
+        // The recorder stops last, so that its final pass sees every message
+        // the endpoint accepted and the sender settled.
+        let (recorder_stop_tx, recorder_stop_rx) = watch::channel(false);
+        let recorder = tokio::spawn(ledger_loop(shared.clone(), recorder_stop_rx));
+        let exchange = tokio::spawn(exchange_loop(shared.clone(), stop_rx));
+        shutdown.await;
+        let _ = stop_tx.send(true);
+        let mut result = Ok(());
+        if let Ok(Err(err)) = server.await {
+            result = Err(NodeError::Listen(err));
+        }
+        for task in [sender, exchange] {
+            if let Ok(Err(err)) = task.await {
+                result = Err(err);
+            }
+        }
+        let _ = recorder_stop_tx.send(true);
+        if let Ok(Err(err)) = recorder.await {
+            result = Err(err);
+        }
+        result
+    }
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("node_id", &self.node_id())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Seals a `kind` message with `payload` from `identity` to `recipient` and
+/// enqueues it; returns its id. A running node delivers it.
+pub async fn send(
+    store: &impl FederationStore,
+    identity: &NodeIdentity,
+    recipient: &str,
+    kind: Kind,
+    payload: Value,
+) -> Result<Uuid, NodeError> {
+    if recipient == identity.node_id {
+        return Err(NodeError::Invalid(format!(
+            "recipient {recipient} is this node"
+        )));
+    }
+    crate::pki::validate_node_id(recipient)?;
+    let envelope = Envelope::seal(
+        identity.signing_key(),
+        &identity.node_id,
+        recipient,
+        kind,
+        payload,
+        OffsetDateTime::now_utc(),
+    );
+    store.outbox_enqueue(&[outgoing(&envelope)]).await?;
+    Ok(envelope.id)
+}
+
+/// The outbox row of a sealed envelope.
+pub(crate) fn outgoing(envelope: &Envelope) -> OutgoingMessage {
+    OutgoingMessage {
+        id: envelope.id,
+        recipient: envelope.recipient.clone(),
+        kind: envelope.kind.clone(),
+        envelope: envelope.to_json(),
+        created_at: envelope.created_at,
+    }
+}
+
+fn open(config: NodeConfig, store: AnyStore) -> Result<Arc<Shared>, NodeError> {
+    let identity = NodeIdentity::load(&config.dir)?;
+    let directory = identity.load_directory(&config.dir, OffsetDateTime::now_utc())?;
+    let replay = ReplayGuard::new(config.max_skew);
+    Ok(Arc::new(Shared {
+        identity,
+        store,
+        directory: RwLock::new(directory),
+        replay: Mutex::new(replay),
+        outbox_wake: Notify::new(),
+        ledger_wake: Notify::new(),
+        witnessed_by: Mutex::new(HashMap::new()),
+        config,
+    }))
+}
+
+/// Resolves when the stop flag is set (or its sender is gone).
+pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+impl Shared {
+    pub(crate) fn node_id(&self) -> &str {
+        &self.identity.node_id
+    }
+
+    /// Seals and enqueues a message from this node.
+    pub(crate) async fn send(
+        &self,
+        recipient: &str,
+        kind: Kind,
+        payload: Value,
+    ) -> Result<Uuid, NodeError> {
+        let id = send(&self.store, &self.identity, recipient, kind, payload).await?;
+        self.outbox_wake.notify_one();
+        Ok(id)
+    }
+
+    /// The effect of a verified message: what to store with it.
+    pub(crate) async fn effect(&self, envelope: &Envelope, kind: Kind) -> InboxEffect {
+        let now = OffsetDateTime::now_utc();
+        let (result, replies, peer_head) = match kind {
+            Kind::Ping => {
+                let pong = Envelope::seal(
+                    self.identity.signing_key(),
+                    self.node_id(),
+                    &envelope.sender,
+                    Kind::Pong,
+                    json!({ "ping": envelope.id }),
+                    now,
+                );
+                (json!({ "pong": pong.id }), vec![outgoing(&pong)], None)
+            }
+            Kind::TreeHeadExchange => match self.witness(envelope, now).await {
+                Ok((result, head)) => (result, Vec::new(), head),
+                Err(problem) => (
+                    json!({ "outcome": "refused", "problem": problem }),
+                    Vec::new(),
+                    None,
+                ),
+            },
+            Kind::DirectoryRefresh => (self.refresh_directory(envelope, now), Vec::new(), None),
+            _ => (json!({ "stored": true }), Vec::new(), None),
+        };
+        InboxEffect {
+            result,
+            replies,
+            peer_head,
+        }
+    }
+
+    /// Checks a peer's signed ledger head against the heads seen before and countersigns it.
+    async fn witness(
+        &self,
+        envelope: &Envelope,
+        now: OffsetDateTime,
+    ) -> Result<(Value, Option<PeerHead>), String> {
+        let payload: TreeHeadPayload = serde_json::from_value(envelope.payload.clone())
+            .map_err(|err| format!("payload: {err}"))?;
+        let key = PublicKey::from_base64(&payload.ledger_key)
+            .map_err(|err| format!("ledger_key: {err}"))?;
+        let stored = self
+            .store
+            .peer_heads(&envelope.sender)
+            .await
+            .map_err(|err| format!("reading stored heads: {err}"))?;
+        let mut seen = serde_json::Map::new();
+        for row in &stored {
+            let head: SignedTreeHead = serde_json::from_str(&row.head)
+                .map_err(|err| format!("stored head of size {}: {err}", row.size))?;
+            if head.key_id == key.fingerprint() {
+                seen.insert(
+                    row.size.to_string(),
+                    serde_json::to_value(head).unwrap_or_default(),
+                );
+            }
+        }
+        let book_json = json!({ "nodes": { key.fingerprint(): seen } });
+        let mut book: WitnessBook =
+            serde_json::from_value(book_json).map_err(|err| format!("witness book: {err}"))?;
+        let size = payload.head.head.size;
+        let outcome = match book.observe(&key, &payload.head, &payload.proofs) {
+            Ok(outcome) => outcome,
+            Err(palermo_ledger::Error::BadProof { .. }) => {
+                let from = stored
+                    .iter()
+                    .map(|h| h.size)
+                    .filter(|s| *s < size)
+                    .max()
+                    .unwrap_or(0);
+                return Ok((
+                    json!({ "outcome": "need-proof", "from": from, "size": size }),
+                    None,
+                ));
+            }
+            Err(err) => return Err(err.to_string()),
+        };
+        let base = json!({
+            "node": key.fingerprint(),
+            "size": size,
+            "root": payload.head.head.root,
+        });
+        match outcome {
+            Observation::Consistent => {
+                let now_ms = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+                let cosig = witness::cosign(&self.config.ledger_key, &payload.head, now_ms);
+                let head = PeerHead {
+                    peer: envelope.sender.clone(),
+                    size,
+                    root: payload.head.head.root.to_hex(),
+                    head: serde_json::to_string(&payload.head).unwrap_or_default(),
+                    cosignature: serde_json::to_string(&cosig).unwrap_or_default(),
+                    received_at: now,
+                };
+                let mut result = base;
+                result["outcome"] = json!("consistent");
+                result["cosignature"] = serde_json::to_value(&cosig).unwrap_or_default();
+                Ok((result, Some(head)))
+            }
+            Observation::SplitView { earlier, .. } => {
+                tracing::warn!(peer = %envelope.sender, size, "split view: two heads of one size");
+                let mut result = base;
+                result["outcome"] = json!("split-view");
+                result["earlier"] = serde_json::to_value(earlier).unwrap_or_default();
+                Ok((result, None))
+            }
+            Observation::Inconsistent { earlier, reason } => {
+                tracing::warn!(peer = %envelope.sender, size, "inconsistent ledger head");
+                let mut result = base;
+                result["outcome"] = json!("inconsistent");
+                result["earlier_size"] = json!(earlier.head.size);
+                result["reason"] = json!(reason);
+                Ok((result, None))
+            }
+        }
+    }
+
+    /// Installs a newer signed directory (also written to `directory.json`).
+    fn refresh_directory(&self, envelope: &Envelope, now: OffsetDateTime) -> Value {
+        let Some(anchor) = self.identity.anchor_directory_key() else {
+            return json!({ "installed": false, "problem": "this node has no anchor key" });
+        };
+        let bytes = serde_json::to_vec(envelope.payload.get("directory").unwrap_or(&Value::Null))
+            .unwrap_or_default();
+        let signed = match SignedDirectory::from_json(&bytes, "directory-refresh payload") {
+            Ok(signed) => signed,
+            Err(err) => return json!({ "installed": false, "problem": err.to_string() }),
+        };
+        if let Err(err) = signed.verify(&anchor, now) {
+            return json!({ "installed": false, "problem": err.to_string() });
+        }
+        let serial = signed.directory.serial;
+        let current = self.directory_serial();
+        if serial <= current {
+            return json!({ "installed": false, "serial": serial, "current": current });
+        }
+        // Written before the inbox row commits: installing is idempotent, so a
+        // crash in between only means the redelivered message finds it installed.
+        if let Err(err) = signed.save(&self.config.dir.join(DIRECTORY_FILE)) {
+            return json!({ "installed": false, "problem": err.to_string() });
+        }
+        if let Ok(mut directory) = self.directory.write() {
+            *directory = signed;
+        }
+        tracing::info!(serial, "installed a newer federation directory");
+        json!({ "installed": true, "serial": serial })
+    }
+
+    pub(crate) fn directory_serial(&self) -> u64 {
+        self.directory
+            .read()
+            .map(|d| d.directory.serial)
+            .unwrap_or(0)
+    }
+
+    /// Notes what a peer answered to our tree head (for the next exchange's proofs).
+    pub(crate) fn on_tree_head_ack(&self, peer: &str, result: &Value) {
+        let size = match result.get("outcome").and_then(Value::as_str) {
+            Some("consistent") => result.get("size").and_then(Value::as_u64),
+            Some("need-proof") => result.get("from").and_then(Value::as_u64),
+            _ => None,
+        };
+        if let (Some(size), Ok(mut map)) = (size, self.witnessed_by.lock()) {
+            map.insert(peer.to_owned(), size);
+        }
+    }
+
+    /// Sends this node's latest ledger head to every other current member.
+    async fn exchange_heads(&self) -> Result<(), NodeError> {
+        let Some(head) = self.store.ledger_head().await? else {
+            return Ok(());
+        };
+        let now = OffsetDateTime::now_utc();
+        let peers: Vec<String> = match self.directory.read() {
+            Ok(d) => d
+                .directory
+                .members
+                .iter()
+                .filter(|m| m.node_id != self.node_id() && m.is_current(now) && !m.is_revoked(now))
+                .map(|m| m.node_id.clone())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        for peer in peers {
+            let seen = self
+                .witnessed_by
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&peer).copied());
+            let mut proofs = Vec::new();
+            if let Some(old) = seen.filter(|old| *old > 0 && *old < head.head.size) {
+                proofs.push(
+                    palermo_store::ledger_consistency_proof(&self.store, old, head.head.size)
+                        .await?,
+                );
+            }
+            let payload = TreeHeadPayload {
+                ledger_key: self.config.ledger_key.public().to_base64(),
+                head: head.clone(),
+                proofs,
+            };
+            let payload = serde_json::to_value(&payload).unwrap_or_default();
+            self.send(&peer, Kind::TreeHeadExchange, payload).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The payload of a `tree-head-exchange` message.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TreeHeadPayload {
+    /// The sender's ledger public key (base64).
+    ledger_key: String,
+    /// Its latest signed head.
+    head: SignedTreeHead,
+    /// Consistency proofs from heads the recipient countersigned before.
+    proofs: Vec<ConsistencyProof>,
+}
+
+async fn exchange_loop(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Result<(), NodeError> {
+    let mut tick = tokio::time::interval(shared.config.tree_head_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stop_fut = stopped(stop);
+    tokio::pin!(stop_fut);
+    loop {
+        tokio::select! {
+            _ = &mut stop_fut => return Ok(()),
+            _ = tick.tick() => {
+                if let Err(err) = shared.exchange_heads().await {
+                    tracing::warn!(error = %err, "tree-head exchange failed");
+                }
+            }
+        }
+    }
+}
+
+/// Rows recorded per ledger append.
+const LEDGER_BATCH: u32 = 2_000;
+
+/// Appends `message-sent` / `message-received` entries for every row not yet on the ledger.
+async fn ledger_loop(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Result<(), NodeError> {
+    // Rows left unmarked by a crash may already be on the ledger: rows from
+    // before this start are looked up first (later ones cannot be there).
+    let started = OffsetDateTime::now_utc();
+    let stop_fut = stopped(stop.clone());
+    tokio::pin!(stop_fut);
+    loop {
+        let n = match record_once(&shared, Some(started)).await {
+            Ok(n) => n,
+            Err(err) => {
+                tracing::warn!(error = %err, "recording messages on the ledger failed");
+                0
+            }
+        };
+        if n > 0 {
+            continue;
+        }
+        if *stop.borrow() {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = &mut stop_fut => {
+                // Last passes so that accepted and settled work is on the ledger.
+                while let Ok(n) = record_once(&shared, Some(started)).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                return Ok(());
+            }
+            _ = shared.ledger_wake.notified() => {}
+            _ = tokio::time::sleep(StdDuration::from_millis(500)) => {}
+        }
+    }
+}
+
+/// Records one batch; returns how many rows it handled. Rows older than
+/// `started` are first looked up on the ledger (a crash may have left them
+/// recorded but unmarked).
+pub(crate) async fn record_once(
+    shared: &Shared,
+    started: Option<OffsetDateTime>,
+) -> Result<usize, NodeError> {
+    let before_start = |at: OffsetDateTime| started.is_some_and(|s| at < s);
+    let store = &shared.store;
+    let rows = store.fed_unledgered(LEDGER_BATCH).await?;
+    let n_rows = rows.sent.len() + rows.received.len();
+    if n_rows == 0 {
+        return Ok(0);
+    }
+    let actor = shared.node_id().to_owned();
+    let mut entries = Vec::with_capacity(n_rows + 1);
+    for row in &rows.sent {
+        if before_start(row.created_at) && on_ledger(store, "message-sent", row.id).await? {
+            continue;
+        }
+        let outcome = match (&row.delivered_at, &row.last_error) {
+            (Some(_), _) => "delivered".to_owned(),
+            (None, Some(error)) => format!("failed: {error}"),
+            (None, None) => "failed".to_owned(),
+        };
+        entries.push(entry(
+            &actor,
+            row.delivered_at.or(row.failed_at),
+            EntryBody::MessageSent {
+                id: row.id.to_string(),
+                to: row.recipient.clone(),
+                message_kind: row.kind.clone(),
+                outcome,
+            },
+        ));
+    }
+    for row in &rows.received {
+        if before_start(row.received_at) && on_ledger(store, "message-received", row.id).await? {
+            continue;
+        }
+        let signature = Envelope::from_json(&row.envelope)
+            .map(|e| e.signature)
+            .unwrap_or_default();
+        entries.push(entry(
+            &actor,
+            Some(row.received_at),
+            EntryBody::MessageReceived {
+                id: row.id.to_string(),
+                from: row.sender.clone(),
+                message_kind: row.kind.clone(),
+                signature,
+            },
+        ));
+        if let Some(body) = witness_entry(&row.kind, &row.result) {
+            entries.push(entry(&actor, Some(row.received_at), body));
+        }
+    }
+    if !entries.is_empty() {
+        if let Some(key_change) = key_change_entry(shared).await? {
+            entries.insert(0, key_change);
+        }
+        store
+            .ledger_append(entries, &shared.config.ledger_key)
+            .await?;
+    }
+    let sent: Vec<Uuid> = rows.sent.iter().map(|r| r.id).collect();
+    let received: Vec<Uuid> = rows.received.iter().map(|r| r.id).collect();
+    store.fed_mark_ledgered(&sent, &received).await?;
+    Ok(n_rows)
+}
+
+fn entry(actor: &str, time: Option<OffsetDateTime>, body: EntryBody) -> NewEntry {
+    NewEntry {
+        actor: actor.to_owned(),
+        case: None,
+        time,
+        body,
+    }
+}
+
+/// A `witness` entry for a countersigned (or refused) peer head.
+fn witness_entry(kind: &str, result: &Value) -> Option<EntryBody> {
+    if kind != Kind::TreeHeadExchange.as_str() {
+        return None;
+    }
+    let outcome = result.get("outcome")?.as_str()?;
+    if !matches!(outcome, "consistent" | "split-view" | "inconsistent") {
+        return None;
+    }
+    Some(EntryBody::Witness {
+        node: result.get("node")?.as_str()?.to_owned(),
+        size: result.get("size")?.as_u64()?,
+        root: Hash::from_hex(result.get("root")?.as_str()?, "root").ok()?,
+        outcome: outcome.to_owned(),
+    })
+}
+
+async fn on_ledger(store: &AnyStore, kind: &str, id: Uuid) -> Result<bool, NodeError> {
+    let filter = EntryFilter {
+        kind: Some(kind.to_owned()),
+        actor: None,
+        case: None,
+        subject: Some(id.to_string()),
+        from_seq: 0,
+        limit: 1,
+    };
+    Ok(!store.ledger_entries(&filter).await?.is_empty())
+}
+
+/// The `key-change` entry announcing the ledger key, when the ledger has none for it yet.
+async fn key_change_entry(shared: &Shared) -> Result<Option<NewEntry>, NodeError> {
+    let public = shared.config.ledger_key.public();
+    let filter = EntryFilter {
+        kind: Some("key-change".to_owned()),
+        actor: None,
+        case: None,
+        subject: Some(public.fingerprint()),
+        from_seq: 0,
+        limit: 1,
+    };
+    if !shared.store.ledger_entries(&filter).await?.is_empty() {
+        return Ok(None);
+    }
+    let previous = shared.store.ledger_head().await?.map(|h| h.key_id);
+    let reason = if previous.is_some() {
+        "key replaced"
+    } else {
+        "key created"
+    };
+    Ok(Some(entry(
+        shared.node_id(),
+        None,
+        EntryBody::KeyChange {
+            public_key: public.to_base64(),
+            fingerprint: public.fingerprint(),
+            previous,
+            reason: reason.to_owned(),
+        },
+    )))
+}

@@ -1,0 +1,476 @@
+//! Persistence of federation traffic (`palermo-federation`) on both backends.
+//!
+//! Three tables (migration 0400):
+//! - `fed_outbox`: signed envelopes waiting for (or done with) delivery, with
+//!   their attempt count, next attempt time, last error and outcome;
+//! - `fed_inbox`: received envelopes keyed by message id, with the result of
+//!   applying them;
+//! - `fed_peer_heads`: the signed tree heads of peers this node checked and
+//!   countersigned.
+//!
+//! **At-least-once delivery, exactly-once effect.** A change and the message
+//! it causes commit together: a store module that must notify a peer calls
+//! [`SqliteStore::outbox_enqueue_in`] / [`PgStore::outbox_enqueue_in`] with
+//! its own open transaction, so either both the change and the outgoing
+//! envelope are stored or neither is ([`FederationStore::outbox_enqueue`] is
+//! the same in a transaction of its own). The sender reads
+//! [`FederationStore::outbox_due`] and retries until the peer acknowledges.
+//! The receiver calls [`FederationStore::inbox_accept`], which inserts each
+//! message id if new **and** applies that message's [`InboxEffect`] (replies
+//! to enqueue, a peer head to store) in one transaction; a redelivered id
+//! changes nothing and is reported as not new.
+//!
+//! **Ledger recording.** Rows carry a `ledgered` flag: the node appends
+//! `message-sent` / `message-received` entries for [`FederationStore::fed_unledgered`]
+//! rows and then calls [`FederationStore::fed_mark_ledgered`]; after a crash
+//! between the two it checks the ledger by subject (the message id) first.
+//!
+//! Times are stored as milliseconds since the Unix epoch on both backends.
+
+mod postgres;
+mod sqlite;
+
+use std::future::Future;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{AnyStore, Error, PgStore, Result, SqliteStore};
+
+/// Rows per multi-row INSERT (at most 7 bound columns each).
+pub(crate) const FED_ROWS_PER_STATEMENT: usize = 500;
+
+/// A sealed envelope to deliver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// The envelope's message id.
+    pub id: Uuid,
+    /// The recipient node id.
+    pub recipient: String,
+    /// The envelope's kind (`ping`, `tree-head-exchange`...).
+    pub kind: String,
+    /// The envelope as sent on the wire (JSON).
+    pub envelope: Vec<u8>,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+}
+
+/// Where an outgoing message stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutboxStatus {
+    /// Not acknowledged yet; will be (re)tried at `next_attempt_at`.
+    Pending,
+    /// Acknowledged by the recipient.
+    Delivered,
+    /// Permanently rejected by the recipient (see `last_error`); not retried.
+    Failed,
+}
+
+/// One stored outgoing message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutboxRow {
+    /// The message id.
+    pub id: Uuid,
+    /// The recipient node id.
+    pub recipient: String,
+    /// The envelope's kind.
+    pub kind: String,
+    /// The envelope bytes (JSON).
+    #[serde(skip)]
+    pub envelope: Vec<u8>,
+    /// When it was enqueued.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Delivery attempts that failed so far.
+    pub attempts: u32,
+    /// When the sender tries next (meaningful while pending).
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_attempt_at: OffsetDateTime,
+    /// The last failure (transport error or the recipient's rejection).
+    pub last_error: Option<String>,
+    /// When the recipient acknowledged it.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub delivered_at: Option<OffsetDateTime>,
+    /// When it was given up as permanently rejected.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub failed_at: Option<OffsetDateTime>,
+    /// The status derived from the columns above.
+    pub status: OutboxStatus,
+}
+
+/// A verified envelope as received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncomingMessage {
+    /// The envelope's message id.
+    pub id: Uuid,
+    /// The sender node id.
+    pub sender: String,
+    /// The envelope's kind.
+    pub kind: String,
+    /// The envelope bytes (JSON).
+    pub envelope: Vec<u8>,
+    /// When it arrived.
+    pub received_at: OffsetDateTime,
+}
+
+/// What applying one received message does to the store, committed with its inbox row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InboxEffect {
+    /// The result recorded with the message (returned to the sender in the acknowledgement).
+    pub result: serde_json::Value,
+    /// Messages to enqueue in the same transaction (a pong for a ping...).
+    pub replies: Vec<OutgoingMessage>,
+    /// A countersigned peer head to store.
+    pub peer_head: Option<PeerHead>,
+}
+
+/// One stored received message.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InboxRow {
+    /// The message id.
+    pub id: Uuid,
+    /// The sender node id.
+    pub sender: String,
+    /// The envelope's kind.
+    pub kind: String,
+    /// The envelope bytes (JSON).
+    #[serde(skip)]
+    pub envelope: Vec<u8>,
+    /// When it arrived.
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    /// The recorded result of applying it.
+    pub result: serde_json::Value,
+    /// Whether it is on the ledger.
+    pub ledgered: bool,
+}
+
+/// A peer's signed tree head, with this node's cosignature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PeerHead {
+    /// The peer node id.
+    pub peer: String,
+    /// The head's tree size.
+    pub size: u64,
+    /// The head's root hash (hex).
+    pub root: String,
+    /// The signed head (JSON).
+    pub head: String,
+    /// This node's cosignature (JSON).
+    pub cosignature: String,
+    /// When it was received.
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+}
+
+/// Outbox and inbox rows not on the ledger yet.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Unledgered {
+    /// Outgoing messages that reached an outcome (delivered or failed).
+    pub sent: Vec<OutboxRow>,
+    /// Received messages.
+    pub received: Vec<InboxRow>,
+}
+
+/// Row counts of the federation tables.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FederationCounts {
+    /// Outgoing messages not acknowledged yet.
+    pub outbox_pending: u64,
+    /// Outgoing messages acknowledged.
+    pub outbox_delivered: u64,
+    /// Outgoing messages permanently rejected.
+    pub outbox_failed: u64,
+    /// Received messages.
+    pub inbox: u64,
+    /// Countersigned peer heads.
+    pub peer_heads: u64,
+}
+
+/// The federation operations of a store.
+pub trait FederationStore: Send + Sync {
+    /// Enqueues messages for delivery in a transaction of their own (due now).
+    /// An id already in the outbox is left as it is.
+    fn outbox_enqueue(
+        &self,
+        messages: &[OutgoingMessage],
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Pending messages due at `now`, at most `per_recipient` for each
+    /// recipient, ordered by recipient then creation.
+    fn outbox_due(
+        &self,
+        now: OffsetDateTime,
+        per_recipient: u32,
+    ) -> impl Future<Output = Result<Vec<OutboxRow>>> + Send;
+
+    /// The earliest next attempt of any pending message.
+    fn outbox_next_due(&self) -> impl Future<Output = Result<Option<OffsetDateTime>>> + Send;
+
+    /// Marks messages acknowledged; returns how many were pending.
+    fn outbox_ack(
+        &self,
+        ids: &[Uuid],
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Records a failed attempt of a pending message and when to try again.
+    fn outbox_retry(
+        &self,
+        id: Uuid,
+        next_attempt_at: OffsetDateTime,
+        error: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Gives up a pending message that the recipient rejected for good.
+    fn outbox_fail(
+        &self,
+        id: Uuid,
+        error: &str,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The latest `limit` outgoing messages, newest first.
+    fn outbox_list(&self, limit: u32) -> impl Future<Output = Result<Vec<OutboxRow>>> + Send;
+
+    /// Stores each message whose id is new together with its effect, all in
+    /// one transaction; returns the ids that were new (in batch order).
+    /// A duplicate id (also within the batch) has no second effect.
+    fn inbox_accept(
+        &self,
+        batch: Vec<(IncomingMessage, InboxEffect)>,
+    ) -> impl Future<Output = Result<Vec<Uuid>>> + Send;
+
+    /// The latest `limit` received messages, newest first.
+    fn inbox_list(&self, limit: u32) -> impl Future<Output = Result<Vec<InboxRow>>> + Send;
+
+    /// The stored heads of `peer`, smallest first.
+    fn peer_heads(&self, peer: &str) -> impl Future<Output = Result<Vec<PeerHead>>> + Send;
+
+    /// Up to `limit` outbox rows with an outcome and inbox rows that are not on the ledger yet, oldest first.
+    fn fed_unledgered(&self, limit: u32) -> impl Future<Output = Result<Unledgered>> + Send;
+
+    /// Marks rows as recorded on the ledger.
+    fn fed_mark_ledgered(
+        &self,
+        sent: &[Uuid],
+        received: &[Uuid],
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Row counts.
+    fn fed_counts(&self) -> impl Future<Output = Result<FederationCounts>> + Send;
+}
+
+/// A time as stored: milliseconds since the Unix epoch.
+pub(crate) fn to_ms(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// A stored time back.
+pub(crate) fn from_ms(ms: i64, what: &str) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|err| {
+        Error::Corrupt {
+            what: what.to_owned(),
+            reason: format!("time {ms}: {err}"),
+        }
+    })
+}
+
+/// A stored message id back.
+pub(crate) fn parse_id(id: &str, what: &str) -> Result<Uuid> {
+    Uuid::parse_str(id).map_err(|err| Error::Corrupt {
+        what: what.to_owned(),
+        reason: format!("message id {id:?}: {err}"),
+    })
+}
+
+/// The stored columns of an outbox row.
+pub(crate) type OutboxColumns = (
+    String,
+    String,
+    String,
+    Vec<u8>,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// The column list matching [`OutboxColumns`].
+pub(crate) const OUTBOX_COLUMNS: &str = "id, recipient, kind, envelope, created_at, attempts, \
+     next_attempt_at, last_error, delivered_at, failed_at";
+
+pub(crate) fn outbox_row(row: OutboxColumns) -> Result<OutboxRow> {
+    let (id, recipient, kind, envelope, created, attempts, next, last_error, delivered, failed) =
+        row;
+    let what = "fed_outbox";
+    let delivered_at = delivered.map(|ms| from_ms(ms, what)).transpose()?;
+    let failed_at = failed.map(|ms| from_ms(ms, what)).transpose()?;
+    let status = if delivered_at.is_some() {
+        OutboxStatus::Delivered
+    } else if failed_at.is_some() {
+        OutboxStatus::Failed
+    } else {
+        OutboxStatus::Pending
+    };
+    Ok(OutboxRow {
+        id: parse_id(&id, what)?,
+        recipient,
+        kind,
+        envelope,
+        created_at: from_ms(created, what)?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        next_attempt_at: from_ms(next, what)?,
+        last_error,
+        delivered_at,
+        failed_at,
+        status,
+    })
+}
+
+/// The stored columns of an inbox row.
+pub(crate) type InboxColumns = (String, String, String, Vec<u8>, i64, String, i64);
+
+/// The column list matching [`InboxColumns`].
+pub(crate) const INBOX_COLUMNS: &str = "id, sender, kind, envelope, received_at, result, ledgered";
+
+pub(crate) fn inbox_row(row: InboxColumns) -> Result<InboxRow> {
+    let (id, sender, kind, envelope, received, result, ledgered) = row;
+    let what = "fed_inbox";
+    Ok(InboxRow {
+        id: parse_id(&id, what)?,
+        sender,
+        kind,
+        envelope,
+        received_at: from_ms(received, what)?,
+        result: serde_json::from_str(&result).map_err(|err| Error::Corrupt {
+            what: format!("fed_inbox {id} result"),
+            reason: err.to_string(),
+        })?,
+        ledgered: ledgered != 0,
+    })
+}
+
+/// The stored columns of a peer head.
+pub(crate) type PeerHeadColumns = (String, i64, String, String, String, i64);
+
+pub(crate) fn peer_head_row(row: PeerHeadColumns) -> Result<PeerHead> {
+    let (peer, size, root, head, cosignature, received) = row;
+    Ok(PeerHead {
+        peer,
+        size: crate::ledger::to_u64(size, "fed_peer_heads size")?,
+        root,
+        head,
+        cosignature,
+        received_at: from_ms(received, "fed_peer_heads")?,
+    })
+}
+
+/// Drops messages of a batch whose id came earlier in the same batch.
+pub(crate) fn first_of_each_id(
+    batch: Vec<(IncomingMessage, InboxEffect)>,
+) -> Vec<(IncomingMessage, InboxEffect)> {
+    let mut seen = std::collections::HashSet::with_capacity(batch.len());
+    batch
+        .into_iter()
+        .filter(|(message, _)| seen.insert(message.id))
+        .collect()
+}
+
+pub(crate) fn counts(row: (i64, i64, i64, i64, i64)) -> FederationCounts {
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    FederationCounts {
+        outbox_pending: n(row.0),
+        outbox_delivered: n(row.1),
+        outbox_failed: n(row.2),
+        inbox: n(row.3),
+        peer_heads: n(row.4),
+    }
+}
+
+/// The SQL of [`FederationStore::fed_counts`] (the same on both backends).
+pub(crate) const COUNTS_SQL: &str = "SELECT \
+    (SELECT count(*) FROM fed_outbox WHERE delivered_at IS NULL AND failed_at IS NULL), \
+    (SELECT count(*) FROM fed_outbox WHERE delivered_at IS NOT NULL), \
+    (SELECT count(*) FROM fed_outbox WHERE failed_at IS NOT NULL), \
+    (SELECT count(*) FROM fed_inbox), \
+    (SELECT count(*) FROM fed_peer_heads)";
+
+macro_rules! delegate {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            AnyStore::Sqlite($s) => $call,
+            AnyStore::Postgres($s) => $call,
+        }
+    };
+}
+
+impl FederationStore for AnyStore {
+    async fn outbox_enqueue(&self, messages: &[OutgoingMessage]) -> Result<()> {
+        delegate!(self, s => s.outbox_enqueue(messages).await)
+    }
+
+    async fn outbox_due(&self, now: OffsetDateTime, per_recipient: u32) -> Result<Vec<OutboxRow>> {
+        delegate!(self, s => s.outbox_due(now, per_recipient).await)
+    }
+
+    async fn outbox_next_due(&self) -> Result<Option<OffsetDateTime>> {
+        delegate!(self, s => s.outbox_next_due().await)
+    }
+
+    async fn outbox_ack(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<u64> {
+        delegate!(self, s => s.outbox_ack(ids, at).await)
+    }
+
+    async fn outbox_retry(
+        &self,
+        id: Uuid,
+        next_attempt_at: OffsetDateTime,
+        error: &str,
+    ) -> Result<()> {
+        delegate!(self, s => s.outbox_retry(id, next_attempt_at, error).await)
+    }
+
+    async fn outbox_fail(&self, id: Uuid, error: &str, at: OffsetDateTime) -> Result<()> {
+        delegate!(self, s => s.outbox_fail(id, error, at).await)
+    }
+
+    async fn outbox_list(&self, limit: u32) -> Result<Vec<OutboxRow>> {
+        delegate!(self, s => s.outbox_list(limit).await)
+    }
+
+    async fn inbox_accept(&self, batch: Vec<(IncomingMessage, InboxEffect)>) -> Result<Vec<Uuid>> {
+        delegate!(self, s => s.inbox_accept(batch).await)
+    }
+
+    async fn inbox_list(&self, limit: u32) -> Result<Vec<InboxRow>> {
+        delegate!(self, s => s.inbox_list(limit).await)
+    }
+
+    async fn peer_heads(&self, peer: &str) -> Result<Vec<PeerHead>> {
+        delegate!(self, s => s.peer_heads(peer).await)
+    }
+
+    async fn fed_unledgered(&self, limit: u32) -> Result<Unledgered> {
+        delegate!(self, s => s.fed_unledgered(limit).await)
+    }
+
+    async fn fed_mark_ledgered(&self, sent: &[Uuid], received: &[Uuid]) -> Result<()> {
+        delegate!(self, s => s.fed_mark_ledgered(sent, received).await)
+    }
+
+    async fn fed_counts(&self) -> Result<FederationCounts> {
+        delegate!(self, s => s.fed_counts().await)
+    }
+}
+
+// Both backends implement the trait in their own submodule.
+const _: fn() = || {
+    fn assert_impl<T: FederationStore>() {}
+    assert_impl::<SqliteStore>();
+    assert_impl::<PgStore>();
+};

@@ -1,0 +1,715 @@
+//! Entity resolution state in the store (`palermo resolve`; migration 0300).
+//!
+//! Tables: `resolution_models` (each trained model's parameters as JSON, versioned),
+//! `resolution_runs` (one row per run, with the highest person `seq` it covered: the
+//! watermark from which the next incremental run reads new persons),
+//! `resolution_members` (person → cluster id), `resolution_keys` (the resolver's
+//! blocking keys of resolved persons, for incremental candidates),
+//! `resolution_terms` (name term counts) and `resolution_decisions` (machine merges and
+//! human confirm/reject decisions).
+//!
+//! A run is written by [`ResolutionWrite`] in one transaction that first checks that no
+//! other run moved the watermark meanwhile; a human decision and the membership changes
+//! it causes are one transaction too. The matching logic is all in `palermo-resolve`;
+//! this module only moves rows. Both backends share the SQL (built with `QueryBuilder`,
+//! which writes each backend's placeholders) through one macro.
+
+mod postgres;
+mod sqlite;
+
+use serde::Serialize;
+
+use crate::{AnyStore, Result};
+
+/// Rows per multi-row INSERT (9 bound columns at most: below both backends' limits).
+pub(crate) const ROWS_PER_STATEMENT: usize = 2_000;
+/// Values per `IN (...)` list.
+pub(crate) const IN_CHUNK: usize = 500;
+
+/// A stored person: its sequence number, id and properties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRow {
+    /// The entity's position in import order.
+    pub seq: i64,
+    /// The entity id.
+    pub id: String,
+    /// `(property, value)` pairs, as stored.
+    pub properties: Vec<(String, String)>,
+}
+
+/// A stored model version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelRecord {
+    /// Version (1, 2, ...).
+    pub version: i64,
+    /// When it was trained (RFC 3339).
+    pub created: String,
+    /// The run that trained it.
+    pub run_id: String,
+    /// The parameters (JSON written by `palermo-resolve`).
+    pub params: String,
+}
+
+/// Where resolution stands.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ResolutionState {
+    /// The latest model, if any run trained one.
+    pub model: Option<ModelRecord>,
+    /// Persons with a cluster.
+    pub resolved: u64,
+    /// Distinct clusters.
+    pub clusters: u64,
+    /// The highest person `seq` any run covered (0 before the first run).
+    pub watermark: i64,
+    /// Runs recorded.
+    pub runs: u64,
+    /// Persons in the store.
+    pub persons: u64,
+}
+
+/// A merge decision or a human decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionRecord {
+    /// One record id.
+    pub left_id: String,
+    /// The other record id.
+    pub right_id: String,
+    /// `merge` (made by a run), `confirm` or `reject` (made by a person).
+    pub kind: String,
+    /// Match probability, when scored.
+    pub probability: Option<f64>,
+    /// Per-field weights summary, when scored.
+    pub weights: Option<String>,
+    /// The run that made it (merges).
+    pub run_id: Option<String>,
+    /// Who decided (the user running the command).
+    pub actor: String,
+    /// The reviewer's note.
+    pub note: Option<String>,
+    /// When (RFC 3339).
+    pub time: String,
+}
+
+/// A recorded run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunRecord {
+    /// The run id.
+    pub id: String,
+    /// When it ran (RFC 3339).
+    pub time: String,
+    /// Who ran it.
+    pub actor: String,
+    /// `full` or `incremental`.
+    pub mode: String,
+    /// The model version used (or trained).
+    pub model_version: i64,
+    /// The highest person `seq` the run covered.
+    pub watermark: i64,
+    /// The run's counts (JSON).
+    pub summary: String,
+}
+
+/// Everything one run writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct ResolutionWrite {
+    /// The run (its `model_version` is replaced by the new model's when one is given).
+    pub run: RunRecord,
+    /// The watermark the run started from; the write fails with [`crate::Error::Conflict`]
+    /// if another run moved it meanwhile.
+    pub expected_watermark: i64,
+    /// A newly trained model (parameters JSON), stored as the next version.
+    pub new_model: Option<String>,
+    /// Replace all membership, keys and term counts (a full run) instead of adding.
+    pub replace: bool,
+    /// `(entity seq, cluster id)` to set.
+    pub members: Vec<(i64, String)>,
+    /// `(blocking key, entity seq)` of newly resolved persons.
+    pub keys: Vec<(i64, i64)>,
+    /// `(term hash, count)` to add (or set, when replacing).
+    pub terms: Vec<(i64, i64)>,
+    /// Merge decisions made by the run.
+    pub merges: Vec<DecisionRecord>,
+}
+
+/// Builds a conflict error for a moved watermark.
+pub(crate) fn moved(expected: i64, found: i64) -> crate::Error {
+    crate::Error::Conflict {
+        id: "resolution run".to_owned(),
+        existing: format!(
+            "another run resolved persons up to seq {found} while this one started from {expected}; run palermo resolve again"
+        ),
+    }
+}
+
+/// Decodes stored properties JSON into pairs.
+pub(crate) fn properties(seq: i64, json: &str) -> Result<Vec<(String, String)>> {
+    let map: std::collections::BTreeMap<String, Vec<String>> =
+        serde_json::from_str(json).map_err(|err| crate::Error::Corrupt {
+            what: format!("entity seq {seq}"),
+            reason: format!("properties: {err}"),
+        })?;
+    Ok(map
+        .into_iter()
+        .flat_map(|(k, vs)| vs.into_iter().map(move |v| (k.clone(), v)))
+        .collect())
+}
+
+/// Implements the resolution methods on a backend store. `$db` is the sqlx database,
+/// `$props` the SQL expression that reads `e.properties` as text.
+macro_rules! resolution_impl {
+    ($store:ty, $db:ty, $props:literal) => {
+        use sqlx::{QueryBuilder, Row};
+
+        use crate::resolution::{
+            DecisionRecord, IN_CHUNK, ModelRecord, PersonRow, ROWS_PER_STATEMENT,
+            ResolutionState, ResolutionWrite, RunRecord, moved, properties,
+        };
+        use crate::Result;
+
+        type Tx = sqlx::Transaction<'static, $db>;
+
+        const PERSONS: &str = concat!("SELECT e.seq, e.id, ", $props, " AS properties FROM entities e WHERE e.schema = 'Person' AND ");
+
+        fn person_rows(rows: Vec<<$db as sqlx::Database>::Row>) -> Result<Vec<PersonRow>> {
+            rows.iter()
+                .map(|row| {
+                    let seq: i64 = row.try_get("seq")?;
+                    let json: String = row.try_get("properties")?;
+                    Ok(PersonRow {
+                        seq,
+                        id: row.try_get("id")?,
+                        properties: properties(seq, &json)?,
+                    })
+                })
+                .collect()
+        }
+
+        fn decision_rows(rows: Vec<<$db as sqlx::Database>::Row>) -> Result<Vec<DecisionRecord>> {
+            rows.iter()
+                .map(|row| {
+                    Ok(DecisionRecord {
+                        left_id: row.try_get("left_id")?,
+                        right_id: row.try_get("right_id")?,
+                        kind: row.try_get("kind")?,
+                        probability: row.try_get("probability")?,
+                        weights: row.try_get("weights")?,
+                        run_id: row.try_get("run_id")?,
+                        actor: row.try_get("actor")?,
+                        note: row.try_get("note")?,
+                        time: row.try_get("time")?,
+                    })
+                })
+                .collect()
+        }
+
+        const DECISION_COLUMNS: &str =
+            "SELECT left_id, right_id, kind, probability, weights, run_id, actor, note, time FROM resolution_decisions ";
+
+        async fn insert_decisions(tx: &mut Tx, decisions: &[DecisionRecord]) -> Result<()> {
+            for chunk in decisions.chunks(ROWS_PER_STATEMENT) {
+                let mut q = QueryBuilder::<$db>::new(
+                    "INSERT INTO resolution_decisions (left_id, right_id, kind, probability, weights, run_id, actor, note, time) ",
+                );
+                q.push_values(chunk, |mut b, d| {
+                    b.push_bind(d.left_id.clone())
+                        .push_bind(d.right_id.clone())
+                        .push_bind(d.kind.clone())
+                        .push_bind(d.probability)
+                        .push_bind(d.weights.clone())
+                        .push_bind(d.run_id.clone())
+                        .push_bind(d.actor.clone())
+                        .push_bind(d.note.clone())
+                        .push_bind(d.time.clone());
+                });
+                q.build().execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
+        async fn set_members(tx: &mut Tx, members: &[(i64, String)], run_id: &str) -> Result<()> {
+            for chunk in members.chunks(ROWS_PER_STATEMENT) {
+                let mut q = QueryBuilder::<$db>::new(
+                    "INSERT INTO resolution_members (entity_seq, cluster_id, run_id) ",
+                );
+                q.push_values(chunk, |mut b, (seq, cluster)| {
+                    b.push_bind(*seq)
+                        .push_bind(cluster.clone())
+                        .push_bind(run_id.to_owned());
+                });
+                q.push(
+                    " ON CONFLICT (entity_seq) DO UPDATE SET cluster_id = excluded.cluster_id, run_id = excluded.run_id",
+                );
+                q.build().execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
+        async fn watermark(tx: &mut Tx) -> Result<i64> {
+            let w: Option<i64> = sqlx::query_scalar("SELECT max(watermark) FROM resolution_runs")
+                .fetch_one(&mut **tx)
+                .await?;
+            Ok(w.unwrap_or(0))
+        }
+
+        impl $store {
+            /// Where resolution stands: latest model, counts and watermark.
+            pub async fn resolution_state(&self) -> Result<ResolutionState> {
+                let pool = self.pool();
+                let model = sqlx::query(
+                    "SELECT version, created, run_id, params FROM resolution_models ORDER BY version DESC LIMIT 1",
+                )
+                .fetch_optional(pool)
+                .await?
+                .map(|row| -> Result<ModelRecord> {
+                    Ok(ModelRecord {
+                        version: row.try_get("version")?,
+                        created: row.try_get("created")?,
+                        run_id: row.try_get("run_id")?,
+                        params: row.try_get("params")?,
+                    })
+                })
+                .transpose()?;
+                let (resolved, clusters): (i64, i64) = sqlx::query_as(
+                    "SELECT count(*), count(DISTINCT cluster_id) FROM resolution_members",
+                )
+                .fetch_one(pool)
+                .await?;
+                let (runs, watermark): (i64, Option<i64>) =
+                    sqlx::query_as("SELECT count(*), max(watermark) FROM resolution_runs")
+                        .fetch_one(pool)
+                        .await?;
+                let persons: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM entities WHERE schema = 'Person'")
+                        .fetch_one(pool)
+                        .await?;
+                Ok(ResolutionState {
+                    model,
+                    resolved: u64::try_from(resolved).unwrap_or(0),
+                    clusters: u64::try_from(clusters).unwrap_or(0),
+                    watermark: watermark.unwrap_or(0),
+                    runs: u64::try_from(runs).unwrap_or(0),
+                    persons: u64::try_from(persons).unwrap_or(0),
+                })
+            }
+
+            /// Persons with `seq` above `watermark`, in import order.
+            pub async fn resolution_persons_after(&self, watermark: i64) -> Result<Vec<PersonRow>> {
+                let mut q = QueryBuilder::<$db>::new(PERSONS);
+                q.push("e.seq > ").push_bind(watermark).push(" ORDER BY e.seq");
+                person_rows(q.build().fetch_all(self.pool()).await?)
+            }
+
+            /// Persons with these sequence numbers (unknown ones are left out), by seq.
+            pub async fn resolution_persons_by_seq(&self, seqs: &[i64]) -> Result<Vec<PersonRow>> {
+                let mut out = Vec::new();
+                for chunk in seqs.chunks(IN_CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(PERSONS);
+                    q.push("e.seq IN (");
+                    let mut s = q.separated(", ");
+                    for seq in chunk {
+                        s.push_bind(*seq);
+                    }
+                    q.push(")");
+                    out.extend(person_rows(q.build().fetch_all(self.pool()).await?)?);
+                }
+                out.sort_by_key(|p| p.seq);
+                Ok(out)
+            }
+
+            /// Persons with these ids (unknown ids and other schemas are left out), by seq.
+            pub async fn resolution_persons_by_id(&self, ids: &[String]) -> Result<Vec<PersonRow>> {
+                let mut out = Vec::new();
+                for chunk in ids.chunks(IN_CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(PERSONS);
+                    q.push("e.id IN (");
+                    let mut s = q.separated(", ");
+                    for id in chunk {
+                        s.push_bind(id.clone());
+                    }
+                    q.push(")");
+                    out.extend(person_rows(q.build().fetch_all(self.pool()).await?)?);
+                }
+                out.sort_by_key(|p| p.seq);
+                Ok(out)
+            }
+
+            /// `(key, seq)` of resolved persons sharing a blocking key in `keys`, leaving
+            /// out keys held by more than `max_block` persons (too common to bound work).
+            pub async fn resolution_key_hits(
+                &self,
+                keys: &[i64],
+                max_block: i64,
+            ) -> Result<Vec<(i64, i64)>> {
+                let mut out = Vec::new();
+                for chunk in keys.chunks(IN_CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT key_hash, count(*) FROM resolution_keys WHERE key_hash IN (",
+                    );
+                    let mut s = q.separated(", ");
+                    for k in chunk {
+                        s.push_bind(*k);
+                    }
+                    q.push(") GROUP BY key_hash");
+                    let counts: Vec<(i64, i64)> = q.build_query_as().fetch_all(self.pool()).await?;
+                    let small: Vec<i64> = counts
+                        .into_iter()
+                        .filter(|(_, n)| *n <= max_block)
+                        .map(|(k, _)| k)
+                        .collect();
+                    if small.is_empty() {
+                        continue;
+                    }
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT key_hash, entity_seq FROM resolution_keys WHERE key_hash IN (",
+                    );
+                    let mut s = q.separated(", ");
+                    for k in &small {
+                        s.push_bind(*k);
+                    }
+                    q.push(")");
+                    out.extend(q.build_query_as::<(i64, i64)>().fetch_all(self.pool()).await?);
+                }
+                Ok(out)
+            }
+
+            /// Stored term counts of these term hashes (absent ones are left out).
+            pub async fn resolution_terms(&self, hashes: &[i64]) -> Result<Vec<(i64, i64)>> {
+                let mut out = Vec::new();
+                for chunk in hashes.chunks(IN_CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT term_hash, n FROM resolution_terms WHERE term_hash IN (",
+                    );
+                    let mut s = q.separated(", ");
+                    for h in chunk {
+                        s.push_bind(*h);
+                    }
+                    q.push(")");
+                    out.extend(q.build_query_as::<(i64, i64)>().fetch_all(self.pool()).await?);
+                }
+                Ok(out)
+            }
+
+            /// `(seq, cluster id)` of these persons (unresolved ones are left out).
+            pub async fn resolution_members_of(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
+                let mut out = Vec::new();
+                for chunk in seqs.chunks(IN_CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT entity_seq, cluster_id FROM resolution_members WHERE entity_seq IN (",
+                    );
+                    let mut s = q.separated(", ");
+                    for seq in chunk {
+                        s.push_bind(*seq);
+                    }
+                    q.push(")");
+                    out.extend(q.build_query_as::<(i64, String)>().fetch_all(self.pool()).await?);
+                }
+                Ok(out)
+            }
+
+            /// `(seq, cluster id)` of every member of these clusters, by seq.
+            pub async fn resolution_cluster_members(
+                &self,
+                clusters: &[String],
+            ) -> Result<Vec<(i64, String)>> {
+                let mut out = Vec::new();
+                for chunk in clusters.chunks(IN_CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT entity_seq, cluster_id FROM resolution_members WHERE cluster_id IN (",
+                    );
+                    let mut s = q.separated(", ");
+                    for c in chunk {
+                        s.push_bind(c.clone());
+                    }
+                    q.push(")");
+                    out.extend(q.build_query_as::<(i64, String)>().fetch_all(self.pool()).await?);
+                }
+                out.sort_unstable();
+                Ok(out)
+            }
+
+            /// `(seq, cluster id)` of every resolved person, by seq.
+            pub async fn resolution_all_members(&self) -> Result<Vec<(i64, String)>> {
+                Ok(sqlx::query_as(
+                    "SELECT entity_seq, cluster_id FROM resolution_members ORDER BY entity_seq",
+                )
+                .fetch_all(self.pool())
+                .await?)
+            }
+
+            /// Human decisions (`confirm`, `reject`), oldest first.
+            pub async fn resolution_human_decisions(&self) -> Result<Vec<DecisionRecord>> {
+                let mut q = QueryBuilder::<$db>::new(DECISION_COLUMNS);
+                q.push("WHERE kind <> 'merge' ORDER BY id");
+                decision_rows(q.build().fetch_all(self.pool()).await?)
+            }
+
+            /// Every decision about any of these record ids, oldest first.
+            pub async fn resolution_decisions_about(
+                &self,
+                ids: &[String],
+            ) -> Result<Vec<DecisionRecord>> {
+                let mut out: Vec<(i64, DecisionRecord)> = Vec::new();
+                for chunk in ids.chunks(IN_CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT id, left_id, right_id, kind, probability, weights, run_id, actor, note, time FROM resolution_decisions WHERE left_id IN (",
+                    );
+                    let mut s = q.separated(", ");
+                    for id in chunk {
+                        s.push_bind(id.clone());
+                    }
+                    q.push(") OR right_id IN (");
+                    let mut s = q.separated(", ");
+                    for id in chunk {
+                        s.push_bind(id.clone());
+                    }
+                    q.push(")");
+                    let rows = q.build().fetch_all(self.pool()).await?;
+                    let ids: Vec<i64> = rows
+                        .iter()
+                        .map(|r| r.try_get::<i64, _>("id"))
+                        .collect::<std::result::Result<_, _>>()?;
+                    out.extend(ids.into_iter().zip(decision_rows(rows)?));
+                }
+                out.sort_by_key(|(id, _)| *id);
+                out.dedup_by_key(|(id, _)| *id);
+                Ok(out.into_iter().map(|(_, d)| d).collect())
+            }
+
+            /// Every recorded run, oldest first.
+            pub async fn resolution_runs(&self) -> Result<Vec<RunRecord>> {
+                let rows = sqlx::query(
+                    "SELECT id, time, actor, mode, model_version, watermark, summary FROM resolution_runs ORDER BY time, id",
+                )
+                .fetch_all(self.pool())
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(RunRecord {
+                            id: row.try_get("id")?,
+                            time: row.try_get("time")?,
+                            actor: row.try_get("actor")?,
+                            mode: row.try_get("mode")?,
+                            model_version: row.try_get("model_version")?,
+                            watermark: row.try_get("watermark")?,
+                            summary: row.try_get("summary")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            /// Writes a run in one transaction; returns the model version it used.
+            pub async fn resolution_commit(&self, write: ResolutionWrite) -> Result<i64> {
+                let mut tx = self.resolution_begin().await?;
+                let found = watermark(&mut tx).await?;
+                if found != write.expected_watermark {
+                    return Err(moved(write.expected_watermark, found));
+                }
+                let mut run = write.run;
+                if let Some(params) = &write.new_model {
+                    let latest: Option<i64> =
+                        sqlx::query_scalar("SELECT max(version) FROM resolution_models")
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    run.model_version = latest.unwrap_or(0) + 1;
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO resolution_models (version, created, run_id, params) VALUES (",
+                    );
+                    let mut s = q.separated(", ");
+                    s.push_bind(run.model_version)
+                        .push_bind(run.time.clone())
+                        .push_bind(run.id.clone())
+                        .push_bind(params.clone());
+                    q.push(")");
+                    q.build().execute(&mut *tx).await?;
+                }
+                if write.replace {
+                    for statement in [
+                        "DELETE FROM resolution_members",
+                        "DELETE FROM resolution_keys",
+                        "DELETE FROM resolution_terms",
+                    ] {
+                        sqlx::query(statement).execute(&mut *tx).await?;
+                    }
+                }
+                let mut q = QueryBuilder::<$db>::new(
+                    "INSERT INTO resolution_runs (id, time, actor, mode, model_version, watermark, summary) VALUES (",
+                );
+                let mut s = q.separated(", ");
+                s.push_bind(run.id.clone())
+                    .push_bind(run.time.clone())
+                    .push_bind(run.actor.clone())
+                    .push_bind(run.mode.clone())
+                    .push_bind(run.model_version)
+                    .push_bind(run.watermark)
+                    .push_bind(run.summary.clone());
+                q.push(")");
+                q.build().execute(&mut *tx).await?;
+                set_members(&mut tx, &write.members, &run.id).await?;
+                let mut keys = write.keys;
+                keys.sort_unstable();
+                keys.dedup();
+                for chunk in keys.chunks(ROWS_PER_STATEMENT * 4) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO resolution_keys (key_hash, entity_seq) ",
+                    );
+                    q.push_values(chunk, |mut b, (k, seq)| {
+                        b.push_bind(*k).push_bind(*seq);
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut *tx).await?;
+                }
+                for chunk in write.terms.chunks(ROWS_PER_STATEMENT * 4) {
+                    let mut q = QueryBuilder::<$db>::new("INSERT INTO resolution_terms (term_hash, n) ");
+                    q.push_values(chunk, |mut b, (h, n)| {
+                        b.push_bind(*h).push_bind(*n);
+                    });
+                    q.push(" ON CONFLICT (term_hash) DO UPDATE SET n = resolution_terms.n + excluded.n");
+                    q.build().execute(&mut *tx).await?;
+                }
+                insert_decisions(&mut tx, &write.merges).await?;
+                tx.commit().await?;
+                Ok(run.model_version)
+            }
+
+            /// Records a human decision and the membership changes it causes, in one
+            /// transaction.
+            pub async fn resolution_decide(
+                &self,
+                decision: &DecisionRecord,
+                members: &[(i64, String)],
+            ) -> Result<()> {
+                let mut tx = self.resolution_begin().await?;
+                insert_decisions(&mut tx, std::slice::from_ref(decision)).await?;
+                set_members(&mut tx, members, &format!("decision by {}", decision.actor)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use resolution_impl;
+
+impl AnyStore {
+    /// See [`crate::SqliteStore::resolution_state`].
+    pub async fn resolution_state(&self) -> Result<ResolutionState> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_state().await,
+            AnyStore::Postgres(s) => s.resolution_state().await,
+        }
+    }
+
+    /// Persons with `seq` above `watermark`, in import order.
+    pub async fn resolution_persons_after(&self, watermark: i64) -> Result<Vec<PersonRow>> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_persons_after(watermark).await,
+            AnyStore::Postgres(s) => s.resolution_persons_after(watermark).await,
+        }
+    }
+
+    /// Persons with these sequence numbers, by seq.
+    pub async fn resolution_persons_by_seq(&self, seqs: &[i64]) -> Result<Vec<PersonRow>> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_persons_by_seq(seqs).await,
+            AnyStore::Postgres(s) => s.resolution_persons_by_seq(seqs).await,
+        }
+    }
+
+    /// Persons with these ids, by seq.
+    pub async fn resolution_persons_by_id(&self, ids: &[String]) -> Result<Vec<PersonRow>> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_persons_by_id(ids).await,
+            AnyStore::Postgres(s) => s.resolution_persons_by_id(ids).await,
+        }
+    }
+
+    /// `(key, seq)` of resolved persons sharing a blocking key, small blocks only.
+    pub async fn resolution_key_hits(
+        &self,
+        keys: &[i64],
+        max_block: i64,
+    ) -> Result<Vec<(i64, i64)>> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_key_hits(keys, max_block).await,
+            AnyStore::Postgres(s) => s.resolution_key_hits(keys, max_block).await,
+        }
+    }
+
+    /// Stored term counts.
+    pub async fn resolution_terms(&self, hashes: &[i64]) -> Result<Vec<(i64, i64)>> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_terms(hashes).await,
+            AnyStore::Postgres(s) => s.resolution_terms(hashes).await,
+        }
+    }
+
+    /// `(seq, cluster id)` of these persons.
+    pub async fn resolution_members_of(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_members_of(seqs).await,
+            AnyStore::Postgres(s) => s.resolution_members_of(seqs).await,
+        }
+    }
+
+    /// `(seq, cluster id)` of every member of these clusters.
+    pub async fn resolution_cluster_members(
+        &self,
+        clusters: &[String],
+    ) -> Result<Vec<(i64, String)>> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_cluster_members(clusters).await,
+            AnyStore::Postgres(s) => s.resolution_cluster_members(clusters).await,
+        }
+    }
+
+    /// `(seq, cluster id)` of every resolved person.
+    pub async fn resolution_all_members(&self) -> Result<Vec<(i64, String)>> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_all_members().await,
+            AnyStore::Postgres(s) => s.resolution_all_members().await,
+        }
+    }
+
+    /// Human decisions, oldest first.
+    pub async fn resolution_human_decisions(&self) -> Result<Vec<DecisionRecord>> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_human_decisions().await,
+            AnyStore::Postgres(s) => s.resolution_human_decisions().await,
+        }
+    }
+
+    /// Every decision about these record ids, oldest first.
+    pub async fn resolution_decisions_about(&self, ids: &[String]) -> Result<Vec<DecisionRecord>> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_decisions_about(ids).await,
+            AnyStore::Postgres(s) => s.resolution_decisions_about(ids).await,
+        }
+    }
+
+    /// Every recorded run, oldest first.
+    pub async fn resolution_runs(&self) -> Result<Vec<RunRecord>> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_runs().await,
+            AnyStore::Postgres(s) => s.resolution_runs().await,
+        }
+    }
+
+    /// Writes a run in one transaction; returns the model version it used.
+    pub async fn resolution_commit(&self, write: ResolutionWrite) -> Result<i64> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_commit(write).await,
+            AnyStore::Postgres(s) => s.resolution_commit(write).await,
+        }
+    }
+
+    /// Records a human decision and its membership changes in one transaction.
+    pub async fn resolution_decide(
+        &self,
+        decision: &DecisionRecord,
+        members: &[(i64, String)],
+    ) -> Result<()> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_decide(decision, members).await,
+            AnyStore::Postgres(s) => s.resolution_decide(decision, members).await,
+        }
+    }
+}
