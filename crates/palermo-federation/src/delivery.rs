@@ -64,8 +64,11 @@ pub(crate) async fn sender_loop(
             }
         }
         if *stop.borrow() {
-            // Rows of unfinished POSTs stay pending and are sent on the next run.
-            in_flight.abort_all();
+            // A clean stop lets POSTs in flight finish (each is bounded by the
+            // request timeout): aborting one could leave its outcome being
+            // written after the ledger recorder's last pass. A crash instead
+            // leaves the rows pending, and they are sent again on the next run.
+            while in_flight.join_next().await.is_some() {}
             return Ok(());
         }
         let now = OffsetDateTime::now_utc();

@@ -567,12 +567,21 @@ async fn ledger_loop(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Result
         tokio::select! {
             _ = &mut stop_fut => {
                 // Last passes so that accepted and settled work is on the ledger.
-                while let Ok(n) = record_once(&shared, Some(started)).await {
-                    if n == 0 {
-                        break;
+                let mut failures = 0;
+                loop {
+                    match record_once(&shared, Some(started)).await {
+                        Ok(0) => return Ok(()),
+                        Ok(_) => {}
+                        // A busy store must not leave settled messages off the
+                        // ledger at a clean stop: retry a few times, then report.
+                        Err(err) if failures < 5 => {
+                            tracing::warn!(error = %err, "recording messages on the ledger failed; retrying");
+                            failures += 1;
+                            tokio::time::sleep(StdDuration::from_millis(50)).await;
+                        }
+                        Err(err) => return Err(err),
                     }
                 }
-                return Ok(());
             }
             _ = shared.ledger_wake.notified() => {}
             _ = tokio::time::sleep(StdDuration::from_millis(500)) => {}

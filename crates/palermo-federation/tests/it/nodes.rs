@@ -56,7 +56,16 @@ async fn three_nodes_exchange_pings_and_tree_heads() {
         assert_eq!(counts.outbox_failed, 0);
         // After a clean stop everything received is on the ledger, once.
         let received = node.ledger_count("message-received").await;
-        assert_eq!(received as u64, counts.inbox, "{}", node.id);
+        assert_eq!(
+            received as u64,
+            counts.inbox,
+            "{} {:?}",
+            node.id,
+            inbox
+                .iter()
+                .map(|r| (&r.kind, &r.sender, r.ledgered, r.received_at))
+                .collect::<Vec<_>>()
+        );
         let sent = node.ledger_count("message-sent").await;
         assert_eq!(sent as u64, counts.outbox_delivered, "{}", node.id);
         assert!(node.ledger_count("witness").await >= 2);
