@@ -1,8 +1,11 @@
 //! The sender: delivers due outbox rows until each is acknowledged.
 //!
 //! The loop reads due rows ([`palermo_store::FederationStore::outbox_due`]),
-//! groups them per recipient (up to `batch_size` per POST, one POST in flight
-//! per recipient, recipients in parallel) and posts them over mutual TLS
+//! groups them per recipient (up to `batch_size` per POST; one POST in flight
+//! per recipient, or up to [`POSTS_IN_FLIGHT`] while a backlog fills whole
+//! batches, so that transfer and the receiver's commits overlap; never the
+//! same row in two of them; recipients in parallel) and posts them over
+//! mutual TLS
 //! (reqwest with [`crate::tls::client_config`]). Per envelope, the answer is:
 //! - `accepted` / `duplicate` → acknowledged (`delivered`);
 //! - `rejected` → given up with the code and message (never retried);
@@ -30,6 +33,9 @@ use uuid::Uuid;
 use crate::node::{NodeError, Shared, stopped};
 use crate::peer::{AckStatus, BatchReply, MESSAGES_PATH};
 
+/// Most POSTs in flight to one recipient at a time.
+pub const POSTS_IN_FLIGHT: usize = 3;
+
 /// How often the sender looks at the outbox when nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
@@ -53,14 +59,16 @@ pub(crate) async fn sender_loop(
     stop: watch::Receiver<bool>,
 ) -> Result<(), NodeError> {
     let client = client(&shared.identity, shared.config.request_timeout)?;
-    let mut in_flight: JoinSet<String> = JoinSet::new();
-    let mut busy: HashSet<String> = HashSet::new();
+    // Each task returns its recipient and the rows it posted.
+    let mut in_flight: JoinSet<(String, Vec<Uuid>)> = JoinSet::new();
+    let mut posts: HashMap<String, usize> = HashMap::new();
+    let mut posted: HashSet<Uuid> = HashSet::new();
     let stop_fut = stopped(stop.clone());
     tokio::pin!(stop_fut);
     loop {
         while let Some(done) = in_flight.try_join_next() {
-            if let Ok(recipient) = done {
-                busy.remove(&recipient);
+            if let Ok(done) = done {
+                settle(done, &mut posts, &mut posted);
             }
         }
         if *stop.borrow() {
@@ -73,26 +81,51 @@ pub(crate) async fn sender_loop(
         }
         let now = OffsetDateTime::now_utc();
         let mut n_started = 0;
-        match shared.store.outbox_due(now, shared.config.batch_size).await {
+        // Rows already posted are still due until answered: read past them.
+        let batch = shared.config.batch_size as usize;
+        let limit = batch * (POSTS_IN_FLIGHT + 1);
+        match shared
+            .store
+            .outbox_due(now, u32::try_from(limit).unwrap_or(u32::MAX))
+            .await
+        {
             Ok(rows) => {
                 let mut by_recipient: HashMap<String, Vec<OutboxRow>> = HashMap::new();
                 for row in rows {
-                    if !busy.contains(&row.recipient) {
+                    if !posted.contains(&row.id) {
                         by_recipient
                             .entry(row.recipient.clone())
                             .or_default()
                             .push(row);
                     }
                 }
-                for (recipient, rows) in by_recipient {
-                    busy.insert(recipient.clone());
-                    n_started += 1;
-                    let shared = shared.clone();
-                    let client = client.clone();
-                    in_flight.spawn(async move {
-                        deliver(&shared, &client, &recipient, rows).await;
-                        recipient
-                    });
+                for (recipient, mut rows) in by_recipient {
+                    loop {
+                        let n = posts.get(&recipient).copied().unwrap_or(0);
+                        // A second POST only for a backlog (a full batch):
+                        // a trickle keeps one POST at a time, so that
+                        // concurrent commits at the receiver add no latency.
+                        let start = match n {
+                            0 => !rows.is_empty(),
+                            n => n < POSTS_IN_FLIGHT && rows.len() >= batch,
+                        };
+                        if !start {
+                            break;
+                        }
+                        let rest = rows.split_off(rows.len().min(batch));
+                        let chunk = std::mem::replace(&mut rows, rest);
+                        let ids: Vec<Uuid> = chunk.iter().map(|r| r.id).collect();
+                        posted.extend(ids.iter().copied());
+                        *posts.entry(recipient.clone()).or_default() += 1;
+                        n_started += 1;
+                        let shared = shared.clone();
+                        let client = client.clone();
+                        let recipient = recipient.clone();
+                        in_flight.spawn(async move {
+                            deliver(&shared, &client, &recipient, chunk).await;
+                            (recipient, ids)
+                        });
+                    }
                 }
             }
             Err(err) => tracing::warn!(error = %err, "reading the outbox failed"),
@@ -113,12 +146,27 @@ pub(crate) async fn sender_loop(
             _ = &mut stop_fut => {}
             _ = shared.outbox_wake.notified() => {}
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                if let Ok(recipient) = done {
-                    busy.remove(&recipient);
+                if let Ok(done) = done {
+                    settle(done, &mut posts, &mut posted);
                 }
             }
             _ = tokio::time::sleep(wait) => {}
         }
+    }
+}
+
+/// Forgets a finished POST: one fewer in flight to its recipient, its rows
+/// may be read again (they are settled, or due for a retry).
+fn settle(
+    (recipient, ids): (String, Vec<Uuid>),
+    posts: &mut HashMap<String, usize>,
+    posted: &mut HashSet<Uuid>,
+) {
+    if let Some(n) = posts.get_mut(&recipient) {
+        *n = n.saturating_sub(1);
+    }
+    for id in ids {
+        posted.remove(&id);
     }
 }
 
