@@ -1,20 +1,19 @@
 //! Authentication (bearer tokens) and the one place where the API asks the
-//! policy crate: `Authz` decides node-level operations and record actions,
-//! collects every decision, and writes them all to the ledger in one append
-//! per HTTP request (`Authz::flush`), so filtering a thousand search
+//! policy crate: `Authz` decides node-level operations and record actions
+//! through the node's policy gate (`palermo_node::Gate`, shared with the
+//! CLI), collects every decision in the one ledger sink
+//! (`palermo_node::LedgerSink`), and writes them all to the ledger in one
+//! append per HTTP request (`Authz::flush`), so filtering a thousand search
 //! results is one ledger transaction, not a thousand.
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use palermo_ledger::EntryBody;
 use palermo_ledger::entry::NewEntry;
-use palermo_model::{Entity, Purpose};
-use palermo_policy::{
-    Action, Decider, Decision, DecisionSink, NodeInfo, Query, RecordInfo, UserInfo, UserRole,
-    World, WorldInfo, decide, filter,
-};
+use palermo_model::Entity;
+use palermo_node::Gate;
+use palermo_policy::{Action, NodeInfo};
 use palermo_store::{LedgerStore, UserRecord};
 
 use crate::problem::Problem;
@@ -61,82 +60,41 @@ pub(crate) async fn authenticate(
     }
 }
 
-/// Collects decisions as ledger entries (`policy-decision`).
-#[derive(Debug, Default)]
-struct LedgerSink {
-    entries: Vec<NewEntry>,
-}
-
-impl LedgerSink {
-    fn push(&mut self, actor: &str, request: String, allowed: bool, policies: Vec<String>) {
-        self.entries.push(NewEntry {
-            actor: actor.to_owned(),
-            case: None,
-            time: None,
-            body: EntryBody::PolicyDecision {
-                request,
-                decision: if allowed { "allow" } else { "deny" }.to_owned(),
-                policies,
-            },
-        });
-    }
-}
-
-impl DecisionSink for LedgerSink {
-    fn record(&mut self, decision: &Decision) {
-        let actor = decision.principal.clone();
-        self.push(
-            &actor,
-            format!("{} record:{}", decision.action, decision.resource),
-            decision.allowed,
-            decision.determining.clone(),
-        );
-    }
-}
-
 /// The policy checks of one HTTP request.
 pub(crate) struct Authz {
     state: ServerState,
-    user: UserRecord,
-    sink: LedgerSink,
-    extra: Vec<NewEntry>,
+    gate: Gate,
 }
 
 impl Authz {
     /// Starts the checks of a request by `user`.
     pub(crate) fn new(state: &ServerState, user: &AuthUser) -> Authz {
+        let config = state.config();
+        let node = NodeInfo {
+            id: config.node_name.clone(),
+            jurisdiction: config.jurisdiction.clone(),
+            agency: config.agency.clone(),
+        };
+        let principal = palermo_node::gate::user_info(&node, &user.0);
         Authz {
             state: state.clone(),
-            user: user.0.clone(),
-            sink: LedgerSink::default(),
-            extra: Vec::new(),
+            gate: Gate::new(node, principal, palermo_node::today()),
         }
     }
 
     /// Adds an entry (an import batch...) to this request's ledger append.
     pub(crate) fn log(&mut self, entry: NewEntry) {
-        self.extra.push(entry);
+        self.gate.log(entry);
     }
 
     /// Decides a node-level `operation`; on deny, writes the decisions so
     /// far to the ledger and returns a 403 problem.
     pub(crate) async fn check(&mut self, operation: &str) -> Result<(), Problem> {
-        let decision = {
-            let world = self.world(&[]).map_err(|e| Problem::internal(&e))?;
-            let config = self.state.config();
-            self.state
-                .policies()
-                .decide_node(&world, &self.user.name, &config.node_name, operation)
-                .map_err(|e| Problem::internal(&e))?
-        };
-        let node = self.state.config().node_name.clone();
-        self.sink.push(
-            &self.user.name,
-            format!("operate node:{node} ({operation})"),
-            decision.allowed,
-            decision.determining.clone(),
-        );
-        if decision.allowed {
+        let allowed = self
+            .gate
+            .decide_node(self.state.policies(), operation)
+            .map_err(|e| Problem::internal(&e))?;
+        if allowed {
             return Ok(());
         }
         self.flush().await?;
@@ -152,58 +110,15 @@ impl Authz {
         action: Action,
         entities: &'e [Entity],
     ) -> Result<Vec<&'e Entity>, Problem> {
-        if entities.is_empty() {
-            return Ok(Vec::new());
-        }
-        let world = self.world(entities).map_err(|e| Problem::internal(&e))?;
-        let decider = Decider {
-            policies: self.state.policies(),
-            world: &world,
-            basis: self.state.basis(),
-        };
-        let template = Query {
-            principal: &self.user.name,
-            action,
-            record: "",
-            target_node: None,
-            request: None,
-            override_: None,
-            approver: None,
-            reveals_attributes: false,
-            today: today(),
-        };
-        let allowed: Vec<&str> = if let [one] = entities {
-            let query = Query {
-                record: one.id.as_str(),
-                ..template
-            };
-            let decision =
-                decide(&decider, &query, &mut self.sink).map_err(|e| Problem::internal(&e))?;
-            if decision.allowed {
-                vec![one.id.as_str()]
-            } else {
-                Vec::new()
-            }
-        } else {
-            let ids: Vec<&str> = entities.iter().map(|e| e.id.as_str()).collect();
-            filter(&decider, &template, &ids, &mut self.sink).map_err(|e| Problem::internal(&e))?
-        };
-        let mut allowed = allowed.into_iter().peekable();
-        let mut kept = Vec::new();
-        for entity in entities {
-            if allowed.peek() == Some(&entity.id.as_str()) {
-                allowed.next();
-                kept.push(entity);
-            }
-        }
-        Ok(kept)
+        self.gate
+            .filter(self.state.policies(), self.state.basis(), action, entities)
+            .map_err(|e| Problem::internal(&e))
     }
 
     /// Writes every decision (and logged entry) of the request to the
     /// ledger in one append.
     pub(crate) async fn flush(&mut self) -> Result<(), Problem> {
-        let mut entries = std::mem::take(&mut self.sink.entries);
-        entries.append(&mut self.extra);
+        let entries = self.gate.take_entries();
         if entries.is_empty() {
             return Ok(());
         }
@@ -214,58 +129,4 @@ impl Authz {
             .map_err(|e| Problem::internal(&e))?;
         Ok(())
     }
-
-    /// The world of a decision: this node, the user and `entities`.
-    fn world(&self, entities: &[Entity]) -> palermo_policy::Result<World> {
-        let config = self.state.config();
-        let node = NodeInfo {
-            id: config.node_name.clone(),
-            jurisdiction: config.jurisdiction.clone(),
-            agency: config.agency.clone(),
-        };
-        let user = UserInfo {
-            id: self.user.name.clone(),
-            node: node.id.clone(),
-            agency: self.user.agency.clone(),
-            roles: roles(&self.user.roles),
-            cases: self.user.cases.clone(),
-        };
-        let records = entities
-            .iter()
-            .map(|entity| RecordInfo {
-                id: entity.id.as_str().to_owned(),
-                schema: entity.schema.as_str().to_owned(),
-                node: node.id.clone(),
-                role: entity.role,
-                case: match &entity.markings.purpose {
-                    Some(Purpose::Case(case)) => Some(case.clone()),
-                    _ => None,
-                },
-                markings: entity.markings.clone(),
-                recipients: Vec::new(),
-                permitted_purposes: Vec::new(),
-                withhold_from: Vec::new(),
-            })
-            .collect();
-        World::new(WorldInfo {
-            nodes: vec![node],
-            users: vec![user],
-            records,
-        })
-    }
-}
-
-/// The policy crate's roles among stored role names (unknown names are
-/// ignored: they grant nothing).
-pub(crate) fn roles(names: &[String]) -> Vec<UserRole> {
-    names
-        .iter()
-        .filter_map(|name| serde_json::from_value(serde_json::Value::from(name.as_str())).ok())
-        .collect()
-}
-
-/// Today's date for decisions (UTC).
-fn today() -> palermo_law::Date {
-    let secs = time::OffsetDateTime::now_utc().unix_timestamp();
-    palermo_law::Date::from_unix_days(secs.div_euclid(86_400))
 }

@@ -14,6 +14,7 @@
 
 pub mod authz;
 pub mod problem;
+pub mod resolve;
 pub mod routes;
 pub mod token;
 
@@ -48,6 +49,10 @@ pub enum Error {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] palermo_store::Error),
+    /// The node's stored state (its active policy set, its law updates)
+    /// cannot be used.
+    #[error("node state: {0}")]
+    Node(#[from] palermo_node::Error),
 }
 
 /// How a node's API is configured.
@@ -61,14 +66,15 @@ pub struct ServerConfig {
     pub agency: String,
     /// The key that signs the node's ledger heads.
     pub ledger_key: NodeKey,
-    /// Cedar policy text; `None` uses the shipped default policies.
+    /// Cedar policy text; `None` uses the node's active stored set
+    /// (`palermo policy load`), or the shipped policies if none was loaded.
     pub policies: Option<String>,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
 }
 
 impl ServerConfig {
-    /// A configuration with the shipped policies and the default body limit.
+    /// A configuration with the node's active policies and the default body limit.
     pub fn new(node_name: impl Into<String>, ledger_key: NodeKey) -> ServerConfig {
         let node_name = node_name.into();
         ServerConfig {
@@ -110,21 +116,23 @@ struct Inner {
 
 impl ServerState {
     /// Builds the state over an opened (migrated) store: loads and validates
-    /// the policies, and announces the ledger key on the ledger (a
-    /// `key-change` entry) if it is not there yet.
+    /// the policies (the configured text, else the node's active stored set,
+    /// else the shipped set), builds the legal basis from the knowledge base
+    /// with the store's law updates, and announces the ledger key on the
+    /// ledger (a `key-change` entry) if it is not there yet.
     pub async fn new(store: AnyStore, config: ServerConfig) -> Result<ServerState, Error> {
         let policies = match &config.policies {
             Some(text) => Policies::parse("configured", text, LoadOptions { allow_empty: false })?,
-            None => Policies::embedded(),
+            None => palermo_node::active_policies(&store).await?.0,
         };
-        let kb = palermo_law::KnowledgeBase::embedded().map_err(|e| Error::Law(e.to_string()))?;
+        let basis = palermo_node::law_basis(&store).await?;
         announce_key(&store, &config).await?;
         Ok(ServerState {
             inner: Arc::new(Inner {
                 store,
                 config,
                 policies,
-                basis: LawBasis::new(kb),
+                basis,
             }),
         })
     }

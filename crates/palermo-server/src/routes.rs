@@ -100,7 +100,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/api/v1/resolve",
-        handler: || post(resolve),
+        handler: || post(crate::resolve::resolve),
     },
 ];
 
@@ -123,7 +123,7 @@ pub const ROUTES: &[Route] = &[
         ledger_head,
         inclusion_proof,
         hits,
-        resolve
+        crate::resolve::resolve
     ),
     components(schemas(
         Problem,
@@ -132,7 +132,8 @@ pub const ROUTES: &[Route] = &[
         EntitySummary,
         ImportResult,
         LedgerHead,
-        InclusionProofDoc
+        InclusionProofDoc,
+        crate::resolve::ResolveResult
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -809,25 +810,5 @@ async fn hits(
     Err(Problem::new(
         StatusCode::NOT_IMPLEMENTED,
         "not available on this node yet: the node does not store hits",
-    ))
-}
-
-/// Entity resolution in the store: not built yet.
-#[utoipa::path(post, path = "/api/v1/resolve", tag = "entities",
-    responses(
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not permitted", body = Problem, content_type = "application/problem+json"),
-        (status = 501, description = "Not available on this node yet", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn resolve(
-    State(state): State<ServerState>,
-    Extension(user): Extension<AuthUser>,
-) -> Result<Response, Problem> {
-    let mut authz = Authz::new(&state, &user);
-    authz.check("resolve").await?;
-    authz.flush().await?;
-    Err(Problem::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not available on this node yet: resolution in the store is not built",
     ))
 }

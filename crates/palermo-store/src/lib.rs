@@ -17,6 +17,7 @@ mod federation;
 mod keys;
 mod law;
 mod ledger;
+mod policy_versions;
 mod postgres;
 mod resolution;
 mod row;
@@ -42,6 +43,7 @@ pub use crate::ledger::{
     EntryFilter, LedgerStore, StoredEntry, ledger_consistency_proof, ledger_inclusion_proof,
     ledger_root,
 };
+pub use crate::policy_versions::{NewPolicyVersion, PolicyVersionRecord};
 pub use crate::postgres::{PgImport, PgStore};
 pub use crate::resolution::{
     DecisionRecord, ModelRecord, PersonRow, ResolutionState, ResolutionWrite, RunRecord,

@@ -3,8 +3,8 @@
 //! `link` and `dedupe` work file to file without a database (DESIGN.md §3); `explain`
 //! explains a pair from the same files, or from the store with its stored model.
 //! `resolve` resolves the store's persons into clusters (full or incremental runs,
-//! human confirm/reject decisions, `show`); the matching is `palermo_resolve::incremental`
-//! and the rows are `palermo_store`'s resolution tables.
+//! human confirm/reject decisions, `show`) through `palermo_node::resolution`; `show` and
+//! `explain` from the store show only records the sharing policy lets the principal view.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -256,13 +256,16 @@ pub(crate) struct ExplainArgs {
     /// Skip blocks with more records than this (files only).
     #[arg(long, default_value_t = 400)]
     max_block: usize,
+    /// Who asks, when explaining from the store (both records must be viewable).
+    #[command(flatten)]
+    access: crate::cmd::policy::AccessArgs,
 }
 
 /// Runs `palermo explain`: from files when `--input` or `--left/--right` are given,
 /// otherwise from the store (`--db`) with its stored model.
 pub(crate) async fn run_explain(ctx: &Ctx, args: ExplainArgs) -> Result<(), CliError> {
     if args.input.is_none() && args.left.is_none() {
-        return store::explain(ctx, &args.id1, &args.id2).await;
+        return store::explain(ctx, &args.id1, &args.id2, &args.access).await;
     }
     let Some(id_column) = args.id_column.clone() else {
         return Err(CliError::bad_input(
@@ -371,6 +374,9 @@ struct RejectArgs {
 struct ShowArgs {
     /// A record id.
     id: String,
+    /// Who asks: members the principal may not view are left out.
+    #[command(flatten)]
+    access: crate::cmd::policy::AccessArgs,
 }
 
 /// Runs `palermo resolve` and its subcommands.
@@ -399,7 +405,7 @@ pub(crate) async fn run_resolve(ctx: &Ctx, args: ResolveArgs) -> Result<(), CliE
             };
             store::decide(ctx, decision, &d.key).await
         }
-        Some(ResolveAction::Show(s)) => store::show(ctx, &s.id).await,
+        Some(ResolveAction::Show(s)) => store::show(ctx, &s.id, &s.access).await,
     }
 }
 

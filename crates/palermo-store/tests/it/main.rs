@@ -9,6 +9,7 @@
 mod conformance;
 mod federation;
 mod ledger;
+mod policy_versions;
 mod postgres;
 mod resolution;
 mod sqlite;

@@ -1,0 +1,197 @@
+//! The one ledger sink of policy decisions: [`LedgerSink`] turns every
+//! [`palermo_policy::Decision`] (and every node-level decision) into a
+//! `policy-decision` ledger entry, and collects them with any other entries
+//! of the same command or request so that the caller writes them all in one
+//! `ledger_append`.
+
+use palermo_ledger::EntryBody;
+use palermo_ledger::entry::NewEntry;
+use palermo_policy::{Decision, DecisionSink, NodeDecision};
+
+/// Collects decisions as ledger entries (`policy-decision`), in order.
+#[derive(Debug, Default)]
+pub struct LedgerSink {
+    decisions: Vec<NewEntry>,
+    extra: Vec<NewEntry>,
+}
+
+impl LedgerSink {
+    /// An empty sink.
+    pub fn new() -> LedgerSink {
+        LedgerSink::default()
+    }
+
+    /// Records a node-level decision: `actor` asked to `operation` on `node`.
+    pub fn record_node(&mut self, actor: &str, node: &str, operation: &str, d: &NodeDecision) {
+        self.push_decision(
+            actor,
+            format!("operate node:{node} ({operation})"),
+            d.allowed,
+            d.determining.clone(),
+        );
+    }
+
+    /// Adds another entry (an import batch, a resolution run...) to the same
+    /// append; it is written after the decisions.
+    pub fn log(&mut self, entry: NewEntry) {
+        self.extra.push(entry);
+    }
+
+    /// Number of entries collected.
+    pub fn len(&self) -> usize {
+        self.decisions.len() + self.extra.len()
+    }
+
+    /// Whether nothing was collected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes every entry collected so far: the decisions, then the others.
+    pub fn take(&mut self) -> Vec<NewEntry> {
+        let mut entries = std::mem::take(&mut self.decisions);
+        entries.append(&mut self.extra);
+        entries
+    }
+
+    fn push_decision(
+        &mut self,
+        actor: &str,
+        request: String,
+        allowed: bool,
+        policies: Vec<String>,
+    ) {
+        self.decisions.push(NewEntry {
+            actor: actor.to_owned(),
+            case: None,
+            time: None,
+            body: EntryBody::PolicyDecision {
+                request,
+                decision: if allowed { "allow" } else { "deny" }.to_owned(),
+                policies,
+            },
+        });
+    }
+}
+
+/// The request text of a record decision: `ACTION record:ID`, followed, for
+/// a decision that crosses a border, by ` to:JURISDICTION`, the legal basis
+/// (` basis:ID,ID` or ` basis:none`), and any request kind, override and
+/// approver, so that the ledger shows what each decision rested on.
+pub fn request_text(d: &Decision) -> String {
+    let mut text = format!("{} record:{}", d.action, d.resource);
+    if d.cross_border {
+        text.push_str(&format!(" to:{}", d.target_jurisdiction));
+        if d.legal_basis.is_empty() {
+            text.push_str(" basis:none");
+        } else {
+            text.push_str(&format!(" basis:{}", d.legal_basis.join(",")));
+        }
+    }
+    if let Some(kind) = &d.request_kind {
+        text.push_str(&format!(" request:{kind}"));
+    }
+    if let Some(over) = &d.override_ {
+        text.push_str(&format!(" override:{} ({})", over.by, over.reason.trim()));
+    }
+    if let Some(approver) = &d.approver {
+        text.push_str(&format!(" approver:{approver}"));
+    }
+    text
+}
+
+impl DecisionSink for LedgerSink {
+    fn record(&mut self, decision: &Decision) {
+        self.push_decision(
+            &decision.principal,
+            request_text(decision),
+            decision.allowed,
+            decision.determining.clone(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use palermo_policy::{Action, Override};
+
+    use super::*;
+
+    fn decision() -> Decision {
+        Decision {
+            allowed: true,
+            principal: "ana".to_owned(),
+            action: Action::View,
+            resource: "p1".to_owned(),
+            target_jurisdiction: "NL".to_owned(),
+            cross_border: false,
+            request_kind: None,
+            legal_basis: Vec::new(),
+            override_: None,
+            approver: None,
+            determining: vec!["tlp-clear-green".to_owned()],
+            errors: Vec::new(),
+            policy_digest: "d".to_owned(),
+        }
+    }
+
+    #[test]
+    fn request_texts() {
+        let mut d = decision();
+        assert_eq!(request_text(&d), "view record:p1");
+        d.action = Action::DiscloseToNode;
+        d.cross_border = true;
+        d.target_jurisdiction = "DE".to_owned();
+        assert_eq!(
+            request_text(&d),
+            "disclose-to-node record:p1 to:DE basis:none"
+        );
+        d.legal_basis = vec!["palermo".to_owned(), "cets197".to_owned()];
+        d.request_kind = Some("mla".to_owned());
+        d.override_ = Some(Override {
+            by: "boss".to_owned(),
+            reason: " urgent ".to_owned(),
+        });
+        d.approver = Some("lex".to_owned());
+        assert_eq!(
+            request_text(&d),
+            "disclose-to-node record:p1 to:DE basis:palermo,cets197 request:mla override:boss (urgent) approver:lex"
+        );
+    }
+
+    #[test]
+    fn sink_orders_decisions_before_other_entries() {
+        let mut sink = LedgerSink::new();
+        assert!(sink.is_empty());
+        sink.log(NewEntry {
+            actor: "ana".to_owned(),
+            case: None,
+            time: None,
+            body: EntryBody::PolicyDecision {
+                request: "other".to_owned(),
+                decision: "allow".to_owned(),
+                policies: Vec::new(),
+            },
+        });
+        let mut d = decision();
+        d.allowed = false;
+        d.determining.clear();
+        sink.record(&d);
+        assert_eq!(sink.len(), 2);
+        let entries = sink.take();
+        assert!(sink.is_empty());
+        match &entries[0].body {
+            EntryBody::PolicyDecision {
+                request,
+                decision,
+                policies,
+            } => {
+                assert_eq!(request, "view record:p1");
+                assert_eq!(decision, "deny");
+                assert!(policies.is_empty());
+            }
+            other => panic!("unexpected entry {other:?}"),
+        }
+        assert_eq!(entries[0].actor, "ana");
+    }
+}
