@@ -54,6 +54,11 @@ const CASE_FILE: &[u8] =
     nl-2,Achmed,Alrasheed,1984,P1234567,,SY,suspect\n\
     nl-3,Dao,Sukjai,2007-05,,,TH,victim\n";
 
+/// Lets the local operator export every record (see `palermo export`).
+const BACKUP_POLICY: &[u8] = b"@id(\"operator-backup\")\n\
+    @reason(\"the local operator may export the whole store for a backup\")\n\
+    permit (principal == Palermo::User::\"local-operator\", action == Palermo::Action::\"export\", resource);\n";
+
 fn import_export_stats(db: &str) {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "nl-cases.csv", CASE_FILE);
@@ -87,6 +92,11 @@ fn import_export_stats(db: &str) {
         serde_json::json!([["suspect", 2], ["victim", 1]])
     );
 
+    // An export is a disclosure like any other: for a full backup the node's
+    // operator first loads a policy set that lets it export everything.
+    let backup = write(dir.path(), "backup.cedar", BACKUP_POLICY);
+    let out = palermo(db, &["policy", "load", backup.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let export = dir.path().join("out.jsonl");
     let out = palermo(db, &["export", "--out", export.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

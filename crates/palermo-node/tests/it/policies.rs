@@ -4,7 +4,7 @@
 
 use palermo_node::{Error, active_policies, install_policies, law_basis};
 use palermo_policy::{DEFAULT_POLICIES, LoadOptions, NODE_POLICIES, Policies};
-use palermo_store::AnyStore;
+use palermo_store::{AnyStore, LawUpdateRecord};
 
 const STRICT: LoadOptions = LoadOptions { allow_empty: false };
 
@@ -67,8 +67,24 @@ async fn versions(store: AnyStore) {
         .collect();
     assert_eq!(history, [(1, "ops".to_owned()), (2, "boss".to_owned())]);
 
-    // The legal basis loads with the (empty) law update log.
+    // The legal basis loads with the (empty) law update log, and a corrupt
+    // stored update is an error, not a silently older knowledge base.
     law_basis(&store).await.unwrap();
+    store
+        .append_law_update(&LawUpdateRecord {
+            version: 1,
+            author: "ops".to_owned(),
+            created: "2026-01-01T00:00:00Z".to_owned(),
+            body: "{\"not\": \"an update\"}".to_owned(),
+        })
+        .await
+        .unwrap();
+    let err = law_basis(&store).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Corrupt { .. }) && !err.is_bad_input(),
+        "{err}"
+    );
+    assert!(err.to_string().contains("version 1"), "{err}");
 }
 
 #[tokio::test]

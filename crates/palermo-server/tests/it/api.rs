@@ -236,16 +236,6 @@ async fn local_api(node: Node) {
         .await
         .problem(StatusCode::NOT_IMPLEMENTED);
     assert!(detail.contains("not available on this node yet"));
-    call(
-        &node.router,
-        "POST",
-        "/api/v1/resolve",
-        Some(&node.analyst),
-        None,
-        Vec::new(),
-    )
-    .await
-    .problem(StatusCode::NOT_IMPLEMENTED);
 
     // Metrics: administrators only; counters per route and status.
     get(&node.router, "/metrics", &node.analyst)
