@@ -594,7 +594,7 @@ pub async fn decide(store: &AnyStore, d: HumanDecision) -> Result<(DecisionRepor
     check_threshold(d.threshold)?;
     if d.verdict == Verdict::Rejected && d.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
         return Err(Error::BadInput(
-            "a rejection needs a note saying why (--note TEXT)".to_owned(),
+            "a rejection needs --note TEXT saying why".to_owned(),
         ));
     }
     let (a, b) = two_persons(store, &d.id1, &d.id2).await?;

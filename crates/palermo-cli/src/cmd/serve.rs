@@ -36,7 +36,7 @@ pub(crate) struct Args {
     /// Most messages per delivery POST to one peer.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     batch_size: u32,
-    /// A Cedar policy file for the local API (default: the shipped policies).
+    /// A Cedar policy file for the local API (default: the node's active set, see palermo policy load).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// Largest accepted request body of the local API, in bytes.

@@ -152,7 +152,15 @@ pub(super) async fn show(ctx: &Ctx, id: &str, args: &AccessArgs) -> Result<(), C
     let store = open_store(ctx).await?;
     let mut access = access(&store, args).await?;
     let view = resolution::cluster(&store, id).await.map_err(node_error)?;
-    let ids: Vec<&str> = view.members.iter().map(|p| p.id.as_str()).collect();
+    // The members, and the other records the decisions about them name.
+    let mut ids: Vec<&str> = view.members.iter().map(|p| p.id.as_str()).collect();
+    for d in &view.decisions {
+        for id in [d.left_id.as_str(), d.right_id.as_str()] {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
     let visible = viewable(&store, &mut access, &ids).await?;
     access.record(ctx, &store, &args.key, Vec::new()).await?;
     if !visible.contains(id) {
