@@ -660,7 +660,7 @@ fn test(ctx: &Ctx, path: &Path, policies_path: Option<&Path>) -> Result<(), CliE
         basis: &law,
     };
     let mut results = Vec::new();
-    // FIXME(#7): test decisions go to no ledger on purpose; they are hypothetical.
+    // Test decisions are about a world file, not the store: hypothetical, so on no ledger.
     let mut sink: Vec<Decision> = Vec::new();
     for (idx, case) in file.cases.iter().enumerate() {
         let at = |field: &str, msg: String| {
