@@ -265,7 +265,7 @@ async fn set_peer(
     };
     crate::cmd::ledger::append(ctx, &store, key, &actor, vec![entry]).await?;
     crate::cmd::ledger::close(store).await;
-    ctx.report(&setting, |s| peer_text(s))
+    ctx.report(&setting, peer_text)
 }
 
 fn peer_text(s: &HitPeer) -> String {
