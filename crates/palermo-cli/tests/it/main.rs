@@ -6,6 +6,7 @@
 mod demo;
 mod evidence;
 mod federation;
+mod hits;
 mod import;
 mod law;
 mod ledger;
