@@ -17,7 +17,7 @@ use palermo_ledger::EntryBody;
 use palermo_ledger::entry::NewEntry;
 use palermo_pprl::{EncodeConfig, Encoder, Person, codec};
 use palermo_resolve::Property;
-use palermo_store::{HitDirection, HitEncodingSet, HitPeer, HitQueryRecord, HitRecord};
+use palermo_store::{AnyStore, HitDirection, HitEncodingSet, HitPeer, HitQueryRecord, HitRecord};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -353,31 +353,7 @@ async fn index(ctx: &Ctx, args: IndexArgs) -> Result<(), CliError> {
         config.hardening = args.hardening.into();
         let encoder = Encoder::new(&secret, config)
             .map_err(|err| CliError::bad_input(format!("{}: {err}", secret_path.display())))?;
-        let persons = store.resolution_persons_after(0).await?;
-        let people: Vec<Person> = persons
-            .iter()
-            .map(|p| {
-                let values: Vec<(Property, &str)> = p
-                    .properties
-                    .iter()
-                    .filter_map(|(k, v)| Property::parse(k).map(|prop| (prop, v.as_str())))
-                    .collect();
-                Person::from_values(&values)
-            })
-            .collect();
-        let clks = encoder.encode_all(&people);
-        let rows: Vec<(String, Vec<u8>)> = persons
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id.clone(), clks.bytes(i)))
-            .collect();
-        let set = HitEncodingSet {
-            key_id: encoder.key_id().to_owned(),
-            n_bits: clks.n_bits() as u64,
-            hardening: config.hardening.name().to_owned(),
-            records: rows.len() as u64,
-        };
-        (set, rows)
+        encode_store(&store, &encoder).await?
     };
     let stored = store.hit_encodings_replace(&set, &rows).await?;
     crate::cmd::ledger::close(store).await;
@@ -391,6 +367,38 @@ async fn index(ctx: &Ctx, args: IndexArgs) -> Result<(), CliError> {
             s.records, s.key_id, s.n_bits, s.hardening
         )
     })
+}
+
+/// Encodes every person in `store` with `encoder`: the set and `(record id, encoding)` rows.
+pub(crate) async fn encode_store(
+    store: &AnyStore,
+    encoder: &Encoder,
+) -> Result<(HitEncodingSet, Vec<(String, Vec<u8>)>), CliError> {
+    let persons = store.resolution_persons_after(0).await?;
+    let people: Vec<Person> = persons
+        .iter()
+        .map(|p| {
+            let values: Vec<(Property, &str)> = p
+                .properties
+                .iter()
+                .filter_map(|(k, v)| Property::parse(k).map(|prop| (prop, v.as_str())))
+                .collect();
+            Person::from_values(&values)
+        })
+        .collect();
+    let clks = encoder.encode_all(&people);
+    let rows: Vec<(String, Vec<u8>)> = persons
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.clone(), clks.bytes(i)))
+        .collect();
+    let set = HitEncodingSet {
+        key_id: encoder.key_id().to_owned(),
+        n_bits: clks.n_bits() as u64,
+        hardening: encoder.config().hardening.name().to_owned(),
+        records: rows.len() as u64,
+    };
+    Ok((set, rows))
 }
 
 #[derive(Serialize)]
