@@ -444,6 +444,15 @@ pub fn find_candidates(
     Ok(out)
 }
 
+/// A stored set of encodings held in memory, valid while its generation is current.
+pub(crate) struct CachedIndex {
+    key_id: String,
+    generation: String,
+    /// Record id of each encoding, in `clks` order.
+    ids: Vec<String>,
+    clks: Clks,
+}
+
 /// A query that passed the checks, ready to match.
 struct Admitted {
     payload: QueryPayload,
@@ -451,10 +460,51 @@ struct Admitted {
     purpose: String,
     basis: BasisClaim,
     clks: Clks,
-    index: palermo_store::HitEncodings,
-    index_clks: Clks,
+    index: Arc<CachedIndex>,
     holder: NodeInfo,
     asker: NodeInfo,
+}
+
+/// The encodings stored under `key_id`, from the node's cache when the
+/// stored generation is the cached one, else loaded from the store (and
+/// cached). `None` when there are none.
+async fn load_index(
+    shared: &Shared,
+    key_id: &str,
+) -> palermo_store::Result<Option<Arc<CachedIndex>>> {
+    let Some(generation) = shared.store.hit_encoding_generation(key_id).await? else {
+        return Ok(None);
+    };
+    if let Ok(cache) = shared.index_cache.lock()
+        && let Some(cached) = cache.iter().find(|c| c.key_id == key_id)
+        && cached.generation == generation
+    {
+        return Ok(Some(cached.clone()));
+    }
+    let Some(stored) = shared.store.hit_encodings(key_id).await? else {
+        return Ok(None);
+    };
+    let n_bits = usize::try_from(stored.set.n_bits).unwrap_or(0);
+    let mut clks = Clks::new(n_bits);
+    let mut ids = Vec::with_capacity(stored.rows.len());
+    for (record_id, bytes) in stored.rows {
+        if clks.push_bytes(&bytes) {
+            ids.push(record_id);
+        } else {
+            tracing::warn!(record = %record_id, "stored hit encoding of the wrong length skipped");
+        }
+    }
+    let index = Arc::new(CachedIndex {
+        key_id: key_id.to_owned(),
+        generation,
+        ids,
+        clks,
+    });
+    if let Ok(mut cache) = shared.index_cache.lock() {
+        cache.retain(|c| c.key_id != key_id);
+        cache.push(index.clone());
+    }
+    Ok(Some(index))
 }
 
 /// The effect of a received `hit-query`: checks, matches, stores, records
@@ -664,7 +714,7 @@ async fn admit(
             partial,
         ));
     }
-    let index = match shared.store.hit_encodings(&payload.key_id).await {
+    let index = match load_index(shared, &payload.key_id).await {
         Ok(Some(index)) => index,
         Ok(None) => return Err((Refusal::WrongKey, partial)),
         Err(err) => {
@@ -672,7 +722,7 @@ async fn admit(
             return Err((Refusal::Unavailable, partial));
         }
     };
-    let n_bits = usize::try_from(index.set.n_bits).unwrap_or(0);
+    let n_bits = index.clks.n_bits();
     if payload.n_bits != n_bits {
         return Err((
             Refusal::WrongLength(format!(
@@ -700,13 +750,6 @@ async fn admit(
             ));
         }
     }
-    let mut index_clks = Clks::new(n_bits);
-    for (record_id, bytes) in &index.rows {
-        if !index_clks.push_bytes(bytes) {
-            tracing::warn!(record = %record_id, "stored hit encoding of the wrong length skipped");
-            index_clks.push_bytes(&vec![0; n_bits / 8]);
-        }
-    }
     Ok(Admitted {
         payload,
         case,
@@ -714,7 +757,6 @@ async fn admit(
         basis,
         clks,
         index,
-        index_clks,
         holder,
         asker,
     })
@@ -780,7 +822,7 @@ async fn respond(
     let config = &shared.config.hits;
     let peer = envelope.sender.as_str();
     let candidates = find_candidates(
-        &admitted.index_clks,
+        &admitted.index.clks,
         &admitted.clks,
         config.threshold,
         config.top_k,
@@ -790,8 +832,8 @@ async fn respond(
     let mut ids: Vec<&str> = candidates
         .iter()
         .flatten()
-        .filter_map(|(pos, _)| admitted.index.rows.get(*pos as usize))
-        .map(|(id, _)| id.as_str())
+        .filter_map(|(pos, _)| admitted.index.ids.get(*pos as usize))
+        .map(String::as_str)
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -802,7 +844,7 @@ async fn respond(
     for (index, found) in candidates.iter().enumerate() {
         let mut refs = Vec::new();
         for (pos, score) in found {
-            let Some((record_id, _)) = admitted.index.rows.get(*pos as usize) else {
+            let Some(record_id) = admitted.index.ids.get(*pos as usize) else {
                 continue;
             };
             if !permitted.contains(record_id.as_str()) {

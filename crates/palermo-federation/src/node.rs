@@ -144,6 +144,8 @@ pub(crate) struct Shared {
     pub(crate) witnessed_by: Mutex<HashMap<String, u64>>,
     /// Per peer: what the probing detectors remember.
     pub(crate) probe: Mutex<ProbeMonitor>,
+    /// The encoding sets queries were matched against, by key id and generation.
+    pub(crate) index_cache: Mutex<Vec<Arc<crate::hits::CachedIndex>>>,
 }
 
 /// Runs the node in `config.dir` on `store` until `shutdown` resolves: the
@@ -287,6 +289,7 @@ fn open(config: NodeConfig, store: AnyStore) -> Result<Arc<Shared>, NodeError> {
         ledger_wake: Notify::new(),
         witnessed_by: Mutex::new(HashMap::new()),
         probe: Mutex::new(ProbeMonitor::default()),
+        index_cache: Mutex::new(Vec::new()),
         config,
     }))
 }

@@ -1,9 +1,10 @@
 //! Persistence of the hit/no-hit exchange (`palermo-federation`'s `hits`) on both backends.
 //!
-//! Four tables (migration 0700):
+//! Five tables (migration 0700):
 //! - `hit_peers`: the peers this node answers queries from (none by default) and their quotas;
 //! - `hit_encodings`: this node's own persons encoded with a sharing group's
-//!   secret, one set per group key id (what queries are matched against);
+//!   secret, one set per group key id (what queries are matched against),
+//!   described in `hit_encoding_sets` with a generation that changes on every replace;
 //! - `hit_queries`: queries sent and received, keyed by direction and query message id;
 //! - `hits`: hits in both directions with their opaque references.
 //!
@@ -425,8 +426,37 @@ impl AnyStore {
                     .await?
                     .rows_affected();
             }
+            sqlx::query(sql(
+                "INSERT INTO hit_encoding_sets (key_id, n_bits, hardening, records, generation, \
+                 replaced_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET \
+                 n_bits = excluded.n_bits, hardening = excluded.hardening, \
+                 records = excluded.records, generation = excluded.generation, \
+                 replaced_at = excluded.replaced_at",
+            ))
+            .bind(&set.key_id)
+            .bind(to_i64(set.n_bits))
+            .bind(&set.hardening)
+            .bind(to_i64(n))
+            .bind(Uuid::now_v7().to_string())
+            .bind(to_ms(OffsetDateTime::now_utc()))
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok(n)
+        })
+    }
+
+    /// The generation of the set stored under `key_id` (changes on every
+    /// replace), or `None` when there is none.
+    pub async fn hit_encoding_generation(&self, key_id: &str) -> Result<Option<String>> {
+        on_pool!(self, pool, sql => {
+            let row: Option<(String,)> = sqlx::query_as(sql(
+                "SELECT generation FROM hit_encoding_sets WHERE key_id = ? AND records > 0",
+            ))
+            .bind(key_id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(|(g,)| g))
         })
     }
 
@@ -434,8 +464,8 @@ impl AnyStore {
     pub async fn hit_encoding_sets(&self) -> Result<Vec<HitEncodingSet>> {
         on_pool!(self, pool, sql => {
             let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(sql(
-                "SELECT key_id, min(n_bits), min(hardening), count(*) FROM hit_encodings \
-                 GROUP BY key_id ORDER BY key_id",
+                "SELECT key_id, n_bits, hardening, records FROM hit_encoding_sets \
+                 WHERE records > 0 ORDER BY key_id",
             ))
             .fetch_all(pool)
             .await?;

@@ -26,6 +26,17 @@ CREATE TABLE hit_encodings (
     PRIMARY KEY (key_id, record_id)
 );
 
+-- One row per stored set of encodings: its shape and a generation that
+-- changes whenever the set is replaced (answering nodes cache a set by it).
+CREATE TABLE hit_encoding_sets (
+    key_id TEXT PRIMARY KEY,
+    n_bits BIGINT NOT NULL,
+    hardening TEXT NOT NULL,
+    records BIGINT NOT NULL,
+    generation TEXT NOT NULL,
+    replaced_at BIGINT NOT NULL
+);
+
 -- Queries this node sent (direction 'sent') or received ('received'), keyed
 -- by the query message id. For sent queries `record_ids` lists the local
 -- record behind each encoding, in batch order (JSON); it never leaves the node.

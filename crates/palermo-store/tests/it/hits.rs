@@ -76,6 +76,7 @@ async fn hit_tables(store: AnyStore) {
 
     // Encodings: one set per key id, replaced as a whole.
     assert!(store.hit_encodings("k1").await.unwrap().is_none());
+    assert!(store.hit_encoding_generation("k1").await.unwrap().is_none());
     let set = |key: &str| HitEncodingSet {
         key_id: key.to_owned(),
         n_bits: 16,
@@ -101,6 +102,16 @@ async fn hit_tables(store: AnyStore) {
             .unwrap(),
         1
     );
+    // Every replace makes a new generation (answering nodes cache by it).
+    let first = store.hit_encoding_generation("k1").await.unwrap().unwrap();
+    store
+        .hit_encodings_replace(&set("k1"), &rows[1..])
+        .await
+        .unwrap();
+    let second = store.hit_encoding_generation("k1").await.unwrap().unwrap();
+    assert_ne!(first, second);
+    store.hit_encodings_replace(&set("k3"), &[]).await.unwrap();
+    assert!(store.hit_encoding_generation("k3").await.unwrap().is_none());
     let k1 = store.hit_encodings("k1").await.unwrap().unwrap();
     assert_eq!(k1.rows, vec![("a".to_owned(), vec![3, 4])]);
     assert_eq!((k1.set.n_bits, k1.set.records), (16, 1));
