@@ -82,6 +82,11 @@ enum Command {
     /// This node's federation identity: create, enrol, install a directory, show.
     #[command(subcommand)]
     Node(cmd::federation::NodeCommand),
+    /// Hit/no-hit exchange: list hits, send queries, choose which peers are answered.
+    Hits {
+        #[command(subcommand)]
+        command: Option<cmd::hits::Command>,
+    },
     /// Federation messages: send one to a peer, list the outbox and the inbox.
     #[command(subcommand)]
     Peer(cmd::peer::Command),
@@ -134,6 +139,7 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), CliError> {
         Command::Federation(command) => cmd::federation::run_federation(ctx, command).await,
         Command::Node(command) => cmd::federation::run_node(ctx, command).await,
         Command::Peer(command) => cmd::peer::run(ctx, command).await,
+        Command::Hits { command } => cmd::hits::run(ctx, command).await,
         Command::Serve(args) => cmd::serve::run(ctx, args).await,
         Command::User(command) => cmd::user::run(ctx, command).await,
     }

@@ -1,6 +1,6 @@
 //! Delivery benchmark between two nodes on loopback (mutual TLS, SQLite stores):
 //!
-//! - throughput: N signed one-way messages (`hit-query`, stored without a
+//! - throughput: N signed one-way messages (`request`, stored without a
 //!   reply) sealed and enqueued in chunks of 500, timed from the first seal
 //!   until the receiver has stored all of them;
 //! - latency: messages sent at a steady rate, each timed from its creation to
@@ -141,7 +141,7 @@ async fn throughput(n: u64) -> f64 {
                     pair.a_identity.signing_key(),
                     &pair.a_identity.node_id,
                     &pair.b_id,
-                    Kind::HitQuery,
+                    Kind::Request,
                     serde_json::json!({ "i": i }),
                     OffsetDateTime::now_utc(),
                 );
@@ -181,7 +181,7 @@ async fn latency(rate: u64, seconds: u64) -> (f64, f64) {
     for i in 0..n {
         tokio::time::sleep_until(start + gap * u32::try_from(i).unwrap()).await;
         pair.a
-            .send(&pair.b_id, Kind::HitQuery, serde_json::json!({ "i": i }))
+            .send(&pair.b_id, Kind::Request, serde_json::json!({ "i": i }))
             .await
             .unwrap();
     }

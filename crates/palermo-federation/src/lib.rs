@@ -7,6 +7,8 @@
 //! - [`envelope`]: signed messages ([`Envelope`]) and why they are refused ([`Rejection`]).
 //! - [`replay`]: the in-memory replay window ([`ReplayGuard`]).
 //! - [`tls`]: rustls configurations for mutual TLS with the anchor's CA as the only root.
+//! - [`hits`]: the hit/no-hit exchange (queries of keyed encodings, answers with opaque
+//!   hit references, quotas and probing detection).
 //!
 //! Contract notes: `Enrollment` also carries the federation's name; the CSR field of
 //! `EnrollmentRequest` is `tls_csr_pem`, and the request carries an Ed25519 proof of
@@ -20,6 +22,7 @@ pub mod delivery;
 pub mod directory;
 pub mod envelope;
 pub mod error;
+pub mod hits;
 pub mod node;
 pub mod peer;
 pub mod pki;
@@ -32,6 +35,7 @@ mod testutil;
 pub use crate::directory::{Directory, Member, SignedDirectory};
 pub use crate::envelope::{Envelope, Kind, Rejection, SCHEMA_VERSION};
 pub use crate::error::{Error, Result};
+pub use crate::hits::{BasisClaim, HitConfig, QueryRequest, send_query};
 pub use crate::node::{Node, NodeConfig, NodeError, run_node, send};
 pub use crate::pki::{Enrollment, EnrollmentRequest, NodeIdentity, TrustAnchor};
 pub use crate::replay::ReplayGuard;

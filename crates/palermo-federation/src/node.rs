@@ -10,6 +10,9 @@
 //!   the heads seen before (`palermo_ledger::witness`), countersigned and stored;
 //! - `directory-refresh` → the directory is verified with the anchor's key and
 //!   replaces the cached one (`directory.json`) when its serial is newer;
+//! - `hit-query` → checked, matched and answered with a `hit-answer` reply
+//!   ([`crate::hits`]);
+//! - `hit-answer` → its hits are stored against the query this node sent;
 //! - the other known kinds are stored for the modules that will handle them.
 //!
 //! Every message is recorded once on the node's ledger: `message-received`
@@ -37,6 +40,8 @@ use uuid::Uuid;
 
 use crate::directory::SignedDirectory;
 use crate::envelope::{Envelope, Kind};
+use crate::hits::HitConfig;
+use crate::hits::probe::{Alert, ProbeMonitor};
 use crate::pki::{DIRECTORY_FILE, NodeIdentity};
 use crate::replay::ReplayGuard;
 
@@ -90,6 +95,8 @@ pub struct NodeConfig {
     pub tree_head_interval: StdDuration,
     /// Timeout of one delivery POST (10 s).
     pub request_timeout: StdDuration,
+    /// How hit/no-hit queries are answered ([`HitConfig::standard`]).
+    pub hits: HitConfig,
 }
 
 impl NodeConfig {
@@ -105,6 +112,7 @@ impl NodeConfig {
             retry_max: StdDuration::from_secs(30),
             tree_head_interval: StdDuration::from_secs(60),
             request_timeout: StdDuration::from_secs(10),
+            hits: HitConfig::standard(),
         }
     }
 }
@@ -134,6 +142,10 @@ pub(crate) struct Shared {
     pub(crate) ledger_wake: Notify,
     /// Per peer: the size of our ledger head it last countersigned (or asked a proof from).
     pub(crate) witnessed_by: Mutex<HashMap<String, u64>>,
+    /// Per peer: what the probing detectors remember.
+    pub(crate) probe: Mutex<ProbeMonitor>,
+    /// The encoding sets queries were matched against, by key id and generation.
+    pub(crate) index_cache: Mutex<Vec<Arc<crate::hits::CachedIndex>>>,
 }
 
 /// Runs the node in `config.dir` on `store` until `shutdown` resolves: the
@@ -276,6 +288,8 @@ fn open(config: NodeConfig, store: AnyStore) -> Result<Arc<Shared>, NodeError> {
         outbox_wake: Notify::new(),
         ledger_wake: Notify::new(),
         witnessed_by: Mutex::new(HashMap::new()),
+        probe: Mutex::new(ProbeMonitor::default()),
+        index_cache: Mutex::new(Vec::new()),
         config,
     }))
 }
@@ -326,6 +340,15 @@ impl Shared {
                 ),
             },
             Kind::DirectoryRefresh => (self.refresh_directory(envelope, now), Vec::new(), None),
+            Kind::HitQuery => {
+                let (result, replies) = crate::hits::answer(self, envelope, now).await;
+                (result, replies, None)
+            }
+            Kind::HitAnswer => (
+                crate::hits::receive_answer(self, envelope).await,
+                Vec::new(),
+                None,
+            ),
             _ => (json!({ "stored": true }), Vec::new(), None),
         };
         InboxEffect {
@@ -450,6 +473,83 @@ impl Shared {
         }
         tracing::info!(serial, "installed a newer federation directory");
         json!({ "installed": true, "serial": serial })
+    }
+
+    /// Appends entries to the node's ledger (after the `key-change` entry
+    /// announcing the ledger key, when the ledger has none yet). A failure is
+    /// logged: the message itself is still recorded by the recorder.
+    pub(crate) async fn append_ledger(&self, mut entries: Vec<NewEntry>) {
+        if entries.is_empty() {
+            return;
+        }
+        let result = async {
+            if let Some(key_change) = key_change_entry(self).await? {
+                entries.insert(0, key_change);
+            }
+            self.store
+                .ledger_append(entries, &self.config.ledger_key)
+                .await?;
+            Ok::<(), NodeError>(())
+        }
+        .await;
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "recording hit entries on the ledger failed");
+        }
+    }
+
+    /// This node and `peer` as the policy crate sees them, from the directory;
+    /// `None` when either is not a current member.
+    pub(crate) fn node_infos(
+        &self,
+        peer: &str,
+        now: OffsetDateTime,
+    ) -> Option<(palermo_policy::NodeInfo, palermo_policy::NodeInfo)> {
+        let directory = self.directory.read().ok()?;
+        let info = |id: &str| {
+            directory
+                .directory
+                .members
+                .iter()
+                .find(|m| m.node_id == id && m.is_current(now) && !m.is_revoked(now))
+                .map(|m| palermo_policy::NodeInfo {
+                    id: m.node_id.clone(),
+                    jurisdiction: m.jurisdiction.to_ascii_uppercase(),
+                    agency: m.agency.clone(),
+                })
+        };
+        Some((info(self.node_id())?, info(peer)?))
+    }
+
+    /// Runs the near-identical detector on a batch from `peer`; logs and returns its alert.
+    pub(crate) fn probe_check(
+        &self,
+        peer: &str,
+        batch: &palermo_pprl::Clks,
+        now: OffsetDateTime,
+    ) -> Option<Alert> {
+        let alert = self
+            .probe
+            .lock()
+            .ok()?
+            .observe(&self.config.hits.probe, peer, batch, now)?;
+        tracing::warn!(peer, kind = alert.kind, reason = %alert.reason, "hit/no-hit probing suspected");
+        Some(alert)
+    }
+
+    /// Judges `peer`'s query-to-hit ratio; logs and returns its alert.
+    pub(crate) fn probe_ratio(
+        &self,
+        peer: &str,
+        used: palermo_store::HitWindow,
+        now: OffsetDateTime,
+    ) -> Option<Alert> {
+        let alert = self
+            .probe
+            .lock()
+            .ok()?
+            .ratio(&self.config.hits.probe, peer, used, now)?;
+        tracing::warn!(peer, kind = alert.kind, reason = %alert.reason, "hit/no-hit probing suspected");
+        Some(alert)
     }
 
     pub(crate) fn directory_serial(&self) -> u64 {

@@ -13,6 +13,7 @@
 //! - Requests are counted per route and status (Prometheus text at `/metrics`).
 
 pub mod authz;
+pub mod hits;
 pub mod problem;
 pub mod resolve;
 pub mod routes;

@@ -95,7 +95,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/api/v1/hits",
-        handler: || get(hits),
+        handler: || get(crate::hits::hits),
     },
     Route {
         method: "POST",
@@ -122,7 +122,7 @@ pub const ROUTES: &[Route] = &[
         import,
         ledger_head,
         inclusion_proof,
-        hits,
+        crate::hits::hits,
         crate::resolve::resolve
     ),
     components(schemas(
@@ -791,24 +791,4 @@ async fn inclusion_proof(
         path: proof.path.iter().map(|h| h.to_hex()).collect(),
         head: serde_json::to_value(head).unwrap_or_default(),
     }))
-}
-
-/// Hits from other nodes' hit/no-hit queries: not stored on nodes yet.
-#[utoipa::path(get, path = "/api/v1/hits", tag = "federation",
-    responses(
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not permitted", body = Problem, content_type = "application/problem+json"),
-        (status = 501, description = "Not available on this node yet", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn hits(
-    State(state): State<ServerState>,
-    Extension(user): Extension<AuthUser>,
-) -> Result<Response, Problem> {
-    let mut authz = Authz::new(&state, &user);
-    authz.check("hits").await?;
-    authz.flush().await?;
-    Err(Problem::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not available on this node yet: the node does not store hits",
-    ))
 }

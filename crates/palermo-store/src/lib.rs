@@ -14,6 +14,7 @@
 mod any;
 mod error;
 mod federation;
+mod hits;
 mod keys;
 mod law;
 mod ledger;
@@ -36,6 +37,9 @@ pub use crate::error::{Error, Result};
 pub use crate::federation::{
     FederationCounts, FederationStore, InboxEffect, InboxRow, IncomingMessage, OutboxRow,
     OutboxStatus, OutgoingMessage, PeerHead, Unledgered,
+};
+pub use crate::hits::{
+    HitDirection, HitEncodingSet, HitEncodings, HitPeer, HitQueryRecord, HitRecord, HitWindow,
 };
 pub use crate::keys::{entity_keys, key_hash, name_key};
 pub use crate::law::LawUpdateRecord;

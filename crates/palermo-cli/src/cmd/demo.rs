@@ -1,7 +1,8 @@
 //! `palermo demo`: the whole story on a synthetic scenario — generate three
 //! countries' views with ground truth, give each agency its own node store,
 //! import its view, run every capability that exists (entity resolution,
-//! cross-border matching, legal basis) and compare the findings with the truth.
+//! cross-border matching, legal basis, the hit/no-hit exchange between the
+//! nodes over the federation) and compare the findings with the truth.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -101,8 +102,25 @@ struct Report {
     dedupe: Vec<Dedupe>,
     links: Vec<Link>,
     legal_basis: Vec<Basis>,
+    hits: Vec<HitExchange>,
     findings: Findings,
     serve: String,
+}
+
+/// One node asking another hit/no-hit about all its persons, scored against the truth.
+#[derive(Debug, Serialize)]
+struct HitExchange {
+    asker: String,
+    answerer: String,
+    basis: Option<String>,
+    outcome: String,
+    encodings: u64,
+    hits: usize,
+    true_hits: usize,
+    precision: f64,
+    /// Asking records with a true counterpart at the answering node that got a hit to it.
+    recall: f64,
+    seconds: f64,
 }
 
 /// Runs `palermo demo`.
@@ -140,6 +158,7 @@ pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         }
     }
     let legal_basis = legal_basis(codes)?;
+    let hits = exchange_hits(&nodes, &nodes_dir, &truth).await?;
     let findings = findings(&truth);
     let serve = if args.no_serve {
         "not requested (--no-serve)".to_owned()
@@ -154,6 +173,7 @@ pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         dedupe,
         links,
         legal_basis,
+        hits,
         findings,
         serve,
     };
@@ -310,6 +330,283 @@ fn legal_basis(codes: &[&str]) -> Result<Vec<Basis>, CliError> {
     Ok(out)
 }
 
+/// Runs the three nodes as a federation on loopback (a fresh trust anchor,
+/// enrolled node identities, mutual TLS), encodes each node's persons with a
+/// fresh group secret, lets every node answer the others, has every node ask
+/// every other about all its persons, and scores the hits against the truth.
+async fn exchange_hits(
+    nodes: &[Node],
+    nodes_dir: &Path,
+    truth: &palermo_sim::PersonLabels,
+) -> Result<Vec<HitExchange>, CliError> {
+    use palermo_federation::{NodeConfig, NodeIdentity, TrustAnchor};
+    use palermo_store::{FederationStore as _, HitDirection};
+
+    let fed_dir = nodes_dir.join("federation");
+    if fed_dir.exists() {
+        std::fs::remove_dir_all(&fed_dir)
+            .with_context(|| format!("replacing {}", fed_dir.display()))?;
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let mut anchor = TrustAnchor::create("palermo-demo", now - time::Duration::hours(1), 30)
+        .context("creating the demo trust anchor")?;
+    // A fresh random group secret: the PEM text of a freshly generated key.
+    let secret = palermo_ledger::NodeKey::generate()
+        .to_pem()
+        .context("generating the demo group secret")?;
+    let encoder =
+        palermo_pprl::Encoder::new(secret.as_bytes(), palermo_pprl::EncodeConfig::standard())
+            .context("the demo group secret")?;
+    struct Running {
+        id: String,
+        code: String,
+        dir: PathBuf,
+        identity: NodeIdentity,
+        store: palermo_store::AnyStore,
+        listener: Option<tokio::net::TcpListener>,
+        encodings: palermo_pprl::Encodings,
+    }
+    let mut running = Vec::new();
+    for node in nodes {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding a loopback port")?;
+        let port = listener.local_addr().context("the loopback port")?.port();
+        let mut identity =
+            NodeIdentity::init(&node.code, "demo", &format!("https://127.0.0.1:{port}"))
+                .context("creating a node identity")?;
+        let enrollment = anchor
+            .enroll(&identity.enrollment_request(), now, 30)
+            .context("enrolling a node")?;
+        identity
+            .install(&enrollment)
+            .context("installing the enrolment")?;
+        anchor
+            .record(enrollment.member)
+            .context("recording a member")?;
+        let dir = fed_dir.join(&identity.node_id);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        identity.save(&dir).context("saving a node identity")?;
+        let store = palermo_store::open(&format!("sqlite://{}", node.db))
+            .await
+            .with_context(|| format!("opening the {} node store", node.code))?;
+        let (set, rows) = crate::cmd::hits::encode_store(&store, &encoder).await?;
+        store.hit_encodings_replace(&set, &rows).await?;
+        let mut clks = palermo_pprl::Clks::new(usize::try_from(set.n_bits).unwrap_or(0));
+        for (_, bytes) in &rows {
+            clks.push_bytes(bytes);
+        }
+        let encodings = palermo_pprl::Encodings {
+            clks,
+            ids: Some(rows.into_iter().map(|(id, _)| id).collect()),
+            key_id: Some(set.key_id),
+            hardening: Some(set.hardening),
+        };
+        running.push(Running {
+            id: identity.node_id.clone(),
+            code: node.code.clone(),
+            dir,
+            identity,
+            store,
+            listener: Some(listener),
+            encodings,
+        });
+    }
+    let directory = anchor
+        .publish(now, 7)
+        .context("publishing the demo directory")?;
+    let ids: Vec<String> = running.iter().map(|r| r.id.clone()).collect();
+    for r in &running {
+        directory
+            .save(&r.dir.join(palermo_federation::pki::DIRECTORY_FILE))
+            .context("installing the demo directory")?;
+        for peer in ids.iter().filter(|p| **p != r.id) {
+            palermo_federation::hits::set_peer(&r.store, peer, true, [None; 3], "palermo demo")
+                .await
+                .map_err(CliError::failure)?;
+        }
+    }
+    // The nodes run in this process until every query is settled.
+    let mut stops = Vec::new();
+    let mut tasks = Vec::new();
+    for r in &mut running {
+        let mut config = NodeConfig::new(&r.dir, palermo_ledger::NodeKey::generate());
+        config.hits.max_encodings = 1_000_000;
+        let node =
+            palermo_federation::Node::open(config, r.store.clone()).map_err(CliError::failure)?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let Some(listener) = r.listener.take() else {
+            continue;
+        };
+        tasks.push(tokio::spawn(node.run(listener, async move {
+            let _ = stopped.await;
+        })));
+        stops.push(stop);
+    }
+    let kb = palermo_law::KnowledgeBase::embedded().context("loading the legal knowledge base")?;
+    let today = palermo_law::Date::from_unix_days(now.unix_timestamp().div_euclid(86_400));
+    let mut asked = Vec::new();
+    for a in &running {
+        for b in running.iter().filter(|b| b.id != a.id) {
+            let basis = palermo_law::basis(
+                &kb,
+                &a.code,
+                &b.code,
+                palermo_federation::hits::COOPERATION,
+                today,
+            )
+            .ok()
+            .and_then(|answer| answer.bases.into_iter().next())
+            .map(|c| c.instrument_id);
+            let Some(instrument) = basis.clone() else {
+                asked.push((a, b, None, Vec::new(), Instant::now()));
+                continue;
+            };
+            let started = Instant::now();
+            let mut queries = Vec::new();
+            let n = a.encodings.clks.len();
+            for start in (0..n).step_by(10_000) {
+                let end = (start + 10_000).min(n);
+                let mut clks = palermo_pprl::Clks::new(a.encodings.clks.n_bits());
+                for i in start..end {
+                    clks.push_words(a.encodings.clks.row(i));
+                }
+                let chunk = palermo_pprl::Encodings {
+                    clks,
+                    ids: a.encodings.ids.as_ref().map(|ids| ids[start..end].to_vec()),
+                    key_id: a.encodings.key_id.clone(),
+                    hardening: a.encodings.hardening.clone(),
+                };
+                let request = palermo_federation::QueryRequest {
+                    peer: b.id.clone(),
+                    case: format!("DEMO-{}", a.code),
+                    purpose: format!("case:DEMO-{}", a.code),
+                    basis: palermo_federation::BasisClaim {
+                        instrument: instrument.clone(),
+                        article: None,
+                    },
+                    date: today,
+                    encodings: chunk,
+                };
+                let id = palermo_federation::send_query(
+                    &a.store,
+                    &a.identity,
+                    &request,
+                    time::OffsetDateTime::now_utc(),
+                )
+                .await
+                .map_err(CliError::failure)?;
+                queries.push(id);
+            }
+            asked.push((a, b, Some(instrument), queries, started));
+        }
+    }
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    let mut out = Vec::new();
+    for (a, b, basis, queries, started) in asked {
+        let mut outcome = if basis.is_none() {
+            "not asked: no legal basis for information exchange".to_owned()
+        } else {
+            "answered".to_owned()
+        };
+        for id in &queries {
+            loop {
+                let status = a
+                    .store
+                    .hit_query(HitDirection::Sent, *id)
+                    .await?
+                    .map(|q| (q.status, q.code));
+                match status {
+                    Some((s, _)) if s == "answered" => break,
+                    Some((s, code)) if s == "refused" => {
+                        outcome = format!("refused: {}", code.unwrap_or_default());
+                        break;
+                    }
+                    _ if Instant::now() > deadline => {
+                        outcome = "no answer in time".to_owned();
+                        break;
+                    }
+                    _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                }
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        // Score: resolve each reference on the answering node (the demo holds every store).
+        let sent = a
+            .store
+            .hits_list(Some(HitDirection::Sent), u32::MAX)
+            .await?;
+        let received = b
+            .store
+            .hits_list(Some(HitDirection::Received), u32::MAX)
+            .await?;
+        let by_ref: HashMap<&str, &Vec<String>> = received
+            .iter()
+            .filter(|h| h.peer == a.id)
+            .map(|h| (h.hit_ref.as_str(), &h.record_ids))
+            .collect();
+        let person = |id: &str| truth.true_person.get(id);
+        let mut n_hits = 0;
+        let mut true_hits = 0;
+        let mut found: HashSet<&str> = HashSet::new();
+        for hit in sent.iter().filter(|h| h.peer == b.id) {
+            let (Some(local), Some(remote)) =
+                (hit.record_ids.first(), by_ref.get(hit.hit_ref.as_str()))
+            else {
+                continue;
+            };
+            n_hits += 1;
+            if remote
+                .iter()
+                .any(|r| person(r).is_some() && person(r) == person(local))
+            {
+                true_hits += 1;
+                found.insert(local.as_str());
+            }
+        }
+        let b_persons: HashSet<&String> = b
+            .encodings
+            .ids
+            .iter()
+            .flatten()
+            .filter_map(|id| person(id))
+            .collect();
+        let with_counterpart = a
+            .encodings
+            .ids
+            .iter()
+            .flatten()
+            .filter(|id| person(id).is_some_and(|p| b_persons.contains(p)))
+            .count();
+        let ratio = |x: usize, y: usize| if y == 0 { 0.0 } else { x as f64 / y as f64 };
+        out.push(HitExchange {
+            asker: a.code.clone(),
+            answerer: b.code.clone(),
+            basis,
+            outcome,
+            encodings: a.encodings.clks.len() as u64,
+            hits: n_hits,
+            true_hits,
+            precision: ratio(true_hits, n_hits),
+            recall: ratio(found.len(), with_counterpart),
+            seconds,
+        });
+    }
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    for task in tasks {
+        if let Ok(Err(err)) = task.await {
+            tracing::warn!(error = %err, "a demo node stopped with an error");
+        }
+    }
+    for r in &running {
+        let counts = r.store.fed_counts().await?;
+        tracing::info!(node = %r.id, inbox = counts.inbox, delivered = counts.outbox_delivered, "demo node stopped");
+    }
+    Ok(out)
+}
+
 fn findings(truth: &palermo_sim::PersonLabels) -> Findings {
     let mut victims = HashSet::new();
     let mut suspects = HashSet::new();
@@ -405,7 +702,7 @@ fn text(r: &Report) -> String {
             d.code, d.records, d.clusters, d.true_persons, cluster
         ));
     }
-    out.push_str("4. Cross-border matching of person records (plaintext baseline; privacy-preserving matching is a later issue):\n");
+    out.push_str("4. Cross-border matching of person records (plaintext baseline; step 6 does it privacy-preserving):\n");
     for l in &r.links {
         out.push_str(&format!(
             "   {}-{}  {:>5} pairs found, {:>5} true pairs; {}\n",
@@ -425,8 +722,24 @@ fn text(r: &Report) -> String {
         };
         out.push_str(&format!("   {}-{}  {list}\n", b.a, b.b));
     }
+    out.push_str("6. Hit/no-hit between the nodes over the federation (keyed encodings only; references resolved on the answering node, scored against the truth):\n");
+    for h in &r.hits {
+        out.push_str(&format!(
+            "   {} asks {}  {}{}: {} encodings, {} hits, {} true; precision {:.3}, recall {:.3} ({:.1} s)\n",
+            h.asker,
+            h.answerer,
+            h.outcome,
+            h.basis.as_deref().map(|b| format!(" under {b}")).unwrap_or_default(),
+            h.encodings,
+            h.hits,
+            h.true_hits,
+            h.precision,
+            h.recall,
+            h.seconds
+        ));
+    }
     let f = &r.findings;
-    out.push_str("6. What the agencies know, against the truth:\n");
+    out.push_str("7. What the agencies know, against the truth:\n");
     out.push_str(&format!(
         "   victims: {} in truth, {} recorded as victims by at least one agency\n",
         f.true_victims, f.victims_recorded
@@ -439,7 +752,7 @@ fn text(r: &Report) -> String {
         "   persons known to more than one agency: {} ({} of them victims or offenders)\n",
         f.persons_in_several_nodes, f.involved_persons_in_several_nodes
     ));
-    out.push_str("   not yet run: network analysis, ad screening, privacy-preserving matching and sharing (later issues)\n");
+    out.push_str("   not yet run: network analysis, ad screening, follow-up requests citing hit references (later issues)\n");
     out.push_str(&format!("UI: {}", r.serve));
     out
 }

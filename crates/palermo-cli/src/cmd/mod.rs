@@ -4,6 +4,7 @@ pub(crate) mod demo;
 pub(crate) mod evidence;
 pub(crate) mod export;
 pub(crate) mod federation;
+pub(crate) mod hits;
 pub(crate) mod import;
 pub(crate) mod law;
 pub(crate) mod ledger;

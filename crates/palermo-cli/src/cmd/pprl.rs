@@ -48,6 +48,17 @@ pub(crate) enum HardeningArg {
     Diffuse,
 }
 
+impl From<HardeningArg> for Hardening {
+    fn from(arg: HardeningArg) -> Hardening {
+        match arg {
+            HardeningArg::None => Hardening::None,
+            HardeningArg::Balance => Hardening::Balance,
+            HardeningArg::XorFold => Hardening::XorFold,
+            HardeningArg::Diffuse => Hardening::Diffuse,
+        }
+    }
+}
+
 /// Candidate selection for `match`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum BlockingArg {
@@ -213,12 +224,7 @@ fn run_encode(ctx: &Ctx, args: EncodeArgs) -> Result<(), CliError> {
     let secret = std::fs::read(&args.secret_file)
         .with_context(|| format!("reading secret file {}", args.secret_file.display()))
         .bad_input()?;
-    let hardening = match args.hardening {
-        HardeningArg::None => Hardening::None,
-        HardeningArg::Balance => Hardening::Balance,
-        HardeningArg::XorFold => Hardening::XorFold,
-        HardeningArg::Diffuse => Hardening::Diffuse,
-    };
+    let hardening = Hardening::from(args.hardening);
     let config = EncodeConfig {
         n_bits: args.bits,
         hardening,

@@ -31,7 +31,8 @@ fn demo_generates_imports_resolves_and_reports() {
         "3. Entity resolution",
         "4. Cross-border matching",
         "5. Legal basis",
-        "6. What the agencies know",
+        "6. Hit/no-hit between the nodes",
+        "7. What the agencies know",
         "UI: not requested",
     ] {
         assert!(stdout.contains(expect), "missing `{expect}` in:\n{stdout}");

@@ -7,6 +7,7 @@ mod access;
 mod demo;
 mod evidence;
 mod federation;
+mod hits;
 mod import;
 mod law;
 mod ledger;

@@ -231,11 +231,21 @@ async fn a_rejected_message_fails_for_good() {
         }])
         .await
         .unwrap();
+    // Found by id: tree-head exchanges enqueued meanwhile may be newer.
+    let forged_row = || async {
+        a.store
+            .outbox_list(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.id == forged.id)
+            .unwrap()
+    };
     eventually("the forged message fails", 10, || async {
-        a.store.outbox_list(10).await.unwrap()[0].status == OutboxStatus::Failed
+        forged_row().await.status == OutboxStatus::Failed
     })
     .await;
-    let row = &a.store.outbox_list(10).await.unwrap()[0];
+    let row = &forged_row().await;
     assert_eq!(row.attempts, 1);
     assert!(
         row.last_error

@@ -6,5 +6,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod faults;
+mod hits;
 mod nodes;
 mod util;

@@ -231,12 +231,6 @@ async fn local_api(node: Node) {
     .await
     .problem(StatusCode::BAD_REQUEST);
 
-    // Not built yet: an honest 501 after the policy check.
-    let detail = get(&node.router, "/api/v1/hits", &node.analyst)
-        .await
-        .problem(StatusCode::NOT_IMPLEMENTED);
-    assert!(detail.contains("not available on this node yet"));
-
     // Metrics: administrators only; counters per route and status.
     get(&node.router, "/metrics", &node.analyst)
         .await

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod hits;
 mod resolve;
 mod routes;
 mod serve;

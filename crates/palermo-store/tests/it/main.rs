@@ -8,6 +8,7 @@
 
 mod conformance;
 mod federation;
+mod hits;
 mod ledger;
 mod policy_versions;
 mod postgres;

@@ -1,0 +1,345 @@
+//! Hit/no-hit benchmark between two nodes on loopback (mutual TLS, SQLite
+//! stores): NL asks DE, which holds N encoded persons.
+//!
+//! - the first query, which loads DE's encodings from its store into memory;
+//! - single-record queries, each timed from `send_query` to the answer stored
+//!   at NL (delivery both ways, checks, matching, policy, ledger), sent
+//!   `BENCH_CONCURRENCY` at a time: p50, p99 and queries per second;
+//! - one batch of 10,000 encodings, timed the same way;
+//! - the resident memory of the process before and after DE loaded its set.
+//!
+//! Run with `cargo bench -p palermo-federation --bench hits`. `BENCH_PERSONS`
+//! (default 100000), `BENCH_QUERIES` (default 400) and `BENCH_CONCURRENCY`
+//! (default 8) change the sizes. It fails when a query is not answered or a
+//! known person is not found.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::time::{Duration, Instant};
+
+use palermo_federation::hits::{BasisClaim, QueryRequest};
+use palermo_federation::{Node, NodeConfig, NodeIdentity, TrustAnchor};
+use palermo_ledger::NodeKey;
+use palermo_model::{Entity, EntityId, Schema};
+use palermo_pprl::{Clks, EncodeConfig, Encoder, Encodings, Person};
+use palermo_resolve::Property;
+use palermo_store::{
+    AnyStore, BatchMeta, HitDirection, HitEncodingSet, ImportTx, InsertCounts, Store,
+};
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const FIRST: [&str; 24] = [
+    "Olena", "Dmytro", "Anna", "Jonas", "Maria", "Ahmed", "Dao", "Somchai", "Ivan", "Elena",
+    "Lukas", "Fatima", "Nguyen", "Irina", "Pavel", "Aylin", "Mehmet", "Sara", "Tomas", "Ewa",
+    "Kofi", "Amara", "Chen", "Lina",
+];
+const LAST: [&str; 24] = [
+    "Kovalenko",
+    "Shevchenko",
+    "Weber",
+    "Schmidt",
+    "Garcia",
+    "Al-Rashid",
+    "Sukjai",
+    "Petrov",
+    "Ivanova",
+    "Nowak",
+    "Yilmaz",
+    "Demir",
+    "Mensah",
+    "Okafor",
+    "Tran",
+    "Wong",
+    "Popescu",
+    "Horvat",
+    "Novak",
+    "Jansen",
+    "de Vries",
+    "Bakker",
+    "Rossi",
+    "Silva",
+];
+
+/// Synthetic person `i`: names from the tables, a birth date and a passport number from `i`.
+fn person(i: u64) -> Person {
+    let first = FIRST[(i % 24) as usize];
+    let last = LAST[((i / 24) % 24) as usize];
+    let day = 1 + (i / 576) % 28;
+    let month = 1 + (i / 16_128) % 12;
+    let year = 1950 + (i / 193_536) % 55;
+    let date = format!("{year}-{month:02}-{day:02}");
+    let passport = format!("P{:08}", i * 7_919 % 100_000_000);
+    Person::from_values(&[
+        (Property::FirstName, first),
+        (Property::LastName, last),
+        (Property::BirthDate, date.as_str()),
+        (Property::PassportNumber, passport.as_str()),
+    ])
+}
+
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+struct Pair {
+    nl_store: AnyStore,
+    nl_identity: NodeIdentity,
+    de_id: String,
+    stop: Vec<tokio::sync::oneshot::Sender<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _tmp: tempfile::TempDir,
+}
+
+async fn pair(encoder: &Encoder, n_persons: u64) -> Pair {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let mut anchor = TrustAnchor::create("bench", now - time::Duration::days(1), 365).unwrap();
+    let mut nodes = Vec::new();
+    for (cc, agency) in [("NL", "KNP"), ("DE", "BKA")] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut identity =
+            NodeIdentity::init(cc, agency, &format!("https://127.0.0.1:{port}")).unwrap();
+        let enrollment = anchor
+            .enroll(
+                &identity.enrollment_request(),
+                now - time::Duration::hours(1),
+                30,
+            )
+            .unwrap();
+        identity.install(&enrollment).unwrap();
+        anchor.record(enrollment.member).unwrap();
+        let dir = tmp.path().join(&identity.node_id);
+        std::fs::create_dir_all(&dir).unwrap();
+        identity.save(&dir).unwrap();
+        nodes.push((dir, identity, listener));
+    }
+    let signed = anchor.publish(now, 7).unwrap();
+    let nl_id = nodes[0].1.node_id.clone();
+    let de_id = nodes[1].1.node_id.clone();
+    let mut stop = Vec::new();
+    let mut tasks = Vec::new();
+    let mut stores = Vec::new();
+    for (dir, identity, listener) in nodes.iter_mut() {
+        signed
+            .save(&dir.join(palermo_federation::pki::DIRECTORY_FILE))
+            .unwrap();
+        let url = format!("sqlite://{}", dir.join("node.db").display());
+        let store = palermo_store::open(&url).await.unwrap();
+        if identity.node_id == de_id {
+            // DE holds the persons: records (which the policy decides on) and their encodings.
+            let entities: Vec<Entity> = (0..n_persons)
+                .map(|i| Entity::new(EntityId::new(&format!("de-{i}")).unwrap(), Schema::Person))
+                .collect();
+            let meta = BatchMeta {
+                id: Uuid::now_v7(),
+                source_file: "bench".to_owned(),
+                input_format: "csv".to_owned(),
+                imported_by: "bench".to_owned(),
+                started_at: now,
+            };
+            let mut tx = store.begin_import(&meta).await.unwrap();
+            let mut counts = InsertCounts::default();
+            for chunk in entities.chunks(10_000) {
+                let c = tx.insert(chunk).await.unwrap();
+                counts.new += c.new;
+                counts.unchanged += c.unchanged;
+            }
+            tx.commit(n_persons, counts).await.unwrap();
+            let people: Vec<Person> = (0..n_persons).map(person).collect();
+            let clks = encoder.encode_all(&people);
+            let rows: Vec<(String, Vec<u8>)> = (0..clks.len())
+                .map(|i| (format!("de-{i}"), clks.bytes(i)))
+                .collect();
+            let set = HitEncodingSet {
+                key_id: encoder.key_id().to_owned(),
+                n_bits: clks.n_bits() as u64,
+                hardening: encoder.config().hardening.name().to_owned(),
+                records: rows.len() as u64,
+            };
+            store.hit_encodings_replace(&set, &rows).await.unwrap();
+            palermo_federation::hits::set_peer(&store, &nl_id, true, [None; 3], "bench")
+                .await
+                .unwrap();
+        }
+        let mut config = NodeConfig::new(&*dir, NodeKey::generate());
+        config.tree_head_interval = Duration::from_secs(3600);
+        config.hits.max_queries = u64::MAX;
+        config.hits.max_encodings = u64::MAX;
+        let node = Node::open(config, store.clone()).unwrap();
+        let listener = std::mem::replace(listener, TcpListener::bind("127.0.0.1:0").await.unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tasks.push(tokio::spawn(async move {
+            node.run(listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        }));
+        stop.push(tx);
+        stores.push(store);
+    }
+    Pair {
+        nl_store: stores.swap_remove(0),
+        nl_identity: NodeIdentity::load(&nodes[0].0).unwrap(),
+        de_id,
+        stop,
+        tasks,
+        _tmp: tmp,
+    }
+}
+
+fn today() -> palermo_law::Date {
+    palermo_law::Date::from_unix_days(
+        OffsetDateTime::now_utc()
+            .unix_timestamp()
+            .div_euclid(86_400),
+    )
+}
+
+impl Pair {
+    /// Sends one query of `people` and returns its id.
+    async fn ask(&self, encoder: &Encoder, people: &[Person]) -> Uuid {
+        let clks: Clks = encoder.encode_all(people);
+        let request = QueryRequest {
+            peer: self.de_id.clone(),
+            case: "BENCH-1".to_owned(),
+            purpose: "case:BENCH-1".to_owned(),
+            basis: BasisClaim::parse("PALERMO_TIP").unwrap(),
+            date: today(),
+            encodings: Encodings {
+                ids: Some((0..clks.len()).map(|i| format!("nl-{i}")).collect()),
+                clks,
+                key_id: Some(encoder.key_id().to_owned()),
+                hardening: Some(encoder.config().hardening.name().to_owned()),
+            },
+        };
+        palermo_federation::send_query(
+            &self.nl_store,
+            &self.nl_identity,
+            &request,
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Waits until query `id` is settled; panics unless it was answered.
+    /// Returns how many encodings of the batch hit.
+    async fn answered(&self, id: Uuid) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let query = self
+                .nl_store
+                .hit_query(HitDirection::Sent, id)
+                .await
+                .unwrap()
+                .unwrap();
+            match query.status.as_str() {
+                "answered" => return query.n_hits,
+                "pending" if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                other => panic!("query {id}: {other} {:?}", query.code),
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n_persons = env("BENCH_PERSONS", 100_000);
+    let n_queries = env("BENCH_QUERIES", 400);
+    let concurrency = env("BENCH_CONCURRENCY", 8).max(1);
+    let encoder = Encoder::new(
+        b"a benchmark group secret, 32 bytes",
+        EncodeConfig::standard(),
+    )
+    .unwrap();
+    let rss_before = rss_mb();
+    let started = Instant::now();
+    let pair = pair(&encoder, n_persons).await;
+    println!(
+        "setup: {n_persons} persons encoded and stored at DE in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let t = Instant::now();
+    let id = pair.ask(&encoder, &[person(1)]).await;
+    pair.answered(id).await;
+    println!(
+        "first query (loads DE's set into memory): {:.0} ms; resident memory {:.0} MB -> {:.0} MB",
+        t.elapsed().as_secs_f64() * 1e3,
+        rss_before,
+        rss_mb()
+    );
+
+    let mut latencies = Vec::with_capacity(n_queries as usize);
+    let t = Instant::now();
+    let mut next = 0;
+    while next < n_queries {
+        let wave: Vec<u64> = (next..(next + concurrency).min(n_queries)).collect();
+        next += wave.len() as u64;
+        let mut sent = Vec::new();
+        for i in &wave {
+            let started = Instant::now();
+            sent.push((
+                pair.ask(&encoder, &[person(i * 37 % n_persons)]).await,
+                started,
+            ));
+        }
+        for (id, started) in sent {
+            assert_eq!(pair.answered(id).await, 1, "a stored person was not found");
+            latencies.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let seconds = t.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "single-record queries: {n_queries} in {seconds:.2} s = {:.0} queries/s ({concurrency} in flight); \
+         latency p50 {:.1} ms, p99 {:.1} ms",
+        n_queries as f64 / seconds,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
+    );
+
+    let batch: Vec<Person> = (0..10_000u64).map(|i| person(i * 13 % n_persons)).collect();
+    let t = Instant::now();
+    let id = pair.ask(&encoder, &batch).await;
+    let n_hits = pair.answered(id).await;
+    println!(
+        "one batch of 10000 encodings: {:.2} s (encoding at NL included), {n_hits} hit",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        n_hits,
+        10_000.min(n_persons),
+        "stored persons were not found"
+    );
+    for tx in pair.stop {
+        let _ = tx.send(());
+    }
+    for task in pair.tasks {
+        task.await.unwrap();
+    }
+}

@@ -1,0 +1,1204 @@
+//! The hit/no-hit exchange: a node asks a peer whether it holds the same
+//! persons, sending keyed Bloom-filter encodings (never plaintext), and the
+//! peer answers per encoding with no-hit or opaque hit references.
+//!
+//! **Asking** ([`send_query`]): a `hit-query` carries the requesting case id,
+//! the purpose, the legal basis claimed (an instrument id as `palermo-law`
+//! names it, optionally an article), the date the basis is claimed for, the
+//! group key id, the encoding length and the batch of encodings (base64).
+//! The query row and its outbox message commit in one transaction; the local
+//! record behind each encoding stays on this node.
+//!
+//! **Answering** ([`answer`], the effect of a received `hit-query`): a node
+//! answers nobody by default. It refuses, with a stable [`Refusal::code`],
+//! unless in this order: the payload parses (`malformed`), the peer is enabled
+//! (`not-enabled`, `AnyStore::hit_peer_set`), a case id is present (`no-case`),
+//! a legal basis is claimed (`no-basis`) and holds between the two states on
+//! the query's date for information exchange (`basis-not-valid`), the batch is
+//! within the per-peer quotas (`over-quota`) and the encodings fit the node's
+//! set for that group key (`wrong-key`, `wrong-length`). Then it matches
+//! ([`find_candidates`], the one matching call), asks the policy crate
+//! ([`palermo_policy::filter`], action `query-hit`) about every candidate
+//! record, and answers per encoding: no-hit, or hits with a random reference
+//! (mapped to the matched records only in this node's store) and a score band.
+//! A candidate the policy does not permit is answered as no-hit, so a refusal
+//! never depends on what records the node holds.
+//!
+//! **Recording.** Both sides store the query (`hit_queries`) and the hits
+//! (`hits`), and put a `query` ledger entry per query and answer (with the
+//! case, the purpose, the legal basis claimed and the outcome) besides the
+//! `message-*` entries the node records for every message; every policy
+//! decision becomes a `policy-decision` entry. Refusals are logged at warn on
+//! both sides.
+//!
+//! **Probing defences** ([`probe`]): quotas per peer and window, and alerts
+//! (a log line and a `policy-decision` ledger entry with decision `alert`)
+//! when a peer sends many near-identical encodings or many encodings per hit.
+
+pub mod probe;
+
+use std::sync::Arc;
+
+use palermo_law::{Cooperation, Date, KnowledgeBase};
+use palermo_ledger::EntryBody;
+use palermo_ledger::entry::NewEntry;
+use palermo_model::Purpose;
+use palermo_policy::{
+    Action, Decider, Decision, LawBasis, NodeInfo, Policies, Query, RecordInfo, UserInfo, World,
+    WorldInfo,
+};
+use palermo_pprl::{Blocking, Calibration, Clks, Encodings, MatchConfig, codec};
+use palermo_store::{
+    AnyStore, HitDirection, HitPeer, HitQueryRecord, HitRecord, OutgoingMessage, Store,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::envelope::{Envelope, Kind};
+use crate::node::{NodeError, Shared, outgoing};
+use crate::pki::NodeIdentity;
+
+pub use crate::hits::probe::ProbeConfig;
+
+/// The kind of cooperation whose legal basis a hit/no-hit query needs.
+pub const COOPERATION: Cooperation = Cooperation::Information;
+
+/// How a node answers hit/no-hit queries. [`HitConfig::standard`] gives the
+/// defaults named on each field.
+#[derive(Clone)]
+pub struct HitConfig {
+    /// Lowest Dice coefficient reported as a hit (0.9, for balanced encodings).
+    pub threshold: f64,
+    /// Most hits per encoding (3).
+    pub top_k: usize,
+    /// Dice → probability calibration for the score band (none: bands from the Dice score).
+    pub calibration: Option<Calibration>,
+    /// Most encodings in one query (10,000).
+    pub max_batch: usize,
+    /// Queries a peer may have answered per window unless its setting says otherwise (100).
+    pub max_queries: u64,
+    /// Encodings a peer may have matched per window unless its setting says otherwise (50,000).
+    pub max_encodings: u64,
+    /// The quota window in seconds unless the peer's setting says otherwise (3,600).
+    pub window_secs: u64,
+    /// Dictionary-probing detection.
+    pub probe: ProbeConfig,
+    /// The sharing policy asked about every candidate record (the shipped set).
+    pub policies: Arc<Policies>,
+    /// The legal knowledge base the claimed basis is checked against (the embedded one).
+    pub law: Arc<KnowledgeBase>,
+    /// The legal-basis source of policy decisions (the embedded knowledge base).
+    pub policy_basis: Arc<LawBasis>,
+}
+
+impl HitConfig {
+    /// The defaults, with the shipped policies and the embedded legal knowledge base.
+    pub fn standard() -> HitConfig {
+        HitConfig {
+            threshold: 0.9,
+            top_k: 3,
+            calibration: None,
+            max_batch: 10_000,
+            max_queries: 100,
+            max_encodings: 50_000,
+            window_secs: 3_600,
+            probe: ProbeConfig::standard(),
+            policies: Arc::new(Policies::embedded()),
+            law: Arc::new(embedded_kb()),
+            policy_basis: Arc::new(LawBasis::new(embedded_kb())),
+        }
+    }
+
+    /// The band of a Dice score: calibrated when a calibration is set,
+    /// otherwise thirds of the range from the threshold to 1.
+    pub fn band(&self, score: f64) -> &'static str {
+        if let Some(calibration) = &self.calibration {
+            return calibration.band(calibration.probability(score)).name();
+        }
+        let step = (1.0 - self.threshold) / 3.0;
+        if score >= self.threshold + 2.0 * step {
+            "high"
+        } else if score >= self.threshold + step {
+            "medium"
+        } else {
+            "low"
+        }
+    }
+}
+
+fn embedded_kb() -> KnowledgeBase {
+    KnowledgeBase::embedded()
+        .expect("invariant: the embedded knowledge base parses (tested in palermo-law)")
+}
+
+impl std::fmt::Debug for HitConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HitConfig")
+            .field("threshold", &self.threshold)
+            .field("top_k", &self.top_k)
+            .field("max_batch", &self.max_batch)
+            .field("max_queries", &self.max_queries)
+            .field("max_encodings", &self.max_encodings)
+            .field("window_secs", &self.window_secs)
+            .field("probe", &self.probe)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The legal basis a query claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasisClaim {
+    /// Instrument id as `palermo-law` names it (`UNTOC`, `PALERMO_TIP`, `CETS197`...).
+    pub instrument: String,
+    /// Article label as `palermo-law` names it (`Art. 27`), if claimed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article: Option<String>,
+}
+
+impl BasisClaim {
+    /// Parses `INSTRUMENT` or `INSTRUMENT:ARTICLE`.
+    pub fn parse(text: &str) -> Option<BasisClaim> {
+        let (instrument, article) = match text.split_once(':') {
+            Some((i, a)) => (i.trim(), Some(a.trim().to_owned())),
+            None => (text.trim(), None),
+        };
+        (!instrument.is_empty()).then(|| BasisClaim {
+            instrument: instrument.to_owned(),
+            article: article.filter(|a| !a.is_empty()),
+        })
+    }
+
+    /// `INSTRUMENT` or `INSTRUMENT:ARTICLE`.
+    pub fn text(&self) -> String {
+        match &self.article {
+            Some(article) => format!("{}:{article}", self.instrument),
+            None => self.instrument.clone(),
+        }
+    }
+}
+
+/// The payload of a `hit-query` message. Fields a query must have are
+/// optional here so that their absence is refused with its own code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryPayload {
+    /// The requesting case id.
+    #[serde(default)]
+    pub case: Option<String>,
+    /// The purpose of the query.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// The legal basis claimed.
+    #[serde(default)]
+    pub basis: Option<BasisClaim>,
+    /// The date the basis is claimed for (`YYYY-MM-DD`).
+    pub date: String,
+    /// The group key id of the encodings.
+    pub key_id: String,
+    /// Length of every encoding in bits.
+    pub n_bits: usize,
+    /// The encodings (standard base64).
+    pub encodings: Vec<String>,
+}
+
+/// One hit in an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HitRef {
+    /// The opaque reference (random; resolves only on the answering node).
+    pub reference: String,
+    /// `low`, `medium` or `high`.
+    pub band: String,
+}
+
+/// The answer for one encoding of the batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncodingAnswer {
+    /// Position of the encoding in the batch.
+    pub index: u64,
+    /// The hits (empty: no hit).
+    pub hits: Vec<HitRef>,
+}
+
+/// The payload of a `hit-answer` message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerPayload {
+    /// The query message id.
+    pub query: Uuid,
+    /// The answering node.
+    pub node: String,
+    /// `answered` or `refused`.
+    pub outcome: String,
+    /// The refusal code, when refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// A refusal's explanation (never about records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Per encoding, when answered (only those with hits; the others are no-hits).
+    #[serde(default)]
+    pub results: Vec<EncodingAnswer>,
+}
+
+/// Why a query was refused. Nothing here depends on the records the node holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The payload is not a query (JSON shape, base64, date).
+    Malformed(String),
+    /// The peer is not enabled for hit/no-hit answers.
+    NotEnabled,
+    /// No case id.
+    NoCase,
+    /// No legal basis claimed.
+    NoBasis,
+    /// The claimed basis does not hold between the two states on the date.
+    BasisNotValid(String),
+    /// The peer's quota for the window is used up, or the batch is too large.
+    OverQuota(String),
+    /// This node holds no encodings under the query's group key id.
+    WrongKey,
+    /// An encoding's length differs from this node's set for the key.
+    WrongLength(String),
+    /// This node could not answer now (store failure); ask again later.
+    Unavailable,
+}
+
+impl Refusal {
+    /// The stable code sent back and stored.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Malformed(_) => "malformed",
+            Refusal::NotEnabled => "not-enabled",
+            Refusal::NoCase => "no-case",
+            Refusal::NoBasis => "no-basis",
+            Refusal::BasisNotValid(_) => "basis-not-valid",
+            Refusal::OverQuota(_) => "over-quota",
+            Refusal::WrongKey => "wrong-key",
+            Refusal::WrongLength(_) => "wrong-length",
+            Refusal::Unavailable => "unavailable",
+        }
+    }
+
+    /// The message sent back.
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::Malformed(reason) => format!("malformed query: {reason}"),
+            Refusal::NotEnabled => "this node does not answer hit/no-hit queries from you".into(),
+            Refusal::NoCase => "a query must reference a case".into(),
+            Refusal::NoBasis => "a query must claim a legal basis".into(),
+            Refusal::BasisNotValid(reason) => format!("legal basis does not hold: {reason}"),
+            Refusal::OverQuota(reason) => format!("over quota: {reason}"),
+            Refusal::WrongKey => "no encodings under this group key id".into(),
+            Refusal::WrongLength(reason) => format!("wrong encoding length: {reason}"),
+            Refusal::Unavailable => "cannot answer now; ask again later".into(),
+        }
+    }
+}
+
+/// What to send: a batch of encodings with the case, purpose and basis.
+#[derive(Debug, Clone)]
+pub struct QueryRequest {
+    /// The node to ask.
+    pub peer: String,
+    /// The requesting case id (required).
+    pub case: String,
+    /// The purpose (required).
+    pub purpose: String,
+    /// The legal basis claimed.
+    pub basis: BasisClaim,
+    /// The date the basis is claimed for.
+    pub date: Date,
+    /// The encodings (Palermo encodings with a key id and ids).
+    pub encodings: Encodings,
+}
+
+/// Checks `request`, records it as a sent query and enqueues the `hit-query`
+/// message in one transaction; returns the query (message) id.
+///
+/// Errors (bad input): an empty case, purpose or batch, a batch over 10,000
+/// encodings, encodings without a group key id (clkhash files), or sending to this node.
+pub async fn send_query(
+    store: &AnyStore,
+    identity: &NodeIdentity,
+    request: &QueryRequest,
+    now: OffsetDateTime,
+) -> Result<Uuid, NodeError> {
+    let invalid = |reason: &str| Err(NodeError::Invalid(reason.to_owned()));
+    if request.case.trim().is_empty() {
+        return invalid("a hit query must reference a case (--case)");
+    }
+    if request.purpose.trim().is_empty() {
+        return invalid("a hit query must state a purpose (--purpose)");
+    }
+    if request.basis.instrument.trim().is_empty() {
+        return invalid("a hit query must claim a legal basis (--basis)");
+    }
+    let clks = &request.encodings.clks;
+    if clks.is_empty() {
+        return invalid("the encodings file holds no encodings");
+    }
+    if clks.len() > 10_000 {
+        return invalid("a hit query holds at most 10000 encodings; split the file");
+    }
+    let Some(key_id) = request.encodings.key_id.clone() else {
+        return invalid(
+            "the encodings have no group key id (a clkhash file); encode with `palermo pprl encode`",
+        );
+    };
+    if request.peer == identity.node_id {
+        return invalid("the peer is this node");
+    }
+    crate::pki::validate_node_id(&request.peer)?;
+    let payload = QueryPayload {
+        case: Some(request.case.trim().to_owned()),
+        purpose: Some(request.purpose.trim().to_owned()),
+        basis: Some(request.basis.clone()),
+        date: request.date.to_string(),
+        key_id: key_id.clone(),
+        n_bits: clks.n_bits(),
+        encodings: (0..clks.len())
+            .map(|i| codec::to_base64(&clks.bytes(i)))
+            .collect(),
+    };
+    let envelope = Envelope::seal(
+        identity.signing_key(),
+        &identity.node_id,
+        &request.peer,
+        Kind::HitQuery,
+        serde_json::to_value(&payload).unwrap_or_default(),
+        now,
+    );
+    let record = HitQueryRecord {
+        id: envelope.id,
+        direction: HitDirection::Sent,
+        peer: request.peer.clone(),
+        case_id: request.case.trim().to_owned(),
+        purpose: request.purpose.trim().to_owned(),
+        basis: request.basis.text(),
+        key_id,
+        n_encodings: clks.len() as u64,
+        at: now,
+        status: "pending".to_owned(),
+        code: None,
+        n_hits: 0,
+        record_ids: (0..clks.len()).map(|i| request.encodings.id(i)).collect(),
+    };
+    store.hit_query_send(&record, &outgoing(&envelope)).await?;
+    Ok(envelope.id)
+}
+
+/// Enables answering `peer` (with its quotas; `None`: the node's defaults) or disables it.
+pub async fn set_peer(
+    store: &AnyStore,
+    peer: &str,
+    enabled: bool,
+    quotas: [Option<u64>; 3],
+    by: &str,
+) -> Result<HitPeer, NodeError> {
+    crate::pki::validate_node_id(peer)?;
+    let [max_queries, max_encodings, window_secs] = quotas;
+    let setting = HitPeer {
+        peer: peer.to_owned(),
+        enabled,
+        max_queries,
+        max_encodings,
+        window_secs,
+        updated_at: OffsetDateTime::now_utc(),
+        updated_by: by.to_owned(),
+    };
+    store.hit_peer_set(&setting).await?;
+    Ok(setting)
+}
+
+/// Candidate matches of one query batch: for each encoding of `queries`, the
+/// positions in `index` and Dice scores of its best matches, best first.
+///
+/// This is the one matching call of the exchange, so that a faster index can
+/// replace it. Today it scans `index` with [`palermo_pprl::match_clks`]
+/// (exact popcount filter, top-k).
+pub fn find_candidates(
+    index: &Clks,
+    queries: &Clks,
+    threshold: f64,
+    top_k: usize,
+) -> palermo_pprl::Result<Vec<Vec<(u32, f64)>>> {
+    let config = MatchConfig {
+        threshold,
+        top_k: Some(top_k.max(1)),
+        one_to_one: false,
+        blocking: Blocking::Auto,
+    };
+    let (pairs, _) = palermo_pprl::match_clks(queries, index, &config)?;
+    let mut out = vec![Vec::new(); queries.len()];
+    for pair in pairs {
+        if let Some(slot) = out.get_mut(pair.left as usize) {
+            slot.push((pair.right, pair.score));
+        }
+    }
+    Ok(out)
+}
+
+/// A stored set of encodings held in memory, valid while its generation is current.
+pub(crate) struct CachedIndex {
+    key_id: String,
+    generation: String,
+    /// Record id of each encoding, in `clks` order.
+    ids: Vec<String>,
+    clks: Clks,
+}
+
+/// A query that passed the checks, ready to match.
+struct Admitted {
+    payload: QueryPayload,
+    case: String,
+    purpose: String,
+    basis: BasisClaim,
+    clks: Clks,
+    index: Arc<CachedIndex>,
+    holder: NodeInfo,
+    asker: NodeInfo,
+}
+
+/// The encodings stored under `key_id`, from the node's cache when the
+/// stored generation is the cached one, else loaded from the store (and
+/// cached). `None` when there are none.
+async fn load_index(
+    shared: &Shared,
+    key_id: &str,
+) -> palermo_store::Result<Option<Arc<CachedIndex>>> {
+    let Some(generation) = shared.store.hit_encoding_generation(key_id).await? else {
+        return Ok(None);
+    };
+    if let Ok(cache) = shared.index_cache.lock()
+        && let Some(cached) = cache.iter().find(|c| c.key_id == key_id)
+        && cached.generation == generation
+    {
+        return Ok(Some(cached.clone()));
+    }
+    let Some(stored) = shared.store.hit_encodings(key_id).await? else {
+        return Ok(None);
+    };
+    let n_bits = usize::try_from(stored.set.n_bits).unwrap_or(0);
+    let mut clks = Clks::new(n_bits);
+    let mut ids = Vec::with_capacity(stored.rows.len());
+    for (record_id, bytes) in stored.rows {
+        if clks.push_bytes(&bytes) {
+            ids.push(record_id);
+        } else {
+            tracing::warn!(record = %record_id, "stored hit encoding of the wrong length skipped");
+        }
+    }
+    let index = Arc::new(CachedIndex {
+        key_id: key_id.to_owned(),
+        generation,
+        ids,
+        clks,
+    });
+    if let Ok(mut cache) = shared.index_cache.lock() {
+        cache.retain(|c| c.key_id != key_id);
+        cache.push(index.clone());
+    }
+    Ok(Some(index))
+}
+
+/// The effect of a received `hit-query`: checks, matches, stores, records
+/// and answers. Returns the inbox result and the `hit-answer` reply.
+pub(crate) async fn answer(
+    shared: &Shared,
+    envelope: &Envelope,
+    now: OffsetDateTime,
+) -> (Value, Vec<OutgoingMessage>) {
+    let peer = envelope.sender.as_str();
+    let admitted = admit(shared, envelope, now).await;
+    let (payload, ledger_note) = match admitted {
+        Err((refusal, partial)) => {
+            tracing::warn!(
+                peer,
+                query = %envelope.id,
+                code = refusal.code(),
+                "hit query refused"
+            );
+            let record = HitQueryRecord {
+                id: envelope.id,
+                direction: HitDirection::Received,
+                peer: peer.to_owned(),
+                case_id: partial.case.unwrap_or_default(),
+                purpose: partial.purpose.unwrap_or_default(),
+                basis: partial.basis.map(|b| b.text()).unwrap_or_default(),
+                key_id: partial.key_id,
+                n_encodings: partial.n_encodings,
+                at: now,
+                status: "refused".to_owned(),
+                code: Some(refusal.code().to_owned()),
+                n_hits: 0,
+                record_ids: Vec::new(),
+            };
+            log_store(shared.store.hit_query_record(&record).await.map(|_| ()));
+            let entry = query_entry(&record, Vec::new(), format!("refused: {}", refusal.code()));
+            shared.append_ledger(vec![entry]).await;
+            (
+                AnswerPayload {
+                    query: envelope.id,
+                    node: shared.node_id().to_owned(),
+                    outcome: "refused".to_owned(),
+                    code: Some(refusal.code().to_owned()),
+                    message: Some(refusal.message()),
+                    results: Vec::new(),
+                },
+                "refused",
+            )
+        }
+        Ok(admitted) => match respond(shared, envelope, admitted, now).await {
+            Ok(payload) => (payload, "answered"),
+            Err(err) => {
+                tracing::warn!(peer, query = %envelope.id, error = %err, "hit query failed");
+                (
+                    AnswerPayload {
+                        query: envelope.id,
+                        node: shared.node_id().to_owned(),
+                        outcome: "refused".to_owned(),
+                        code: Some(Refusal::Unavailable.code().to_owned()),
+                        message: Some(Refusal::Unavailable.message()),
+                        results: Vec::new(),
+                    },
+                    "failed",
+                )
+            }
+        },
+    };
+    let reply = Envelope::seal(
+        shared.identity.signing_key(),
+        shared.node_id(),
+        peer,
+        Kind::HitAnswer,
+        serde_json::to_value(&payload).unwrap_or_default(),
+        now,
+    );
+    let result = json!({
+        "outcome": ledger_note,
+        "code": payload.code,
+        "answer": reply.id,
+        "hits": payload.results.len(),
+    });
+    (result, vec![outgoing(&reply)])
+}
+
+/// What a refused query's record can say about it.
+#[derive(Default)]
+struct Partial {
+    case: Option<String>,
+    purpose: Option<String>,
+    basis: Option<BasisClaim>,
+    key_id: String,
+    n_encodings: u64,
+}
+
+/// The checks, in the documented order.
+async fn admit(
+    shared: &Shared,
+    envelope: &Envelope,
+    now: OffsetDateTime,
+) -> Result<Admitted, (Refusal, Partial)> {
+    let config = &shared.config.hits;
+    let payload: QueryPayload = match serde_json::from_value(envelope.payload.clone()) {
+        Ok(payload) => payload,
+        Err(err) => {
+            // serde's message names the field, never a value.
+            return Err((Refusal::Malformed(err.to_string()), Partial::default()));
+        }
+    };
+    let partial = Partial {
+        case: payload.case.clone(),
+        purpose: payload.purpose.clone(),
+        basis: payload.basis.clone(),
+        key_id: payload.key_id.clone(),
+        n_encodings: payload.encodings.len() as u64,
+    };
+    let peer = envelope.sender.as_str();
+    let setting = match shared.store.hit_peer(peer).await {
+        Ok(setting) => setting,
+        Err(err) => {
+            tracing::warn!(error = %err, "reading hit peer settings failed");
+            return Err((Refusal::Unavailable, partial));
+        }
+    };
+    let Some(setting) = setting.filter(|s| s.enabled) else {
+        return Err((Refusal::NotEnabled, partial));
+    };
+    let case = payload.case.clone().unwrap_or_default().trim().to_owned();
+    if case.is_empty() {
+        return Err((Refusal::NoCase, partial));
+    }
+    let purpose = payload
+        .purpose
+        .clone()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| format!("case:{case}"));
+    let Some(basis) = payload
+        .basis
+        .clone()
+        .filter(|b| !b.instrument.trim().is_empty())
+    else {
+        return Err((Refusal::NoBasis, partial));
+    };
+    let date = match Date::parse(&payload.date) {
+        Ok(date) => date,
+        Err(_) => {
+            return Err((
+                Refusal::Malformed("date: expected YYYY-MM-DD".to_owned()),
+                partial,
+            ));
+        }
+    };
+    let (holder, asker) = match shared.node_infos(peer, now) {
+        Some(pair) => pair,
+        None => return Err((Refusal::NotEnabled, partial)),
+    };
+    if let Err(reason) = check_basis(
+        &config.law,
+        &holder.jurisdiction,
+        &asker.jurisdiction,
+        &basis,
+        date,
+    ) {
+        return Err((Refusal::BasisNotValid(reason), partial));
+    }
+    let n = payload.encodings.len();
+    if n == 0 {
+        return Err((
+            Refusal::Malformed("encodings: empty batch".to_owned()),
+            partial,
+        ));
+    }
+    if n > config.max_batch {
+        return Err((
+            Refusal::OverQuota(format!(
+                "{n} encodings in one query, at most {}",
+                config.max_batch
+            )),
+            partial,
+        ));
+    }
+    let window = setting.window_secs.unwrap_or(config.window_secs);
+    let since = now - time::Duration::seconds(i64::try_from(window).unwrap_or(i64::MAX));
+    let used = match shared.store.hit_window(peer, since).await {
+        Ok(used) => used,
+        Err(err) => {
+            tracing::warn!(error = %err, "reading hit quotas failed");
+            return Err((Refusal::Unavailable, partial));
+        }
+    };
+    let max_queries = setting.max_queries.unwrap_or(config.max_queries);
+    let max_encodings = setting.max_encodings.unwrap_or(config.max_encodings);
+    // A query answered before (redelivered after a crash) is answered again
+    // from what was stored, without counting it twice.
+    let answered_before = matches!(
+        shared.store.hit_query(HitDirection::Received, envelope.id).await,
+        Ok(Some(q)) if q.status == "answered"
+    );
+    if !answered_before && used.queries + 1 > max_queries {
+        return Err((
+            Refusal::OverQuota(format!("{max_queries} queries per {window} s")),
+            partial,
+        ));
+    }
+    if !answered_before && used.encodings + n as u64 > max_encodings {
+        return Err((
+            Refusal::OverQuota(format!("{max_encodings} encodings per {window} s")),
+            partial,
+        ));
+    }
+    let index = match load_index(shared, &payload.key_id).await {
+        Ok(Some(index)) => index,
+        Ok(None) => return Err((Refusal::WrongKey, partial)),
+        Err(err) => {
+            tracing::warn!(error = %err, "reading hit encodings failed");
+            return Err((Refusal::Unavailable, partial));
+        }
+    };
+    let n_bits = index.clks.n_bits();
+    if payload.n_bits != n_bits {
+        return Err((
+            Refusal::WrongLength(format!(
+                "the query says {} bits, encodings under this key have {n_bits}",
+                payload.n_bits
+            )),
+            partial,
+        ));
+    }
+    let mut clks = Clks::new(n_bits);
+    for (idx, text) in payload.encodings.iter().enumerate() {
+        let Some(bytes) = codec::from_base64(text) else {
+            return Err((
+                Refusal::Malformed(format!("encoding {idx}: not base64")),
+                partial,
+            ));
+        };
+        if bytes.len() * 8 != n_bits || !clks.push_bytes(&bytes) {
+            return Err((
+                Refusal::WrongLength(format!(
+                    "encoding {idx} has {} bits, expected {n_bits}",
+                    bytes.len() * 8
+                )),
+                partial,
+            ));
+        }
+    }
+    Ok(Admitted {
+        payload,
+        case,
+        purpose,
+        basis,
+        clks,
+        index,
+        holder,
+        asker,
+    })
+}
+
+/// Checks that `claim` is among the instruments binding both states on
+/// `date` that provide information exchange (and, when an article is
+/// claimed, that the instrument provides it by that article).
+pub fn check_basis(
+    kb: &KnowledgeBase,
+    holder: &str,
+    asker: &str,
+    claim: &BasisClaim,
+    date: Date,
+) -> Result<(), String> {
+    let answer = palermo_law::basis(kb, holder, asker, COOPERATION, date)
+        .map_err(|err| format!("the law engine cannot answer: {err}"))?;
+    let Some(candidate) = answer.bases.iter().find(|c| {
+        c.instrument_id
+            .eq_ignore_ascii_case(claim.instrument.trim())
+    }) else {
+        let found: Vec<&str> = answer
+            .bases
+            .iter()
+            .map(|c| c.instrument_id.as_str())
+            .collect();
+        return Err(format!(
+            "{} does not bind {holder} and {asker} for information exchange on {date} \
+             (instruments that do: {})",
+            claim.instrument,
+            if found.is_empty() {
+                "none".to_owned()
+            } else {
+                found.join(", ")
+            }
+        ));
+    };
+    if let Some(article) = &claim.article
+        && !candidate.articles.iter().any(|c| c.article == *article)
+    {
+        let known: Vec<&str> = candidate
+            .articles
+            .iter()
+            .map(|c| c.article.as_str())
+            .collect();
+        return Err(format!(
+            "{} does not provide information exchange by {article} (articles: {})",
+            candidate.instrument_id,
+            known.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Matches an admitted query, filters candidates through the policy, stores
+/// the hits and the query, records them, and builds the answer.
+async fn respond(
+    shared: &Shared,
+    envelope: &Envelope,
+    admitted: Admitted,
+    now: OffsetDateTime,
+) -> Result<AnswerPayload, NodeError> {
+    let config = &shared.config.hits;
+    let peer = envelope.sender.as_str();
+    let candidates = find_candidates(
+        &admitted.index.clks,
+        &admitted.clks,
+        config.threshold,
+        config.top_k,
+    )
+    .map_err(|err| NodeError::Invalid(err.to_string()))?;
+    // The policy decides on every candidate record, as the asking node's principal.
+    let mut ids: Vec<&str> = candidates
+        .iter()
+        .flatten()
+        .filter_map(|(pos, _)| admitted.index.ids.get(*pos as usize))
+        .map(String::as_str)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let principal = format!("node:{peer}");
+    let (permitted, decisions) = permit(shared, &admitted, &principal, &ids, now).await?;
+    let mut hits = Vec::new();
+    let mut results = Vec::new();
+    for (index, found) in candidates.iter().enumerate() {
+        let mut refs = Vec::new();
+        for (pos, score) in found {
+            let Some(record_id) = admitted.index.ids.get(*pos as usize) else {
+                continue;
+            };
+            if !permitted.contains(record_id.as_str()) {
+                continue;
+            }
+            let band = config.band(*score);
+            let reference = new_reference();
+            hits.push(HitRecord {
+                direction: HitDirection::Received,
+                peer: peer.to_owned(),
+                hit_ref: reference.clone(),
+                query_id: envelope.id,
+                query_index: index as u64,
+                case_id: admitted.case.clone(),
+                band: band.to_owned(),
+                score: Some(*score),
+                record_ids: vec![record_id.clone()],
+                at: now,
+                status: "open".to_owned(),
+            });
+            refs.push(HitRef {
+                reference,
+                band: band.to_owned(),
+            });
+        }
+        if !refs.is_empty() {
+            results.push(EncodingAnswer {
+                index: index as u64,
+                hits: refs,
+            });
+        }
+    }
+    let n_hits = results.len() as u64;
+    let record = HitQueryRecord {
+        id: envelope.id,
+        direction: HitDirection::Received,
+        peer: peer.to_owned(),
+        case_id: admitted.case.clone(),
+        purpose: admitted.purpose.clone(),
+        basis: admitted.basis.text(),
+        key_id: admitted.payload.key_id.clone(),
+        n_encodings: admitted.clks.len() as u64,
+        at: now,
+        status: "answered".to_owned(),
+        code: None,
+        n_hits,
+        record_ids: Vec::new(),
+    };
+    // A redelivered query (after a crash before its inbox row committed)
+    // finds its hits stored: answer with those, not with fresh references.
+    let new = shared.store.hit_query_record(&record).await?;
+    if new {
+        shared.store.hits_insert(&hits).await?;
+    }
+    let stored = shared
+        .store
+        .hits_for_query(HitDirection::Received, envelope.id)
+        .await?;
+    let results = answers_from(&stored);
+    let mut matched: Vec<String> = stored.iter().flat_map(|h| h.record_ids.clone()).collect();
+    matched.sort_unstable();
+    matched.dedup();
+    if !new {
+        return Ok(AnswerPayload {
+            query: envelope.id,
+            node: shared.node_id().to_owned(),
+            outcome: "answered".to_owned(),
+            code: None,
+            message: None,
+            results,
+        });
+    }
+    let mut entries = vec![query_entry(
+        &record,
+        matched,
+        format!(
+            "answered: {} of {} encodings hit",
+            results.len(),
+            record.n_encodings
+        ),
+    )];
+    entries.extend(decisions.iter().map(|d| decision_entry(d, &admitted.case)));
+    entries.extend(
+        shared
+            .probe_check(peer, &admitted.clks, now)
+            .into_iter()
+            .map(|alert| alert_entry(peer, &alert)),
+    );
+    let window =
+        time::Duration::seconds(i64::try_from(config.probe.window_secs).unwrap_or(i64::MAX));
+    if let Ok(used) = shared.store.hit_window(peer, now - window).await
+        && let Some(alert) = shared.probe_ratio(peer, used, now)
+    {
+        entries.push(alert_entry(peer, &alert));
+    }
+    shared.append_ledger(entries).await;
+    Ok(AnswerPayload {
+        query: envelope.id,
+        node: shared.node_id().to_owned(),
+        outcome: "answered".to_owned(),
+        code: None,
+        message: None,
+        results,
+    })
+}
+
+/// The per-encoding answers from stored hits.
+fn answers_from(stored: &[HitRecord]) -> Vec<EncodingAnswer> {
+    let mut results: Vec<EncodingAnswer> = Vec::new();
+    for hit in stored {
+        let reference = HitRef {
+            reference: hit.hit_ref.clone(),
+            band: hit.band.clone(),
+        };
+        match results.last_mut() {
+            Some(last) if last.index == hit.query_index => last.hits.push(reference),
+            _ => results.push(EncodingAnswer {
+                index: hit.query_index,
+                hits: vec![reference],
+            }),
+        }
+    }
+    results
+}
+
+/// The candidate records the policy permits reporting as hits to `principal`,
+/// and every decision made. A record missing from the store is not permitted.
+async fn permit(
+    shared: &Shared,
+    admitted: &Admitted,
+    principal: &str,
+    ids: &[&str],
+    now: OffsetDateTime,
+) -> Result<(std::collections::HashSet<String>, Vec<Decision>), NodeError> {
+    let mut records = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(entity) = shared.store.get(id).await? {
+            records.push(RecordInfo {
+                id: entity.id.as_str().to_owned(),
+                schema: entity.schema.as_str().to_owned(),
+                node: admitted.holder.id.clone(),
+                role: entity.role,
+                case: match &entity.markings.purpose {
+                    Some(Purpose::Case(case)) => Some(case.clone()),
+                    _ => None,
+                },
+                markings: entity.markings.clone(),
+                recipients: Vec::new(),
+                permitted_purposes: Vec::new(),
+                withhold_from: Vec::new(),
+            });
+        }
+    }
+    if records.is_empty() {
+        return Ok((Default::default(), Vec::new()));
+    }
+    let known: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let world = World::new(WorldInfo {
+        nodes: vec![admitted.holder.clone(), admitted.asker.clone()],
+        users: vec![UserInfo {
+            id: principal.to_owned(),
+            node: admitted.asker.id.clone(),
+            agency: None,
+            roles: Vec::new(),
+            cases: vec![admitted.case.clone()],
+        }],
+        records,
+    })
+    .map_err(|err| NodeError::Invalid(format!("policy world: {err}")))?;
+    let decider = Decider {
+        policies: &shared.config.hits.policies,
+        world: &world,
+        basis: &*shared.config.hits.policy_basis,
+    };
+    let template = Query {
+        principal,
+        action: Action::QueryHit,
+        record: "",
+        target_node: None,
+        request: None,
+        override_: None,
+        approver: None,
+        reveals_attributes: false,
+        today: today(now),
+    };
+    let refs: Vec<&str> = known.iter().map(String::as_str).collect();
+    let mut decisions: Vec<Decision> = Vec::new();
+    let allowed = palermo_policy::filter(&decider, &template, &refs, &mut decisions)
+        .map_err(|err| NodeError::Invalid(format!("policy: {err}")))?;
+    Ok((allowed.into_iter().map(str::to_owned).collect(), decisions))
+}
+
+/// The effect of a received `hit-answer`: stores the hits against the sent
+/// query and records the answer. Returns the inbox result.
+pub(crate) async fn receive_answer(shared: &Shared, envelope: &Envelope) -> Value {
+    let now = OffsetDateTime::now_utc();
+    let payload: AnswerPayload = match serde_json::from_value(envelope.payload.clone()) {
+        Ok(payload) => payload,
+        Err(err) => return json!({ "stored": false, "problem": format!("payload: {err}") }),
+    };
+    let query = match shared
+        .store
+        .hit_query(HitDirection::Sent, payload.query)
+        .await
+    {
+        Ok(Some(query)) if query.peer == envelope.sender => query,
+        Ok(_) => {
+            return json!({ "stored": false, "problem": "no query of ours to this node has that id" });
+        }
+        Err(err) => return json!({ "stored": false, "problem": format!("store: {err}") }),
+    };
+    if payload.outcome != "answered" {
+        let code = payload.code.clone().unwrap_or_else(|| "refused".to_owned());
+        tracing::warn!(
+            peer = %envelope.sender,
+            query = %payload.query,
+            code = %code,
+            message = payload.message.as_deref().unwrap_or(""),
+            "hit query refused by the peer"
+        );
+        log_store(
+            shared
+                .store
+                .hit_query_settle(HitDirection::Sent, query.id, "refused", Some(&code), 0)
+                .await,
+        );
+        let entry = query_entry(&query, Vec::new(), format!("refused: {code}"));
+        shared.append_ledger(vec![entry]).await;
+        return json!({ "stored": true, "outcome": "refused", "code": code });
+    }
+    let mut hits = Vec::new();
+    let mut local = Vec::new();
+    for result in &payload.results {
+        let Some(record_id) = usize::try_from(result.index)
+            .ok()
+            .and_then(|i| query.record_ids.get(i))
+        else {
+            continue;
+        };
+        local.push(record_id.clone());
+        for hit in &result.hits {
+            hits.push(HitRecord {
+                direction: HitDirection::Sent,
+                peer: envelope.sender.clone(),
+                hit_ref: hit.reference.clone(),
+                query_id: query.id,
+                query_index: result.index,
+                case_id: query.case_id.clone(),
+                band: hit.band.clone(),
+                score: None,
+                record_ids: vec![record_id.clone()],
+                at: now,
+                status: "open".to_owned(),
+            });
+        }
+    }
+    let n_hits = local.len() as u64;
+    let stored = async {
+        shared.store.hits_insert(&hits).await?;
+        shared
+            .store
+            .hit_query_settle(HitDirection::Sent, query.id, "answered", None, n_hits)
+            .await
+    }
+    .await;
+    if let Err(err) = stored {
+        tracing::warn!(error = %err, "storing received hits failed");
+        return json!({ "stored": false, "problem": "store failure" });
+    }
+    tracing::info!(peer = %envelope.sender, query = %query.id, n_hits, "hit answer received");
+    let entry = query_entry(
+        &query,
+        local,
+        format!(
+            "answered by {}: {n_hits} of {} encodings hit",
+            envelope.sender, query.n_encodings
+        ),
+    );
+    shared.append_ledger(vec![entry]).await;
+    json!({ "stored": true, "outcome": "answered", "hits": hits.len() })
+}
+
+/// A `query` ledger entry for a query sent or received.
+fn query_entry(query: &HitQueryRecord, persons: Vec<String>, outcome: String) -> NewEntry {
+    NewEntry {
+        actor: match query.direction {
+            HitDirection::Received => format!("node:{}", query.peer),
+            HitDirection::Sent => "hits".to_owned(),
+        },
+        case: (!query.case_id.is_empty()).then(|| query.case_id.clone()),
+        time: None,
+        body: EntryBody::Query {
+            persons,
+            purpose: Some(format!(
+                "hit-query {} {} {} ({}): {}",
+                query.direction.as_str(),
+                if query.direction == HitDirection::Sent {
+                    "to"
+                } else {
+                    "from"
+                },
+                query.peer,
+                query.id,
+                query.purpose
+            )),
+            legal_basis: (!query.basis.is_empty()).then(|| query.basis.clone()),
+            policy_decision: Some(outcome),
+        },
+    }
+}
+
+/// A `policy-decision` ledger entry for one decision on a candidate record.
+fn decision_entry(decision: &Decision, case: &str) -> NewEntry {
+    NewEntry {
+        actor: decision.principal.clone(),
+        case: Some(case.to_owned()),
+        time: None,
+        body: EntryBody::PolicyDecision {
+            request: format!("{} {}", decision.action.as_str(), decision.resource),
+            decision: if decision.allowed { "allow" } else { "deny" }.to_owned(),
+            policies: decision.determining.clone(),
+        },
+    }
+}
+
+/// A `policy-decision` ledger entry with decision `alert` for a probing alert.
+fn alert_entry(peer: &str, alert: &probe::Alert) -> NewEntry {
+    NewEntry {
+        actor: format!("node:{peer}"),
+        case: None,
+        time: None,
+        body: EntryBody::PolicyDecision {
+            request: format!("hit-probing {peer}: {}", alert.reason),
+            decision: "alert".to_owned(),
+            policies: vec![format!("probe-{}", alert.kind)],
+        },
+    }
+}
+
+/// A fresh opaque hit reference: `hit-` and 128 random bits in hex.
+fn new_reference() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("hit-{hex}")
+}
+
+/// The UTC date of `now`.
+fn today(now: OffsetDateTime) -> Date {
+    Date::from_unix_days(now.unix_timestamp().div_euclid(86_400))
+}
+
+fn log_store(result: palermo_store::Result<()>) {
+    if let Err(err) = result {
+        tracing::warn!(error = %err, "storing a hit query failed");
+    }
+}

@@ -1,0 +1,288 @@
+//! Detection of dictionary-style probing of the hit/no-hit exchange.
+//!
+//! A peer that enumerates candidate persons (one name with every birth date
+//! of a decade, say) sends many encodings that are nearly identical to each
+//! other, and gets few hits for many encodings. Two detectors, per peer:
+//! - **near-identical encodings**: the encodings of the last window are kept
+//!   in memory (at most [`ProbeConfig::memory`] per peer); an encoding whose
+//!   Dice coefficient with another recent one (or another in its batch)
+//!   reaches [`ProbeConfig::near_identical`] counts, and
+//!   [`ProbeConfig::max_near_identical`] of them in the window raise an alert;
+//! - **query-to-hit ratio**: once a peer has sent
+//!   [`ProbeConfig::min_encodings`] encodings in the window, more than
+//!   [`ProbeConfig::max_encodings_per_hit`] encodings per encoding that hit
+//!   raise an alert.
+//!
+//! An alert is a warn log line and a ledger entry (written by the caller);
+//! it is raised at most once per peer, detector and window. Alerts do not
+//! refuse queries by themselves: quotas do.
+
+use std::collections::{HashMap, VecDeque};
+
+use palermo_pprl::{Blocking, Clks, MatchConfig};
+use palermo_store::HitWindow;
+use time::OffsetDateTime;
+
+/// How probing is detected. [`ProbeConfig::standard`] gives the defaults named on each field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProbeConfig {
+    /// The detection window in seconds (3,600).
+    pub window_secs: u64,
+    /// Dice coefficient at which two encodings count as near-identical (0.9).
+    /// With the standard balanced 2048-bit encodings, one person with only
+    /// the birth date changed scores 0.91–0.93 against the original, while
+    /// unrelated persons score below 0.75.
+    pub near_identical: f64,
+    /// Near-identical encodings in the window that raise an alert (20).
+    pub max_near_identical: usize,
+    /// Recent encodings kept per peer (4,096).
+    pub memory: usize,
+    /// Encodings in the window before the ratio is judged (1,000).
+    pub min_encodings: u64,
+    /// Encodings per hit above which the ratio raises an alert (500).
+    pub max_encodings_per_hit: u64,
+}
+
+impl ProbeConfig {
+    /// The defaults.
+    pub fn standard() -> ProbeConfig {
+        ProbeConfig {
+            window_secs: 3_600,
+            near_identical: 0.9,
+            max_near_identical: 20,
+            memory: 4_096,
+            min_encodings: 1_000,
+            max_encodings_per_hit: 500,
+        }
+    }
+}
+
+/// One alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    /// `near-identical` or `query-to-hit-ratio`.
+    pub kind: &'static str,
+    /// What was seen (counts only).
+    pub reason: String,
+}
+
+/// What one peer sent recently.
+#[derive(Default)]
+struct PeerState {
+    /// `(when, encoding words)`, oldest first.
+    recent: VecDeque<(OffsetDateTime, Vec<u64>)>,
+    /// When near-identical encodings were counted, oldest first.
+    near: VecDeque<OffsetDateTime>,
+    /// When each detector last alerted.
+    alerted: HashMap<&'static str, OffsetDateTime>,
+}
+
+/// The per-peer state of both detectors (in memory; a restart forgets it).
+#[derive(Default)]
+pub(crate) struct ProbeMonitor {
+    peers: HashMap<String, PeerState>,
+}
+
+impl ProbeMonitor {
+    /// Counts the near-identical encodings of `batch` from `peer` and
+    /// remembers the batch; returns an alert when the window holds too many.
+    pub(crate) fn observe(
+        &mut self,
+        config: &ProbeConfig,
+        peer: &str,
+        batch: &Clks,
+        now: OffsetDateTime,
+    ) -> Option<Alert> {
+        let window = time::Duration::seconds(i64::try_from(config.window_secs).unwrap_or(i64::MAX));
+        let state = self.peers.entry(peer.to_owned()).or_default();
+        while state
+            .recent
+            .front()
+            .is_some_and(|(at, _)| *at < now - window)
+        {
+            state.recent.pop_front();
+        }
+        while state.near.front().is_some_and(|at| *at < now - window) {
+            state.near.pop_front();
+        }
+        let n_bits = batch.n_bits();
+        let mut pool = Clks::new(n_bits);
+        for (_, words) in &state.recent {
+            pool.push_words(words);
+        }
+        let n_recent = pool.len();
+        for idx in 0..batch.len() {
+            pool.push_words(batch.row(idx));
+        }
+        let match_config = MatchConfig {
+            threshold: config.near_identical,
+            top_k: Some(2),
+            one_to_one: false,
+            blocking: Blocking::Auto,
+        };
+        let near = match palermo_pprl::match_clks(batch, &pool, &match_config) {
+            // Every encoding matches itself at position n_recent + idx; count the others.
+            Ok((pairs, _)) => {
+                let mut has_partner = vec![false; batch.len()];
+                for pair in pairs {
+                    if pair.right as usize != n_recent + pair.left as usize
+                        && let Some(slot) = has_partner.get_mut(pair.left as usize)
+                    {
+                        *slot = true;
+                    }
+                }
+                has_partner.into_iter().filter(|p| *p).count()
+            }
+            Err(_) => 0,
+        };
+        state.near.extend(std::iter::repeat_n(now, near));
+        for idx in 0..batch.len() {
+            state.recent.push_back((now, batch.row(idx).to_vec()));
+        }
+        while state.recent.len() > config.memory {
+            state.recent.pop_front();
+        }
+        let n_near = state.near.len();
+        if n_near < config.max_near_identical {
+            return None;
+        }
+        alert_once(
+            state,
+            "near-identical",
+            now,
+            window,
+            format!(
+                "{n_near} near-identical encodings (Dice >= {}) within {} s",
+                config.near_identical, config.window_secs
+            ),
+        )
+    }
+
+    /// Judges the peer's query-to-hit ratio over the window (`used`, which
+    /// includes the latest query); returns an alert when it is too high.
+    pub(crate) fn ratio(
+        &mut self,
+        config: &ProbeConfig,
+        peer: &str,
+        used: HitWindow,
+        now: OffsetDateTime,
+    ) -> Option<Alert> {
+        if used.encodings < config.min_encodings
+            || used.encodings
+                <= config
+                    .max_encodings_per_hit
+                    .saturating_mul(used.hits.max(1))
+        {
+            return None;
+        }
+        let window = time::Duration::seconds(i64::try_from(config.window_secs).unwrap_or(i64::MAX));
+        let state = self.peers.entry(peer.to_owned()).or_default();
+        alert_once(
+            state,
+            "query-to-hit-ratio",
+            now,
+            window,
+            format!(
+                "{} encodings for {} hits within {} s (alert above {} per hit)",
+                used.encodings, used.hits, config.window_secs, config.max_encodings_per_hit
+            ),
+        )
+    }
+}
+
+fn alert_once(
+    state: &mut PeerState,
+    kind: &'static str,
+    now: OffsetDateTime,
+    window: time::Duration,
+    reason: String,
+) -> Option<Alert> {
+    if state.alerted.get(kind).is_some_and(|at| *at > now - window) {
+        return None;
+    }
+    state.alerted.insert(kind, now);
+    Some(Alert { kind, reason })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clks(rows: &[Vec<u64>]) -> Clks {
+        let mut clks = Clks::new(128);
+        for row in rows {
+            assert!(clks.push_words(row));
+        }
+        clks
+    }
+
+    fn config() -> ProbeConfig {
+        ProbeConfig {
+            max_near_identical: 3,
+            min_encodings: 10,
+            max_encodings_per_hit: 4,
+            ..ProbeConfig::standard()
+        }
+    }
+
+    #[test]
+    fn near_identical_batches_alert_once_per_window() {
+        let mut monitor = ProbeMonitor::default();
+        let now = OffsetDateTime::now_utc();
+        // Three variants of one encoding: one bit apart out of ~64 set bits.
+        let base = vec![u64::MAX, 0];
+        let batch = clks(&[base.clone(), vec![u64::MAX - 1, 0], vec![u64::MAX - 2, 0]]);
+        let alert = monitor.observe(&config(), "de-bka", &batch, now).unwrap();
+        assert_eq!(alert.kind, "near-identical");
+        assert!(monitor.observe(&config(), "de-bka", &batch, now).is_none());
+        // Another peer is judged on its own.
+        let distinct = clks(&[vec![u64::MAX, 0], vec![0, u64::MAX]]);
+        assert!(
+            monitor
+                .observe(&config(), "fr-ocrteh", &distinct, now)
+                .is_none()
+        );
+        // After the window the same batch alerts again.
+        let later = now + time::Duration::seconds(3_601);
+        assert!(
+            monitor
+                .observe(&config(), "de-bka", &batch, later)
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn distinct_encodings_do_not_alert() {
+        let mut monitor = ProbeMonitor::default();
+        let now = OffsetDateTime::now_utc();
+        let batch = clks(&[
+            vec![u64::MAX, 0],
+            vec![0, u64::MAX],
+            vec![0xFFFF_FFFF, 0xFFFF_FFFF],
+        ]);
+        for _ in 0..1 {
+            assert!(monitor.observe(&config(), "de-bka", &batch, now).is_none());
+        }
+    }
+
+    #[test]
+    fn ratio_alerts_on_many_encodings_per_hit() {
+        let mut monitor = ProbeMonitor::default();
+        let now = OffsetDateTime::now_utc();
+        let check = |m: &mut ProbeMonitor, encodings, hits| {
+            let used = HitWindow {
+                queries: 1,
+                encodings,
+                hits,
+            };
+            m.ratio(&config(), "de-bka", used, now).is_some()
+        };
+        assert!(!check(&mut monitor, 9, 0), "below the minimum");
+        assert!(!check(&mut monitor, 20, 5), "4 per hit is the limit");
+        assert!(check(&mut monitor, 21, 5));
+        assert!(
+            !check(&mut monitor, 100, 0),
+            "alerted already in this window"
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! The hit/no-hit tables on both backends: peer settings, encoding sets,
+//! queries with their outbox message in one transaction, quota windows, and
+//! idempotent hit inserts.
+
+use palermo_store::{
+    AnyStore, FederationStore, HitDirection, HitEncodingSet, HitPeer, HitQueryRecord, HitRecord,
+    OutgoingMessage, PgStore, SqliteStore,
+};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+fn at(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_790_000_000 + seconds).unwrap()
+}
+
+fn query(
+    direction: HitDirection,
+    peer: &str,
+    seconds: i64,
+    status: &str,
+    n: u64,
+) -> HitQueryRecord {
+    HitQueryRecord {
+        id: Uuid::now_v7(),
+        direction,
+        peer: peer.to_owned(),
+        case_id: "C-1".to_owned(),
+        purpose: "case:C-1".to_owned(),
+        basis: "UNTOC:Art. 27".to_owned(),
+        key_id: "00112233aabbccdd".to_owned(),
+        n_encodings: n,
+        at: at(seconds),
+        status: status.to_owned(),
+        code: None,
+        n_hits: 0,
+        record_ids: (0..n).map(|i| format!("r{i}")).collect(),
+    }
+}
+
+fn hit(query: &HitQueryRecord, hit_ref: &str, index: u64) -> HitRecord {
+    HitRecord {
+        direction: query.direction,
+        peer: query.peer.clone(),
+        hit_ref: hit_ref.to_owned(),
+        query_id: query.id,
+        query_index: index,
+        case_id: query.case_id.clone(),
+        band: "medium".to_owned(),
+        score: Some(0.93),
+        record_ids: vec![format!("p{index}")],
+        at: query.at,
+        status: "open".to_owned(),
+    }
+}
+
+async fn hit_tables(store: AnyStore) {
+    // Peers: none by default; a setting replaces the previous one.
+    assert!(store.hit_peer("de-bka").await.unwrap().is_none());
+    let mut setting = HitPeer {
+        peer: "de-bka".to_owned(),
+        enabled: true,
+        max_queries: Some(5),
+        max_encodings: None,
+        window_secs: Some(60),
+        updated_at: at(0),
+        updated_by: "op".to_owned(),
+    };
+    store.hit_peer_set(&setting).await.unwrap();
+    assert_eq!(
+        store.hit_peer("de-bka").await.unwrap(),
+        Some(setting.clone())
+    );
+    setting.enabled = false;
+    store.hit_peer_set(&setting).await.unwrap();
+    assert_eq!(store.hit_peers().await.unwrap(), vec![setting]);
+
+    // Encodings: one set per key id, replaced as a whole.
+    assert!(store.hit_encodings("k1").await.unwrap().is_none());
+    assert!(store.hit_encoding_generation("k1").await.unwrap().is_none());
+    let set = |key: &str| HitEncodingSet {
+        key_id: key.to_owned(),
+        n_bits: 16,
+        hardening: "balance".to_owned(),
+        records: 0,
+    };
+    let rows = vec![("b".to_owned(), vec![1, 2]), ("a".to_owned(), vec![3, 4])];
+    assert_eq!(
+        store
+            .hit_encodings_replace(&set("k1"), &rows)
+            .await
+            .unwrap(),
+        2
+    );
+    store
+        .hit_encodings_replace(&set("k2"), &rows[..1])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .hit_encodings_replace(&set("k1"), &rows[1..])
+            .await
+            .unwrap(),
+        1
+    );
+    // Every replace makes a new generation (answering nodes cache by it).
+    let first = store.hit_encoding_generation("k1").await.unwrap().unwrap();
+    store
+        .hit_encodings_replace(&set("k1"), &rows[1..])
+        .await
+        .unwrap();
+    let second = store.hit_encoding_generation("k1").await.unwrap().unwrap();
+    assert_ne!(first, second);
+    store.hit_encodings_replace(&set("k3"), &[]).await.unwrap();
+    assert!(store.hit_encoding_generation("k3").await.unwrap().is_none());
+    let k1 = store.hit_encodings("k1").await.unwrap().unwrap();
+    assert_eq!(k1.rows, vec![("a".to_owned(), vec![3, 4])]);
+    assert_eq!((k1.set.n_bits, k1.set.records), (16, 1));
+    let sets = store.hit_encoding_sets().await.unwrap();
+    assert_eq!(
+        sets.iter()
+            .map(|s| (s.key_id.as_str(), s.records))
+            .collect::<Vec<_>>(),
+        vec![("k1", 1), ("k2", 1)]
+    );
+
+    // A sent query and its message commit together.
+    let sent = query(HitDirection::Sent, "de-bka", 0, "pending", 3);
+    let message = OutgoingMessage {
+        id: sent.id,
+        recipient: "de-bka".to_owned(),
+        kind: "hit-query".to_owned(),
+        envelope: b"{}".to_vec(),
+        created_at: sent.at,
+    };
+    store.hit_query_send(&sent, &message).await.unwrap();
+    assert_eq!(store.fed_counts().await.unwrap().outbox_pending, 1);
+    let stored = store
+        .hit_query(HitDirection::Sent, sent.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, sent);
+    assert_eq!(stored.record_ids, vec!["r0", "r1", "r2"]);
+    store
+        .hit_query_settle(
+            HitDirection::Sent,
+            sent.id,
+            "refused",
+            Some("over-quota"),
+            0,
+        )
+        .await
+        .unwrap();
+    let settled = store
+        .hit_query(HitDirection::Sent, sent.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (settled.status.as_str(), settled.code.as_deref()),
+        ("refused", Some("over-quota"))
+    );
+
+    // Received queries: recorded once; the window counts answered ones only.
+    let mut answered = query(HitDirection::Received, "fr-ocrteh", 10, "answered", 4);
+    answered.n_hits = 1;
+    assert!(store.hit_query_record(&answered).await.unwrap());
+    assert!(!store.hit_query_record(&answered).await.unwrap());
+    let old = query(HitDirection::Received, "fr-ocrteh", -1_000, "answered", 7);
+    store.hit_query_record(&old).await.unwrap();
+    let refused = query(HitDirection::Received, "fr-ocrteh", 20, "refused", 9);
+    store.hit_query_record(&refused).await.unwrap();
+    let window = store
+        .hit_window("fr-ocrteh", at(10) - Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!((window.queries, window.encodings, window.hits), (1, 4, 1));
+    assert_eq!(
+        store
+            .hit_window("de-bka", at(-5_000))
+            .await
+            .unwrap()
+            .queries,
+        0
+    );
+    assert_eq!(store.hit_queries(10).await.unwrap().len(), 4);
+
+    // Hits: inserted once per reference, listed by query and by direction.
+    let hits = vec![hit(&answered, "hit-2", 2), hit(&answered, "hit-1", 0)];
+    store.hits_insert(&hits).await.unwrap();
+    let mut again = hits[0].clone();
+    again.band = "high".to_owned();
+    store.hits_insert(&[again]).await.unwrap();
+    let by_query = store
+        .hits_for_query(HitDirection::Received, answered.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        by_query
+            .iter()
+            .map(|h| (h.query_index, h.band.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(0, "medium"), (2, "medium")]
+    );
+    assert_eq!(by_query[0], hits[1]);
+    store.hits_insert(&[hit(&sent, "hit-9", 1)]).await.unwrap();
+    assert_eq!(store.hits_list(None, 10).await.unwrap().len(), 3);
+    let sent_hits = store.hits_list(Some(HitDirection::Sent), 10).await.unwrap();
+    assert_eq!(sent_hits.len(), 1);
+    assert_eq!(sent_hits[0].hit_ref, "hit-9");
+}
+
+#[tokio::test]
+async fn hit_tables_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("node.db").display());
+    hit_tables(AnyStore::Sqlite(SqliteStore::connect(&url).await.unwrap())).await;
+}
+
+#[tokio::test]
+async fn hit_tables_postgres() {
+    let store = AnyStore::Postgres(PgStore::connect(&crate::util::pg_url()).await.unwrap());
+    hit_tables(store).await;
+}
