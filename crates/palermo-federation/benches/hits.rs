@@ -5,11 +5,11 @@
 //! - single-record queries, each timed from `send_query` to the answer stored
 //!   at NL (delivery both ways, checks, matching, policy, ledger), sent
 //!   `BENCH_CONCURRENCY` at a time: p50, p99 and queries per second;
-//! - one batch of 10,000 encodings, timed the same way;
+//! - one batch of `BENCH_BATCH` (default 10,000) encodings, timed the same way;
 //! - the resident memory of the process before and after DE loaded its set.
 //!
-//! Run with `cargo bench -p palermo-federation --bench hits`. `BENCH_PERSONS`
-//! (default 100000), `BENCH_QUERIES` (default 400) and `BENCH_CONCURRENCY`
+//! Run with `cargo test --release -p palermo-federation --bench hits -- --bench`.
+//! `BENCH_PERSONS` (default 20000), `BENCH_QUERIES` (default 400) and `BENCH_CONCURRENCY`
 //! (default 8) change the sizes. It fails when a query is not answered or a
 //! known person is not found.
 
@@ -97,8 +97,8 @@ fn rss_mb() -> f64 {
 }
 
 struct Pair {
+    nl: Node,
     nl_store: AnyStore,
-    nl_identity: NodeIdentity,
     de_id: String,
     stop: Vec<tokio::sync::oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -135,6 +135,7 @@ async fn pair(encoder: &Encoder, n_persons: u64) -> Pair {
     let mut stop = Vec::new();
     let mut tasks = Vec::new();
     let mut stores = Vec::new();
+    let mut handles = Vec::new();
     for (dir, identity, listener) in nodes.iter_mut() {
         signed
             .save(&dir.join(palermo_federation::pki::DIRECTORY_FILE))
@@ -182,6 +183,7 @@ async fn pair(encoder: &Encoder, n_persons: u64) -> Pair {
         config.hits.max_queries = u64::MAX;
         config.hits.max_encodings = u64::MAX;
         let node = Node::open(config, store.clone()).unwrap();
+        handles.push(node.clone());
         let listener = std::mem::replace(listener, TcpListener::bind("127.0.0.1:0").await.unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tasks.push(tokio::spawn(async move {
@@ -195,8 +197,8 @@ async fn pair(encoder: &Encoder, n_persons: u64) -> Pair {
         stores.push(store);
     }
     Pair {
+        nl: handles.swap_remove(0),
         nl_store: stores.swap_remove(0),
-        nl_identity: NodeIdentity::load(&nodes[0].0).unwrap(),
         de_id,
         stop,
         tasks,
@@ -229,14 +231,7 @@ impl Pair {
                 hardening: Some(encoder.config().hardening.name().to_owned()),
             },
         };
-        palermo_federation::send_query(
-            &self.nl_store,
-            &self.nl_identity,
-            &request,
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap()
+        self.nl.send_query(&request).await.unwrap()
     }
 
     /// Waits until query `id` is settled; panics unless it was answered.
@@ -268,7 +263,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let n_persons = env("BENCH_PERSONS", 100_000);
+    let n_persons = env("BENCH_PERSONS", 20_000);
     let n_queries = env("BENCH_QUERIES", 400);
     let concurrency = env("BENCH_CONCURRENCY", 8).max(1);
     let encoder = Encoder::new(
@@ -323,19 +318,16 @@ async fn main() {
         percentile(&latencies, 0.99)
     );
 
-    let batch: Vec<Person> = (0..10_000u64).map(|i| person(i * 13 % n_persons)).collect();
+    let n_batch = env("BENCH_BATCH", 10_000).min(n_persons);
+    let batch: Vec<Person> = (0..n_batch).map(|i| person(i * 13 % n_persons)).collect();
     let t = Instant::now();
     let id = pair.ask(&encoder, &batch).await;
     let n_hits = pair.answered(id).await;
     println!(
-        "one batch of 10000 encodings: {:.2} s (encoding at NL included), {n_hits} hit",
+        "one batch of {n_batch} encodings: {:.2} s (encoding at NL included), {n_hits} hit",
         t.elapsed().as_secs_f64()
     );
-    assert_eq!(
-        n_hits,
-        10_000.min(n_persons),
-        "stored persons were not found"
-    );
+    assert_eq!(n_hits, n_batch, "stored persons were not found");
     for tx in pair.stop {
         let _ = tx.send(());
     }

@@ -609,7 +609,7 @@ async fn admit(
     let payload: QueryPayload = match serde_json::from_value(envelope.payload.clone()) {
         Ok(payload) => payload,
         Err(err) => {
-            // serde's message names the field, never a value.
+            // serde's message names the field; it can quote only what the peer sent.
             return Err((Refusal::Malformed(err.to_string()), Partial::default()));
         }
     };
@@ -1052,6 +1052,7 @@ pub(crate) async fn receive_answer(shared: &Shared, envelope: &Envelope) -> Valu
     {
         Ok(Some(query)) if query.peer == envelope.sender => query,
         Ok(_) => {
+            tracing::warn!(peer = %envelope.sender, query = %payload.query, "hit answer to no query of ours");
             return json!({ "stored": false, "problem": "no query of ours to this node has that id" });
         }
         Err(err) => return json!({ "stored": false, "problem": format!("store: {err}") }),

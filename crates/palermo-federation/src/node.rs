@@ -189,6 +189,20 @@ impl Node {
         self.shared.send(recipient, kind, payload).await
     }
 
+    /// Sends a hit/no-hit query ([`crate::hits::send_query`]) and wakes this
+    /// node's sender, so that it leaves at once rather than at the next poll.
+    pub async fn send_query(&self, request: &crate::hits::QueryRequest) -> Result<Uuid, NodeError> {
+        let id = crate::hits::send_query(
+            &self.shared.store,
+            &self.shared.identity,
+            request,
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+        self.shared.outbox_wake.notify_one();
+        Ok(id)
+    }
+
     /// Runs the node until `shutdown` resolves (see [`run_node`]).
     pub async fn run(
         self,
