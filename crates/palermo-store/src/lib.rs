@@ -20,6 +20,7 @@ mod ledger;
 mod postgres;
 mod resolution;
 mod row;
+mod spill;
 mod sqlite;
 mod users;
 
