@@ -25,7 +25,8 @@ use crate::{
     stats_from,
 };
 
-/// The columns of [`StoredRow`], joined with the entity's batch.
+/// The columns of [`StoredRow`], joined with the entity's batch (read back
+/// by position in `stored_row`: keep the order).
 macro_rules! select_stored {
     () => {
         "SELECT e.id, e.schema, e.properties::text AS properties, \
@@ -413,16 +414,16 @@ fn push_copy_field(out: &mut String, field: Option<&str>) {
 
 fn stored_row(row: &PgRow) -> Result<StoredRow> {
     Ok(StoredRow {
-        id: row.try_get("id")?,
-        schema: row.try_get("schema")?,
-        properties: row.try_get("properties")?,
-        markings: row.try_get("markings")?,
-        role: row.try_get("role")?,
-        batch_id: row.try_get("batch_id")?,
-        record: row.try_get("record")?,
-        source_file: row.try_get("source_file")?,
-        imported_by: row.try_get("imported_by")?,
-        imported_at: row.try_get::<OffsetDateTime, _>("started_at")?,
+        id: row.try_get(0)?,
+        schema: row.try_get(1)?,
+        properties: row.try_get(2)?,
+        markings: row.try_get(3)?,
+        role: row.try_get(4)?,
+        batch_id: row.try_get(5)?,
+        record: row.try_get(6)?,
+        source_file: row.try_get(7)?,
+        imported_by: row.try_get(8)?,
+        imported_at: row.try_get::<OffsetDateTime, _>(9)?,
     })
 }
 

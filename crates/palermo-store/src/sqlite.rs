@@ -28,7 +28,8 @@ const ROWS_PER_STATEMENT: usize = 2_500;
 /// Keys per multi-row INSERT (2 columns each).
 const KEYS_PER_STATEMENT: usize = 16_000;
 
-/// The columns of [`StoredRow`], joined with the entity's batch.
+/// The columns of [`StoredRow`], joined with the entity's batch (read back
+/// by position in `stored_row`: keep the order).
 macro_rules! select_stored {
     () => {
         "SELECT e.id, e.schema, e.properties, e.markings, e.role, e.batch_id, \
@@ -382,17 +383,17 @@ impl TimeCache {
 }
 
 fn stored_row_cached(row: &SqliteRow, times: &mut TimeCache) -> Result<StoredRow> {
-    let imported_at = times.parse(row.try_get("started_at")?)?;
+    let imported_at = times.parse(row.try_get(9)?)?;
     Ok(StoredRow {
-        id: row.try_get("id")?,
-        schema: row.try_get("schema")?,
-        properties: row.try_get("properties")?,
-        markings: row.try_get("markings")?,
-        role: row.try_get("role")?,
-        batch_id: row.try_get("batch_id")?,
-        record: row.try_get("record")?,
-        source_file: row.try_get("source_file")?,
-        imported_by: row.try_get("imported_by")?,
+        id: row.try_get(0)?,
+        schema: row.try_get(1)?,
+        properties: row.try_get(2)?,
+        markings: row.try_get(3)?,
+        role: row.try_get(4)?,
+        batch_id: row.try_get(5)?,
+        record: row.try_get(6)?,
+        source_file: row.try_get(7)?,
+        imported_by: row.try_get(8)?,
         imported_at,
     })
 }
