@@ -18,8 +18,9 @@ use crate::csv_reader::CsvSource;
 use crate::jsonl_reader::JsonlSource;
 use crate::{Error, Result};
 
-/// Records sent to the store per insert call.
-const CHUNK: usize = 10_000;
+/// Records sent to the store per insert call (two chunks are in memory
+/// while the next is read: see `import_file`).
+const CHUNK: usize = 5_000;
 
 /// The kind of input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,6 +47,15 @@ pub fn entity_keys(entity: &Entity) -> Vec<String> {
     keys
 }
 
+/// The hashes under which an import stores the lookup keys of `entity`:
+/// [`key_hash`] of each of [`entity_keys`], sorted and deduplicated,
+/// computed without building the key strings (as the importer does).
+pub fn entity_key_hashes_of(entity: &Entity) -> Vec<i64> {
+    let (mut buf, mut out) = (String::new(), Vec::new());
+    entity_key_hashes(entity, &mut buf, &mut out);
+    out
+}
+
 /// The stored hashes of [`entity_keys`], sorted and deduplicated, without
 /// building the key strings: the import hashes every key of every record,
 /// and allocating each one first cost more than the rest of the row.
@@ -185,6 +194,7 @@ mod tests {
         entity_key_hashes(&person, &mut buf, &mut got);
         assert_eq!(got, want);
         assert_eq!(got.len(), entity_keys(&person).len());
+        assert_eq!(entity_key_hashes_of(&person), want);
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub use crate::federation::{
     FederationCounts, FederationStore, InboxEffect, InboxRow, IncomingMessage, OutboxRow,
     OutboxStatus, OutgoingMessage, PeerHead, Unledgered,
 };
-pub use crate::keys::{entity_keys, key_hash, name_key};
+pub use crate::keys::{entity_key_hashes_of, entity_keys, key_hash, name_key};
 pub use crate::law::LawUpdateRecord;
 pub use crate::ledger::{
     EntryFilter, LedgerStore, StoredEntry, ledger_consistency_proof, ledger_inclusion_proof,

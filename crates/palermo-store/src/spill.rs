@@ -18,8 +18,8 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
-/// Pairs held in memory before they go to the bucket files (16 MB).
-const SPILL_AT: usize = 1 << 20;
+/// Pairs held in memory before they go to the bucket files (4 MB).
+const SPILL_AT: usize = 1 << 18;
 /// Bucket files once spilled; 1,000,000 rows with about 6 keys each make
 /// buckets of about 23,000 pairs (370 KB), 100 million rows about 37 MB.
 const BUCKETS: usize = 256;
