@@ -5,7 +5,9 @@
 #   bench/import/run.sh [ROWS] [RUNS]
 #
 # PostgreSQL: PALERMO_BENCH_PG (default postgres://postgres@127.0.0.1:5432/test);
-# each run uses a fresh schema.
+# each run uses a fresh schema. Afterwards the import_phases example times the
+# CPU phases of the same file without a store (CSV parsing, validation, JSON
+# encoding, content hashing, lookup keys); the rest of an import is SQL.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rows="${1:-1000000}"
@@ -14,8 +16,9 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 pg="${PALERMO_BENCH_PG:-postgres://postgres@127.0.0.1:5432/test}"
 
-cargo build --release -q -p palermo-ingest --example import_bench
+cargo build --release -q -p palermo-ingest --example import_bench --example import_phases
 bin="${CARGO_TARGET_DIR:-target}/release/examples/import_bench"
+phases="${CARGO_TARGET_DIR:-target}/release/examples/import_phases"
 
 results="$work/results.jsonl"
 for run in $(seq 1 "$runs"); do
@@ -39,3 +42,6 @@ for backend in ("sqlite", "postgres"):
           f"({runs[0]['rows'] / med('import_s'):,.0f} rows/s), export median {med('export_s'):.2f} s, "
           f"peak RSS median {med('peak_rss_mb'):.0f} MB, csv {runs[0]['csv_mb']} MB")
 PY
+
+echo "CPU phases without a store (seconds, one pass each):"
+"$phases" "$work/persons-$rows.csv"

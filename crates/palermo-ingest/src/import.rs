@@ -18,8 +18,9 @@ use crate::csv_reader::CsvSource;
 use crate::jsonl_reader::JsonlSource;
 use crate::{Error, Result};
 
-/// Records sent to the store per insert call.
-const CHUNK: usize = 10_000;
+/// Records sent to the store per insert call (two chunks are in memory
+/// while the next is read: see `import_file`).
+const CHUNK: usize = 5_000;
 
 /// The kind of input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,41 +173,41 @@ pub async fn import_file<S: Store>(
     let mut tx = store.begin_import(&meta).await?;
     let mut counts = InsertCounts::default();
     let mut n_records = 0u64;
-    let mut chunk: Vec<Entity> = Vec::with_capacity(CHUNK);
-    let mut lines: Vec<u64> = Vec::with_capacity(CHUNK);
-    loop {
-        let next = records.next(&config.markings)?;
-        let done = next.is_none();
-        if let Some((mut entity, line, record_warnings)) = next {
-            warnings.extend(
-                record_warnings
-                    .into_iter()
-                    .map(|w| format!("{}:{line}: {w}", path.display())),
-            );
-            entity.provenance = Some(Provenance {
-                source_file: meta.source_file.clone(),
-                record: line,
-                batch_id: meta.id,
-                imported_at: meta.started_at,
-                imported_by: meta.imported_by.clone(),
-            });
-            chunk.push(entity);
-            lines.push(line);
-            n_records += 1;
+    // The next chunk is read and validated on a blocking thread while the
+    // store writes the current one, so parsing overlaps the database's
+    // work; at most two chunks are in memory.
+    let reader = ChunkReader {
+        records,
+        markings: config.markings.clone(),
+        path: path.to_owned(),
+        provenance: Provenance {
+            source_file: meta.source_file.clone(),
+            record: 0,
+            batch_id: meta.id,
+            imported_at: meta.started_at,
+            imported_by: meta.imported_by.clone(),
+        },
+    };
+    let mut next = Some(tokio::task::spawn_blocking(move || reader.read()));
+    while let Some(reading) = next.take() {
+        let (reader, chunk) = reading.await.map_err(|err| Error::Io {
+            path: path.to_owned(),
+            source: std::io::Error::other(format!("reader thread failed: {err}")),
+        })??;
+        let done = chunk.entities.len() < CHUNK;
+        warnings.extend(chunk.warnings);
+        if !done {
+            next = Some(tokio::task::spawn_blocking(move || reader.read()));
         }
-        if chunk.len() >= CHUNK || (done && !chunk.is_empty()) {
+        if !chunk.entities.is_empty() {
+            n_records += chunk.entities.len() as u64;
             let inserted = tx
-                .insert(&chunk)
+                .insert(&chunk.entities)
                 .await
-                .map_err(|err| conflict_at(err, path, &chunk, &lines))?;
+                .map_err(|err| conflict_at(err, path, &chunk.entities, &chunk.lines))?;
             counts.new += inserted.new;
             counts.unchanged += inserted.unchanged;
-            chunk.clear();
-            lines.clear();
             progress(bytes_read.load(Ordering::Relaxed));
-        }
-        if done {
-            break;
         }
     }
     if n_records == 0 {
@@ -264,6 +265,51 @@ pub fn read_entities<R: BufRead>(
         });
     }
     Ok((n, warnings))
+}
+
+/// Up to [`CHUNK`] records with their lines and warnings; fewer only at the
+/// end of the file.
+struct Chunk {
+    entities: Vec<Entity>,
+    lines: Vec<u64>,
+    warnings: Vec<String>,
+}
+
+/// A reader that moves to a blocking thread for each chunk and back.
+struct ChunkReader<R: BufRead> {
+    records: Records<R>,
+    markings: MarkingConfig,
+    path: std::path::PathBuf,
+    /// The provenance every record gets, with its line filled in.
+    provenance: Provenance,
+}
+
+impl<R: BufRead> ChunkReader<R> {
+    /// Reads the next chunk; returns the reader for the one after.
+    fn read(mut self) -> Result<(ChunkReader<R>, Chunk)> {
+        let mut chunk = Chunk {
+            entities: Vec::with_capacity(CHUNK),
+            lines: Vec::with_capacity(CHUNK),
+            warnings: Vec::new(),
+        };
+        while chunk.entities.len() < CHUNK {
+            let Some((mut entity, line, record_warnings)) = self.records.next(&self.markings)?
+            else {
+                break;
+            };
+            chunk.warnings.extend(
+                record_warnings
+                    .into_iter()
+                    .map(|w| format!("{}:{line}: {w}", self.path.display())),
+            );
+            let mut provenance = self.provenance.clone();
+            provenance.record = line;
+            entity.provenance = Some(provenance);
+            chunk.entities.push(entity);
+            chunk.lines.push(line);
+        }
+        Ok((self, chunk))
+    }
 }
 
 /// Turns a store conflict into an error naming the line in this file.

@@ -34,6 +34,9 @@ pub enum Error {
     /// A schema migration failed.
     #[error("schema migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A temporary file of an import (its staged lookup keys) failed.
+    #[error("temporary import file: {0}")]
+    Spill(#[from] std::io::Error),
     /// A caller-supplied sink (e.g. an export writer) failed.
     #[error("{0}")]
     Sink(String),

@@ -22,6 +22,7 @@ mod policy_versions;
 mod postgres;
 mod resolution;
 mod row;
+mod spill;
 mod sqlite;
 mod users;
 
@@ -41,7 +42,7 @@ pub use crate::federation::{
 pub use crate::hits::{
     HitDirection, HitEncodingSet, HitEncodings, HitPeer, HitQueryRecord, HitRecord, HitWindow,
 };
-pub use crate::keys::{entity_keys, key_hash, name_key};
+pub use crate::keys::{entity_key_hashes_of, entity_keys, key_hash, name_key};
 pub use crate::law::LawUpdateRecord;
 pub use crate::ledger::{
     EntryFilter, LedgerStore, StoredEntry, ledger_consistency_proof, ledger_inclusion_proof,

@@ -6,10 +6,11 @@ use palermo_model::{Entity, EntityId, Markings, Properties, Provenance, Role, Sc
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::keys::{entity_keys, key_hash};
+use crate::keys::entity_key_hashes;
 use crate::{Error, InsertCounts, Result};
 
-/// An entity flattened into the columns of the `entities` table.
+/// An entity flattened into the columns of the `entities` table (the
+/// batch id is the import's, bound once per statement by the backend).
 pub(crate) struct EntityRow {
     pub(crate) id: String,
     pub(crate) schema: &'static str,
@@ -18,19 +19,34 @@ pub(crate) struct EntityRow {
     pub(crate) markings: String,
     pub(crate) tlp: &'static str,
     pub(crate) role: Option<&'static str>,
-    pub(crate) batch_id: String,
     pub(crate) record: i64,
     pub(crate) content_hash: String,
     pub(crate) keys: Vec<i64>,
 }
 
-impl EntityRow {
-    /// Flattens an entity imported in `batch_id`.
-    pub(crate) fn new(entity: &Entity, batch_id: Uuid) -> EntityRow {
+/// Flattens entities into rows, reusing what repeats from row to row: the
+/// markings of the previous record (most records of a file share them) and
+/// the scratch space of key hashing.
+#[derive(Default)]
+pub(crate) struct RowEncoder {
+    last_markings: Option<(Markings, String)>,
+    key_buf: String,
+}
+
+impl RowEncoder {
+    /// Flattens one entity.
+    pub(crate) fn row(&mut self, entity: &Entity) -> EntityRow {
         let properties = serde_json::to_string(&entity.properties)
             .expect("invariant: a map of strings serializes to JSON");
-        let markings =
-            serde_json::to_string(&entity.markings).expect("invariant: markings serialize to JSON");
+        let markings = match &self.last_markings {
+            Some((last, json)) if *last == entity.markings => json.clone(),
+            _ => {
+                let json = serde_json::to_string(&entity.markings)
+                    .expect("invariant: markings serialize to JSON");
+                self.last_markings = Some((entity.markings.clone(), json.clone()));
+                json
+            }
+        };
         let role = entity.role.map(Role::as_str);
         // The content hash covers what the record says, not where it came
         // from: re-importing the same record from another file is a no-op.
@@ -44,21 +60,19 @@ impl EntityRow {
             hasher.update(&(part.len() as u64).to_le_bytes());
             hasher.update(part.as_bytes());
         }
+        let mut keys = Vec::new();
+        entity_key_hashes(entity, &mut self.key_buf, &mut keys);
         EntityRow {
-            id: entity.id.to_string(),
+            id: entity.id.as_str().to_owned(),
             schema: entity.schema.as_str(),
             caption: entity.caption(),
             properties,
             markings,
             tlp: entity.markings.tlp.as_str(),
             role,
-            batch_id: batch_id.to_string(),
             record: entity.provenance.as_ref().map_or(0, |p| p.record as i64),
             content_hash: hasher.finalize().to_hex().to_string(),
-            keys: entity_keys(entity)
-                .iter()
-                .map(|key| key_hash(key))
-                .collect(),
+            keys,
         }
     }
 }

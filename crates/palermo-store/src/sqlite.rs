@@ -15,7 +15,8 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::group_by;
-use crate::row::{EntityRow, StoredRow, dedupe_chunk, origin};
+use crate::row::{EntityRow, RowEncoder, StoredRow, dedupe_chunk, origin};
+use crate::spill::KeySpill;
 use crate::{
     Backend, BatchMeta, BatchRecord, Error, ImportTx, InsertCounts, Result, Stats, Store,
     stats_from,
@@ -27,7 +28,8 @@ const ROWS_PER_STATEMENT: usize = 2_500;
 /// Keys per multi-row INSERT (2 columns each).
 const KEYS_PER_STATEMENT: usize = 16_000;
 
-/// The columns of [`StoredRow`], joined with the entity's batch.
+/// The columns of [`StoredRow`], joined with the entity's batch (read back
+/// by position in `stored_row`: keep the order).
 macro_rules! select_stored {
     () => {
         "SELECT e.id, e.schema, e.properties, e.markings, e.role, e.batch_id, \
@@ -59,7 +61,10 @@ impl SqliteStore {
             // A 64 MB page cache keeps bulk imports mostly off the disk
             // without growing with the file (the RSS budget of an import is
             // 200 MB); temporary tables and sorts spill to temporary files.
-            .pragma("cache_size", "-65536");
+            .pragma("cache_size", "-65536")
+            // Exports stream rows from the worker thread; a deeper channel
+            // lets it run ahead instead of waking the reader for every row.
+            .row_buffer_size(1024);
         // An in-memory database lives in one connection only.
         let max = if url.contains(":memory:") { 1 } else { 4 };
         let pool = SqlitePoolOptions::new()
@@ -80,6 +85,13 @@ impl SqliteStore {
 pub struct SqliteImport<'a> {
     tx: Transaction<'static, Sqlite>,
     batch_id: Uuid,
+    /// The batch id as stored in every row.
+    batch: String,
+    encoder: RowEncoder,
+    /// Lookup keys of the new rows, added to `entity_keys` in key order at
+    /// commit: appending sorted keys is far cheaper than millions of
+    /// inserts at random places in the index.
+    keys: KeySpill,
     _store: &'a SqliteStore,
 }
 
@@ -103,20 +115,12 @@ impl Store for SqliteStore {
         .bind(rfc3339(batch.started_at))
         .execute(&mut *tx)
         .await?;
-        // Lookup keys of new rows are staged here and moved into
-        // `entity_keys` in key order at commit: appending sorted keys is far
-        // cheaper than millions of inserts at random places in the index.
-        sqlx::query(
-            "CREATE TEMP TABLE IF NOT EXISTS import_keys (key_hash INTEGER NOT NULL, seq INTEGER NOT NULL)",
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM temp.import_keys")
-            .execute(&mut *tx)
-            .await?;
         Ok(SqliteImport {
             tx,
             batch_id: batch.id,
+            batch: batch.id.to_string(),
+            encoder: RowEncoder::default(),
+            keys: KeySpill::new(),
             _store: self,
         })
     }
@@ -191,8 +195,9 @@ impl Store for SqliteStore {
     {
         let mut rows = sqlx::query(concat!(select_stored!(), " ORDER BY e.seq")).fetch(&self.pool);
         let mut n = 0;
+        let mut times = TimeCache::default();
         while let Some(row) = rows.try_next().await? {
-            sink(stored_row(&row)?.into_entity()?)?;
+            sink(stored_row_cached(&row, &mut times)?.into_entity()?)?;
             n += 1;
         }
         Ok(n)
@@ -203,10 +208,7 @@ impl ImportTx for SqliteImport<'_> {
     async fn insert(&mut self, entities: &[Entity]) -> Result<InsertCounts> {
         let mut counts = InsertCounts::default();
         for chunk in entities.chunks(ROWS_PER_STATEMENT) {
-            let all_rows: Vec<EntityRow> = chunk
-                .iter()
-                .map(|e| EntityRow::new(e, self.batch_id))
-                .collect();
+            let all_rows: Vec<EntityRow> = chunk.iter().map(|e| self.encoder.row(e)).collect();
             let rows = dedupe_chunk(all_rows, &mut counts)?;
             // The transaction holds SQLite's write lock (the batch row was
             // written first), so nobody else can take these sequence numbers.
@@ -227,7 +229,7 @@ impl ImportTx for SqliteImport<'_> {
                     .push_bind(row.markings.as_str())
                     .push_bind(row.tlp)
                     .push_bind(row.role)
-                    .push_bind(row.batch_id.as_str())
+                    .push_bind(self.batch.as_str())
                     .push_bind(row.record)
                     .push_bind(row.content_hash.as_str());
             });
@@ -262,23 +264,13 @@ impl ImportTx for SqliteImport<'_> {
             if inserted.len() < rows.len() {
                 counts.unchanged += self.check_duplicates(&rows, &inserted).await?;
             }
-            let keys: Vec<(i64, i64)> = rows
+            for (row, seq) in rows
                 .iter()
                 .filter_map(|row| inserted.get(&row.id).map(|seq| (row, *seq)))
-                .flat_map(|(row, seq)| row.keys.iter().map(move |key| (*key, seq)))
-                .collect();
-            for key_chunk in keys.chunks(KEYS_PER_STATEMENT) {
-                let mut insert =
-                    QueryBuilder::<Sqlite>::new("INSERT INTO temp.import_keys (key_hash, seq) ");
-                insert.push_values(key_chunk, |mut b, (key, seq)| {
-                    b.push_bind(*key).push_bind(*seq);
-                });
-                let persistent = key_chunk.len() == KEYS_PER_STATEMENT;
-                insert
-                    .build()
-                    .persistent(persistent)
-                    .execute(&mut *self.tx)
-                    .await?;
+            {
+                for key in &row.keys {
+                    self.keys.push(*key, seq)?;
+                }
             }
         }
         Ok(counts)
@@ -296,16 +288,24 @@ impl ImportTx for SqliteImport<'_> {
         .bind(self.batch_id.to_string())
         .execute(&mut *self.tx)
         .await?;
-        // `WHERE true` keeps SQLite from reading ON CONFLICT as a join clause.
-        sqlx::query(
-            "INSERT INTO entity_keys (key_hash, seq) SELECT key_hash, seq FROM temp.import_keys \
-             WHERE true ORDER BY key_hash, seq ON CONFLICT DO NOTHING",
-        )
-        .execute(&mut *self.tx)
-        .await?;
-        sqlx::query("DELETE FROM temp.import_keys")
-            .execute(&mut *self.tx)
-            .await?;
+        let mut sorted = std::mem::replace(&mut self.keys, KeySpill::new()).finish()?;
+        while let Some(run) = sorted.next_run()? {
+            for key_chunk in run.chunks(KEYS_PER_STATEMENT) {
+                let mut insert =
+                    QueryBuilder::<Sqlite>::new("INSERT INTO entity_keys (key_hash, seq) ");
+                insert.push_values(key_chunk, |mut b, (key, seq)| {
+                    b.push_bind(*key).push_bind(*seq);
+                });
+                insert.push(" ON CONFLICT DO NOTHING");
+                // Only full-size statements are worth caching (see `insert`).
+                let persistent = key_chunk.len() == KEYS_PER_STATEMENT;
+                insert
+                    .build()
+                    .persistent(persistent)
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+        }
         self.tx.commit().await?;
         Ok(())
     }
@@ -359,18 +359,42 @@ impl SqliteImport<'_> {
 }
 
 fn stored_row(row: &SqliteRow) -> Result<StoredRow> {
-    let imported_at: String = row.try_get("started_at")?;
+    stored_row_cached(row, &mut TimeCache::default())
+}
+
+/// The last batch time parsed: an export reads the same few batch times
+/// for millions of rows.
+#[derive(Default)]
+struct TimeCache {
+    last: Option<(String, OffsetDateTime)>,
+}
+
+impl TimeCache {
+    fn parse(&mut self, text: String) -> Result<OffsetDateTime> {
+        match &self.last {
+            Some((last, at)) if *last == text => Ok(*at),
+            _ => {
+                let at = parse_time(&text)?;
+                self.last = Some((text, at));
+                Ok(at)
+            }
+        }
+    }
+}
+
+fn stored_row_cached(row: &SqliteRow, times: &mut TimeCache) -> Result<StoredRow> {
+    let imported_at = times.parse(row.try_get(9)?)?;
     Ok(StoredRow {
-        id: row.try_get("id")?,
-        schema: row.try_get("schema")?,
-        properties: row.try_get("properties")?,
-        markings: row.try_get("markings")?,
-        role: row.try_get("role")?,
-        batch_id: row.try_get("batch_id")?,
-        record: row.try_get("record")?,
-        source_file: row.try_get("source_file")?,
-        imported_by: row.try_get("imported_by")?,
-        imported_at: parse_time(&imported_at)?,
+        id: row.try_get(0)?,
+        schema: row.try_get(1)?,
+        properties: row.try_get(2)?,
+        markings: row.try_get(3)?,
+        role: row.try_get(4)?,
+        batch_id: row.try_get(5)?,
+        record: row.try_get(6)?,
+        source_file: row.try_get(7)?,
+        imported_by: row.try_get(8)?,
+        imported_at,
     })
 }
 
