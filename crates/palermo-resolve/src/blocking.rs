@@ -86,7 +86,9 @@ pub(crate) fn keys(r: &Record, out: &mut Vec<u64>) {
         out.push(hash(5, &[id.as_bytes()]));
     }
     for p in &r.phones {
-        out.push(hash(6, &[p.as_bytes()]));
+        // The subscriber digits, so that an E.164 number and one that could not be read
+        // as E.164 (a national number without a known country) still meet.
+        out.push(hash(6, &[crate::normalize::phone(p).as_bytes()]));
     }
     if !r.email.is_empty() {
         out.push(hash(7, &[r.email.as_bytes()]));

@@ -1,6 +1,6 @@
 //! Per-field comparison levels (exact / close / partial / different / missing).
 
-use crate::normalize::nickname_match;
+use crate::normalize::{self, nickname_match};
 use crate::record::{Date, Name, Record};
 use crate::schema::Property;
 use crate::similarity::{jaro_winkler, osa_bounded};
@@ -177,6 +177,8 @@ pub(crate) struct Gamma {
     pub(crate) given_freq: u32,
     /// Frequency of the agreeing family name.
     pub(crate) family_freq: u32,
+    /// Frequency of the agreeing full name when both name parts agree exactly (0 otherwise).
+    pub(crate) name_freq: u32,
     /// True when the names matched crosswise (given ↔ family).
     pub(crate) swapped: bool,
 }
@@ -216,6 +218,11 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
             a.family.freq.max(b.family.freq),
         )
     };
+    let name_freq = if g == 0 && f == 0 {
+        a.name_freq.max(b.name_freq)
+    } else {
+        0
+    };
     for field in FIELDS.iter().skip(2) {
         if !active[field.index()] {
             continue;
@@ -224,7 +231,7 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
             Field::BirthDate => date_level(a.birth.as_ref(), b.birth.as_ref()),
             Field::IdNumber => best(&a.ids, &b.ids, id_level),
             Field::PassportNumber => best(&a.passports, &b.passports, id_level),
-            Field::Phone => best(&a.phones, &b.phones, code_level),
+            Field::Phone => best(&a.phones, &b.phones, phone_level),
             Field::Email => email_level(&a.email, &b.email),
             Field::StreetNumber => exact_level(&a.street_number, &b.street_number),
             Field::Street => text_level(&a.street, &b.street),
@@ -248,6 +255,7 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
         levels,
         given_freq,
         family_freq,
+        name_freq,
         swapped,
     }
 }
@@ -390,6 +398,16 @@ fn code_level(a: &str, b: &str) -> u8 {
         0 => 0,
         1 => 1,
         _ => 2,
+    }
+}
+
+/// Phone levels: E.164 numbers compare in full (the country code included); when either
+/// side could not be read as E.164, their subscriber digits compare.
+fn phone_level(a: &str, b: &str) -> u8 {
+    if a.starts_with('+') && b.starts_with('+') {
+        code_level(a, b)
+    } else {
+        code_level(&normalize::phone(a), &normalize::phone(b))
     }
 }
 

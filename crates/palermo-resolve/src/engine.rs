@@ -239,13 +239,27 @@ impl Resolution {
             blocking::candidates(&records, n_left, config.max_block.max(2))
         });
         let u_counts = timed(&mut seconds, "u_sampling", || {
-            sample_u(
+            let mut counts = sample_u(
                 &records,
                 n_left,
                 &active,
                 config.u_sample_pairs,
                 config.seed,
-            )
+            );
+            if let Some(same) = sample_u_same_family(
+                &records,
+                n_left,
+                &active,
+                config.u_sample_pairs,
+                config.seed,
+            ) {
+                for field in FIELDS {
+                    if !matches!(field, Field::GivenName | Field::FamilyName) {
+                        counts.0[field.index()] = same.0[field.index()];
+                    }
+                }
+            }
+            counts
         });
         // Compare the candidates once and keep the results when there are few enough;
         // otherwise EM runs on an even sample and scoring compares again.
@@ -320,6 +334,11 @@ impl Resolution {
             }
         });
         drop(gammas);
+        let mut model = model;
+        let mut bits = bits;
+        timed(&mut seconds, "prior", || {
+            model::refit_prior(&mut model, &mut bits, total_pairs)
+        });
         let pairs_at_threshold = bits
             .iter()
             .filter(|&&b| model::probability(f64::from(b)) >= config.threshold)
@@ -599,37 +618,45 @@ fn unpack(pair: u64) -> (usize, usize) {
     ((pair >> 32) as usize, (pair & 0xFFFF_FFFF) as usize)
 }
 
-/// Counts how many records carry each given and family name, for TF adjustment.
+/// Counts how many records carry each given name, family name and full name, for TF
+/// adjustment.
 fn term_frequencies(records: &mut [Record]) {
-    let (given, family) = records
+    type Counts = HashMap<String, u32>;
+    let (given, family, full) = records
         .par_iter()
         .fold(
-            || (HashMap::<String, u32>::new(), HashMap::<String, u32>::new()),
-            |(mut g, mut f), r| {
+            || (Counts::new(), Counts::new(), Counts::new()),
+            |(mut g, mut f, mut n), r| {
                 if !r.given.is_empty() {
                     *g.entry(r.given.joined.clone()).or_default() += 1;
                 }
                 if !r.family.is_empty() {
                     *f.entry(r.family.joined.clone()).or_default() += 1;
                 }
-                (g, f)
+                if let Some(k) = r.full_name_key() {
+                    *n.entry(k).or_default() += 1;
+                }
+                (g, f, n)
             },
         )
         .reduce(
-            || (HashMap::new(), HashMap::new()),
-            |(mut g1, mut f1), (g2, f2)| {
-                for (k, v) in g2 {
-                    *g1.entry(k).or_default() += v;
+            || (Counts::new(), Counts::new(), Counts::new()),
+            |(mut g1, mut f1, mut n1), (g2, f2, n2)| {
+                for (a, b) in [(&mut g1, g2), (&mut f1, f2), (&mut n1, n2)] {
+                    for (k, v) in b {
+                        *a.entry(k).or_default() += v;
+                    }
                 }
-                for (k, v) in f2 {
-                    *f1.entry(k).or_default() += v;
-                }
-                (g1, f1)
+                (g1, f1, n1)
             },
         );
     records.par_iter_mut().for_each(|r| {
         r.given.freq = given.get(&r.given.joined).copied().unwrap_or(0);
         r.family.freq = family.get(&r.family.joined).copied().unwrap_or(0);
+        r.name_freq = r
+            .full_name_key()
+            .and_then(|k| full.get(&k).copied())
+            .unwrap_or(0);
     });
 }
 
@@ -648,6 +675,92 @@ fn active_fields(records: &[Record], n_left: Option<usize>) -> [bool; N_FIELDS] 
         };
     }
     active
+}
+
+/// Fewest distinct same-family pairs for [`sample_u_same_family`] to be used.
+const MIN_SAME_FAMILY_PAIRS: usize = 1_000;
+
+/// Compares random pairs that share the family name to count levels for u of the other
+/// fields; `None` when there are too few such pairs.
+///
+/// Nearly every candidate pair agrees on a name, and names are not independent of the
+/// other fields: a culture's names come with its nationality, its country and its cities
+/// (and, for given names, a gender). Against random pairs, two Thai records agreeing on
+/// nationality look like evidence; among pairs that already share a Thai family name it
+/// is next to none. So u of every field but the names is counted on random pairs drawn
+/// evenly from all same-family pairs (nearly all non-matches: common family names have
+/// many more pairs than any person has records).
+fn sample_u_same_family(
+    records: &[Record],
+    n_left: Option<usize>,
+    active: &[bool; N_FIELDS],
+    samples: usize,
+    seed: u64,
+) -> Option<LevelCounts> {
+    let mut entries: Vec<(&str, u32)> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.family.joined.is_empty())
+        .map(|(i, r)| (r.family.joined.as_str(), i as u32))
+        .collect();
+    entries.par_sort_unstable();
+    // Blocks of one family name: (start, end, left members, pairs before this block).
+    let split = n_left.map(|k| k as u32);
+    let mut blocks: Vec<(usize, usize, usize, usize)> = Vec::new();
+    let mut total = 0usize;
+    let mut start = 0;
+    for i in 1..=entries.len() {
+        if i < entries.len() && entries[i].0 == entries[start].0 {
+            continue;
+        }
+        let n = i - start;
+        let left = split.map_or(n, |k| entries[start..i].iter().filter(|e| e.1 < k).count());
+        let pairs = match split {
+            None => n * (n - 1) / 2,
+            Some(_) => left * (n - left),
+        };
+        if pairs > 0 {
+            blocks.push((start, i, left, total));
+            total += pairs;
+        }
+        start = i;
+    }
+    if total < MIN_SAME_FAMILY_PAIRS {
+        return None;
+    }
+    if split.is_some() {
+        // Left members first within each block, so a draw picks one from each side.
+        for &(s, e, _, _) in &blocks {
+            let k = split.unwrap_or(0);
+            entries[s..e].sort_unstable_by_key(|x| (x.1 >= k, x.1));
+        }
+    }
+    let counts = (0..samples.min(total * 4))
+        .into_par_iter()
+        .fold(LevelCounts::new, |mut acc, k| {
+            let r = splitmix(seed ^ 0x5A3E ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let at = (r % total as u64) as usize;
+            let b = blocks.partition_point(|b| b.3 <= at) - 1;
+            let (s, e, left, _) = blocks[b];
+            let n = e - s;
+            let r2 = splitmix(r);
+            let (i, j) = match split {
+                None => {
+                    let x = (r2 >> 32) as usize % n;
+                    let y = (r2 & 0xFFFF_FFFF) as usize % (n - 1);
+                    (x, if y >= x { y + 1 } else { y })
+                }
+                Some(_) => (
+                    (r2 >> 32) as usize % left,
+                    left + (r2 & 0xFFFF_FFFF) as usize % (n - left),
+                ),
+            };
+            let (i, j) = (entries[s + i].1 as usize, entries[s + j].1 as usize);
+            acc.add(&compare::compare(&records[i], &records[j], active));
+            acc
+        })
+        .reduce(LevelCounts::new, LevelCounts::merge);
+    Some(counts)
 }
 
 /// Compares random pairs (nearly all non-matches) to count levels for u.

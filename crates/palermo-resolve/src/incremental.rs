@@ -122,17 +122,34 @@ pub fn term_hashes(record: &Record) -> [Option<i64>; 2] {
     [g, f]
 }
 
+/// The term key of a record's full name (given and family, in either order), for the
+/// joint name frequency; `None` unless both parts are known.
+pub fn name_term_hash(record: &Record) -> Option<i64> {
+    record.full_name_key().map(|k| fnv(b'n', &k))
+}
+
 /// Sets how many records carry this record's given and family name.
 pub fn set_term_counts(record: &mut Record, counts: [u32; 2]) {
     record.given.freq = counts[0];
     record.family.freq = counts[1];
 }
 
-/// Counts the term keys of `records` (see [`term_hashes`]).
+/// Sets how many records carry this record's full name (see [`name_term_hash`]); without
+/// it (0, the default) given and family names are weighed as if independent.
+pub fn set_name_count(record: &mut Record, count: u32) {
+    record.name_freq = count;
+}
+
+/// Counts the term keys of `records`: given and family names ([`term_hashes`]) and full
+/// names ([`name_term_hash`]).
 pub fn term_counts(records: &[Record]) -> HashMap<i64, u32> {
     let mut counts = HashMap::new();
     for r in records {
-        for h in term_hashes(r).into_iter().flatten() {
+        for h in term_hashes(r)
+            .into_iter()
+            .chain([name_term_hash(r)])
+            .flatten()
+        {
             *counts.entry(h).or_default() += 1;
         }
     }

@@ -268,7 +268,10 @@ pub(crate) fn train(
         let n = field.levels().len();
         let use_pair = |p: &[u8; N_FIELDS]| {
             if ids.contains(&field) {
-                by_name(p) && !by_id(p)
+                // Chosen by name and birth date only: excluding pairs that agree on an
+                // identifier here would leave exactly the pairs whose identifiers differ
+                // or are missing, and m(exact) would come out near zero.
+                by_name(p)
             } else if matches!(
                 field,
                 Field::GivenName | Field::FamilyName | Field::BirthDate
@@ -378,6 +381,19 @@ impl Model {
                 u = (f64::from(freq) / f64::from(self.tf_records)).max(FLOOR);
                 tf_adjusted = true;
             }
+            // Given and family names are not independent: a culture draws both from its
+            // own pools, so two strangers who share a given name share the family name
+            // far more often than the two frequencies multiplied suggest. When both agree
+            // exactly, the family name's u is the share of records with this given name
+            // that also carry this family name (at least its own frequency), so the two
+            // name parts together weigh what the full name's frequency says.
+            if field == Field::FamilyName && g.name_freq > 0 && g.given_freq > 0 {
+                let conditional = (f64::from(g.name_freq) / f64::from(g.given_freq)).min(1.0);
+                if conditional > u {
+                    u = conditional;
+                    tf_adjusted = true;
+                }
+            }
         }
         Some(Part {
             field,
@@ -404,6 +420,59 @@ impl Model {
         }
         w
     }
+}
+
+/// Re-estimates the match rate among the candidates from their actual scores and moves
+/// the prior (and `bits`, which include it) accordingly; returns the new match rate.
+///
+/// EM fits the match rate on comparison patterns, which carry no term frequencies, so on
+/// name-dominated candidate sets (common names drawn from small pools) it counts every
+/// pair that agrees on a common name as a likely match and the prior ends up many times
+/// too high. Here the E-step runs on the scores as they will be used, term frequencies
+/// and the joint name frequency included: the match rate is the fixed point of
+/// `rate = mean(P(match | score, rate))`. The scores are binned (1/16 bit) so each
+/// iteration is cheap.
+pub(crate) fn refit_prior(model: &mut Model, bits: &mut [f32], n_total: f64) -> f64 {
+    const STEP: f64 = 1.0 / 16.0;
+    const RANGE: f64 = 96.0;
+    let n_bins = (2.0 * RANGE / STEP) as usize + 1;
+    if bits.is_empty() {
+        return model.candidate_match_rate;
+    }
+    let prior_bits = model.prior_bits();
+    let mut hist = vec![0u32; n_bins];
+    for &b in bits.iter() {
+        let lr = (f64::from(b) - prior_bits).clamp(-RANGE, RANGE);
+        hist[((lr + RANGE) / STEP).round() as usize] += 1;
+    }
+    let bins: Vec<(f64, f64)> = hist
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 0)
+        .map(|(i, c)| (i as f64 * STEP - RANGE, f64::from(*c)))
+        .collect();
+    let n = bits.len() as f64;
+    let mut rate = model.candidate_match_rate.clamp(1e-9, 1.0 - 1e-9);
+    for _ in 0..500 {
+        let logit = (rate / (1.0 - rate)).log2();
+        let mass: f64 = bins
+            .iter()
+            .map(|(lr, c)| c / (1.0 + (-(lr + logit)).exp2()))
+            .sum();
+        let next = (mass / n).clamp(1e-9, 1.0 - 1e-9);
+        let done = (next - rate).abs() < 1e-9 + 1e-6 * rate;
+        rate = next;
+        if done {
+            break;
+        }
+    }
+    model.candidate_match_rate = rate;
+    model.prior = (rate * n / n_total.max(1.0)).clamp(1e-12, 0.5);
+    let shift = (model.prior_bits() - prior_bits) as f32;
+    for b in bits.iter_mut() {
+        *b += shift;
+    }
+    rate
 }
 
 /// The probability for a match weight in bits (squashed first, so never exactly 0 or 1).

@@ -293,6 +293,36 @@ pub fn phone(text: &str) -> String {
     digits[start..].to_owned()
 }
 
+/// Normalises a phone number to E.164 (`+66811783347`) with the `phonenumber` crate
+/// (libphonenumber's metadata): international numbers (`+`, `00`) need no region, national
+/// ones (`081 178 3347`) are read in `region` (an ISO 3166-1 alpha-2 code, any case).
+/// Returns `None` when the number cannot be read as a valid number of a known plan; the
+/// caller then falls back to [`phone`].
+pub fn phone_e164(text: &str, region: Option<&str>) -> Option<String> {
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    if !(4..=17).contains(&digits) {
+        return None;
+    }
+    let trimmed = text.trim();
+    // `00` is the international prefix in most of the world; libphonenumber reads it only
+    // when it knows the caller's region, so spell it as `+`.
+    let international = trimmed.strip_prefix("00").map(|rest| format!("+{rest}"));
+    let text = international.as_deref().unwrap_or(trimmed);
+    let region = region.filter(|r| r.len() == 2).and_then(|r| {
+        r.to_ascii_uppercase()
+            .parse::<phonenumber::country::Id>()
+            .ok()
+    });
+    if region.is_none() && !text.starts_with('+') {
+        return None;
+    }
+    let number = phonenumber::parse(region, text).ok()?;
+    if !phonenumber::is_valid(&number) {
+        return None;
+    }
+    Some(number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,5 +431,39 @@ mod tests {
         assert_eq!(phone("020 7946 0018"), "079460018");
         assert_eq!(phone("0044 20 7946 0018"), phone("+44 (20) 7946-0018"));
         assert_eq!(phone(""), "");
+    }
+
+    fn check_e164(text: &str, region: Option<&str>, expect: Option<&str>) {
+        assert_eq!(
+            phone_e164(text, region).as_deref(),
+            expect,
+            "{text:?} in {region:?}"
+        );
+    }
+
+    #[test]
+    fn e164_phones() {
+        check_e164("+66 81 178 3347", None, Some("+66811783347"));
+        check_e164("081-178-3347", Some("th"), Some("+66811783347"));
+        check_e164("0066 81 178 3347", None, Some("+66811783347"));
+        check_e164("020 7946 0018", Some("GB"), Some("+442079460018"));
+        check_e164("06 1234 5678", Some("nl"), Some("+31612345678"));
+        check_e164("011-844 2814", Some("MY"), Some("+60118442814"));
+        // A national number without a region, an unknown region, and junk stay unread.
+        check_e164("081-178-3347", None, None);
+        check_e164("081-178-3347", Some("Thailand"), None);
+        check_e164("12", Some("TH"), None);
+        check_e164("not a phone", Some("TH"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn e164_is_idempotent(text in "[+0-9 ()-]{0,20}", region in "(TH|MY|NL|GB|UA)?") {
+            let region = (!region.is_empty()).then_some(region.as_str());
+            if let Some(e164) = phone_e164(&text, region) {
+                proptest::prop_assert_eq!(phone_e164(&e164, None), Some(e164.clone()));
+                proptest::prop_assert_eq!(phone_e164(&e164, Some("TH")), Some(e164));
+            }
+        }
     }
 }
