@@ -341,7 +341,8 @@ fn contained(small: &Name, big: &Name) -> bool {
 }
 
 /// Date levels: 0 exact, 1 close (day/month swapped or one digit off), 2 partial (same
-/// year and month, or one year off with the same day and month), 3 same year only, 4 different.
+/// year and month, or one year off with the same day and month), 3 same year where one side
+/// is a partial date (the known parts agree), 4 different.
 pub(crate) fn date_level(a: Option<&Date>, b: Option<&Date>) -> u8 {
     let (Some(a), Some(b)) = (a, b) else {
         return MISSING;
@@ -363,9 +364,10 @@ pub(crate) fn date_level(a: Option<&Date>, b: Option<&Date>) -> u8 {
                     && a.year.zip(b.year).is_some_and(|(p, q)| p.abs_diff(q) == 1))
             {
                 2
-            } else if a.year == b.year {
-                3
             } else {
+                // Two complete dates that differ in month and day (and are no swap or
+                // slip of one digit) are different dates, even in the same year: "same
+                // year" is evidence only when one side knows no more than the year.
                 4
             }
         }
@@ -507,7 +509,7 @@ mod tests {
         check_date("1990-04-21", "1990-04-03", "partial");
         check_date("1990-04-21", "1991-04-21", "close");
         check_date("1990-04-21", "1989-04-21", "partial");
-        check_date("1990-04-21", "1990-09-02", "year");
+        check_date("1990-04-21", "1990-09-02", "different");
         check_date("1990", "1990-04-21", "year");
         check_date("1990-05", "1990-04-21", "different");
         check_date("1990-04-21", "1975-01-01", "different");

@@ -246,18 +246,26 @@ impl Resolution {
                 config.u_sample_pairs,
                 config.seed,
             );
-            if let Some(same) = sample_u_same_family(
-                &records,
-                n_left,
-                &active,
-                config.u_sample_pairs,
-                config.seed,
-            ) {
-                for field in FIELDS {
-                    if !matches!(field, Field::GivenName | Field::FamilyName) {
+            let sample = |part: NamePart| {
+                sample_u_same_name(
+                    &records,
+                    n_left,
+                    &active,
+                    part,
+                    config.u_sample_pairs,
+                    config.seed,
+                )
+            };
+            if let Some(same) = sample(NamePart::Family) {
+                for field in FIELDS.into_iter().filter(|f| follows_names(*f)) {
+                    if field != Field::FamilyName {
                         counts.0[field.index()] = same.0[field.index()];
                     }
                 }
+            }
+            if let Some(same) = sample(NamePart::Given) {
+                let f = Field::FamilyName.index();
+                counts.0[f] = same.0[f];
             }
             counts
         });
@@ -677,31 +685,66 @@ fn active_fields(records: &[Record], n_left: Option<usize>) -> [bool; N_FIELDS] 
     active
 }
 
-/// Fewest distinct same-family pairs for [`sample_u_same_family`] to be used.
-const MIN_SAME_FAMILY_PAIRS: usize = 1_000;
+/// Fewest same-name pairs for [`sample_u_same_name`] to be used.
+const MIN_SAME_NAME_PAIRS: usize = 1_000;
 
-/// Compares random pairs that share the family name to count levels for u of the other
-/// fields; `None` when there are too few such pairs.
+/// Fields whose values go with a name's culture (where a person lives and what their
+/// names are), so that their u among name-sharing pairs differs from u among random pairs.
+/// Birth dates and identifiers do not; their u stays the one of random pairs (same-name
+/// pairs also hold the true matches, which would inflate u of such rare agreements).
+fn follows_names(field: Field) -> bool {
+    matches!(
+        field,
+        Field::GivenName
+            | Field::FamilyName
+            | Field::Gender
+            | Field::Nationality
+            | Field::Country
+            | Field::Region
+            | Field::City
+            | Field::PostalCode
+            | Field::Street
+            | Field::Street2
+    )
+}
+
+/// Which name part [`sample_u_same_name`] groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NamePart {
+    Given,
+    Family,
+}
+
+/// Compares random pairs that share one name part exactly, to count levels for u of the
+/// other fields; `None` when there are too few such pairs.
 ///
 /// Nearly every candidate pair agrees on a name, and names are not independent of the
-/// other fields: a culture's names come with its nationality, its country and its cities
-/// (and, for given names, a gender). Against random pairs, two Thai records agreeing on
-/// nationality look like evidence; among pairs that already share a Thai family name it
-/// is next to none. So u of every field but the names is counted on random pairs drawn
-/// evenly from all same-family pairs (nearly all non-matches: common family names have
-/// many more pairs than any person has records).
-fn sample_u_same_family(
+/// other fields: a culture draws given and family names from its own pools, and its names
+/// come with its nationality, its country and its cities. Against random pairs, two Thai
+/// records agreeing on nationality, or on a Thai given name, look like evidence; among
+/// pairs that already share a Thai family name it is far less. So u of the given name and
+/// of the fields that follow names ([`follows_names`]) is counted on random pairs drawn
+/// evenly from all same-family pairs, and u of the family name on same-given-name pairs (nearly all non-matches:
+/// common names have many more pairs than any person has records).
+fn sample_u_same_name(
     records: &[Record],
     n_left: Option<usize>,
     active: &[bool; N_FIELDS],
+    part: NamePart,
     samples: usize,
     seed: u64,
 ) -> Option<LevelCounts> {
+    fn name(r: &Record, part: NamePart) -> &str {
+        match part {
+            NamePart::Given => r.given.joined.as_str(),
+            NamePart::Family => r.family.joined.as_str(),
+        }
+    }
     let mut entries: Vec<(&str, u32)> = records
         .iter()
         .enumerate()
-        .filter(|(_, r)| !r.family.joined.is_empty())
-        .map(|(i, r)| (r.family.joined.as_str(), i as u32))
+        .filter(|(_, r)| !name(r, part).is_empty())
+        .map(|(i, r)| (name(r, part), i as u32))
         .collect();
     entries.par_sort_unstable();
     // Blocks of one family name: (start, end, left members, pairs before this block).
@@ -725,7 +768,7 @@ fn sample_u_same_family(
         }
         start = i;
     }
-    if total < MIN_SAME_FAMILY_PAIRS {
+    if total < MIN_SAME_NAME_PAIRS {
         return None;
     }
     if split.is_some() {
@@ -738,7 +781,7 @@ fn sample_u_same_family(
     let counts = (0..samples.min(total * 4))
         .into_par_iter()
         .fold(LevelCounts::new, |mut acc, k| {
-            let r = splitmix(seed ^ 0x5A3E ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let r = splitmix(seed ^ (0x5A3E + part as u64) ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let at = (r % total as u64) as usize;
             let b = blocks.partition_point(|b| b.3 <= at) - 1;
             let (s, e, left, _) = blocks[b];
