@@ -317,7 +317,7 @@ impl Resolution {
                 })
         });
         let total_pairs = blocking.possible_pairs;
-        let model = timed(&mut seconds, "em", || {
+        let (model, anchored) = timed(&mut seconds, "em", || {
             model::train(
                 active,
                 &u_counts,
@@ -344,9 +344,11 @@ impl Resolution {
         drop(gammas);
         let mut model = model;
         let mut bits = bits;
-        timed(&mut seconds, "prior", || {
-            model::refit_prior(&mut model, &mut bits, total_pairs)
-        });
+        if !anchored {
+            timed(&mut seconds, "prior", || {
+                model::refit_prior(&mut model, &mut bits, total_pairs)
+            });
+        }
         let pairs_at_threshold = bits
             .iter()
             .filter(|&&b| model::probability(f64::from(b)) >= config.threshold)
@@ -781,7 +783,9 @@ fn sample_u_same_name(
     let counts = (0..samples.min(total * 4))
         .into_par_iter()
         .fold(LevelCounts::new, |mut acc, k| {
-            let r = splitmix(seed ^ (0x5A3E + part as u64) ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let r = splitmix(
+                seed ^ (0x5A3E + part as u64) ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
             let at = (r % total as u64) as usize;
             let b = blocks.partition_point(|b| b.3 <= at) - 1;
             let (s, e, left, _) = blocks[b];

@@ -124,7 +124,12 @@ fn normalise(row: &mut [f64], n_levels: usize, pseudo: f64) {
     }
 }
 
-/// Estimates the model.
+/// Fewest candidate pairs caught by both anchor rules for the capture–recapture estimate
+/// of the match rate to be used.
+const MIN_RECAPTURED: f64 = 20.0;
+
+/// Estimates the model; the flag is true when the match rate comes from capture–recapture
+/// over the anchor rules (otherwise it is EM's).
 ///
 /// `u_counts` come from random pairs (nearly all non-matches). `patterns` are the distinct
 /// comparison vectors of the candidate pairs with their counts. `n_candidates / n_total`
@@ -137,7 +142,7 @@ pub(crate) fn train(
     n_total: f64,
     tf_records: u32,
     max_iterations: usize,
-) -> Model {
+) -> (Model, bool) {
     let mut u = [[0.0; MAX_LEVELS]; N_FIELDS];
     let mut m = [[0.0; MAX_LEVELS]; N_FIELDS];
     for field in FIELDS {
@@ -318,6 +323,29 @@ pub(crate) fn train(
             }
         }
     }
+    // Capture–recapture (Lincoln–Petersen) over the two anchor rules, which look at
+    // disjoint fields: if agreeing on an identifier and agreeing on name and birth date
+    // catch true matches independently, matches ≈ |by id| × |by name| / |both|. This does
+    // not depend on the independence of the fields within the model, which name-heavy
+    // candidate sets break (EM then counts namesakes as matches), so it is preferred
+    // whenever the overlap is large enough to count on.
+    let (mut in_id, mut in_name, mut in_both) = (0.0, 0.0, 0.0);
+    for (pat, count) in &pats {
+        let (a, b) = (by_id(pat), by_name(pat));
+        if a {
+            in_id += count;
+        }
+        if b {
+            in_name += count;
+        }
+        if a && b {
+            in_both += count;
+        }
+    }
+    let anchored = in_both >= MIN_RECAPTURED;
+    if anchored {
+        lambda = (in_id * in_name / in_both / total.max(1.0)).clamp(1e-9, 0.99);
+    }
     let prior = (lambda * n_candidates as f64 / n_total.max(1.0)).clamp(1e-12, 0.5);
     let mut fields = Vec::new();
     for field in FIELDS {
@@ -332,7 +360,7 @@ pub(crate) fn train(
             });
         }
     }
-    Model {
+    let model = Model {
         fields,
         prior,
         candidate_match_rate: lambda,
@@ -341,7 +369,8 @@ pub(crate) fn train(
         m,
         u,
         active,
-    }
+    };
+    (model, anchored)
 }
 
 /// One field's part in a score.
