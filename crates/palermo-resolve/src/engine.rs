@@ -705,8 +705,6 @@ fn follows_names(field: Field) -> bool {
             | Field::Region
             | Field::City
             | Field::PostalCode
-            | Field::Street
-            | Field::Street2
     )
 }
 
@@ -780,6 +778,14 @@ fn sample_u_same_name(
             entries[s..e].sort_unstable_by_key(|x| (x.1 >= k, x.1));
         }
     }
+    // Only the fields this sample is for are compared (the names always are).
+    let mut wanted = [false; N_FIELDS];
+    for field in FIELDS {
+        wanted[field.index()] = active[field.index()]
+            && follows_names(field)
+            && (part == NamePart::Family || field == Field::FamilyName);
+    }
+    let active = &wanted;
     let counts = (0..samples.min(total * 4))
         .into_par_iter()
         .fold(LevelCounts::new, |mut acc, k| {

@@ -97,10 +97,19 @@ pub struct FullRun {
 }
 
 /// The blocking keys of a record, as stored integers (sorted, distinct).
+///
+/// The weak name keys (exact family name + given initial and the reverse) are left out:
+/// in a store their blocks are large and reach many unrelated persons per new record (the
+/// fan-out of an incremental run), while the file commands, which cap them at
+/// [`crate::WEAK_MAX_BLOCK`], found no accepted match through them that other keys missed.
 pub fn blocking_keys(record: &Record) -> Vec<i64> {
     let mut keys = Vec::with_capacity(24);
     blocking::keys(record, &mut keys);
-    let mut out: Vec<i64> = keys.into_iter().map(|k| k as i64).collect();
+    let mut out: Vec<i64> = keys
+        .into_iter()
+        .filter(|&k| !blocking::is_weak(k))
+        .map(|k| k as i64)
+        .collect();
     out.sort_unstable();
     out.dedup();
     out
@@ -239,11 +248,7 @@ pub fn resolve_new(
         records.push(r);
     }
     check_distinct(&records)?;
-    let (pairs, _) = blocking::candidates(&records, None, config.max_block.max(2));
-    let touching: Vec<u64> = pairs
-        .into_iter()
-        .filter(|&p| ((p & 0xFFFF_FFFF) as usize) >= n_existing)
-        .collect();
+    let touching = blocking::candidates_touching(&records, n_existing, config.max_block.max(2));
     let edges = score_pairs(&records, model, &touching, config.threshold);
     let mut outcome = cluster_and_name(
         &records,
