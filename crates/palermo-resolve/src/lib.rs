@@ -26,6 +26,7 @@ mod record;
 pub mod schema;
 mod similarity;
 mod store_model;
+mod thai;
 
 pub use blocking::{BlockingStats, KEY_KINDS, WEAK_MAX_BLOCK};
 pub use compare::{FIELDS, Field, N_FIELDS};

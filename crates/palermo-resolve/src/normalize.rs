@@ -42,6 +42,21 @@ pub fn fold(text: &str) -> String {
         if is_apostrophe(c) {
             continue;
         }
+        // Thai needs whole words: vowels are written around their consonants.
+        if crate::thai::is_thai(c) {
+            let mut word = String::from(c);
+            while let Some(&n) = chars.peek() {
+                if !crate::thai::is_thai(n) {
+                    break;
+                }
+                word.push(n);
+                chars.next();
+            }
+            for a in crate::thai::romanize(&word).chars() {
+                push_ascii(&mut out, a, &mut space);
+            }
+            continue;
+        }
         let syllabic = is_syllabic(c);
         if syllabic && !space {
             out.push(' ');
