@@ -231,7 +231,7 @@ impl Resolution {
         }
         let mut seconds = Vec::new();
         let n = records.len();
-        timed(&mut seconds, "term_frequencies", || {
+        let name_dependence = timed(&mut seconds, "term_frequencies", || {
             term_frequencies(&mut records)
         });
         let active = active_fields(&records, n_left);
@@ -343,6 +343,7 @@ impl Resolution {
         });
         drop(gammas);
         let mut model = model;
+        model.name_dependence = name_dependence;
         let mut bits = bits;
         if !anchored {
             timed(&mut seconds, "prior", || {
@@ -630,7 +631,7 @@ fn unpack(pair: u64) -> (usize, usize) {
 
 /// Counts how many records carry each given name, family name and full name, for TF
 /// adjustment.
-fn term_frequencies(records: &mut [Record]) {
+fn term_frequencies(records: &mut [Record]) -> f64 {
     type Counts = HashMap<String, u32>;
     let (given, family, full) = records
         .par_iter()
@@ -668,6 +669,22 @@ fn term_frequencies(records: &mut [Record]) {
             .and_then(|k| full.get(&k).copied())
             .unwrap_or(0);
     });
+    // P(same family | same given) / P(same family), over ordered pairs of distinct
+    // records; the full-name pairs include duplicates of one person, which only makes
+    // the estimate err towards dependence (weaker name evidence).
+    let pairs = |c: &HashMap<String, u32>| -> f64 {
+        c.values()
+            .map(|&n| f64::from(n) * (f64::from(n) - 1.0))
+            .sum()
+    };
+    let with_family = records.iter().filter(|r| !r.family.is_empty()).count() as f64;
+    let (same_full, same_given, same_family) = (pairs(&full), pairs(&given), pairs(&family));
+    if same_given > 0.0 && same_family > 0.0 && with_family > 1.0 {
+        let p_family = same_family / (with_family * (with_family - 1.0));
+        ((same_full / same_given) / p_family).max(1.0)
+    } else {
+        1.0
+    }
 }
 
 /// A field takes part when both sides have values for it (two records when deduplicating).

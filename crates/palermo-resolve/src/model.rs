@@ -55,6 +55,10 @@ pub struct Model {
     pub em_iterations: usize,
     /// Records counted for name term frequencies.
     pub tf_records: u32,
+    /// How many times more likely two records that share a given name share the family
+    /// name too than two random records do (1 = independent). Used for the family name's
+    /// u when the full name's frequency is not known (a store that does not count it).
+    pub name_dependence: f64,
     #[serde(skip)]
     pub(crate) m: [[f64; MAX_LEVELS]; N_FIELDS],
     #[serde(skip)]
@@ -62,6 +66,10 @@ pub struct Model {
     #[serde(skip)]
     pub(crate) active: [bool; N_FIELDS],
 }
+
+/// Weight, in records, of the family name's own frequency in its frequency among the
+/// records sharing the given name (see `Model::part`).
+const NAME_PRIOR_RECORDS: f64 = 10.0;
 
 /// Smallest probability allowed for any m or u.
 const FLOOR: f64 = 1e-6;
@@ -366,6 +374,7 @@ pub(crate) fn train(
         candidate_match_rate: lambda,
         em_iterations: iterations,
         tf_records,
+        name_dependence: 1.0,
         m,
         u,
         active,
@@ -416,11 +425,25 @@ impl Model {
             // exactly, the family name's u is the share of records with this given name
             // that also carry this family name (at least its own frequency), so the two
             // name parts together weigh what the full name's frequency says.
-            if field == Field::FamilyName && g.name_freq > 0 && g.given_freq > 0 {
-                let conditional = (f64::from(g.name_freq) / f64::from(g.given_freq)).min(1.0);
+            if field == Field::FamilyName && g.given_freq > 0 && tf_adjusted {
+                let conditional = if g.name_freq > 0 {
+                    // Among the other records with this given name (the pair's own two
+                    // left out), the share with this family name, shrunk towards the
+                    // family name's own frequency: a rare given name seen twice says
+                    // nothing about which family names go with it.
+                    let others = f64::from(g.name_freq.saturating_sub(2));
+                    let given = f64::from(g.given_freq.saturating_sub(2));
+                    (others + NAME_PRIOR_RECORDS * u) / (given + NAME_PRIOR_RECORDS)
+                } else if g.levels[Field::GivenName.index()] == 0 {
+                    // The full name's frequency is unknown: the family name's frequency
+                    // scaled by how strongly the two go together in the training data.
+                    u * self.name_dependence
+                } else {
+                    0.0
+                };
+                let conditional = conditional.min(1.0);
                 if conditional > u {
                     u = conditional;
-                    tf_adjusted = true;
                 }
             }
         }

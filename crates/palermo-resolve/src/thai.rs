@@ -82,7 +82,10 @@ fn drop_silenced(chars: &[char]) -> Vec<char> {
             out.push(c);
             continue;
         }
-        while out.last().is_some_and(|&p| following_vowel(p).is_some() || is_silent_mark(p)) {
+        while out
+            .last()
+            .is_some_and(|&p| following_vowel(p).is_some() || is_silent_mark(p))
+        {
             out.pop();
         }
         let carrier = out.last().copied().filter(|&p| consonant(p).is_some());
@@ -175,7 +178,9 @@ pub(crate) fn romanize(word: &str) -> String {
         // consonant before ว + consonant starts a syllable with the vowel ua (ดวน → duan).
         let starts_syllable = pending.is_some()
             || is_vowel_next(i + 1)
-            || (matches!(c, 'พ' | 'ภ' | 'ผ' | 'บ' | 'ป') && next == Some('ร') && i + 2 == chars.len())
+            || (matches!(c, 'พ' | 'ภ' | 'ผ' | 'บ' | 'ป')
+                && next == Some('ร')
+                && i + 2 == chars.len())
             || (next == Some('ว') && is_cons(after));
         // ศร, สร, ซร before a vowel: the ร is silent (ศรี → si).
         if matches!(c, 'ศ' | 'ส' | 'ซ') && next == Some('ร') && is_vowel_next(i + 2) {
