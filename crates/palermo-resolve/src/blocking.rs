@@ -302,3 +302,44 @@ pub(crate) fn candidates(
     };
     (all, stats)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Property;
+
+    fn record(id: usize, given: &str, family: &str, birth: &str) -> Record {
+        Record::new(
+            format!("r{id}"),
+            vec![
+                (Property::FirstName, given.to_owned()),
+                (Property::LastName, family.to_owned()),
+                (Property::BirthDate, birth.to_owned()),
+            ],
+        )
+    }
+
+    #[test]
+    fn touching_pairs_are_the_candidates_that_touch_new_records() {
+        let given = ["Anna", "Ben", "Carla", "Dirk", "Eva"];
+        let family = ["Jansen", "de Vries", "Bakker", "Visser"];
+        let records: Vec<Record> = (0..120)
+            .map(|i| {
+                let birth = format!("19{}-0{}-1{}", 50 + i % 7, 1 + i % 9, i % 10);
+                record(i, given[i % 5], family[(i / 5) % 4], &birth)
+            })
+            .collect();
+        for first_new in [0, 1, 60, 119, 120] {
+            let (all, _) = candidates(&records, None, 400);
+            let expect: Vec<u64> = all
+                .into_iter()
+                .filter(|&p| (p & 0xFFFF_FFFF) as usize >= first_new)
+                .collect();
+            assert_eq!(
+                candidates_touching(&records, first_new, 400),
+                expect,
+                "{first_new}"
+            );
+        }
+    }
+}
