@@ -58,6 +58,9 @@ pub struct Model {
     /// How many times more likely two records that share a given name share the family
     /// name too than two random records do (1 = independent). Used for the family name's
     /// u when the full name's frequency is not known (a store that does not count it).
+    /// Stored with the model ([`crate::StoredModel`]); left out of this type's JSON, which
+    /// reports print.
+    #[serde(skip)]
     pub name_dependence: f64,
     #[serde(skip)]
     pub(crate) m: [[f64; MAX_LEVELS]; N_FIELDS],
