@@ -335,7 +335,14 @@ pub fn phone_e164(text: &str, region: Option<&str>) -> Option<String> {
     // keeps one form whether or not the metadata knows its range (new mobile ranges,
     // test data), so its records still compare equal.
     let number = phonenumber::parse(region, text).ok()?;
-    Some(number.format().mode(phonenumber::Mode::E164).to_string())
+    let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+    // Too short to be a subscriber number anywhere, or a form the parser does not read
+    // back as itself: keep the digits instead, so the result is stable when read again.
+    if e164.len() < 8 {
+        return None;
+    }
+    let again = phonenumber::parse(None, &e164).ok()?;
+    (again.format().mode(phonenumber::Mode::E164).to_string() == e164).then_some(e164)
 }
 
 #[cfg(test)]
