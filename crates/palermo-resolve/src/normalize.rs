@@ -328,6 +328,9 @@ pub fn phone_e164(text: &str, region: Option<&str>) -> Option<String> {
             .parse::<phonenumber::country::Id>()
             .ok()
     });
+    // An international number needs no region, and reading it without one keeps the
+    // result independent of the record's country.
+    let region = if text.starts_with('+') { None } else { region };
     if region.is_none() && !text.starts_with('+') {
         return None;
     }
