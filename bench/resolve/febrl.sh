@@ -26,7 +26,7 @@ mkdir -p "$work"
 
 if [ -z "${PALERMO:-}" ]; then
   (cd "$root" && cargo build --release -q -p palermo-cli)
-  PALERMO="$root/target/release/palermo"
+  PALERMO="${CARGO_TARGET_DIR:-$root/target}/release/palermo"
 fi
 [ -f "$work/data/febrl4/a.csv" ] || "$py" "$peer/febrl.py" "$work/data" 2>/dev/null
 d="$work/data"

@@ -22,7 +22,7 @@ work="${WORK:-$(mktemp -d)}"
 mkdir -p "$work"
 if [ -z "${PALERMO:-}" ]; then
   (cd "$root" && cargo build --release -q -p palermo-cli)
-  PALERMO="$root/target/release/palermo"
+  PALERMO="${CARGO_TARGET_DIR:-$root/target}/release/palermo"
 fi
 
 sim="$work/sim"

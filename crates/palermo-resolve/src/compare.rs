@@ -1,6 +1,6 @@
 //! Per-field comparison levels (exact / close / partial / different / missing).
 
-use crate::normalize::nickname_match;
+use crate::normalize::{self, nickname_match};
 use crate::record::{Date, Name, Record};
 use crate::schema::Property;
 use crate::similarity::{jaro_winkler, osa_bounded};
@@ -177,6 +177,8 @@ pub(crate) struct Gamma {
     pub(crate) given_freq: u32,
     /// Frequency of the agreeing family name.
     pub(crate) family_freq: u32,
+    /// Frequency of the agreeing full name when both name parts agree exactly (0 otherwise).
+    pub(crate) name_freq: u32,
     /// True when the names matched crosswise (given ↔ family).
     pub(crate) swapped: bool,
 }
@@ -216,6 +218,11 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
             a.family.freq.max(b.family.freq),
         )
     };
+    let name_freq = if g == 0 && f == 0 {
+        a.name_freq.max(b.name_freq)
+    } else {
+        0
+    };
     for field in FIELDS.iter().skip(2) {
         if !active[field.index()] {
             continue;
@@ -224,7 +231,7 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
             Field::BirthDate => date_level(a.birth.as_ref(), b.birth.as_ref()),
             Field::IdNumber => best(&a.ids, &b.ids, id_level),
             Field::PassportNumber => best(&a.passports, &b.passports, id_level),
-            Field::Phone => best(&a.phones, &b.phones, code_level),
+            Field::Phone => best(&a.phones, &b.phones, phone_level),
             Field::Email => email_level(&a.email, &b.email),
             Field::StreetNumber => exact_level(&a.street_number, &b.street_number),
             Field::Street => text_level(&a.street, &b.street),
@@ -248,6 +255,7 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
         levels,
         given_freq,
         family_freq,
+        name_freq,
         swapped,
     }
 }
@@ -333,7 +341,8 @@ fn contained(small: &Name, big: &Name) -> bool {
 }
 
 /// Date levels: 0 exact, 1 close (day/month swapped or one digit off), 2 partial (same
-/// year and month, or one year off with the same day and month), 3 same year only, 4 different.
+/// year and month, or one year off with the same day and month), 3 same year where one side
+/// is a partial date (the known parts agree), 4 different.
 pub(crate) fn date_level(a: Option<&Date>, b: Option<&Date>) -> u8 {
     let (Some(a), Some(b)) = (a, b) else {
         return MISSING;
@@ -355,9 +364,10 @@ pub(crate) fn date_level(a: Option<&Date>, b: Option<&Date>) -> u8 {
                     && a.year.zip(b.year).is_some_and(|(p, q)| p.abs_diff(q) == 1))
             {
                 2
-            } else if a.year == b.year {
-                3
             } else {
+                // Two complete dates that differ in month and day (and are no swap or
+                // slip of one digit) are different dates, even in the same year: "same
+                // year" is evidence only when one side knows no more than the year.
                 4
             }
         }
@@ -390,6 +400,16 @@ fn code_level(a: &str, b: &str) -> u8 {
         0 => 0,
         1 => 1,
         _ => 2,
+    }
+}
+
+/// Phone levels: E.164 numbers compare in full (the country code included); when either
+/// side could not be read as E.164, their subscriber digits compare.
+fn phone_level(a: &str, b: &str) -> u8 {
+    if a.starts_with('+') && b.starts_with('+') {
+        code_level(a, b)
+    } else {
+        code_level(&normalize::phone(a), &normalize::phone(b))
     }
 }
 
@@ -489,7 +509,7 @@ mod tests {
         check_date("1990-04-21", "1990-04-03", "partial");
         check_date("1990-04-21", "1991-04-21", "close");
         check_date("1990-04-21", "1989-04-21", "partial");
-        check_date("1990-04-21", "1990-09-02", "year");
+        check_date("1990-04-21", "1990-09-02", "different");
         check_date("1990", "1990-04-21", "year");
         check_date("1990-05", "1990-04-21", "different");
         check_date("1990-04-21", "1975-01-01", "different");

@@ -231,7 +231,7 @@ impl Resolution {
         }
         let mut seconds = Vec::new();
         let n = records.len();
-        timed(&mut seconds, "term_frequencies", || {
+        let name_dependence = timed(&mut seconds, "term_frequencies", || {
             term_frequencies(&mut records)
         });
         let active = active_fields(&records, n_left);
@@ -239,13 +239,35 @@ impl Resolution {
             blocking::candidates(&records, n_left, config.max_block.max(2))
         });
         let u_counts = timed(&mut seconds, "u_sampling", || {
-            sample_u(
+            let mut counts = sample_u(
                 &records,
                 n_left,
                 &active,
                 config.u_sample_pairs,
                 config.seed,
-            )
+            );
+            let sample = |part: NamePart| {
+                sample_u_same_name(
+                    &records,
+                    n_left,
+                    &active,
+                    part,
+                    config.u_sample_pairs,
+                    config.seed,
+                )
+            };
+            if let Some(same) = sample(NamePart::Family) {
+                for field in FIELDS.into_iter().filter(|f| follows_names(*f)) {
+                    if field != Field::FamilyName {
+                        counts.0[field.index()] = same.0[field.index()];
+                    }
+                }
+            }
+            if let Some(same) = sample(NamePart::Given) {
+                let f = Field::FamilyName.index();
+                counts.0[f] = same.0[f];
+            }
+            counts
         });
         // Compare the candidates once and keep the results when there are few enough;
         // otherwise EM runs on an even sample and scoring compares again.
@@ -295,7 +317,7 @@ impl Resolution {
                 })
         });
         let total_pairs = blocking.possible_pairs;
-        let model = timed(&mut seconds, "em", || {
+        let (model, anchored) = timed(&mut seconds, "em", || {
             model::train(
                 active,
                 &u_counts,
@@ -320,6 +342,14 @@ impl Resolution {
             }
         });
         drop(gammas);
+        let mut model = model;
+        model.name_dependence = name_dependence;
+        let mut bits = bits;
+        if !anchored {
+            timed(&mut seconds, "prior", || {
+                model::refit_prior(&mut model, &mut bits, total_pairs)
+            });
+        }
         let pairs_at_threshold = bits
             .iter()
             .filter(|&&b| model::probability(f64::from(b)) >= config.threshold)
@@ -599,38 +629,62 @@ fn unpack(pair: u64) -> (usize, usize) {
     ((pair >> 32) as usize, (pair & 0xFFFF_FFFF) as usize)
 }
 
-/// Counts how many records carry each given and family name, for TF adjustment.
-fn term_frequencies(records: &mut [Record]) {
-    let (given, family) = records
+/// Counts how many records carry each given name, family name and full name, for TF
+/// adjustment.
+fn term_frequencies(records: &mut [Record]) -> f64 {
+    type Counts = HashMap<String, u32>;
+    let (given, family, full) = records
         .par_iter()
         .fold(
-            || (HashMap::<String, u32>::new(), HashMap::<String, u32>::new()),
-            |(mut g, mut f), r| {
+            || (Counts::new(), Counts::new(), Counts::new()),
+            |(mut g, mut f, mut n), r| {
                 if !r.given.is_empty() {
                     *g.entry(r.given.joined.clone()).or_default() += 1;
                 }
                 if !r.family.is_empty() {
                     *f.entry(r.family.joined.clone()).or_default() += 1;
                 }
-                (g, f)
+                if let Some(k) = r.full_name_key() {
+                    *n.entry(k).or_default() += 1;
+                }
+                (g, f, n)
             },
         )
         .reduce(
-            || (HashMap::new(), HashMap::new()),
-            |(mut g1, mut f1), (g2, f2)| {
-                for (k, v) in g2 {
-                    *g1.entry(k).or_default() += v;
+            || (Counts::new(), Counts::new(), Counts::new()),
+            |(mut g1, mut f1, mut n1), (g2, f2, n2)| {
+                for (a, b) in [(&mut g1, g2), (&mut f1, f2), (&mut n1, n2)] {
+                    for (k, v) in b {
+                        *a.entry(k).or_default() += v;
+                    }
                 }
-                for (k, v) in f2 {
-                    *f1.entry(k).or_default() += v;
-                }
-                (g1, f1)
+                (g1, f1, n1)
             },
         );
     records.par_iter_mut().for_each(|r| {
         r.given.freq = given.get(&r.given.joined).copied().unwrap_or(0);
         r.family.freq = family.get(&r.family.joined).copied().unwrap_or(0);
+        r.name_freq = r
+            .full_name_key()
+            .and_then(|k| full.get(&k).copied())
+            .unwrap_or(0);
     });
+    // P(same family | same given) / P(same family), over ordered pairs of distinct
+    // records; the full-name pairs include duplicates of one person, which only makes
+    // the estimate err towards dependence (weaker name evidence).
+    let pairs = |c: &HashMap<String, u32>| -> f64 {
+        c.values()
+            .map(|&n| f64::from(n) * (f64::from(n) - 1.0))
+            .sum()
+    };
+    let with_family = records.iter().filter(|r| !r.family.is_empty()).count() as f64;
+    let (same_full, same_given, same_family) = (pairs(&full), pairs(&given), pairs(&family));
+    if same_given > 0.0 && same_family > 0.0 && with_family > 1.0 {
+        let p_family = same_family / (with_family * (with_family - 1.0));
+        ((same_full / same_given) / p_family).max(1.0)
+    } else {
+        1.0
+    }
 }
 
 /// A field takes part when both sides have values for it (two records when deduplicating).
@@ -648,6 +702,137 @@ fn active_fields(records: &[Record], n_left: Option<usize>) -> [bool; N_FIELDS] 
         };
     }
     active
+}
+
+/// Fewest same-name pairs for [`sample_u_same_name`] to be used.
+const MIN_SAME_NAME_PAIRS: usize = 1_000;
+
+/// Fields whose values go with a name's culture (where a person lives and what their
+/// names are), so that their u among name-sharing pairs differs from u among random pairs.
+/// Birth dates and identifiers do not; their u stays the one of random pairs (same-name
+/// pairs also hold the true matches, which would inflate u of such rare agreements).
+fn follows_names(field: Field) -> bool {
+    matches!(
+        field,
+        Field::GivenName
+            | Field::FamilyName
+            | Field::Gender
+            | Field::Nationality
+            | Field::Country
+            | Field::Region
+            | Field::City
+            | Field::PostalCode
+    )
+}
+
+/// Which name part [`sample_u_same_name`] groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NamePart {
+    Given,
+    Family,
+}
+
+/// Compares random pairs that share one name part exactly, to count levels for u of the
+/// other fields; `None` when there are too few such pairs.
+///
+/// Nearly every candidate pair agrees on a name, and names are not independent of the
+/// other fields: a culture draws given and family names from its own pools, and its names
+/// come with its nationality, its country and its cities. Against random pairs, two Thai
+/// records agreeing on nationality, or on a Thai given name, look like evidence; among
+/// pairs that already share a Thai family name it is far less. So u of the given name and
+/// of the fields that follow names ([`follows_names`]) is counted on random pairs drawn
+/// evenly from all same-family pairs, and u of the family name on same-given-name pairs (nearly all non-matches:
+/// common names have many more pairs than any person has records).
+fn sample_u_same_name(
+    records: &[Record],
+    n_left: Option<usize>,
+    active: &[bool; N_FIELDS],
+    part: NamePart,
+    samples: usize,
+    seed: u64,
+) -> Option<LevelCounts> {
+    fn name(r: &Record, part: NamePart) -> &str {
+        match part {
+            NamePart::Given => r.given.joined.as_str(),
+            NamePart::Family => r.family.joined.as_str(),
+        }
+    }
+    let mut entries: Vec<(&str, u32)> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !name(r, part).is_empty())
+        .map(|(i, r)| (name(r, part), i as u32))
+        .collect();
+    entries.par_sort_unstable();
+    // Blocks of one family name: (start, end, left members, pairs before this block).
+    let split = n_left.map(|k| k as u32);
+    let mut blocks: Vec<(usize, usize, usize, usize)> = Vec::new();
+    let mut total = 0usize;
+    let mut start = 0;
+    for i in 1..=entries.len() {
+        if i < entries.len() && entries[i].0 == entries[start].0 {
+            continue;
+        }
+        let n = i - start;
+        let left = split.map_or(n, |k| entries[start..i].iter().filter(|e| e.1 < k).count());
+        let pairs = match split {
+            None => n * (n - 1) / 2,
+            Some(_) => left * (n - left),
+        };
+        if pairs > 0 {
+            blocks.push((start, i, left, total));
+            total += pairs;
+        }
+        start = i;
+    }
+    if total < MIN_SAME_NAME_PAIRS {
+        return None;
+    }
+    if split.is_some() {
+        // Left members first within each block, so a draw picks one from each side.
+        for &(s, e, _, _) in &blocks {
+            let k = split.unwrap_or(0);
+            entries[s..e].sort_unstable_by_key(|x| (x.1 >= k, x.1));
+        }
+    }
+    // Only the fields this sample is for are compared (the names always are).
+    let mut wanted = [false; N_FIELDS];
+    for field in FIELDS {
+        wanted[field.index()] = active[field.index()]
+            && follows_names(field)
+            && (part == NamePart::Family || field == Field::FamilyName);
+    }
+    let active = &wanted;
+    // A quarter of the random sample: these fields have common levels (u of 1e-3 and
+    // up), and the sample is drawn twice, so it should not double the sampling time.
+    let counts = (0..(samples / 4).max(1).min(total * 4))
+        .into_par_iter()
+        .fold(LevelCounts::new, |mut acc, k| {
+            let r = splitmix(
+                seed ^ (0x5A3E + part as u64) ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            let at = (r % total as u64) as usize;
+            let b = blocks.partition_point(|b| b.3 <= at) - 1;
+            let (s, e, left, _) = blocks[b];
+            let n = e - s;
+            let r2 = splitmix(r);
+            let (i, j) = match split {
+                None => {
+                    let x = (r2 >> 32) as usize % n;
+                    let y = (r2 & 0xFFFF_FFFF) as usize % (n - 1);
+                    (x, if y >= x { y + 1 } else { y })
+                }
+                Some(_) => (
+                    (r2 >> 32) as usize % left,
+                    left + (r2 & 0xFFFF_FFFF) as usize % (n - left),
+                ),
+            };
+            let (i, j) = (entries[s + i].1 as usize, entries[s + j].1 as usize);
+            acc.add(&compare::compare(&records[i], &records[j], active));
+            acc
+        })
+        .reduce(LevelCounts::new, LevelCounts::merge);
+    Some(counts)
 }
 
 /// Compares random pairs (nearly all non-matches) to count levels for u.

@@ -97,10 +97,19 @@ pub struct FullRun {
 }
 
 /// The blocking keys of a record, as stored integers (sorted, distinct).
+///
+/// The weak name keys (exact family name + given initial and the reverse) are left out:
+/// in a store their blocks are large and reach many unrelated persons per new record (the
+/// fan-out of an incremental run), while the file commands, which cap them at
+/// [`crate::WEAK_MAX_BLOCK`], found no accepted match through them that other keys missed.
 pub fn blocking_keys(record: &Record) -> Vec<i64> {
     let mut keys = Vec::with_capacity(24);
     blocking::keys(record, &mut keys);
-    let mut out: Vec<i64> = keys.into_iter().map(|k| k as i64).collect();
+    let mut out: Vec<i64> = keys
+        .into_iter()
+        .filter(|&k| !blocking::is_weak(k))
+        .map(|k| k as i64)
+        .collect();
     out.sort_unstable();
     out.dedup();
     out
@@ -122,17 +131,34 @@ pub fn term_hashes(record: &Record) -> [Option<i64>; 2] {
     [g, f]
 }
 
+/// The term key of a record's full name (given and family, in either order), for the
+/// joint name frequency; `None` unless both parts are known.
+pub fn name_term_hash(record: &Record) -> Option<i64> {
+    record.full_name_key().map(|k| fnv(b'n', &k))
+}
+
 /// Sets how many records carry this record's given and family name.
 pub fn set_term_counts(record: &mut Record, counts: [u32; 2]) {
     record.given.freq = counts[0];
     record.family.freq = counts[1];
 }
 
-/// Counts the term keys of `records` (see [`term_hashes`]).
+/// Sets how many records carry this record's full name (see [`name_term_hash`]); without
+/// it (0, the default) given and family names are weighed as if independent.
+pub fn set_name_count(record: &mut Record, count: u32) {
+    record.name_freq = count;
+}
+
+/// Counts the term keys of `records`: given and family names ([`term_hashes`]) and full
+/// names ([`name_term_hash`]).
 pub fn term_counts(records: &[Record]) -> HashMap<i64, u32> {
     let mut counts = HashMap::new();
     for r in records {
-        for h in term_hashes(r).into_iter().flatten() {
+        for h in term_hashes(r)
+            .into_iter()
+            .chain([name_term_hash(r)])
+            .flatten()
+        {
             *counts.entry(h).or_default() += 1;
         }
     }
@@ -222,11 +248,7 @@ pub fn resolve_new(
         records.push(r);
     }
     check_distinct(&records)?;
-    let (pairs, _) = blocking::candidates(&records, None, config.max_block.max(2));
-    let touching: Vec<u64> = pairs
-        .into_iter()
-        .filter(|&p| ((p & 0xFFFF_FFFF) as usize) >= n_existing)
-        .collect();
+    let touching = blocking::candidates_touching(&records, n_existing, config.max_block.max(2));
     let edges = score_pairs(&records, model, &touching, config.threshold);
     let mut outcome = cluster_and_name(
         &records,

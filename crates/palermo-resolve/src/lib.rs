@@ -26,8 +26,9 @@ mod record;
 pub mod schema;
 mod similarity;
 mod store_model;
+mod thai;
 
-pub use blocking::{BlockingStats, KEY_KINDS};
+pub use blocking::{BlockingStats, KEY_KINDS, WEAK_MAX_BLOCK};
 pub use compare::{FIELDS, Field, N_FIELDS};
 pub use engine::{
     Config, Evaluation, Explanation, FieldExplanation, Resolution, ScoredPair, Stats,

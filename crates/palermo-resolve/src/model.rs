@@ -55,6 +55,13 @@ pub struct Model {
     pub em_iterations: usize,
     /// Records counted for name term frequencies.
     pub tf_records: u32,
+    /// How many times more likely two records that share a given name share the family
+    /// name too than two random records do (1 = independent). Used for the family name's
+    /// u when the full name's frequency is not known (a store that does not count it).
+    /// Stored with the model ([`crate::StoredModel`]); left out of this type's JSON, which
+    /// reports print.
+    #[serde(skip)]
+    pub name_dependence: f64,
     #[serde(skip)]
     pub(crate) m: [[f64; MAX_LEVELS]; N_FIELDS],
     #[serde(skip)]
@@ -62,6 +69,10 @@ pub struct Model {
     #[serde(skip)]
     pub(crate) active: [bool; N_FIELDS],
 }
+
+/// Weight, in records, of the family name's own frequency in its frequency among the
+/// records sharing the given name (see `Model::part`).
+const NAME_PRIOR_RECORDS: f64 = 10.0;
 
 /// Smallest probability allowed for any m or u.
 const FLOOR: f64 = 1e-6;
@@ -124,7 +135,12 @@ fn normalise(row: &mut [f64], n_levels: usize, pseudo: f64) {
     }
 }
 
-/// Estimates the model.
+/// Fewest candidate pairs caught by both anchor rules for the capture–recapture estimate
+/// of the match rate to be used.
+const MIN_RECAPTURED: f64 = 20.0;
+
+/// Estimates the model; the flag is true when the match rate comes from capture–recapture
+/// over the anchor rules (otherwise it is EM's).
 ///
 /// `u_counts` come from random pairs (nearly all non-matches). `patterns` are the distinct
 /// comparison vectors of the candidate pairs with their counts. `n_candidates / n_total`
@@ -137,7 +153,7 @@ pub(crate) fn train(
     n_total: f64,
     tf_records: u32,
     max_iterations: usize,
-) -> Model {
+) -> (Model, bool) {
     let mut u = [[0.0; MAX_LEVELS]; N_FIELDS];
     let mut m = [[0.0; MAX_LEVELS]; N_FIELDS];
     for field in FIELDS {
@@ -268,7 +284,10 @@ pub(crate) fn train(
         let n = field.levels().len();
         let use_pair = |p: &[u8; N_FIELDS]| {
             if ids.contains(&field) {
-                by_name(p) && !by_id(p)
+                // Chosen by name and birth date only: excluding pairs that agree on an
+                // identifier here would leave exactly the pairs whose identifiers differ
+                // or are missing, and m(exact) would come out near zero.
+                by_name(p)
             } else if matches!(
                 field,
                 Field::GivenName | Field::FamilyName | Field::BirthDate
@@ -315,6 +334,29 @@ pub(crate) fn train(
             }
         }
     }
+    // Capture–recapture (Lincoln–Petersen) over the two anchor rules, which look at
+    // disjoint fields: if agreeing on an identifier and agreeing on name and birth date
+    // catch true matches independently, matches ≈ |by id| × |by name| / |both|. This does
+    // not depend on the independence of the fields within the model, which name-heavy
+    // candidate sets break (EM then counts namesakes as matches), so it is preferred
+    // whenever the overlap is large enough to count on.
+    let (mut in_id, mut in_name, mut in_both) = (0.0, 0.0, 0.0);
+    for (pat, count) in &pats {
+        let (a, b) = (by_id(pat), by_name(pat));
+        if a {
+            in_id += count;
+        }
+        if b {
+            in_name += count;
+        }
+        if a && b {
+            in_both += count;
+        }
+    }
+    let anchored = in_both >= MIN_RECAPTURED;
+    if anchored {
+        lambda = (in_id * in_name / in_both / total.max(1.0)).clamp(1e-9, 0.99);
+    }
     let prior = (lambda * n_candidates as f64 / n_total.max(1.0)).clamp(1e-12, 0.5);
     let mut fields = Vec::new();
     for field in FIELDS {
@@ -329,16 +371,18 @@ pub(crate) fn train(
             });
         }
     }
-    Model {
+    let model = Model {
         fields,
         prior,
         candidate_match_rate: lambda,
         em_iterations: iterations,
         tf_records,
+        name_dependence: 1.0,
         m,
         u,
         active,
-    }
+    };
+    (model, anchored)
 }
 
 /// One field's part in a score.
@@ -378,6 +422,33 @@ impl Model {
                 u = (f64::from(freq) / f64::from(self.tf_records)).max(FLOOR);
                 tf_adjusted = true;
             }
+            // Given and family names are not independent: a culture draws both from its
+            // own pools, so two strangers who share a given name share the family name
+            // far more often than the two frequencies multiplied suggest. When both agree
+            // exactly, the family name's u is the share of records with this given name
+            // that also carry this family name (at least its own frequency), so the two
+            // name parts together weigh what the full name's frequency says.
+            if field == Field::FamilyName && g.given_freq > 0 && tf_adjusted {
+                let conditional = if g.name_freq > 0 {
+                    // Among the other records with this given name (the pair's own two
+                    // left out), the share with this family name, shrunk towards the
+                    // family name's own frequency: a rare given name seen twice says
+                    // nothing about which family names go with it.
+                    let others = f64::from(g.name_freq.saturating_sub(2));
+                    let given = f64::from(g.given_freq.saturating_sub(2));
+                    (others + NAME_PRIOR_RECORDS * u) / (given + NAME_PRIOR_RECORDS)
+                } else if g.levels[Field::GivenName.index()] == 0 {
+                    // The full name's frequency is unknown: the family name's frequency
+                    // scaled by how strongly the two go together in the training data.
+                    u * self.name_dependence
+                } else {
+                    0.0
+                };
+                let conditional = conditional.min(1.0);
+                if conditional > u {
+                    u = conditional;
+                }
+            }
         }
         Some(Part {
             field,
@@ -404,6 +475,59 @@ impl Model {
         }
         w
     }
+}
+
+/// Re-estimates the match rate among the candidates from their actual scores and moves
+/// the prior (and `bits`, which include it) accordingly; returns the new match rate.
+///
+/// EM fits the match rate on comparison patterns, which carry no term frequencies, so on
+/// name-dominated candidate sets (common names drawn from small pools) it counts every
+/// pair that agrees on a common name as a likely match and the prior ends up many times
+/// too high. Here the E-step runs on the scores as they will be used, term frequencies
+/// and the joint name frequency included: the match rate is the fixed point of
+/// `rate = mean(P(match | score, rate))`. The scores are binned (1/16 bit) so each
+/// iteration is cheap.
+pub(crate) fn refit_prior(model: &mut Model, bits: &mut [f32], n_total: f64) -> f64 {
+    const STEP: f64 = 1.0 / 16.0;
+    const RANGE: f64 = 96.0;
+    let n_bins = (2.0 * RANGE / STEP) as usize + 1;
+    if bits.is_empty() {
+        return model.candidate_match_rate;
+    }
+    let prior_bits = model.prior_bits();
+    let mut hist = vec![0u32; n_bins];
+    for &b in bits.iter() {
+        let lr = (f64::from(b) - prior_bits).clamp(-RANGE, RANGE);
+        hist[((lr + RANGE) / STEP).round() as usize] += 1;
+    }
+    let bins: Vec<(f64, f64)> = hist
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 0)
+        .map(|(i, c)| (i as f64 * STEP - RANGE, f64::from(*c)))
+        .collect();
+    let n = bits.len() as f64;
+    let mut rate = model.candidate_match_rate.clamp(1e-9, 1.0 - 1e-9);
+    for _ in 0..500 {
+        let logit = (rate / (1.0 - rate)).log2();
+        let mass: f64 = bins
+            .iter()
+            .map(|(lr, c)| c / (1.0 + (-(lr + logit)).exp2()))
+            .sum();
+        let next = (mass / n).clamp(1e-9, 1.0 - 1e-9);
+        let done = (next - rate).abs() < 1e-9 + 1e-6 * rate;
+        rate = next;
+        if done {
+            break;
+        }
+    }
+    model.candidate_match_rate = rate;
+    model.prior = (rate * n / n_total.max(1.0)).clamp(1e-12, 0.5);
+    let shift = (model.prior_bits() - prior_bits) as f32;
+    for b in bits.iter_mut() {
+        *b += shift;
+    }
+    rate
 }
 
 /// The probability for a match weight in bits (squashed first, so never exactly 0 or 1).

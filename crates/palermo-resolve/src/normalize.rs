@@ -42,6 +42,21 @@ pub fn fold(text: &str) -> String {
         if is_apostrophe(c) {
             continue;
         }
+        // Thai needs whole words: vowels are written around their consonants.
+        if crate::thai::is_thai(c) {
+            let mut word = String::from(c);
+            while let Some(&n) = chars.peek() {
+                if !crate::thai::is_thai(n) {
+                    break;
+                }
+                word.push(n);
+                chars.next();
+            }
+            for a in crate::thai::romanize(&word).chars() {
+                push_ascii(&mut out, a, &mut space);
+            }
+            continue;
+        }
         let syllabic = is_syllabic(c);
         if syllabic && !space {
             out.push(' ');
@@ -293,6 +308,46 @@ pub fn phone(text: &str) -> String {
     digits[start..].to_owned()
 }
 
+/// Normalises a phone number to E.164 (`+66811783347`) with the `phonenumber` crate
+/// (libphonenumber's metadata): international numbers (`+`, `00`) need no region, national
+/// ones (`081 178 3347`) are read in `region` (an ISO 3166-1 alpha-2 code, any case).
+/// Returns `None` when the number cannot be read (no region for a national number, too few
+/// or too many digits, not a number); the caller then falls back to [`phone`].
+pub fn phone_e164(text: &str, region: Option<&str>) -> Option<String> {
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    if !(4..=17).contains(&digits) {
+        return None;
+    }
+    let trimmed = text.trim();
+    // `00` is the international prefix in most of the world; libphonenumber reads it only
+    // when it knows the caller's region, so spell it as `+`.
+    let international = trimmed.strip_prefix("00").map(|rest| format!("+{rest}"));
+    let text = international.as_deref().unwrap_or(trimmed);
+    let region = region.filter(|r| r.len() == 2).and_then(|r| {
+        r.to_ascii_uppercase()
+            .parse::<phonenumber::country::Id>()
+            .ok()
+    });
+    // An international number needs no region, and reading it without one keeps the
+    // result independent of the record's country.
+    let region = if text.starts_with('+') { None } else { region };
+    if region.is_none() && !text.starts_with('+') {
+        return None;
+    }
+    // Not checked against the plan's number ranges (`is_valid`): a number that parses
+    // keeps one form whether or not the metadata knows its range (new mobile ranges,
+    // test data), so its records still compare equal.
+    let number = phonenumber::parse(region, text).ok()?;
+    let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+    // Too short to be a subscriber number anywhere, or a form the parser does not read
+    // back as itself: keep the digits instead, so the result is stable when read again.
+    if e164.len() < 8 {
+        return None;
+    }
+    let again = phonenumber::parse(None, &e164).ok()?;
+    (again.format().mode(phonenumber::Mode::E164).to_string() == e164).then_some(e164)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,5 +456,39 @@ mod tests {
         assert_eq!(phone("020 7946 0018"), "079460018");
         assert_eq!(phone("0044 20 7946 0018"), phone("+44 (20) 7946-0018"));
         assert_eq!(phone(""), "");
+    }
+
+    fn check_e164(text: &str, region: Option<&str>, expect: Option<&str>) {
+        assert_eq!(
+            phone_e164(text, region).as_deref(),
+            expect,
+            "{text:?} in {region:?}"
+        );
+    }
+
+    #[test]
+    fn e164_phones() {
+        check_e164("+66 81 178 3347", None, Some("+66811783347"));
+        check_e164("081-178-3347", Some("th"), Some("+66811783347"));
+        check_e164("0066 81 178 3347", None, Some("+66811783347"));
+        check_e164("020 7946 0018", Some("GB"), Some("+442079460018"));
+        check_e164("06 1234 5678", Some("nl"), Some("+31612345678"));
+        check_e164("011-844 2814", Some("MY"), Some("+60118442814"));
+        // A national number without a region, an unknown region, and junk stay unread.
+        check_e164("081-178-3347", None, None);
+        check_e164("081-178-3347", Some("Thailand"), None);
+        check_e164("12", Some("TH"), None);
+        check_e164("not a phone", Some("TH"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn e164_is_idempotent(text in "[+0-9 ()-]{0,20}", region in "(TH|MY|NL|GB|UA)?") {
+            let region = (!region.is_empty()).then_some(region.as_str());
+            if let Some(e164) = phone_e164(&text, region) {
+                proptest::prop_assert_eq!(phone_e164(&e164, None), Some(e164.clone()));
+                proptest::prop_assert_eq!(phone_e164(&e164, Some("TH")), Some(e164));
+            }
+        }
     }
 }

@@ -234,6 +234,9 @@ pub struct Record {
     pub(crate) country: String,
     pub(crate) nationality: String,
     pub(crate) gender: String,
+    /// How many records carry this exact full name (given and family, in either order;
+    /// filled in by the data set, for the joint term-frequency adjustment; 0 = unknown).
+    pub(crate) name_freq: u32,
     /// The raw values as read, for explanations.
     pub(crate) raw: Vec<(Property, String)>,
 }
@@ -250,6 +253,7 @@ impl Record {
         let mut family_text = String::new();
         let mut full_text = String::new();
         let mut street_full = String::new();
+        let mut phones_text: Vec<&str> = Vec::new();
         for (p, v) in &values {
             let v = v.trim();
             if v.is_empty() {
@@ -272,7 +276,8 @@ impl Record {
                 Property::PassportNumber => {
                     push_nonempty(&mut r.passports, normalize::identifier(v));
                 }
-                Property::Phone => push_nonempty(&mut r.phones, normalize::phone(v)),
+                // Read once the record's country is known (national numbers need it).
+                Property::Phone => phones_text.push(v),
                 Property::Email => r.email = v.trim().to_lowercase(),
                 Property::StreetNumber => r.street_number = normalize::fold(v),
                 Property::Street => r.street = normalize::fold(v),
@@ -285,6 +290,10 @@ impl Record {
                 Property::Nationality => r.nationality = normalize::fold(v),
                 Property::Gender => r.gender = gender(v),
             }
+        }
+        for v in phones_text {
+            let value = r.phone_value(v);
+            push_nonempty(&mut r.phones, value);
         }
         if r.street.is_empty() && !street_full.is_empty() {
             r.street = normalize::fold(&street_full);
@@ -301,6 +310,29 @@ impl Record {
             .filter(|(_, v)| !v.trim().is_empty())
             .collect();
         r
+    }
+
+    /// The key of the full name for term frequencies: given and family joined, in sorted
+    /// order so that a swapped record counts with the straight one; `None` unless both
+    /// parts are known.
+    pub(crate) fn full_name_key(&self) -> Option<String> {
+        if self.given.is_empty() || self.family.is_empty() {
+            return None;
+        }
+        let (g, f) = (self.given.joined.as_str(), self.family.joined.as_str());
+        let (a, b) = if g <= f { (g, f) } else { (f, g) };
+        Some(format!("{a}\u{1f}{b}"))
+    }
+
+    /// A phone number as compared: E.164 when it can be read (national numbers in the
+    /// record's country, else its nationality), otherwise the digits [`normalize::phone`]
+    /// keeps.
+    fn phone_value(&self, text: &str) -> String {
+        let region = [&self.country, &self.nationality]
+            .into_iter()
+            .find(|c| c.len() == 2)
+            .map(|c| c.as_str());
+        normalize::phone_e164(text, region).unwrap_or_else(|| normalize::phone(text))
     }
 
     /// The raw values of one property, joined with ` | ` (for explanations).

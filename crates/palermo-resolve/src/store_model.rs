@@ -41,6 +41,14 @@ pub struct StoredModel {
     pub em_iterations: usize,
     /// Records counted for name term frequencies when trained.
     pub tf_records: u32,
+    /// See [`Model::name_dependence`]; 1 (independent names) when absent, as in models
+    /// stored before it existed.
+    #[serde(default = "independent")]
+    pub name_dependence: f64,
+}
+
+fn independent() -> f64 {
+    1.0
 }
 
 fn invalid(reason: impl Into<String>) -> Error {
@@ -66,6 +74,7 @@ impl Model {
             candidate_match_rate: self.candidate_match_rate,
             em_iterations: self.em_iterations,
             tf_records: self.tf_records,
+            name_dependence: self.name_dependence,
         };
         serde_json::to_string(&stored).unwrap_or_default()
     }
@@ -139,6 +148,15 @@ impl Model {
             candidate_match_rate: stored.candidate_match_rate,
             em_iterations: stored.em_iterations,
             tf_records: stored.tf_records,
+            name_dependence: if stored.name_dependence.is_finite() && stored.name_dependence >= 1.0
+            {
+                stored.name_dependence
+            } else {
+                return Err(invalid(format!(
+                    "name dependence {} is not a number of at least 1",
+                    stored.name_dependence
+                )));
+            },
             m,
             u,
             active,
