@@ -38,6 +38,71 @@ fn people(dir: &Path, cc: &str) -> (Vec<String>, Vec<Person>) {
     palermo_pprl::read_csv(file, &path.display().to_string(), "id", &mapping).unwrap()
 }
 
+/// Why true cross-border pairs are missed: for each missed pair, what differs between the
+/// two records' encoded fields (synthetic data only; set `PALERMO_PPRL_DIAGNOSE=1`).
+fn diagnose(
+    a: &str,
+    b: &str,
+    (ids_a, people_a, clks_a): &(Vec<String>, Vec<Person>, Clks),
+    (ids_b, people_b, clks_b): &(Vec<String>, Vec<Person>, Clks),
+    pairs: &[palermo_pprl::Pair],
+    entity: &dyn Fn(&str) -> String,
+    threshold: f64,
+) {
+    let found: std::collections::HashSet<(u32, u32)> =
+        pairs.iter().map(|p| (p.left, p.right)).collect();
+    let mut by_entity: HashMap<String, Vec<usize>> = HashMap::new();
+    for (j, id) in ids_b.iter().enumerate() {
+        by_entity.entry(entity(id)).or_default().push(j);
+    }
+    let mut reasons: HashMap<&str, usize> = HashMap::new();
+    let mut hist = [0usize; 10];
+    let mut shown = 0;
+    for (i, id) in ids_a.iter().enumerate() {
+        for &j in by_entity.get(&entity(id)).map_or(&[][..], Vec::as_slice) {
+            if found.contains(&(i as u32, j as u32)) {
+                continue;
+            }
+            let d = palermo_pprl::dice(clks_a.row(i), clks_b.row(j));
+            hist[((d * 10.0) as usize).min(9)] += 1;
+            let (pa, pb) = (&people_a[i], &people_b[j]);
+            let ta: std::collections::BTreeSet<&String> = pa.name_tokens.iter().collect();
+            let tb: std::collections::BTreeSet<&String> = pb.name_tokens.iter().collect();
+            let shared = ta.intersection(&tb).count();
+            let mut why = Vec::new();
+            if shared == 0 {
+                why.push("no name token shared");
+            } else if ta != tb {
+                why.push("name tokens differ");
+            }
+            match (pa.birth, pb.birth) {
+                (None, _) | (_, None) => why.push("birth missing"),
+                (Some(x), Some(y)) if x != y => why.push("birth differs"),
+                _ => {}
+            }
+            if pa.identifiers.is_empty() != pb.identifiers.is_empty() {
+                why.push("id on one side");
+            }
+            if pa.sex != pb.sex {
+                why.push("sex differs");
+            }
+            if pa.nationality != pb.nationality {
+                why.push("nationality differs");
+            }
+            for w in &why {
+                *reasons.entry(w).or_default() += 1;
+            }
+            if shown < 12 {
+                shown += 1;
+                println!("  missed {a}-{b} dice {d:.3} < {threshold}: {pa:?} | {pb:?}");
+            }
+        }
+    }
+    let mut reasons: Vec<_> = reasons.into_iter().collect();
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
+    println!("  missed {a}-{b} by Dice decile {hist:?}; reasons {reasons:?}");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = Path::new(args.first().map_or("sim-pprl", String::as_str)).to_path_buf();
@@ -95,6 +160,9 @@ fn main() {
                 pairs.len(),
                 2.0 * p * r / (p + r).max(1e-12)
             );
+            if std::env::var_os("PALERMO_PPRL_DIAGNOSE").is_some() {
+                diagnose(a, b, &sides[a], &sides[b], &pairs, &entity, threshold);
+            }
             all_true += true_pairs;
             all_found += pairs.len();
             all_tp += tp;

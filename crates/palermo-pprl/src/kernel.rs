@@ -110,6 +110,49 @@ impl Kernel {
         self.run(a, &Gathered { words: rows, w, at }, out);
     }
 
+    /// Like [`Kernel::and_counts`] on rows stored [`interleave`]d: group `g` holds word
+    /// `w` of rows `8g..8g + 8` at `groups[(g·W + w)·8..][..8]`. `out` gets 8 counts per
+    /// group (padding rows count 0). With the rows of a group in the lanes of one vector,
+    /// the AVX-512 build needs no horizontal sums: per group and word, one broadcast AND,
+    /// one `VPOPCNTQ` and one add.
+    ///
+    /// # Panics
+    /// If `a` is empty or `groups.len()` is not `out.len() · a.len()` with `out.len()` a
+    /// multiple of 8.
+    pub fn and_counts_interleaved(self, a: &[u64], groups: &[u64], out: &mut [u32]) {
+        assert!(
+            !a.is_empty() && out.len().is_multiple_of(8) && groups.len() == out.len() * a.len(),
+            "invariant: {} interleaved rows of {} words in a slice of {}",
+            out.len(),
+            a.len(),
+            groups.len()
+        );
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 if self.is_available() => {
+                #[allow(unsafe_code)]
+                // SAFETY: `avx512_interleaved` is `unsafe` only because of its
+                // `#[target_feature(enable = "avx512f,avx512vpopcntdq")]`, and the CPU has
+                // both (checked by `is_available` just above). Its loads and stores go
+                // through slices of exactly 8 elements.
+                unsafe {
+                    x86::avx512_interleaved(a, groups, out);
+                }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 if self.is_available() => {
+                #[allow(unsafe_code)]
+                // SAFETY: `avx2_interleaved` is `unsafe` only because of its
+                // `#[target_feature(enable = "avx2,popcnt")]`, and the CPU has both
+                // (checked by `is_available` just above); its body is safe code.
+                unsafe {
+                    x86::avx2_interleaved(a, groups, out);
+                }
+            }
+            _ => portable_interleaved(a, groups, out),
+        }
+    }
+
     fn run<R: Rows>(self, a: &[u64], rows: &R, out: &mut [u32]) {
         match self {
             #[cfg(target_arch = "x86_64")]
@@ -175,6 +218,35 @@ pub fn and_count(a: &[u64], b: &[u64]) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
 }
 
+/// Stores rows of `w` words in groups of 8 with their words interleaved (see
+/// [`Kernel::and_counts_interleaved`]); the last group is padded with zero rows.
+pub fn interleave(rows: &[u64], w: usize) -> Vec<u64> {
+    let n = rows.len().checked_div(w).unwrap_or(0);
+    let n_groups = n.div_ceil(8);
+    let mut out = vec![0u64; n_groups * 8 * w];
+    for (j, row) in rows.chunks_exact(w.max(1)).enumerate() {
+        let (g, lane) = (j / 8, j % 8);
+        for (k, &word) in row.iter().enumerate() {
+            out[(g * w + k) * 8 + lane] = word;
+        }
+    }
+    out
+}
+
+#[inline(always)]
+fn portable_interleaved(a: &[u64], groups: &[u64], out: &mut [u32]) {
+    let w = a.len();
+    for (group, o) in groups.chunks_exact(8 * w).zip(out.chunks_exact_mut(8)) {
+        let mut acc = [0u32; 8];
+        for (k, &aw) in a.iter().enumerate() {
+            for (lane, c) in acc.iter_mut().enumerate() {
+                *c += (aw & group[k * 8 + lane]).count_ones();
+            }
+        }
+        o.copy_from_slice(&acc);
+    }
+}
+
 #[inline(always)]
 fn portable_counts<R: Rows>(a: &[u64], rows: &R, out: &mut [u32]) {
     match a.len() {
@@ -210,9 +282,9 @@ fn fixed_counts<const W: usize, R: Rows>(a: &[u64], rows: &R, out: &mut [u32]) {
 #[allow(unsafe_code)]
 mod x86 {
     use std::arch::x86_64::{
-        __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_loadu_si512, _mm512_maskz_loadu_epi64,
-        _mm512_or_si512, _mm512_popcnt_epi64, _mm512_reduce_add_epi64, _mm512_setzero_si512,
-        _mm512_slli_epi64,
+        __m512i, _mm256_storeu_si256, _mm512_add_epi64, _mm512_and_si512, _mm512_cvtepi64_epi32,
+        _mm512_loadu_si512, _mm512_maskz_loadu_epi64, _mm512_or_si512, _mm512_popcnt_epi64,
+        _mm512_reduce_add_epi64, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64,
     };
 
     use super::Rows;
@@ -220,6 +292,59 @@ mod x86 {
     #[target_feature(enable = "avx2,popcnt")]
     pub(super) fn avx2_counts<R: Rows>(a: &[u64], rows: &R, out: &mut [u32]) {
         super::portable_counts(a, rows, out);
+    }
+
+    #[target_feature(enable = "avx2,popcnt")]
+    pub(super) fn avx2_interleaved(a: &[u64], groups: &[u64], out: &mut [u32]) {
+        super::portable_interleaved(a, groups, out);
+    }
+
+    /// AVX-512 counts of interleaved groups (see `Kernel::and_counts_interleaved`).
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    pub(super) fn avx512_interleaved(a: &[u64], groups: &[u64], out: &mut [u32]) {
+        match a.len() {
+            16 => {
+                let q: [__m512i; 16] = std::array::from_fn(|k| _mm512_set1_epi64(a[k] as i64));
+                interleaved_fixed(&q, groups, out);
+            }
+            8 => {
+                let q: [__m512i; 8] = std::array::from_fn(|k| _mm512_set1_epi64(a[k] as i64));
+                interleaved_fixed(&q, groups, out);
+            }
+            32 => {
+                let q: [__m512i; 32] = std::array::from_fn(|k| _mm512_set1_epi64(a[k] as i64));
+                interleaved_fixed(&q, groups, out);
+            }
+            _ => {
+                let q: Vec<__m512i> = a.iter().map(|&x| _mm512_set1_epi64(x as i64)).collect();
+                interleaved_fixed(q.as_slice(), groups, out);
+            }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    fn interleaved_fixed<Q: AsRef<[__m512i]> + ?Sized>(q: &Q, groups: &[u64], out: &mut [u32]) {
+        let q = q.as_ref();
+        let w = q.len();
+        for (group, o) in groups.chunks_exact(8 * w).zip(out.chunks_exact_mut(8)) {
+            // Two accumulators halve the add chain's latency.
+            let (mut acc0, mut acc1) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+            let mut k = 0;
+            while k + 1 < w {
+                acc0 = and_popcnt(acc0, q[k], load8(group, 8 * k));
+                acc1 = and_popcnt(acc1, q[k + 1], load8(group, 8 * k + 8));
+                k += 2;
+            }
+            if k < w {
+                acc0 = and_popcnt(acc0, q[k], load8(group, 8 * k));
+            }
+            let counts = _mm512_cvtepi64_epi32(_mm512_add_epi64(acc0, acc1));
+            let o: &mut [u32] = &mut o[..8];
+            // SAFETY: `o` is 8 `u32`s (32 bytes), exactly what the unaligned 256-bit
+            // store writes.
+            unsafe { _mm256_storeu_si256(o.as_mut_ptr().cast(), counts) }
+        }
     }
 
     /// AVX-512 counts of `out.len()` rows of `a.len()` words (`a` not empty).
@@ -409,6 +534,27 @@ mod tests {
                 let mut out = vec![u32::MAX; at.len()];
                 kernel.and_counts_at(&a, &rows, &at, &mut out);
                 prop_assert_eq!(&out, &expect_at, "{} gathered, {} words", kernel.name(), w);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn interleaved_equals_the_reference(
+            w in 1usize..40,
+            n in 0usize..20,
+            seed in any::<u64>(),
+        ) {
+            let mut state = seed;
+            let a: Vec<u64> = (0..w).map(|_| crate::matching::splitmix(&mut state)).collect();
+            let rows: Vec<u64> = (0..w * n).map(|_| crate::matching::splitmix(&mut state)).collect();
+            let mut expect = reference(&a, &rows);
+            expect.resize(n.div_ceil(8) * 8, 0);
+            let groups = interleave(&rows, w);
+            for kernel in Kernel::ALL {
+                let mut out = vec![u32::MAX; expect.len()];
+                kernel.and_counts_interleaved(&a, &groups, &mut out);
+                prop_assert_eq!(&out, &expect, "{} interleaved, {} words", kernel.name(), w);
             }
         }
     }

@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use crate::clks::Clks;
 use crate::error::{Error, Result};
-use crate::kernel::{AlignedWords, Kernel};
+use crate::kernel::{AlignedWords, Kernel, interleave};
 
 /// How candidate pairs are chosen before Dice is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,6 +263,13 @@ impl MinCount {
         MinCount { min }
     }
 
+    /// The smallest intersection that reaches the threshold with total popcount `total`
+    /// (`u32::MAX` when none does); it never decreases as `total` grows.
+    #[inline(always)]
+    pub(crate) fn need(&self, total: u32) -> u32 {
+        self.min.get(total as usize).copied().unwrap_or(u32::MAX)
+    }
+
     /// The Dice coefficient when it reaches the threshold.
     #[inline(always)]
     pub(crate) fn check(&self, both: u32, total: u32) -> Option<f64> {
@@ -276,10 +283,12 @@ fn dice_of(both: u32, total: u32) -> f64 {
     2.0 * f64::from(both) / f64::from(total)
 }
 
-/// The right side reordered by popcount, stored contiguously and 64-byte aligned.
+/// The right side reordered by popcount, stored contiguously and 64-byte aligned, both
+/// row by row (for LSH candidates) and interleaved by groups of 8 (for scans).
 struct SortedSide {
     n_words: usize,
     words: AlignedWords,
+    groups: AlignedWords,
     popcounts: Vec<u32>,
     /// `order[j]` is the original position of sorted row `j`.
     order: Vec<u32>,
@@ -296,6 +305,7 @@ impl SortedSide {
         let popcounts = order.iter().map(|&j| clks.popcount(j as usize)).collect();
         SortedSide {
             n_words: clks.n_words(),
+            groups: AlignedWords::from_vec(interleave(&words, clks.n_words())),
             words: AlignedWords::from_vec(words),
             popcounts,
             order,
@@ -327,19 +337,29 @@ impl SortedSide {
         if a.is_empty() {
             return 0;
         }
+        if r.is_empty() {
+            return 0;
+        }
         let w = self.n_words;
-        let words = self.words.as_slice();
-        let mut start = r.start;
-        while start < r.end {
-            let end = (start + buf.len()).min(r.end);
-            let counts = &mut buf[..end - start];
-            kernel.and_counts(a, &words[start * w..end * w], counts);
-            for (k, (&c, &pb)) in counts.iter().zip(&self.popcounts[start..end]).enumerate() {
-                if let Some(s) = min_count.check(c, pa + pb) {
-                    out.push(((start + k) as u32, s));
+        let groups = self.groups.as_slice();
+        let (mut g, g_end) = (r.start / 8, r.end.div_ceil(8));
+        while g < g_end {
+            let g2 = (g + buf.len() / 8).min(g_end);
+            let counts = &mut buf[..(g2 - g) * 8];
+            kernel.and_counts_interleaved(a, &groups[g * 8 * w..g2 * 8 * w], counts);
+            let (first, last) = ((g * 8).max(r.start), (g2 * 8).min(r.end));
+            // Popcounts ascend, so the first row needs the least: most rows fail this
+            // one comparison and are never looked up in the table.
+            let need_lo = min_count.need(pa + self.popcounts[first]);
+            for j in first..last {
+                let c = counts[j - g * 8];
+                if c >= need_lo
+                    && let Some(s) = min_count.check(c, pa + self.popcounts[j])
+                {
+                    out.push((j as u32, s));
                 }
             }
-            start = end;
+            g = g2;
         }
         r.len() as u64
     }
