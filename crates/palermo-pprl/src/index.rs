@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use crate::clks::Clks;
 use crate::error::{Error, Result};
 use crate::kernel::{AlignedWords, Kernel};
-use crate::matching::{MinCount, popcount_range, splitmix};
+use crate::matching::{popcount_range, splitmix};
 
 /// How the index blocks candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,8 +146,7 @@ impl Index {
     /// outside `(0, 1]` or `top_k` of 0 ([`Error::InvalidConfig`]).
     pub fn query(&self, clk: &[u64], threshold: f64, top_k: usize) -> Result<Vec<Hit>> {
         self.check(clk, 0, threshold, top_k)?;
-        let min_count = MinCount::new(threshold, 2 * self.n_bits);
-        Ok(self.query_one(clk, threshold, top_k, &min_count, &mut Scratch::default()))
+        Ok(self.query_one(clk, threshold, top_k, &mut Scratch::default()))
     }
 
     /// [`Index::query`] for every encoding of `queries`, in parallel on all cores; answer
@@ -165,12 +164,11 @@ impl Index {
             return Ok(Vec::new());
         }
         self.check(queries.row(0), 0, threshold, top_k)?;
-        let min_count = MinCount::new(threshold, 2 * self.n_bits);
         Ok((0..queries.len())
             .into_par_iter()
             .with_min_len(8)
             .map_init(Scratch::default, |scratch, i| {
-                self.query_one(queries.row(i), threshold, top_k, &min_count, scratch)
+                self.query_one(queries.row(i), threshold, top_k, scratch)
             })
             .collect())
     }
@@ -182,7 +180,6 @@ impl Index {
     /// Errors: as [`Index::query`].
     pub fn query_exhaustive(&self, clk: &[u64], threshold: f64, top_k: usize) -> Result<Vec<Hit>> {
         self.check(clk, 0, threshold, top_k)?;
-        let min_count = MinCount::new(threshold, 2 * self.n_bits);
         let pa = crate::clks::popcount(clk);
         let rows = self.words.as_slice();
         let hits: Vec<Hit> = rows
@@ -197,7 +194,7 @@ impl Index {
                     .enumerate()
                     .filter_map(|(k, c)| {
                         let j = base + k;
-                        min_count.check(c, pa + self.popcounts[j]).map(|dice| Hit {
+                        dice_at_least(c, pa + self.popcounts[j], threshold).map(|dice| Hit {
                             position: j as u32,
                             dice,
                         })
@@ -206,6 +203,17 @@ impl Index {
             })
             .collect();
         Ok(best_first(hits, top_k))
+    }
+
+    /// How many distinct encodings the bands hand to verification for `clk` (what a
+    /// query costs; for tuning `IndexConfig`). Every encoding without bands.
+    pub fn candidates(&self, clk: &[u64]) -> usize {
+        if self.bands.is_empty() || clk.len() != self.n_words {
+            return self.len();
+        }
+        let mut cands = Vec::new();
+        self.band_candidates(clk, &mut cands);
+        cands.len()
     }
 
     /// The number of encodings.
@@ -263,24 +271,14 @@ impl Index {
         clk: &[u64],
         threshold: f64,
         top_k: usize,
-        min_count: &MinCount,
         scratch: &mut Scratch,
     ) -> Vec<Hit> {
         if self.bands.is_empty() {
             // No bands: the exact scan (on this thread; batches are parallel already).
-            return self.scan_all(clk, top_k, min_count);
+            return self.scan_all(clk, threshold, top_k);
         }
         let Scratch { cands, counts } = scratch;
-        cands.clear();
-        let k = bucket_bits(self.len());
-        for band in &self.bands {
-            let key = window(clk, band.offset, self.bits_per_band);
-            let b = bucket(key, k);
-            let (lo, hi) = (band.offsets[b] as usize, band.offsets[b + 1] as usize);
-            cands.extend_from_slice(&band.ids[lo..hi]);
-        }
-        cands.sort_unstable();
-        cands.dedup();
+        self.band_candidates(clk, cands);
         let pa = crate::clks::popcount(clk);
         let range = popcount_range(
             &[self.popcount_bounds.0, self.popcount_bounds.1],
@@ -300,15 +298,28 @@ impl Index {
             .iter()
             .zip(counts.iter())
             .filter_map(|(&j, &c)| {
-                min_count
-                    .check(c, pa + self.popcounts[j as usize])
+                dice_at_least(c, pa + self.popcounts[j as usize], threshold)
                     .map(|dice| Hit { position: j, dice })
             })
             .collect();
         best_first(hits, top_k)
     }
 
-    fn scan_all(&self, clk: &[u64], top_k: usize, min_count: &MinCount) -> Vec<Hit> {
+    /// The distinct positions in the query's bucket of each band, sorted.
+    fn band_candidates(&self, clk: &[u64], cands: &mut Vec<u32>) {
+        cands.clear();
+        let k = bucket_bits(self.len());
+        for band in &self.bands {
+            let key = window(clk, band.offset, self.bits_per_band);
+            let b = bucket(key, k);
+            let (lo, hi) = (band.offsets[b] as usize, band.offsets[b + 1] as usize);
+            cands.extend_from_slice(&band.ids[lo..hi]);
+        }
+        cands.sort_unstable();
+        cands.dedup();
+    }
+
+    fn scan_all(&self, clk: &[u64], threshold: f64, top_k: usize) -> Vec<Hit> {
         let pa = crate::clks::popcount(clk);
         let mut counts = vec![0u32; self.len()];
         self.kernel
@@ -317,7 +328,7 @@ impl Index {
             .iter()
             .enumerate()
             .filter_map(|(j, &c)| {
-                min_count.check(c, pa + self.popcounts[j]).map(|dice| Hit {
+                dice_at_least(c, pa + self.popcounts[j], threshold).map(|dice| Hit {
                     position: j as u32,
                     dice,
                 })
@@ -386,6 +397,13 @@ fn popcount_limits(p: u32, t: f64) -> (u32, u32) {
     let lo = (p * t / (2.0 - t) - 1e-9).ceil().max(0.0);
     let hi = (p * (2.0 - t) / t + 1e-9).floor().min(f64::from(u32::MAX));
     (lo as u32, hi as u32)
+}
+
+/// The Dice coefficient of an intersection and total popcount, when it reaches `t` (the
+/// same division as `matching`, so both agree at the boundary).
+fn dice_at_least(both: u32, total: u32, t: f64) -> Option<f64> {
+    let d = 2.0 * f64::from(both) / f64::from(total);
+    (total > 0 && d >= t).then_some(d)
 }
 
 fn best_first(mut hits: Vec<Hit>, top_k: usize) -> Vec<Hit> {
