@@ -98,6 +98,19 @@ fn diagnose(
             }
         }
     }
+    let mut wrong = 0;
+    for p in pairs {
+        let (i, j) = (p.left as usize, p.right as usize);
+        if entity(&ids_a[i]) != entity(&ids_b[j]) {
+            wrong += 1;
+            if wrong <= 8 {
+                println!(
+                    "  false {a}-{b} dice {:.3}: {:?} | {:?}",
+                    p.score, people_a[i], people_b[j]
+                );
+            }
+        }
+    }
     let mut reasons: Vec<_> = reasons.into_iter().collect();
     reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
     println!("  missed {a}-{b} by Dice decile {hist:?}; reasons {reasons:?}");
@@ -114,10 +127,27 @@ fn main() {
     let target_dir = dir.join(format!("sim-7-{persons}"));
     let known_dir = dir.join(format!("sim-8-{persons}"));
     let labels = scenario(&target_dir, persons, 7);
-    let config = EncodeConfig {
+    let mut config = EncodeConfig {
         hardening,
         ..EncodeConfig::standard()
     };
+    // Weights to try, `PALERMO_PPRL_WEIGHTS=name_bigram,name_phonetic,birth_date,
+    // birth_date_swapped,birth_year,sex,nationality,identifier,identifier_bigram`.
+    if let Ok(w) = std::env::var("PALERMO_PPRL_WEIGHTS") {
+        let v: Vec<u32> = w.split(',').map(|x| x.trim().parse().unwrap()).collect();
+        config.weights = palermo_pprl::Weights {
+            name_bigram: v[0],
+            name_phonetic: v[1],
+            birth_date: v[2],
+            birth_date_swapped: v[3],
+            birth_year: v[4],
+            sex: v[5],
+            nationality: v[6],
+            identifier: v[7],
+            identifier_bigram: v[8],
+        };
+    }
+    println!("weights {:?}", config.weights);
     let encoder = Encoder::new(b"sim cross-border group secret", config).unwrap();
     let mut sides: HashMap<&str, (Vec<String>, Vec<Person>, Clks)> = HashMap::new();
     for cc in COUNTRIES {
@@ -127,6 +157,7 @@ fn main() {
     }
     let entity = |id: &str| labels.true_person.get(id).cloned().unwrap_or_default();
     let (mut all_true, mut all_found, mut all_tp) = (0usize, 0usize, 0usize);
+    let mut scored: Vec<(f64, bool)> = Vec::new();
     println!("hardening {} threshold {threshold}", hardening.name());
     for (i, a) in COUNTRIES.iter().enumerate() {
         for b in &COUNTRIES[i + 1..] {
@@ -151,6 +182,12 @@ fn main() {
                 .iter()
                 .filter(|p| entity(&ids_a[p.left as usize]) == entity(&ids_b[p.right as usize]))
                 .count();
+            scored.extend(pairs.iter().map(|p| {
+                (
+                    p.score,
+                    entity(&ids_a[p.left as usize]) == entity(&ids_b[p.right as usize]),
+                )
+            }));
             let (p, r) = (
                 tp as f64 / pairs.len().max(1) as f64,
                 tp as f64 / true_pairs.max(1) as f64,
@@ -200,6 +237,24 @@ fn main() {
         "all: true {all_true} found {all_found} tp {all_tp} P {p:.4} R {r:.4} CROSS_BORDER_F1 {:.4}",
         2.0 * p * r / (p + r).max(1e-12)
     );
+    // The F1 at the best Dice cut of the pairs found (pairs below the threshold are
+    // never seen), to choose a threshold.
+    scored.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let (mut best, mut best_cut, mut tp) = (0.0, threshold, 0usize);
+    for (k, &(score, same)) in scored.iter().enumerate() {
+        tp += usize::from(same);
+        if scored.get(k + 1).is_some_and(|next| next.0 == score) {
+            continue;
+        }
+        let f1 = 2.0 * tp as f64 / (k + 1 + all_true) as f64;
+        if f1 > best {
+            (best, best_cut) = (f1, score);
+        }
+    }
+    println!("best Dice cut {best_cut:.3}: F1 {best:.4}");
+    if std::env::var_os("PALERMO_PPRL_NO_ATTACK").is_some() {
+        return;
+    }
     let target = COUNTRIES[COUNTRIES.len() - 1];
     scenario(&known_dir, persons, 8);
     let (_, known) = people(&known_dir, target);
