@@ -375,6 +375,10 @@ fn main() {
     let index_config = IndexConfig {
         bands: env("PALERMO_INDEX_BANDS", IndexConfig::standard().bands),
         bits_per_band: env("PALERMO_INDEX_BITS", IndexConfig::standard().bits_per_band),
+        max_bucket: env(
+            "PALERMO_INDEX_MAX_BUCKET",
+            IndexConfig::standard().max_bucket,
+        ),
         ..IndexConfig::standard()
     };
     let top_k = 10;

@@ -13,7 +13,9 @@
 //! as a random subset would (and costs two word reads). With per-bit agreement `s`, an
 //! encoding is found with probability `1 − (1 − s^r)^b`. Each band is a bucket table in
 //! compressed-sparse-row form: `2^k` bucket offsets (`k = ⌊log2 n⌋ − 1`) and one `u32`
-//! position per encoding, so a band costs about `6 n` bytes.
+//! position per encoding, so a band costs about `6 n` bytes. A query skips buckets with
+//! more than `max_bucket` encodings (a crowd sharing a common name; other bands still
+//! separate them), unless every bucket is that crowded.
 //!
 //! **Verification.** Candidates are de-duplicated, filtered by the exact popcount bound
 //! when popcounts vary, and scored with the popcount kernel ([`crate::kernel`]) on the
@@ -40,6 +42,10 @@ pub struct IndexConfig {
     /// Seed of the window offsets (both sides of a query use the same index, so any fixed
     /// value works).
     pub seed: u64,
+    /// A query skips a band whose bucket holds more encodings than this (people who share
+    /// a common name and differ only outside the window crowd one bucket, and other bands
+    /// still tell them apart); when every bucket is larger, the smallest is used.
+    pub max_bucket: usize,
 }
 
 impl IndexConfig {
@@ -57,6 +63,7 @@ impl IndexConfig {
             bands: 48,
             bits_per_band: 32,
             seed: 0x5eed_1de5,
+            max_bucket: 1024,
         }
     }
 }
@@ -81,6 +88,7 @@ pub struct Index {
     popcount_bounds: (u32, u32),
     bands: Vec<Band>,
     bits_per_band: usize,
+    max_bucket: usize,
     kernel: Kernel,
 }
 
@@ -139,6 +147,7 @@ impl Index {
             popcount_bounds,
             bands,
             bits_per_band: r,
+            max_bucket: config.max_bucket.max(1),
             kernel: Kernel::detect(),
         })
     }
@@ -313,11 +322,21 @@ impl Index {
     fn band_candidates(&self, clk: &[u64], cands: &mut Vec<u32>) {
         cands.clear();
         let k = bucket_bits(self.len());
+        let mut smallest: Option<&[u32]> = None;
         for band in &self.bands {
             let key = window(clk, band.offset, self.bits_per_band);
             let b = bucket(key, k);
-            let (lo, hi) = (band.offsets[b] as usize, band.offsets[b + 1] as usize);
-            cands.extend_from_slice(&band.ids[lo..hi]);
+            let ids = &band.ids[band.offsets[b] as usize..band.offsets[b + 1] as usize];
+            if ids.len() <= self.max_bucket {
+                cands.extend_from_slice(ids);
+            } else if smallest.is_none_or(|s| ids.len() < s.len()) {
+                smallest = Some(ids);
+            }
+        }
+        if cands.is_empty()
+            && let Some(ids) = smallest
+        {
+            cands.extend_from_slice(ids);
         }
         cands.sort_unstable();
         cands.dedup();
@@ -482,6 +501,7 @@ mod tests {
             bands: 16,
             bits_per_band: 16,
             seed: 3,
+            max_bucket: 1024,
         };
         let index = Index::build(rows.clone(), &config).unwrap();
         assert_eq!((index.len(), index.n_bits()), (3000, 1024));
@@ -521,6 +541,7 @@ mod tests {
             bands: 24,
             bits_per_band: 8,
             seed: 9,
+            max_bucket: 1024,
         };
         let index = Index::build(rows.clone(), &config).unwrap();
         for i in (0..400).step_by(13) {
@@ -532,6 +553,34 @@ mod tests {
                 Some((i as u32, 1.0))
             );
         }
+    }
+
+    #[test]
+    fn crowded_buckets_are_skipped_but_never_all() {
+        // 300 copies of one row and 300 random rows: every band's bucket of the copy
+        // holds the 300 copies.
+        let (random, _) = data(300, 4, 0);
+        let mut rows = Clks::new(256);
+        for _ in 0..300 {
+            assert!(rows.push_words(random.row(0)));
+        }
+        for j in 0..300 {
+            assert!(rows.push_words(random.row(j)));
+        }
+        let small = IndexConfig {
+            bands: 8,
+            bits_per_band: 16,
+            seed: 1,
+            max_bucket: 10,
+        };
+        let index = Index::build(rows.clone(), &small).unwrap();
+        let q = rows.row(0);
+        // Every bucket is crowded, so the smallest is used: all copies are found.
+        assert!(index.candidates(q) >= 300);
+        assert_eq!(index.query(q, 1.0, 1000).unwrap().len(), 301);
+        let distinct = random.row(7);
+        assert!(index.candidates(distinct) < 300);
+        assert_eq!(index.query(distinct, 1.0, 5).unwrap()[0].position, 307);
     }
 
     #[test]
