@@ -3,13 +3,14 @@
 //! and measures single-record queries (one thread, then one caller per core), a batch of
 //! 10,000 queries, memory, and recall against exhaustive search on a sample.
 //! Asserts that batch and single answers agree, that every hit is one exhaustive search
-//! finds, and that recall is at least `PALERMO_INDEX_MIN_RECALL` (default 0.85; the
+//! finds, and that recall is at least `PALERMO_INDEX_MIN_RECALL` (default 0.75; the
 //! standard bands trade the pairs just above the threshold for speed, see
 //! [`IndexConfig::standard`]).
 //!
 //! Run with: cargo bench -p palermo-pprl --bench index
 //! (or `bench/pprl/index.sh`). Environment: `PALERMO_INDEX_N`, `PALERMO_INDEX_QUERIES`
-//! (default 10,000), `PALERMO_INDEX_BANDS` / `PALERMO_INDEX_BITS` (default
+//! (default 10,000), `PALERMO_INDEX_BANDS` / `PALERMO_INDEX_BITS` /
+//! `PALERMO_INDEX_MAX_BUCKET` (default
 //! [`IndexConfig::standard`]), `PALERMO_INDEX_HARDENING` (default the standard
 //! encoding's), `PALERMO_INDEX_THRESHOLD` (default 0.9 for balanced encodings, else 0.8),
 //! `PALERMO_INDEX_RECALL_SAMPLE` (default 200).
@@ -549,7 +550,7 @@ fn main() {
         index.heap_bytes() as f64 / (1 << 20) as f64,
         rss_mb("VmHWM:")
     );
-    let min_recall: f64 = env("PALERMO_INDEX_MIN_RECALL", 0.85);
+    let min_recall: f64 = env("PALERMO_INDEX_MIN_RECALL", 0.75);
     assert!(
         recall >= min_recall,
         "recall {recall:.4} below {min_recall}"
