@@ -1,5 +1,6 @@
-//! The popcount kernel: `popcount(a ∧ b)` of one query encoding against a run of
-//! contiguous rows, in three builds chosen at run time, and 64-byte aligned row storage.
+//! The popcount kernel: `popcount(a ∧ b)` of one query encoding against contiguous,
+//! gathered or interleaved rows, in three builds chosen at run time, and 64-byte aligned
+//! row storage.
 //!
 //! - [`Kernel::Portable`]: `u64::count_ones` per word; on the baseline x86-64 target (no
 //!   popcount instruction) LLVM emits a bit-twiddling popcount.
@@ -8,7 +9,10 @@
 //!   loaded once; four rows are counted at a time, their eight per-lane counts packed into
 //!   16-bit fields of one vector (shifted by 0, 16, 32, 48 bits) so that one horizontal
 //!   sum yields all four popcounts. A row has at most 65,535 bits for the packing
-//!   (longer rows take one horizontal sum per row).
+//!   (longer rows take one horizontal sum per row). On [`interleave`]d rows (groups of
+//!   8 rows with their words interleaved) eight rows fill the lanes of one vector: per
+//!   group and word one broadcast AND, one `VPOPCNTQ` and one add, and no horizontal
+//!   sum at all; this is what full scans use.
 //!
 //! Every build gives the same counts as the scalar reference (property-tested for every
 //! build the CPU has).
