@@ -38,6 +38,84 @@ fn people(dir: &Path, cc: &str) -> (Vec<String>, Vec<Person>) {
     palermo_pprl::read_csv(file, &path.display().to_string(), "id", &mapping).unwrap()
 }
 
+/// Why true cross-border pairs are missed: for each missed pair, what differs between the
+/// two records' encoded fields (synthetic data only; set `PALERMO_PPRL_DIAGNOSE=1`).
+fn diagnose(
+    a: &str,
+    b: &str,
+    (ids_a, people_a, clks_a): &(Vec<String>, Vec<Person>, Clks),
+    (ids_b, people_b, clks_b): &(Vec<String>, Vec<Person>, Clks),
+    pairs: &[palermo_pprl::Pair],
+    entity: &dyn Fn(&str) -> String,
+    threshold: f64,
+) {
+    let found: std::collections::HashSet<(u32, u32)> =
+        pairs.iter().map(|p| (p.left, p.right)).collect();
+    let mut by_entity: HashMap<String, Vec<usize>> = HashMap::new();
+    for (j, id) in ids_b.iter().enumerate() {
+        by_entity.entry(entity(id)).or_default().push(j);
+    }
+    let mut reasons: HashMap<&str, usize> = HashMap::new();
+    let mut hist = [0usize; 10];
+    let mut shown = 0;
+    for (i, id) in ids_a.iter().enumerate() {
+        for &j in by_entity.get(&entity(id)).map_or(&[][..], Vec::as_slice) {
+            if found.contains(&(i as u32, j as u32)) {
+                continue;
+            }
+            let d = palermo_pprl::dice(clks_a.row(i), clks_b.row(j));
+            hist[((d * 10.0) as usize).min(9)] += 1;
+            let (pa, pb) = (&people_a[i], &people_b[j]);
+            let ta: std::collections::BTreeSet<&String> = pa.name_tokens.iter().collect();
+            let tb: std::collections::BTreeSet<&String> = pb.name_tokens.iter().collect();
+            let shared = ta.intersection(&tb).count();
+            let mut why = Vec::new();
+            if shared == 0 {
+                why.push("no name token shared");
+            } else if ta != tb {
+                why.push("name tokens differ");
+            }
+            match (pa.birth, pb.birth) {
+                (None, _) | (_, None) => why.push("birth missing"),
+                (Some(x), Some(y)) if x != y => why.push("birth differs"),
+                _ => {}
+            }
+            if pa.identifiers.is_empty() != pb.identifiers.is_empty() {
+                why.push("id on one side");
+            }
+            if pa.sex != pb.sex {
+                why.push("sex differs");
+            }
+            if pa.nationality != pb.nationality {
+                why.push("nationality differs");
+            }
+            for w in &why {
+                *reasons.entry(w).or_default() += 1;
+            }
+            if shown < 12 {
+                shown += 1;
+                println!("  missed {a}-{b} dice {d:.3} < {threshold}: {pa:?} | {pb:?}");
+            }
+        }
+    }
+    let mut wrong = 0;
+    for p in pairs {
+        let (i, j) = (p.left as usize, p.right as usize);
+        if entity(&ids_a[i]) != entity(&ids_b[j]) {
+            wrong += 1;
+            if wrong <= 8 {
+                println!(
+                    "  false {a}-{b} dice {:.3}: {:?} | {:?}",
+                    p.score, people_a[i], people_b[j]
+                );
+            }
+        }
+    }
+    let mut reasons: Vec<_> = reasons.into_iter().collect();
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
+    println!("  missed {a}-{b} by Dice decile {hist:?}; reasons {reasons:?}");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = Path::new(args.first().map_or("sim-pprl", String::as_str)).to_path_buf();
@@ -49,10 +127,27 @@ fn main() {
     let target_dir = dir.join(format!("sim-7-{persons}"));
     let known_dir = dir.join(format!("sim-8-{persons}"));
     let labels = scenario(&target_dir, persons, 7);
-    let config = EncodeConfig {
+    let mut config = EncodeConfig {
         hardening,
         ..EncodeConfig::standard()
     };
+    // Weights to try, `PALERMO_PPRL_WEIGHTS=name_bigram,name_phonetic,birth_date,
+    // birth_date_swapped,birth_year,sex,nationality,identifier,identifier_bigram`.
+    if let Ok(w) = std::env::var("PALERMO_PPRL_WEIGHTS") {
+        let v: Vec<u32> = w.split(',').map(|x| x.trim().parse().unwrap()).collect();
+        config.weights = palermo_pprl::Weights {
+            name_bigram: v[0],
+            name_phonetic: v[1],
+            birth_date: v[2],
+            birth_date_swapped: v[3],
+            birth_year: v[4],
+            sex: v[5],
+            nationality: v[6],
+            identifier: v[7],
+            identifier_bigram: v[8],
+        };
+    }
+    println!("weights {:?}", config.weights);
     let encoder = Encoder::new(b"sim cross-border group secret", config).unwrap();
     let mut sides: HashMap<&str, (Vec<String>, Vec<Person>, Clks)> = HashMap::new();
     for cc in COUNTRIES {
@@ -62,6 +157,7 @@ fn main() {
     }
     let entity = |id: &str| labels.true_person.get(id).cloned().unwrap_or_default();
     let (mut all_true, mut all_found, mut all_tp) = (0usize, 0usize, 0usize);
+    let mut scored: Vec<(f64, bool)> = Vec::new();
     println!("hardening {} threshold {threshold}", hardening.name());
     for (i, a) in COUNTRIES.iter().enumerate() {
         for b in &COUNTRIES[i + 1..] {
@@ -86,6 +182,12 @@ fn main() {
                 .iter()
                 .filter(|p| entity(&ids_a[p.left as usize]) == entity(&ids_b[p.right as usize]))
                 .count();
+            scored.extend(pairs.iter().map(|p| {
+                (
+                    p.score,
+                    entity(&ids_a[p.left as usize]) == entity(&ids_b[p.right as usize]),
+                )
+            }));
             let (p, r) = (
                 tp as f64 / pairs.len().max(1) as f64,
                 tp as f64 / true_pairs.max(1) as f64,
@@ -95,6 +197,9 @@ fn main() {
                 pairs.len(),
                 2.0 * p * r / (p + r).max(1e-12)
             );
+            if std::env::var_os("PALERMO_PPRL_DIAGNOSE").is_some() {
+                diagnose(a, b, &sides[a], &sides[b], &pairs, &entity, threshold);
+            }
             all_true += true_pairs;
             all_found += pairs.len();
             all_tp += tp;
@@ -132,6 +237,24 @@ fn main() {
         "all: true {all_true} found {all_found} tp {all_tp} P {p:.4} R {r:.4} CROSS_BORDER_F1 {:.4}",
         2.0 * p * r / (p + r).max(1e-12)
     );
+    // The F1 at the best Dice cut of the pairs found (pairs below the threshold are
+    // never seen), to choose a threshold.
+    scored.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let (mut best, mut best_cut, mut tp) = (0.0, threshold, 0usize);
+    for (k, &(score, same)) in scored.iter().enumerate() {
+        tp += usize::from(same);
+        if scored.get(k + 1).is_some_and(|next| next.0 == score) {
+            continue;
+        }
+        let f1 = 2.0 * tp as f64 / (k + 1 + all_true) as f64;
+        if f1 > best {
+            (best, best_cut) = (f1, score);
+        }
+    }
+    println!("best Dice cut {best_cut:.3}: F1 {best:.4}");
+    if std::env::var_os("PALERMO_PPRL_NO_ATTACK").is_some() {
+        return;
+    }
     let target = COUNTRIES[COUNTRIES.len() - 1];
     scenario(&known_dir, persons, 8);
     let (_, known) = people(&known_dir, target);

@@ -26,6 +26,50 @@ impl Clks {
         }
     }
 
+    /// An empty set with room for `n` encodings of `n_bits` bits (no reallocation up to
+    /// `n`; large sets are built without a transient copy).
+    pub fn with_capacity(n_bits: usize, n: usize) -> Clks {
+        let mut clks = Clks::new(n_bits);
+        clks.words.reserve_exact(n * clks.n_words);
+        clks.popcounts.reserve_exact(n);
+        clks
+    }
+
+    /// Encodings from row-major words (`n_bits / 64` rounded up per row), taking the
+    /// vector without a copy.
+    ///
+    /// Returns `None` when `words` is not a whole number of rows or a bit past `n_bits`
+    /// is set.
+    pub fn from_words(n_bits: usize, words: Vec<u64>) -> Option<Clks> {
+        let n_words = n_bits.div_ceil(64);
+        if n_words == 0 || !words.len().is_multiple_of(n_words) {
+            return None;
+        }
+        let tail_mask = if n_bits.is_multiple_of(64) {
+            0
+        } else {
+            u64::MAX >> (n_bits % 64)
+        };
+        let mut popcounts = Vec::with_capacity(words.len() / n_words);
+        for row in words.chunks_exact(n_words) {
+            if row[n_words - 1] & tail_mask != 0 {
+                return None;
+            }
+            popcounts.push(popcount(row));
+        }
+        Some(Clks {
+            n_bits,
+            n_words,
+            words,
+            popcounts,
+        })
+    }
+
+    /// The row-major words and the popcounts.
+    pub(crate) fn into_parts(self) -> (Vec<u64>, Vec<u32>) {
+        (self.words, self.popcounts)
+    }
+
     /// Appends one encoding given as bytes (clkhash bit order).
     ///
     /// Returns `false`, and appends nothing, when the byte length is not `n_bits / 8`
@@ -163,5 +207,11 @@ mod tests {
         assert!(!c.push_words(&[1]));
         assert!(c.push_words(&[1, 3]));
         assert_eq!(c.popcounts(), &[15, 3]);
+        // Bits 0..72 are the high bits: the low 56 bits of the second word are past the end.
+        let from = Clks::from_words(72, vec![1, 0xff00_0000_0000_0000, 7, 0]).unwrap();
+        assert_eq!((from.len(), from.popcounts()), (2, &[9, 3][..]));
+        assert_eq!(Clks::from_words(72, vec![1, 1]), None);
+        assert_eq!(Clks::from_words(72, vec![1, 0, 2]), None);
+        assert_eq!(Clks::from_words(0, vec![]), None);
     }
 }

@@ -155,8 +155,14 @@ pub struct Encoder {
     config: EncodeConfig,
     hash: HmacSha256,
     key_id: String,
-    /// The balancing permutation, or the diffusion taps (`DIFFUSION_TAPS` per output bit).
+    /// The balancing permutation, or the diffusion taps (`DIFFUSION_TAPS` per output bit);
+    /// kept for the tests that check `harden` against the bitwise definition.
+    #[cfg(test)]
     permutation: Vec<u32>,
+    /// What hardening makes of an all-zero raw filter (balancing: the permuted
+    /// complement), and for each raw bit the output bits it flips when set.
+    harden_base: Vec<u64>,
+    flips: Vec<Vec<u32>>,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -212,11 +218,15 @@ impl Encoder {
             ),
             Hardening::None | Hardening::XorFold => Vec::new(),
         };
+        let (harden_base, flips) = harden_tables(&config, &permutation);
         Ok(Encoder {
             config,
             hash,
             key_id,
+            #[cfg(test)]
             permutation,
+            harden_base,
+            flips,
         })
     }
 
@@ -233,30 +243,41 @@ impl Encoder {
 
     /// Encodes one person into `out_bits / 64` words (hardening applied).
     pub fn encode(&self, person: &Person) -> Vec<u64> {
-        let raw = self.raw_filter(person);
+        self.harden(&self.encode_raw(person))
+    }
+
+    /// The raw Bloom filter of a person (`n_bits / 64` words), before hardening: the OR of
+    /// what each token sets, so the filters of a person's parts OR together to the
+    /// person's. For composing encodings from parts (benchmarks synthesise millions this
+    /// way); a raw filter must never leave the node.
+    pub fn encode_raw(&self, person: &Person) -> Vec<u64> {
+        self.raw_filter(person)
+    }
+
+    /// Applies the configured hardening to a raw filter of `n_bits / 64` words.
+    ///
+    /// # Panics
+    /// If `raw` is shorter than `n_bits / 64` words.
+    pub fn harden(&self, raw: &[u64]) -> Vec<u64> {
+        let raw = &raw[..self.config.n_bits / 64];
         match self.config.hardening {
-            Hardening::None => raw,
+            Hardening::None => raw.to_vec(),
             Hardening::XorFold => {
                 let half = raw.len() / 2;
                 (0..half).map(|i| raw[i] ^ raw[i + half]).collect()
             }
-            Hardening::Balance => {
-                let l = self.config.n_bits;
-                let mut out = vec![0u64; 2 * l / 64];
-                for i in 0..l {
-                    let bit = get_bit(&raw, i);
-                    set_bit_to(&mut out, self.permutation[i] as usize, bit);
-                    set_bit_to(&mut out, self.permutation[l + i] as usize, !bit);
-                }
-                out
-            }
-            Hardening::Diffuse => {
-                let mut out = vec![0u64; raw.len()];
-                for (j, taps) in self.permutation.chunks_exact(DIFFUSION_TAPS).enumerate() {
-                    let bit = taps
-                        .iter()
-                        .fold(false, |acc, &i| acc ^ get_bit(&raw, i as usize));
-                    set_bit_to(&mut out, j, bit);
+            Hardening::Balance | Hardening::Diffuse => {
+                // Only set raw bits change the output: flip what each of them flips.
+                let mut out = self.harden_base.clone();
+                for (w, &word) in raw.iter().enumerate() {
+                    let mut rest = word;
+                    while rest != 0 {
+                        let i = 64 * w + rest.leading_zeros() as usize;
+                        rest &= !(1u64 << (63 - i % 64));
+                        for &o in &self.flips[i] {
+                            out[o as usize / 64] ^= 1 << (63 - o % 64);
+                        }
+                    }
                 }
                 out
             }
@@ -410,6 +431,38 @@ fn diffusion_taps(key: &[u8], n: usize, taps: usize) -> Vec<u32> {
     out
 }
 
+/// For balancing and diffusion: the output of an all-zero raw filter, and for each raw
+/// bit the output bits it flips when set.
+///
+/// Balancing puts raw bit `i` at `perm[i]` and its complement at `perm[l + i]`: zero gives
+/// the complement bits, and a set bit sets `perm[i]` and clears `perm[l + i]`. Diffusion
+/// makes output `j` the XOR of its taps: a set raw bit flips every output that taps it.
+fn harden_tables(config: &EncodeConfig, permutation: &[u32]) -> (Vec<u64>, Vec<Vec<u32>>) {
+    let l = config.n_bits;
+    match config.hardening {
+        Hardening::Balance => {
+            let mut base = vec![0u64; 2 * l / 64];
+            for i in 0..l {
+                set_bit_to(&mut base, permutation[l + i] as usize, true);
+            }
+            let flips = (0..l)
+                .map(|i| vec![permutation[i], permutation[l + i]])
+                .collect();
+            (base, flips)
+        }
+        Hardening::Diffuse => {
+            let mut flips = vec![Vec::new(); l];
+            for (j, taps) in permutation.chunks_exact(DIFFUSION_TAPS).enumerate() {
+                for &i in taps {
+                    flips[i as usize].push(j as u32);
+                }
+            }
+            (vec![0u64; l / 64], flips)
+        }
+        Hardening::None | Hardening::XorFold => (Vec::new(), Vec::new()),
+    }
+}
+
 /// Bit `pos` of `words` (bit 0 is the most significant bit of the first word).
 pub(crate) fn get_bit(words: &[u64], pos: usize) -> bool {
     words[pos / 64] >> (63 - pos % 64) & 1 == 1
@@ -530,6 +583,57 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("n_bits: 1000"), "{err}");
         assert!(!format!("{e1:?}").contains("hash"));
+    }
+
+    /// The hardening written bit by bit, as the papers define it.
+    fn harden_reference(e: &Encoder, raw: &[u64]) -> Vec<u64> {
+        let l = e.config.n_bits;
+        match e.config.hardening {
+            Hardening::Balance => {
+                let mut out = vec![0u64; 2 * l / 64];
+                for i in 0..l {
+                    let bit = get_bit(raw, i);
+                    set_bit_to(&mut out, e.permutation[i] as usize, bit);
+                    set_bit_to(&mut out, e.permutation[l + i] as usize, !bit);
+                }
+                out
+            }
+            Hardening::Diffuse => {
+                let mut out = vec![0u64; l / 64];
+                for (j, taps) in e.permutation.chunks_exact(DIFFUSION_TAPS).enumerate() {
+                    let bit = taps
+                        .iter()
+                        .fold(false, |acc, &i| acc ^ get_bit(raw, i as usize));
+                    set_bit_to(&mut out, j, bit);
+                }
+                out
+            }
+            Hardening::None => raw.to_vec(),
+            Hardening::XorFold => {
+                let half = l / 128;
+                (0..half).map(|i| raw[i] ^ raw[i + half]).collect()
+            }
+        }
+    }
+
+    #[test]
+    fn hardening_equals_the_bitwise_definition() {
+        let people = [
+            person("Ahmed Al-Rashid", "1984-03-02", "P1234567"),
+            Person::default(),
+            person("Maria Kowalski", "1975", ""),
+        ];
+        for h in Hardening::ALL {
+            let e = encoder(h);
+            for p in &people {
+                let raw = e.encode_raw(p);
+                assert_eq!(e.encode(p), harden_reference(&e, &raw), "{h:?}");
+            }
+            assert_eq!(
+                e.harden(&[u64::MAX; 16]),
+                harden_reference(&e, &[u64::MAX; 16])
+            );
+        }
     }
 
     #[test]

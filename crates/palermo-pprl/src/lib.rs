@@ -5,8 +5,10 @@
 //!   normaliser (so cross-script names survive encoding).
 //! - [`encode`]: keyed CLK encoding (HMAC-SHA256 double hashing of tagged q-grams and
 //!   tokens, per-field weights) and hardening (balancing, XOR-folding).
+//! - [`kernel`]: the popcount kernel (AVX-512, AVX2 or portable, chosen at run time).
 //! - [`matching`]: Dice coefficient with popcount on `u64` words, on all cores, with an
 //!   exact popcount filter, Hamming-LSH blocking, top-k and a greedy one-to-one solve.
+//! - [`index`]: the in-memory hit/no-hit index a node answers peers' queries with.
 //! - [`codec`]: Palermo and clkhash JSON encodings files (base64 per encoding).
 //! - [`read`]: people from CSV.
 //! - [`attack`]: a frequent-bit-pattern attack, to measure what hardening buys.
@@ -19,15 +21,20 @@ pub mod clks;
 pub mod codec;
 pub mod encode;
 mod error;
+pub mod index;
+pub mod kernel;
 pub mod matching;
 pub mod person;
 pub mod read;
+mod thai;
 
 pub use calibrate::{Band, Calibration};
 pub use clks::{Clks, dice};
 pub use codec::Encodings;
 pub use encode::{EncodeConfig, Encoder, Hardening, Weights};
 pub use error::{Error, Result};
+pub use index::{Hit, Index, IndexConfig};
+pub use kernel::Kernel;
 pub use matching::{Blocking, MatchConfig, MatchStats, Pair, match_clks};
 pub use person::{BirthDate, Person};
 pub use read::{read_csv, read_truth};

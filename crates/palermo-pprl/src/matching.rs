@@ -12,9 +12,11 @@
 //! With per-bit agreement `s` the chance to be found is `1 − (1 − s^r)^b`: for the default
 //! 32 bands of 16 bits, 0.9986 at `s = 0.9` and 0.0005 at `s = 0.5`.
 //!
-//! **Kernel.** `popcount(a & b)` over `u64` words, unrolled for 512, 1024 and 2048 bits;
-//! on x86-64 the scan is compiled a second time with AVX2 and POPCNT enabled and chosen at
-//! run time, because the baseline x86-64 target has no popcount instruction.
+//! **Kernel.** [`crate::kernel`]: `popcount(a ∧ b)` over blocks of contiguous, 64-byte
+//! aligned rows (AVX-512 `VPOPCNTQ`, AVX2 + POPCNT or portable, chosen at run time),
+//! then one table lookup per row decides the threshold: `min_count[|a| + |b|]` is the
+//! smallest intersection whose Dice reaches it, so no division is done for pairs that
+//! fail. Left encodings are spread over all cores.
 
 use std::collections::HashMap;
 
@@ -22,6 +24,7 @@ use rayon::prelude::*;
 
 use crate::clks::Clks;
 use crate::error::{Error, Result};
+use crate::kernel::{AlignedWords, Kernel, interleave};
 
 /// How candidate pairs are chosen before Dice is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,34 +105,48 @@ pub fn match_clks(
         Blocking::Auto => (nominal > AUTO_EXHAUSTIVE_LIMIT).then_some((32, 16)),
     };
     let lsh = lsh_params.map(|(bands, bits)| LshIndex::new(&sorted, bands, bits));
+    let kernel = Kernel::detect();
+    let min_count = MinCount::new(config.threshold, 2 * left.n_bits().max(right.n_bits()));
     let per_left: Vec<(Vec<Pair>, u64)> = (0..left.len())
         .into_par_iter()
         .with_min_len(16)
-        .map(|i| {
-            let mut hits = Vec::new();
-            let computed = match &lsh {
-                None => {
-                    sorted.scan_range(left.row(i), left.popcount(i), config.threshold, &mut hits)
-                }
-                Some(index) => index.scan(
-                    &sorted,
-                    left.row(i),
-                    left.popcount(i),
-                    config.threshold,
-                    &mut hits,
-                ),
-            };
-            let mut pairs: Vec<Pair> = hits
-                .into_iter()
-                .map(|(j, score)| Pair {
-                    left: i as u32,
-                    right: sorted.order[j as usize],
-                    score,
-                })
-                .collect();
-            pairs.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.right.cmp(&b.right)));
-            (pairs, computed)
-        })
+        .map_init(
+            || vec![0u32; BLOCK],
+            |buf, i| {
+                let mut hits = Vec::new();
+                let (a, pa) = (left.row(i), left.popcount(i));
+                let computed = match &lsh {
+                    None => sorted.scan_range(
+                        kernel,
+                        a,
+                        pa,
+                        config.threshold,
+                        &min_count,
+                        buf,
+                        &mut hits,
+                    ),
+                    Some(index) => index.scan(
+                        kernel,
+                        &sorted,
+                        a,
+                        pa,
+                        config.threshold,
+                        &min_count,
+                        &mut hits,
+                    ),
+                };
+                let mut pairs: Vec<Pair> = hits
+                    .into_iter()
+                    .map(|(j, score)| Pair {
+                        left: i as u32,
+                        right: sorted.order[j as usize],
+                        score,
+                    })
+                    .collect();
+                pairs.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.right.cmp(&b.right)));
+                (pairs, computed)
+            },
+        )
         .collect();
     let computed = per_left.iter().map(|(_, c)| c).sum();
     let candidates = per_left.iter().map(|(p, _)| p.len() as u64).sum();
@@ -218,10 +235,60 @@ fn validate(left: &Clks, right: &Clks, config: &MatchConfig) -> Result<()> {
     Ok(())
 }
 
-/// The right side reordered by popcount, stored contiguously.
+/// Rows handed to the kernel at a time (the count buffer stays in L1).
+const BLOCK: usize = 256;
+
+/// For a threshold `t`: the smallest `popcount(a ∧ b)` whose Dice reaches `t`, for each
+/// total popcount `|a| + |b|`. Computed with the same division as the reported score, so
+/// the table and the score never disagree at the boundary.
+pub(crate) struct MinCount {
+    min: Vec<u32>,
+}
+
+impl MinCount {
+    /// The table for totals `0..=max_total`.
+    pub(crate) fn new(t: f64, max_total: usize) -> MinCount {
+        let min = (0..=max_total as u32)
+            .map(|total| {
+                if total == 0 {
+                    return u32::MAX;
+                }
+                let mut c = ((t * f64::from(total) / 2.0).floor() as u32).saturating_sub(2);
+                while c <= total && dice_of(c, total) < t {
+                    c += 1;
+                }
+                if c > total { u32::MAX } else { c }
+            })
+            .collect();
+        MinCount { min }
+    }
+
+    /// The smallest intersection that reaches the threshold with total popcount `total`
+    /// (`u32::MAX` when none does); it never decreases as `total` grows.
+    #[inline(always)]
+    pub(crate) fn need(&self, total: u32) -> u32 {
+        self.min.get(total as usize).copied().unwrap_or(u32::MAX)
+    }
+
+    /// The Dice coefficient when it reaches the threshold.
+    #[inline(always)]
+    pub(crate) fn check(&self, both: u32, total: u32) -> Option<f64> {
+        let need = self.min.get(total as usize).copied().unwrap_or(u32::MAX);
+        (both >= need).then(|| dice_of(both, total))
+    }
+}
+
+#[inline(always)]
+fn dice_of(both: u32, total: u32) -> f64 {
+    2.0 * f64::from(both) / f64::from(total)
+}
+
+/// The right side reordered by popcount, stored contiguously and 64-byte aligned, both
+/// row by row (for LSH candidates) and interleaved by groups of 8 (for scans).
 struct SortedSide {
     n_words: usize,
-    words: Vec<u64>,
+    words: AlignedWords,
+    groups: AlignedWords,
     popcounts: Vec<u32>,
     /// `order[j]` is the original position of sorted row `j`.
     order: Vec<u32>,
@@ -231,37 +298,83 @@ impl SortedSide {
     fn new(clks: &Clks) -> SortedSide {
         let mut order: Vec<u32> = (0..clks.len() as u32).collect();
         order.sort_by_key(|&j| (clks.popcount(j as usize), j));
-        let mut words = Vec::with_capacity(clks.len() * clks.n_words());
+        let mut words = Vec::with_capacity(clks.len() * clks.n_words() + 7);
         for &j in &order {
             words.extend_from_slice(clks.row(j as usize));
         }
         let popcounts = order.iter().map(|&j| clks.popcount(j as usize)).collect();
         SortedSide {
             n_words: clks.n_words(),
-            words,
+            groups: AlignedWords::from_vec(interleave(&words, clks.n_words())),
+            words: AlignedWords::from_vec(words),
             popcounts,
             order,
         }
     }
 
+    fn row(&self, j: usize) -> &[u64] {
+        &self.words.as_slice()[j * self.n_words..(j + 1) * self.n_words]
+    }
+
     /// The sorted rows whose popcount can reach Dice `t` with popcount `p`.
     fn range(&self, p: u32, t: f64) -> std::ops::Range<usize> {
-        let p = f64::from(p);
-        // A small slack keeps pairs exactly at the bound despite rounding.
-        let lo = (p * t / (2.0 - t) - 1e-9).ceil().max(0.0);
-        let hi = (p * (2.0 - t) / t + 1e-9).floor();
-        let start = self.popcounts.partition_point(|&q| f64::from(q) < lo);
-        let end = self.popcounts.partition_point(|&q| f64::from(q) <= hi);
-        start..end.max(start)
+        popcount_range(&self.popcounts, p, t)
     }
 
     /// Scans the popcount range of `a`; returns the number of comparisons made.
-    fn scan_range(&self, a: &[u64], pa: u32, t: f64, out: &mut Vec<(u32, f64)>) -> u64 {
+    #[allow(clippy::too_many_arguments)]
+    fn scan_range(
+        &self,
+        kernel: Kernel,
+        a: &[u64],
+        pa: u32,
+        t: f64,
+        min_count: &MinCount,
+        buf: &mut [u32],
+        out: &mut Vec<(u32, f64)>,
+    ) -> u64 {
         let r = self.range(pa, t);
-        let rows = &self.words[r.start * self.n_words..r.end * self.n_words];
-        scan(a, rows, &self.popcounts[r.clone()], pa, t, r.start, out);
+        if a.is_empty() {
+            return 0;
+        }
+        if r.is_empty() {
+            return 0;
+        }
+        let w = self.n_words;
+        let groups = self.groups.as_slice();
+        let (mut g, g_end) = (r.start / 8, r.end.div_ceil(8));
+        while g < g_end {
+            let g2 = (g + buf.len() / 8).min(g_end);
+            let counts = &mut buf[..(g2 - g) * 8];
+            kernel.and_counts_interleaved(a, &groups[g * 8 * w..g2 * 8 * w], counts);
+            let (first, last) = ((g * 8).max(r.start), (g2 * 8).min(r.end));
+            // Popcounts ascend, so the first row needs the least: most rows fail this
+            // one comparison and are never looked up in the table.
+            let need_lo = min_count.need(pa + self.popcounts[first]);
+            for j in first..last {
+                let c = counts[j - g * 8];
+                if c >= need_lo
+                    && let Some(s) = min_count.check(c, pa + self.popcounts[j])
+                {
+                    out.push((j as u32, s));
+                }
+            }
+            g = g2;
+        }
         r.len() as u64
     }
+}
+
+/// The positions in `popcounts` (sorted ascending) whose popcount `q` can reach Dice `t`
+/// with popcount `p`: `q ∈ [p·t/(2−t), p·(2−t)/t]`.
+pub(crate) fn popcount_range(popcounts: &[u32], p: u32, t: f64) -> std::ops::Range<usize> {
+    let p = f64::from(p);
+    // A small slack keeps pairs exactly at the bound despite rounding.
+    let lo = (p * t / (2.0 - t) - 1e-9).ceil().max(0.0);
+    let hi = (p * (2.0 - t) / t + 1e-9).floor();
+    let start = popcounts.partition_point(|&q| f64::from(q) < lo);
+    let end = popcounts.partition_point(|&q| f64::from(q) <= hi);
+    start..end.max(start)
 }
 
 /// Hamming-LSH index over the sorted right side: one hash map per band.
@@ -287,8 +400,9 @@ impl LshIndex {
             .map(|pos| {
                 let mut map: HashMap<u64, Vec<u32>> = HashMap::new();
                 for j in 0..n {
-                    let row = &side.words[j * side.n_words..(j + 1) * side.n_words];
-                    map.entry(signature(row, pos)).or_default().push(j as u32);
+                    map.entry(signature(side.row(j), pos))
+                        .or_default()
+                        .push(j as u32);
                 }
                 map
             })
@@ -296,12 +410,15 @@ impl LshIndex {
         LshIndex { positions, buckets }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn scan(
         &self,
+        kernel: Kernel,
         side: &SortedSide,
         a: &[u64],
         pa: u32,
         t: f64,
+        min_count: &MinCount,
         out: &mut Vec<(u32, f64)>,
     ) -> u64 {
         let range = side.range(pa, t);
@@ -313,16 +430,14 @@ impl LshIndex {
         }
         cands.sort_unstable();
         cands.dedup();
-        for &j in &cands {
-            let j = j as usize;
-            let b = &side.words[j * side.n_words..(j + 1) * side.n_words];
-            let c: u32 = a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum();
-            let denom = pa + side.popcounts[j];
-            if denom > 0 {
-                let s = 2.0 * f64::from(c) / f64::from(denom);
-                if s >= t {
-                    out.push((j as u32, s));
-                }
+        if a.is_empty() {
+            return 0;
+        }
+        let mut counts = vec![0u32; cands.len()];
+        kernel.and_counts_at(a, side.words.as_slice(), &cands, &mut counts);
+        for (&j, &c) in cands.iter().zip(&counts) {
+            if let Some(s) = min_count.check(c, pa + side.popcounts[j as usize]) {
+                out.push((j, s));
             }
         }
         cands.len() as u64
@@ -335,119 +450,12 @@ fn signature(row: &[u64], positions: &[usize]) -> u64 {
         .fold(0u64, |acc, &p| acc << 1 | (row[p / 64] >> (p % 64) & 1))
 }
 
-fn splitmix(state: &mut u64) -> u64 {
+pub(crate) fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-/// Compares `a` with each row of `rows` and pushes `(base + j, dice)` at or above `t`.
-fn scan(
-    a: &[u64],
-    rows: &[u64],
-    pcs: &[u32],
-    pa: u32,
-    t: f64,
-    base: usize,
-    out: &mut Vec<(u32, f64)>,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt")
-    {
-        #[allow(unsafe_code)]
-        // SAFETY: the CPU supports AVX2 and POPCNT, checked just above; `scan_avx2` has
-        // no other requirement.
-        unsafe {
-            scan_avx2(a, rows, pcs, pa, t, base, out);
-        }
-        return;
-    }
-    scan_dispatch(a, rows, pcs, pa, t, base, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,popcnt")]
-fn scan_avx2(
-    a: &[u64],
-    rows: &[u64],
-    pcs: &[u32],
-    pa: u32,
-    t: f64,
-    base: usize,
-    out: &mut Vec<(u32, f64)>,
-) {
-    scan_dispatch(a, rows, pcs, pa, t, base, out);
-}
-
-#[inline(always)]
-fn scan_dispatch(
-    a: &[u64],
-    rows: &[u64],
-    pcs: &[u32],
-    pa: u32,
-    t: f64,
-    base: usize,
-    out: &mut Vec<(u32, f64)>,
-) {
-    match a.len() {
-        8 => scan_fixed::<8>(a, rows, pcs, pa, t, base, out),
-        16 => scan_fixed::<16>(a, rows, pcs, pa, t, base, out),
-        32 => scan_fixed::<32>(a, rows, pcs, pa, t, base, out),
-        _ => scan_any(a, rows, pcs, pa, t, base, out),
-    }
-}
-
-#[inline(always)]
-fn scan_fixed<const W: usize>(
-    a: &[u64],
-    rows: &[u64],
-    pcs: &[u32],
-    pa: u32,
-    t: f64,
-    base: usize,
-    out: &mut Vec<(u32, f64)>,
-) {
-    let Ok(a) = <&[u64; W]>::try_from(a) else {
-        return scan_any(a, rows, pcs, pa, t, base, out);
-    };
-    for (j, (b, &pb)) in rows.chunks_exact(W).zip(pcs).enumerate() {
-        let mut c = 0u32;
-        for w in 0..W {
-            c += (a[w] & b[w]).count_ones();
-        }
-        push_if(out, base + j, c, pa + pb, t);
-    }
-}
-
-#[inline(always)]
-fn scan_any(
-    a: &[u64],
-    rows: &[u64],
-    pcs: &[u32],
-    pa: u32,
-    t: f64,
-    base: usize,
-    out: &mut Vec<(u32, f64)>,
-) {
-    if a.is_empty() {
-        return;
-    }
-    for (j, (b, &pb)) in rows.chunks_exact(a.len()).zip(pcs).enumerate() {
-        let c: u32 = a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum();
-        push_if(out, base + j, c, pa + pb, t);
-    }
-}
-
-#[inline(always)]
-fn push_if(out: &mut Vec<(u32, f64)>, j: usize, both: u32, total: u32, t: f64) {
-    if total > 0 {
-        let s = 2.0 * f64::from(both) / f64::from(total);
-        if s >= t {
-            out.push((j as u32, s));
-        }
-    }
 }
 
 #[cfg(test)]
@@ -572,6 +580,30 @@ mod tests {
             ids(&match_clks(&l, &r, &one).unwrap().0),
             vec![(0, 0), (1, 2)]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn min_count_agrees_with_the_division(
+            both in 0u32..3000,
+            total in 0u32..4200,
+            t in 0.01f64..=1.0,
+        ) {
+            let table = MinCount::new(t, 4096);
+            let expect = (total > 0 && total <= 4096 && 2.0 * f64::from(both) / f64::from(total) >= t)
+                .then(|| 2.0 * f64::from(both) / f64::from(total));
+            proptest::prop_assert_eq!(table.check(both, total), expect);
+        }
+    }
+
+    #[test]
+    fn min_count_at_exact_thresholds() {
+        // Dice exactly at the threshold counts: 2·35/100 = 0.7, 2·9/20 = 0.9.
+        assert_eq!(MinCount::new(0.7, 200).check(35, 100), Some(0.7));
+        assert_eq!(MinCount::new(0.7, 200).check(34, 100), None);
+        assert_eq!(MinCount::new(0.9, 200).check(9, 20), Some(0.9));
+        assert_eq!(MinCount::new(1.0, 200).check(10, 20), Some(1.0));
+        assert_eq!(MinCount::new(0.5, 200).check(0, 0), None);
     }
 
     fn check_invalid(l: &Clks, r: &Clks, c: MatchConfig, expect: &str) {

@@ -1,0 +1,595 @@
+//! The popcount kernel: `popcount(a ∧ b)` of one query encoding against contiguous,
+//! gathered or interleaved rows, in three builds chosen at run time, and 64-byte aligned
+//! row storage.
+//!
+//! - [`Kernel::Portable`]: `u64::count_ones` per word; on the baseline x86-64 target (no
+//!   popcount instruction) LLVM emits a bit-twiddling popcount.
+//! - [`Kernel::Avx2`]: the same code compiled with AVX2 and POPCNT enabled.
+//! - [`Kernel::Avx512`]: AVX-512 `VPOPCNTQ` on 512-bit chunks. The query's chunks are
+//!   loaded once; four rows are counted at a time, their eight per-lane counts packed into
+//!   16-bit fields of one vector (shifted by 0, 16, 32, 48 bits) so that one horizontal
+//!   sum yields all four popcounts. A row has at most 65,535 bits for the packing
+//!   (longer rows take one horizontal sum per row). On [`interleave`]d rows (groups of
+//!   8 rows with their words interleaved) eight rows fill the lanes of one vector: per
+//!   group and word one broadcast AND, one `VPOPCNTQ` and one add, and no horizontal
+//!   sum at all; this is what full scans use.
+//!
+//! Every build gives the same counts as the scalar reference (property-tested for every
+//! build the CPU has).
+
+/// A build of the popcount kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// Plain Rust, any CPU.
+    Portable,
+    /// AVX2 + POPCNT (x86-64 only).
+    Avx2,
+    /// AVX-512F + AVX-512 VPOPCNTDQ (x86-64 only).
+    Avx512,
+}
+
+impl Kernel {
+    /// Every build, fastest last.
+    pub const ALL: [Kernel; 3] = [Kernel::Portable, Kernel::Avx2, Kernel::Avx512];
+
+    /// The fastest build this CPU supports.
+    pub fn detect() -> Kernel {
+        if Kernel::Avx512.is_available() {
+            Kernel::Avx512
+        } else if Kernel::Avx2.is_available() {
+            Kernel::Avx2
+        } else {
+            Kernel::Portable
+        }
+    }
+
+    /// True when this CPU can run the build.
+    pub fn is_available(self) -> bool {
+        match self {
+            Kernel::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("popcnt")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            Kernel::Avx2 | Kernel::Avx512 => false,
+        }
+    }
+
+    /// A stable name: `portable`, `avx2`, `avx512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Portable => "portable",
+            Kernel::Avx2 => "avx2",
+            Kernel::Avx512 => "avx512",
+        }
+    }
+
+    /// Writes `popcount(a ∧ row_j)` into `out[j]` for each row `j` of `rows` (rows of
+    /// `a.len()` words, stored one after the other).
+    ///
+    /// A build the CPU does not have falls back to [`Kernel::Portable`], so the call is
+    /// always safe and always gives the same answer.
+    ///
+    /// # Panics
+    /// If `a` is empty or `rows.len()` is not `out.len() · a.len()`.
+    pub fn and_counts(self, a: &[u64], rows: &[u64], out: &mut [u32]) {
+        assert!(
+            !a.is_empty() && rows.len() == out.len() * a.len(),
+            "invariant: {} rows of {} words in a slice of {}",
+            out.len(),
+            a.len(),
+            rows.len()
+        );
+        self.run(
+            a,
+            &Contiguous {
+                words: rows,
+                w: a.len(),
+            },
+            out,
+        );
+    }
+
+    /// Writes `popcount(a ∧ row_{at[k]})` into `out[k]`, where row `i` is
+    /// `rows[i·w..(i + 1)·w]` and `w = a.len()`: the scattered rows a blocking index
+    /// hands over.
+    ///
+    /// # Panics
+    /// If `a` is empty, `at` and `out` differ in length, or a row is out of range.
+    pub fn and_counts_at(self, a: &[u64], rows: &[u64], at: &[u32], out: &mut [u32]) {
+        let w = a.len();
+        assert!(
+            w > 0
+                && at.len() == out.len()
+                && at.iter().all(|&i| (i as usize + 1) * w <= rows.len()),
+            "invariant: rows in range and one output per row"
+        );
+        self.run(a, &Gathered { words: rows, w, at }, out);
+    }
+
+    /// Like [`Kernel::and_counts`] on rows stored [`interleave`]d: group `g` holds word
+    /// `w` of rows `8g..8g + 8` at `groups[(g·W + w)·8..][..8]`. `out` gets 8 counts per
+    /// group (padding rows count 0). With the rows of a group in the lanes of one vector,
+    /// the AVX-512 build needs no horizontal sums: per group and word, one broadcast AND,
+    /// one `VPOPCNTQ` and one add.
+    ///
+    /// # Panics
+    /// If `a` is empty or `groups.len()` is not `out.len() · a.len()` with `out.len()` a
+    /// multiple of 8.
+    pub fn and_counts_interleaved(self, a: &[u64], groups: &[u64], out: &mut [u32]) {
+        assert!(
+            !a.is_empty() && out.len().is_multiple_of(8) && groups.len() == out.len() * a.len(),
+            "invariant: {} interleaved rows of {} words in a slice of {}",
+            out.len(),
+            a.len(),
+            groups.len()
+        );
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 if self.is_available() => {
+                #[allow(unsafe_code)]
+                // SAFETY: `avx512_interleaved` is `unsafe` only because of its
+                // `#[target_feature(enable = "avx512f,avx512vpopcntdq")]`, and the CPU has
+                // both (checked by `is_available` just above). Its loads and stores go
+                // through slices of exactly 8 elements.
+                unsafe {
+                    x86::avx512_interleaved(a, groups, out);
+                }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 if self.is_available() => {
+                #[allow(unsafe_code)]
+                // SAFETY: `avx2_interleaved` is `unsafe` only because of its
+                // `#[target_feature(enable = "avx2,popcnt")]`, and the CPU has both
+                // (checked by `is_available` just above); its body is safe code.
+                unsafe {
+                    x86::avx2_interleaved(a, groups, out);
+                }
+            }
+            _ => portable_interleaved(a, groups, out),
+        }
+    }
+
+    fn run<R: Rows>(self, a: &[u64], rows: &R, out: &mut [u32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 if self.is_available() => {
+                #[allow(unsafe_code)]
+                // SAFETY: `avx512_counts` is `unsafe` only because of its
+                // `#[target_feature(enable = "avx512f,avx512vpopcntdq")]`, and the CPU has
+                // both features (`is_available` checked them just above with
+                // `is_x86_feature_detected!`). Every memory access inside is bounds-checked
+                // slice indexing or a load from a slice of exactly 8 words.
+                unsafe {
+                    x86::avx512_counts(a, rows, out);
+                }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 if self.is_available() => {
+                #[allow(unsafe_code)]
+                // SAFETY: `avx2_counts` is `unsafe` only because of its
+                // `#[target_feature(enable = "avx2,popcnt")]`, and the CPU has both
+                // (checked by `is_available` just above); its body is safe code.
+                unsafe {
+                    x86::avx2_counts(a, rows, out);
+                }
+            }
+            _ => portable_counts(a, rows, out),
+        }
+    }
+}
+
+/// Rows the kernel reads: `n` rows of `w` words.
+trait Rows {
+    fn row(&self, k: usize) -> &[u64];
+}
+
+struct Contiguous<'a> {
+    words: &'a [u64],
+    w: usize,
+}
+
+impl Rows for Contiguous<'_> {
+    #[inline(always)]
+    fn row(&self, k: usize) -> &[u64] {
+        &self.words[k * self.w..(k + 1) * self.w]
+    }
+}
+
+struct Gathered<'a> {
+    words: &'a [u64],
+    w: usize,
+    at: &'a [u32],
+}
+
+impl Rows for Gathered<'_> {
+    #[inline(always)]
+    fn row(&self, k: usize) -> &[u64] {
+        let i = self.at[k] as usize;
+        &self.words[i * self.w..(i + 1) * self.w]
+    }
+}
+
+/// The scalar reference: `popcount(a ∧ b)` of two equal-length word slices.
+pub fn and_count(a: &[u64], b: &[u64]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
+}
+
+/// Stores rows of `w` words in groups of 8 with their words interleaved (see
+/// [`Kernel::and_counts_interleaved`]); the last group is padded with zero rows.
+pub fn interleave(rows: &[u64], w: usize) -> Vec<u64> {
+    let n = rows.len().checked_div(w).unwrap_or(0);
+    let n_groups = n.div_ceil(8);
+    let mut out = vec![0u64; n_groups * 8 * w];
+    for (j, row) in rows.chunks_exact(w.max(1)).enumerate() {
+        let (g, lane) = (j / 8, j % 8);
+        for (k, &word) in row.iter().enumerate() {
+            out[(g * w + k) * 8 + lane] = word;
+        }
+    }
+    out
+}
+
+#[inline(always)]
+fn portable_interleaved(a: &[u64], groups: &[u64], out: &mut [u32]) {
+    let w = a.len();
+    for (group, o) in groups.chunks_exact(8 * w).zip(out.chunks_exact_mut(8)) {
+        let mut acc = [0u32; 8];
+        for (k, &aw) in a.iter().enumerate() {
+            for (lane, c) in acc.iter_mut().enumerate() {
+                *c += (aw & group[k * 8 + lane]).count_ones();
+            }
+        }
+        o.copy_from_slice(&acc);
+    }
+}
+
+#[inline(always)]
+fn portable_counts<R: Rows>(a: &[u64], rows: &R, out: &mut [u32]) {
+    match a.len() {
+        8 => fixed_counts::<8, R>(a, rows, out),
+        16 => fixed_counts::<16, R>(a, rows, out),
+        32 => fixed_counts::<32, R>(a, rows, out),
+        _ => {
+            for (k, c) in out.iter_mut().enumerate() {
+                *c = and_count(a, rows.row(k));
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn fixed_counts<const W: usize, R: Rows>(a: &[u64], rows: &R, out: &mut [u32]) {
+    let Ok(a) = <&[u64; W]>::try_from(a) else {
+        return;
+    };
+    for (k, c) in out.iter_mut().enumerate() {
+        let Ok(b) = <&[u64; W]>::try_from(rows.row(k)) else {
+            return;
+        };
+        let mut n = 0u32;
+        for w in 0..W {
+            n += (a[w] & b[w]).count_ones();
+        }
+        *c = n;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86 {
+    use std::arch::x86_64::{
+        __m512i, _mm256_storeu_si256, _mm512_add_epi64, _mm512_and_si512, _mm512_cvtepi64_epi32,
+        _mm512_loadu_si512, _mm512_maskz_loadu_epi64, _mm512_or_si512, _mm512_popcnt_epi64,
+        _mm512_reduce_add_epi64, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64,
+    };
+
+    use super::Rows;
+
+    #[target_feature(enable = "avx2,popcnt")]
+    pub(super) fn avx2_counts<R: Rows>(a: &[u64], rows: &R, out: &mut [u32]) {
+        super::portable_counts(a, rows, out);
+    }
+
+    #[target_feature(enable = "avx2,popcnt")]
+    pub(super) fn avx2_interleaved(a: &[u64], groups: &[u64], out: &mut [u32]) {
+        super::portable_interleaved(a, groups, out);
+    }
+
+    /// AVX-512 counts of interleaved groups (see `Kernel::and_counts_interleaved`).
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    pub(super) fn avx512_interleaved(a: &[u64], groups: &[u64], out: &mut [u32]) {
+        match a.len() {
+            16 => {
+                let q: [__m512i; 16] = std::array::from_fn(|k| _mm512_set1_epi64(a[k] as i64));
+                interleaved_fixed(&q, groups, out);
+            }
+            8 => {
+                let q: [__m512i; 8] = std::array::from_fn(|k| _mm512_set1_epi64(a[k] as i64));
+                interleaved_fixed(&q, groups, out);
+            }
+            32 => {
+                let q: [__m512i; 32] = std::array::from_fn(|k| _mm512_set1_epi64(a[k] as i64));
+                interleaved_fixed(&q, groups, out);
+            }
+            _ => {
+                let q: Vec<__m512i> = a.iter().map(|&x| _mm512_set1_epi64(x as i64)).collect();
+                interleaved_fixed(q.as_slice(), groups, out);
+            }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    fn interleaved_fixed<Q: AsRef<[__m512i]> + ?Sized>(q: &Q, groups: &[u64], out: &mut [u32]) {
+        let q = q.as_ref();
+        let w = q.len();
+        for (group, o) in groups.chunks_exact(8 * w).zip(out.chunks_exact_mut(8)) {
+            // Two accumulators halve the add chain's latency.
+            let (mut acc0, mut acc1) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+            let mut k = 0;
+            while k + 1 < w {
+                acc0 = and_popcnt(acc0, q[k], load8(group, 8 * k));
+                acc1 = and_popcnt(acc1, q[k + 1], load8(group, 8 * k + 8));
+                k += 2;
+            }
+            if k < w {
+                acc0 = and_popcnt(acc0, q[k], load8(group, 8 * k));
+            }
+            let counts = _mm512_cvtepi64_epi32(_mm512_add_epi64(acc0, acc1));
+            let o: &mut [u32] = &mut o[..8];
+            // SAFETY: `o` is 8 `u32`s (32 bytes), exactly what the unaligned 256-bit
+            // store writes.
+            unsafe { _mm256_storeu_si256(o.as_mut_ptr().cast(), counts) }
+        }
+    }
+
+    /// AVX-512 counts of `out.len()` rows of `a.len()` words (`a` not empty).
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    pub(super) fn avx512_counts<R: Rows>(a: &[u64], rows: &R, out: &mut [u32]) {
+        let w = a.len();
+        match w {
+            8 => fixed::<1, R>(&[load8(a, 0)], rows, out),
+            16 => fixed::<2, R>(&[load8(a, 0), load8(a, 8)], rows, out),
+            32 => fixed::<4, R>(
+                &[load8(a, 0), load8(a, 8), load8(a, 16), load8(a, 24)],
+                rows,
+                out,
+            ),
+            _ => {
+                // Query chunks of 8 words, the last one zero-padded: padded lanes count
+                // nothing whatever the row holds there.
+                let q: Vec<__m512i> = (0..w.div_ceil(8)).map(|c| load_part(a, 8 * c)).collect();
+                general(&q, rows, out);
+            }
+        }
+    }
+
+    /// Loads words `start..start + 8` of `s`, with zeros past its end.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn load_part(s: &[u64], start: usize) -> __m512i {
+        let part = &s[start.min(s.len())..];
+        let n = part.len().min(8);
+        let mask = ((1u16 << n) - 1) as u8;
+        // SAFETY: the mask enables only lanes `0..n`, which lie inside `part`;
+        // masked-off lanes are neither read nor faulted on (AVX-512 masked loads
+        // suppress faults), and with `n == 0` nothing is read.
+        unsafe { _mm512_maskz_loadu_epi64(mask, part.as_ptr().cast()) }
+    }
+
+    /// Loads the 8 words `s[start..start + 8]`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn load8(s: &[u64], start: usize) -> __m512i {
+        let chunk = &s[start..start + 8];
+        // SAFETY: `chunk` is 8 words (64 bytes) long, so the load stays inside it;
+        // `loadu` has no alignment requirement.
+        unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    fn and_popcnt(acc: __m512i, q: __m512i, b: __m512i) -> __m512i {
+        _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_and_si512(q, b)))
+    }
+
+    /// Rows of exactly `8·C` words (at most 32, so a row's count fits a 16-bit field).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    fn fixed<const C: usize, R: Rows>(q: &[__m512i; C], rows: &R, out: &mut [u32]) {
+        let mut outs = out.chunks_exact_mut(4);
+        let mut j = 0;
+        for o in &mut outs {
+            let mut acc = [_mm512_setzero_si512(); 4];
+            for (k, acc_k) in acc.iter_mut().enumerate() {
+                let b = rows.row(j + k);
+                for (c, qc) in q.iter().enumerate() {
+                    *acc_k = and_popcnt(*acc_k, *qc, load8(b, 8 * c));
+                }
+            }
+            let s = _mm512_reduce_add_epi64(pack4(&acc)) as u64;
+            for (k, ok) in o.iter_mut().enumerate() {
+                *ok = ((s >> (16 * k)) & 0xffff) as u32;
+            }
+            j += 4;
+        }
+        for o in outs.into_remainder() {
+            let b = rows.row(j);
+            let mut acc = _mm512_setzero_si512();
+            for (c, qc) in q.iter().enumerate() {
+                acc = and_popcnt(acc, *qc, load8(b, 8 * c));
+            }
+            *o = _mm512_reduce_add_epi64(acc) as u32;
+            j += 1;
+        }
+    }
+
+    /// Rows of any length (the query chunks `q` zero-padded); one horizontal sum per row.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    fn general<R: Rows>(q: &[__m512i], rows: &R, out: &mut [u32]) {
+        for (k, o) in out.iter_mut().enumerate() {
+            let b = rows.row(k);
+            let mut acc = _mm512_setzero_si512();
+            for (c, qc) in q.iter().enumerate() {
+                acc = and_popcnt(acc, *qc, load_part(b, 8 * c));
+            }
+            *o = _mm512_reduce_add_epi64(acc) as u32;
+        }
+    }
+
+    /// Packs four vectors of per-lane counts (each lane below 2^16 / 8 in total over
+    /// the row) into 16-bit fields: one horizontal sum then gives four row counts.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn pack4(acc: &[__m512i; 4]) -> __m512i {
+        let lo = _mm512_or_si512(acc[0], _mm512_slli_epi64::<16>(acc[1]));
+        let hi = _mm512_or_si512(
+            _mm512_slli_epi64::<32>(acc[2]),
+            _mm512_slli_epi64::<48>(acc[3]),
+        );
+        _mm512_or_si512(lo, hi)
+    }
+}
+
+/// Row-major words whose first row starts on a 64-byte boundary (cache line and AVX-512
+/// vector), stored in a `Vec<u64>` with up to 7 words of leading padding.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AlignedWords {
+    buf: Vec<u64>,
+    start: usize,
+    len: usize,
+}
+
+impl AlignedWords {
+    /// Takes `words` and moves them in place (after at most 7 words of padding) to a
+    /// 64-byte boundary; a large `Vec` usually grows without a copy.
+    pub(crate) fn from_vec(mut words: Vec<u64>) -> AlignedWords {
+        let len = words.len();
+        words.reserve_exact(7);
+        words.resize(len + 7, 0);
+        let addr = words.as_ptr() as usize;
+        let start = (64 - addr % 64) % 64 / 8;
+        words.copy_within(0..len, start);
+        AlignedWords {
+            buf: words,
+            start,
+            len,
+        }
+    }
+
+    /// The words.
+    pub(crate) fn as_slice(&self) -> &[u64] {
+        &self.buf[self.start..self.start + self.len]
+    }
+
+    /// Bytes held.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.buf.capacity() * 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn reference(a: &[u64], rows: &[u64]) -> Vec<u32> {
+        rows.chunks_exact(a.len())
+            .map(|b| and_count(a, b))
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn every_kernel_equals_the_reference(
+            w in 1usize..40,
+            n in 0usize..13,
+            seed in any::<u64>(),
+            density in 0u32..4,
+        ) {
+            let mut state = seed;
+            let mut word = || {
+                let mut x = crate::matching::splitmix(&mut state);
+                // Vary the density: all ones, sparse, dense, random.
+                for _ in 0..density {
+                    x &= crate::matching::splitmix(&mut state);
+                }
+                if density == 3 { u64::MAX } else { x }
+            };
+            let a: Vec<u64> = (0..w).map(|_| word()).collect();
+            let rows: Vec<u64> = (0..w * n).map(|_| word()).collect();
+            let expect = reference(&a, &rows);
+            // Every row twice, in reverse, for the gathered form.
+            let at: Vec<u32> = (0..n as u32).rev().chain(0..n as u32).collect();
+            let expect_at: Vec<u32> = at.iter().map(|&i| expect[i as usize]).collect();
+            for kernel in Kernel::ALL {
+                let mut out = vec![u32::MAX; n];
+                kernel.and_counts(&a, &rows, &mut out);
+                prop_assert_eq!(&out, &expect, "{} with {} words", kernel.name(), w);
+                let mut out = vec![u32::MAX; at.len()];
+                kernel.and_counts_at(&a, &rows, &at, &mut out);
+                prop_assert_eq!(&out, &expect_at, "{} gathered, {} words", kernel.name(), w);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn interleaved_equals_the_reference(
+            w in 1usize..40,
+            n in 0usize..20,
+            seed in any::<u64>(),
+        ) {
+            let mut state = seed;
+            let a: Vec<u64> = (0..w).map(|_| crate::matching::splitmix(&mut state)).collect();
+            let rows: Vec<u64> = (0..w * n).map(|_| crate::matching::splitmix(&mut state)).collect();
+            let mut expect = reference(&a, &rows);
+            expect.resize(n.div_ceil(8) * 8, 0);
+            let groups = interleave(&rows, w);
+            for kernel in Kernel::ALL {
+                let mut out = vec![u32::MAX; expect.len()];
+                kernel.and_counts_interleaved(&a, &groups, &mut out);
+                prop_assert_eq!(&out, &expect, "{} interleaved, {} words", kernel.name(), w);
+            }
+        }
+    }
+
+    #[test]
+    fn fixed_widths_and_full_rows() {
+        // All-ones rows reach the largest packed counts (1024 and 2048 bits).
+        for w in [8, 16, 32, 1024, 1025] {
+            let a = vec![u64::MAX; w];
+            let rows = vec![u64::MAX; w * 6];
+            for kernel in Kernel::ALL {
+                let mut out = vec![0; 6];
+                kernel.and_counts(&a, &rows, &mut out);
+                assert_eq!(out, vec![64 * w as u32; 6], "{} {w}", kernel.name());
+            }
+        }
+    }
+
+    #[test]
+    fn aligned_words_keep_their_values() {
+        for len in [0usize, 1, 9, 1000] {
+            let v: Vec<u64> = (0..len as u64).collect();
+            let a = AlignedWords::from_vec(v.clone());
+            assert_eq!(a.as_slice(), v.as_slice());
+            assert_eq!(a.as_slice().as_ptr() as usize % 64, 0);
+        }
+    }
+
+    #[test]
+    fn detect_names_an_available_kernel() {
+        assert!(Kernel::detect().is_available());
+        assert!(Kernel::Portable.is_available());
+    }
+}
