@@ -47,7 +47,7 @@ use palermo_policy::{
     Action, Decider, Decision, LawBasis, NodeInfo, Policies, Query, RecordInfo, UserInfo, World,
     WorldInfo,
 };
-use palermo_pprl::{Blocking, Calibration, Clks, Encodings, MatchConfig, codec};
+use palermo_pprl::{Calibration, Clks, Encodings, Index, IndexConfig, codec};
 use palermo_store::{
     AnyStore, HitDirection, HitPeer, HitQueryRecord, HitRecord, OutgoingMessage, Store,
 };
@@ -416,41 +416,45 @@ pub async fn set_peer(
     Ok(setting)
 }
 
+/// Up to this many stored encodings, every query is compared with every encoding in
+/// its popcount range (exact); above it, the index's Hamming-LSH buckets pick the
+/// candidates (the recall it trades is measured in `bench/pprl/index.sh`).
+pub const EXACT_UP_TO: usize = 200_000;
+
 /// Candidate matches of one query batch: for each encoding of `queries`, the
 /// positions in `index` and Dice scores of its best matches, best first.
 ///
-/// This is the one matching call of the exchange, so that a faster index can
-/// replace it. Today it scans `index` with [`palermo_pprl::match_clks`]
-/// (exact popcount filter, top-k).
+/// This is the one matching call of the exchange. It asks the in-memory
+/// [`palermo_pprl::Index`]: exactly ([`Index::query_exhaustive`]) for up to
+/// [`EXACT_UP_TO`] stored encodings, through its LSH buckets
+/// ([`Index::query_batch`]) above that.
 pub fn find_candidates(
-    index: &Clks,
+    index: &Index,
     queries: &Clks,
     threshold: f64,
     top_k: usize,
 ) -> palermo_pprl::Result<Vec<Vec<(u32, f64)>>> {
-    let config = MatchConfig {
-        threshold,
-        top_k: Some(top_k.max(1)),
-        one_to_one: false,
-        blocking: Blocking::Auto,
+    let top_k = top_k.max(1);
+    let hits = if index.len() <= EXACT_UP_TO {
+        (0..queries.len())
+            .map(|i| index.query_exhaustive(queries.row(i), threshold, top_k))
+            .collect::<palermo_pprl::Result<Vec<_>>>()?
+    } else {
+        index.query_batch(queries, threshold, top_k)?
     };
-    let (pairs, _) = palermo_pprl::match_clks(queries, index, &config)?;
-    let mut out = vec![Vec::new(); queries.len()];
-    for pair in pairs {
-        if let Some(slot) = out.get_mut(pair.left as usize) {
-            slot.push((pair.right, pair.score));
-        }
-    }
-    Ok(out)
+    Ok(hits
+        .into_iter()
+        .map(|h| h.into_iter().map(|hit| (hit.position, hit.dice)).collect())
+        .collect())
 }
 
 /// A stored set of encodings held in memory, valid while its generation is current.
 pub(crate) struct CachedIndex {
     key_id: String,
     generation: String,
-    /// Record id of each encoding, in `clks` order.
+    /// Record id of each encoding, in index position order.
     ids: Vec<String>,
-    clks: Clks,
+    index: Index,
 }
 
 /// A query that passed the checks, ready to match.
@@ -494,11 +498,17 @@ async fn load_index(
             tracing::warn!(record = %record_id, "stored hit encoding of the wrong length skipped");
         }
     }
+    let index = Index::build(clks, &IndexConfig::standard()).map_err(|err| {
+        palermo_store::Error::Corrupt {
+            what: format!("stored hit encodings of key {key_id}"),
+            reason: err.to_string(),
+        }
+    })?;
     let index = Arc::new(CachedIndex {
         key_id: key_id.to_owned(),
         generation,
         ids,
-        clks,
+        index,
     });
     if let Ok(mut cache) = shared.index_cache.lock() {
         cache.retain(|c| c.key_id != key_id);
@@ -722,7 +732,7 @@ async fn admit(
             return Err((Refusal::Unavailable, partial));
         }
     };
-    let n_bits = index.clks.n_bits();
+    let n_bits = index.index.n_bits();
     if payload.n_bits != n_bits {
         return Err((
             Refusal::WrongLength(format!(
@@ -822,7 +832,7 @@ async fn respond(
     let config = &shared.config.hits;
     let peer = envelope.sender.as_str();
     let candidates = find_candidates(
-        &admitted.index.clks,
+        &admitted.index.index,
         &admitted.clks,
         config.threshold,
         config.top_k,

@@ -147,7 +147,8 @@ async fn human_decisions(store: &AnyStore) -> Result<Vec<PairDecision>> {
         .collect())
 }
 
-/// Sets name term counts on records: stored counts plus `extra` (records not yet stored).
+/// Sets name term counts on records (given, family and full name): stored counts plus
+/// `extra` (records not yet stored).
 async fn set_terms(
     store: &AnyStore,
     records: &mut [Record],
@@ -155,7 +156,12 @@ async fn set_terms(
 ) -> Result<()> {
     let mut hashes: Vec<i64> = records
         .iter()
-        .flat_map(|r| incremental::term_hashes(r).into_iter().flatten())
+        .flat_map(|r| {
+            incremental::term_hashes(r)
+                .into_iter()
+                .chain([incremental::name_term_hash(r)])
+                .flatten()
+        })
         .collect();
     hashes.sort_unstable();
     hashes.dedup();
@@ -169,6 +175,10 @@ async fn set_terms(
     for r in records.iter_mut() {
         let [g, f] = incremental::term_hashes(r);
         incremental::set_term_counts(r, [count(g).max(1), count(f).max(1)]);
+        // The full-name count is 0 ("unknown") when the record lacks a given or family
+        // name, which makes the model weigh the two parts as if independent.
+        let full = incremental::name_term_hash(r).map_or(0, |h| count(Some(h)));
+        incremental::set_name_count(r, full);
     }
     Ok(())
 }

@@ -26,7 +26,6 @@ pub mod kernel;
 pub mod matching;
 pub mod person;
 pub mod read;
-mod thai;
 
 pub use calibrate::{Band, Calibration};
 pub use clks::{Clks, dice};

@@ -52,7 +52,7 @@ impl Person {
                 | Property::LastName
                 | Property::FatherName
                 | Property::Name => {
-                    let (core, _) = normalize::name_tokens(&crate::thai::romanise(v));
+                    let (core, _) = normalize::name_tokens(v);
                     p.name_tokens.extend(core);
                 }
                 Property::BirthDate => p.birth = p.birth.or_else(|| parse_date(v)),
