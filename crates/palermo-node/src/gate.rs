@@ -115,7 +115,8 @@ pub struct Gate {
 }
 
 impl Gate {
-    /// Starts the checks of `user` on `node`, deciding as of `today`.
+    /// Starts the checks of `user` on `node`, deciding as of `today`; one
+    /// ledger entry per decision.
     pub fn new(node: NodeInfo, user: UserInfo, today: Date) -> Gate {
         Gate {
             node,
@@ -124,6 +125,15 @@ impl Gate {
             sink: LedgerSink::new(),
             allowed: 0,
             denied: 0,
+        }
+    }
+
+    /// As [`Gate::new`], for bulk work (an export of the store): runs of like
+    /// record decisions share one ledger entry ([`LedgerSink::grouped`]).
+    pub fn bulk(node: NodeInfo, user: UserInfo, today: Date) -> Gate {
+        Gate {
+            sink: LedgerSink::grouped(),
+            ..Gate::new(node, user, today)
         }
     }
 

@@ -9,16 +9,49 @@ use palermo_ledger::entry::NewEntry;
 use palermo_policy::{Decision, DecisionSink, NodeDecision};
 
 /// Collects decisions as ledger entries (`policy-decision`), in order.
+///
+/// By default each decision is its own entry. A [`LedgerSink::grouped`] sink
+/// (for bulk work such as an export of the whole store) writes a run of
+/// consecutive record decisions that agree on everything but the record —
+/// principal, action, outcome, determining policies, border, basis, request,
+/// override and approver — as one entry whose request names every record
+/// (`export records:ID,ID,...`, at most [`GROUP_MAX`] per entry): every
+/// decision is still on the ledger with its record id, at a fraction of the
+/// entries.
 #[derive(Debug, Default)]
 pub struct LedgerSink {
     decisions: Vec<NewEntry>,
     extra: Vec<NewEntry>,
+    grouped: bool,
+    group: Option<Group>,
+}
+
+/// Records per grouped entry at most.
+pub const GROUP_MAX: usize = 4096;
+
+/// A run of record decisions that differ only in the record.
+#[derive(Debug)]
+struct Group {
+    actor: String,
+    action: String,
+    suffix: String,
+    allowed: bool,
+    policies: Vec<String>,
+    records: Vec<String>,
 }
 
 impl LedgerSink {
-    /// An empty sink.
+    /// An empty sink that writes one entry per decision.
     pub fn new() -> LedgerSink {
         LedgerSink::default()
+    }
+
+    /// An empty sink that groups runs of like record decisions into one entry.
+    pub fn grouped() -> LedgerSink {
+        LedgerSink {
+            grouped: true,
+            ..LedgerSink::default()
+        }
     }
 
     /// Records a node-level decision: `actor` asked to `operation` on `node`.
@@ -39,7 +72,7 @@ impl LedgerSink {
 
     /// Number of entries collected.
     pub fn len(&self) -> usize {
-        self.decisions.len() + self.extra.len()
+        self.decisions.len() + self.extra.len() + usize::from(self.group.is_some())
     }
 
     /// Whether nothing was collected.
@@ -49,9 +82,49 @@ impl LedgerSink {
 
     /// Takes every entry collected so far: the decisions, then the others.
     pub fn take(&mut self) -> Vec<NewEntry> {
+        self.close_group();
         let mut entries = std::mem::take(&mut self.decisions);
         entries.append(&mut self.extra);
         entries
+    }
+
+    /// Adds a record decision to the open group, or closes it and opens another.
+    fn push_grouped(&mut self, d: &Decision) {
+        let suffix = request_suffix(d);
+        let action = d.action.to_string();
+        if let Some(group) = &mut self.group
+            && group.records.len() < GROUP_MAX
+            && group.allowed == d.allowed
+            && group.actor == d.principal
+            && group.action == action
+            && group.suffix == suffix
+            && group.policies == d.determining
+        {
+            group.records.push(d.resource.clone());
+            return;
+        }
+        self.close_group();
+        self.group = Some(Group {
+            actor: d.principal.clone(),
+            action,
+            suffix,
+            allowed: d.allowed,
+            policies: d.determining.clone(),
+            records: vec![d.resource.clone()],
+        });
+    }
+
+    /// Turns the open group, if any, into an entry.
+    fn close_group(&mut self) {
+        if let Some(group) = self.group.take() {
+            let request = format!(
+                "{} records:{}{}",
+                group.action,
+                group.records.join(","),
+                group.suffix
+            );
+            self.push_decision(&group.actor, request, group.allowed, group.policies);
+        }
     }
 
     fn push_decision(
@@ -79,7 +152,12 @@ impl LedgerSink {
 /// (` basis:ID,ID` or ` basis:none`), and any request kind, override and
 /// approver, so that the ledger shows what each decision rested on.
 pub fn request_text(d: &Decision) -> String {
-    let mut text = format!("{} record:{}", d.action, d.resource);
+    format!("{} record:{}{}", d.action, d.resource, request_suffix(d))
+}
+
+/// What a record decision's request text says after the record.
+fn request_suffix(d: &Decision) -> String {
+    let mut text = String::new();
     if d.cross_border {
         text.push_str(&format!(" to:{}", d.target_jurisdiction));
         if d.legal_basis.is_empty() {
@@ -102,6 +180,10 @@ pub fn request_text(d: &Decision) -> String {
 
 impl DecisionSink for LedgerSink {
     fn record(&mut self, decision: &Decision) {
+        if self.grouped {
+            self.push_grouped(decision);
+            return;
+        }
         self.push_decision(
             &decision.principal,
             request_text(decision),
@@ -157,6 +239,55 @@ mod tests {
             request_text(&d),
             "disclose-to-node record:p1 to:DE basis:palermo,cets197 request:mla override:boss (urgent) approver:lex"
         );
+    }
+
+    fn requests(entries: &[NewEntry]) -> Vec<(String, String)> {
+        entries
+            .iter()
+            .map(|e| match &e.body {
+                EntryBody::PolicyDecision {
+                    request, decision, ..
+                } => (request.clone(), decision.clone()),
+                other => panic!("unexpected entry {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn grouped_sink_keeps_every_record_in_runs_of_like_decisions() {
+        let mut sink = LedgerSink::grouped();
+        let mut d = decision();
+        for (id, allowed) in [("a", true), ("b", true), ("c", false), ("d", true)] {
+            d.resource = id.to_owned();
+            d.allowed = allowed;
+            sink.record(&d);
+        }
+        d.resource = "e".to_owned();
+        d.determining = vec!["other".to_owned()];
+        sink.record(&d);
+        assert_eq!(sink.len(), 4);
+        let got = requests(&sink.take());
+        let want = [
+            ("view records:a,b", "allow"),
+            ("view records:c", "deny"),
+            ("view records:d", "allow"),
+            ("view records:e", "allow"),
+        ];
+        assert_eq!(got.len(), want.len());
+        for ((request, decision), (r, dd)) in got.iter().zip(want) {
+            assert_eq!((request.as_str(), decision.as_str()), (r, dd));
+        }
+        assert!(sink.is_empty());
+
+        // A group never grows past GROUP_MAX records.
+        let mut d = decision();
+        for i in 0..GROUP_MAX + 1 {
+            d.resource = format!("r{i}");
+            sink.record(&d);
+        }
+        let got = requests(&sink.take());
+        assert_eq!(got.len(), 2);
+        assert!(got[1].0.ends_with(&format!("records:r{GROUP_MAX}")));
     }
 
     #[test]

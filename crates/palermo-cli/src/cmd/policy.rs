@@ -482,6 +482,17 @@ pub(crate) async fn access(store: &AnyStore, args: &AccessArgs) -> Result<Access
 }
 
 impl Access {
+    /// The same context for bulk work (an export of the store): runs of like
+    /// record decisions share one ledger entry (`Gate::bulk`).
+    pub(crate) fn bulk(self) -> Access {
+        let gate = Gate::bulk(
+            self.gate.node().clone(),
+            self.gate.user().clone(),
+            palermo_node::today(),
+        );
+        Access { gate, ..self }
+    }
+
     /// The principal's id.
     pub(crate) fn principal(&self) -> &str {
         &self.gate.user().id

@@ -106,7 +106,36 @@ fn access(db: &str) {
         .collect();
     assert_eq!(lines.len(), 6);
     assert!(lines.iter().all(|l| l["palermo"]["role"] == "suspect"));
-    assert_eq!(decisions(db, &key), before + 8, "one decision per record");
+    // Export groups like decisions: allowed suspects in one entry, denied victims in
+    // another, every record named.
+    assert_eq!(
+        decisions(db, &key),
+        before + 2,
+        "one entry per run of like decisions"
+    );
+    let shown = ok(&palermo(
+        db,
+        &key,
+        &[
+            "ledger",
+            "show",
+            "--kind",
+            "policy-decision",
+            "--limit",
+            "100000",
+        ],
+    ));
+    let exports: Vec<&str> = shown
+        .lines()
+        .filter(|l| l.contains("export records:"))
+        .collect();
+    assert_eq!(exports.len(), 2, "{shown}");
+    for id in ["r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"] {
+        assert!(
+            exports.iter().any(|l| l.contains(id)),
+            "{id} not on the ledger: {shown}"
+        );
+    }
 
     // Another agency's analyst may export nothing; an unknown user is bad input.
     let out = palermo(db, &key, &["export", "--as", "ana"]);
@@ -120,7 +149,9 @@ fn access(db: &str) {
         &palermo(db, &key, &["export", "--as", "nobody"]),
         "unknown user",
     );
-    assert_eq!(decisions(db, &key), before + 16);
+    // ana's eight denials: the suspects and the victims are denied by different
+    // policies, so two more entries.
+    assert_eq!(decisions(db, &key), before + 4);
 
     // Resolve; `show` and `explain` only show what the principal may view.
     ok(&palermo(db, &key, &["resolve"]));
