@@ -42,7 +42,6 @@ use std::sync::Arc;
 use palermo_law::{Cooperation, Date, KnowledgeBase};
 use palermo_ledger::EntryBody;
 use palermo_ledger::entry::NewEntry;
-use palermo_model::Purpose;
 use palermo_policy::{
     Action, Decider, Decision, LawBasis, NodeInfo, Policies, Query, RecordInfo, UserInfo, World,
     WorldInfo,
@@ -992,20 +991,7 @@ async fn permit(
     let mut records = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(entity) = shared.store.get(id).await? {
-            records.push(RecordInfo {
-                id: entity.id.as_str().to_owned(),
-                schema: entity.schema.as_str().to_owned(),
-                node: admitted.holder.id.clone(),
-                role: entity.role,
-                case: match &entity.markings.purpose {
-                    Some(Purpose::Case(case)) => Some(case.clone()),
-                    _ => None,
-                },
-                markings: entity.markings.clone(),
-                recipients: Vec::new(),
-                permitted_purposes: Vec::new(),
-                withhold_from: Vec::new(),
-            });
+            records.push(RecordInfo::of_entity(&admitted.holder.id, &entity));
         }
     }
     if records.is_empty() {

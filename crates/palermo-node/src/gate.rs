@@ -16,7 +16,7 @@
 //! agency, and no TLP:RED record (those go to named recipients only).
 
 use palermo_law::Date;
-use palermo_model::{Entity, Purpose};
+use palermo_model::Entity;
 use palermo_policy::{
     Action, BasisSource, Decider, NodeInfo, Policies, Query, RecordInfo, UserInfo, UserRole, World,
     WorldInfo, filter,
@@ -81,20 +81,7 @@ pub async fn principal(store: &AnyStore, node: &NodeInfo, name: Option<&str>) ->
 /// A stored entity as a record held by `node`: its markings, role and case
 /// (the `case:ID` purpose), no named recipients, no withheld jurisdictions.
 pub fn record_info(node: &NodeInfo, entity: &Entity) -> RecordInfo {
-    RecordInfo {
-        id: entity.id.as_str().to_owned(),
-        schema: entity.schema.as_str().to_owned(),
-        node: node.id.clone(),
-        role: entity.role,
-        case: match &entity.markings.purpose {
-            Some(Purpose::Case(case)) => Some(case.clone()),
-            _ => None,
-        },
-        markings: entity.markings.clone(),
-        recipients: Vec::new(),
-        permitted_purposes: Vec::new(),
-        withhold_from: Vec::new(),
-    }
+    RecordInfo::of_entity(&node.id, entity)
 }
 
 /// Today's date for decisions (UTC).

@@ -97,6 +97,28 @@ pub struct RecordInfo {
     pub withhold_from: Vec<String>,
 }
 
+impl RecordInfo {
+    /// A stored entity as a record held by node `node`: its markings, role and
+    /// case (the `case:ID` purpose); no named recipients, no further permitted
+    /// purposes, no withheld jurisdictions.
+    pub fn of_entity(node: &str, entity: &palermo_model::Entity) -> RecordInfo {
+        RecordInfo {
+            id: entity.id.as_str().to_owned(),
+            schema: entity.schema.as_str().to_owned(),
+            node: node.to_owned(),
+            role: entity.role,
+            case: match &entity.markings.purpose {
+                Some(Purpose::Case(case)) => Some(case.clone()),
+                _ => None,
+            },
+            markings: entity.markings.clone(),
+            recipients: Vec::new(),
+            permitted_purposes: Vec::new(),
+            withhold_from: Vec::new(),
+        }
+    }
+}
+
 /// The input of [`World::new`]: everything decisions may look at.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,9 +1,11 @@
 //! The node's policy versions through `install_policies` / `active_policies`
 //! on both backends: the shipped set until one is loaded, a bad set refused
-//! with Cedar's error and the active set unchanged, versions in order.
+//! with Cedar's error and the active set unchanged, versions in order; and
+//! the store's law updates in the legal basis decisions rest on.
 
+use palermo_law::{Cooperation, Date, Update, UpdateAction};
 use palermo_node::{Error, active_policies, install_policies, law_basis};
-use palermo_policy::{DEFAULT_POLICIES, LoadOptions, NODE_POLICIES, Policies};
+use palermo_policy::{BasisSource, DEFAULT_POLICIES, LoadOptions, NODE_POLICIES, Policies};
 use palermo_store::{AnyStore, LawUpdateRecord};
 
 const STRICT: LoadOptions = LoadOptions { allow_empty: false };
@@ -85,6 +87,56 @@ async fn versions(store: AnyStore) {
         "{err}"
     );
     assert!(err.to_string().contains("version 1"), "{err}");
+}
+
+/// A bilateral treaty the embedded knowledge base does not know.
+const BILATERAL: &str = "agreement_id,kind,state_a,state_b,title,signature_date,entry_into_force,cooperation,scope,source,notes\n\
+NL-TH-MLAT,mlat,NL,TH,Treaty on mutual legal assistance,2019-03-01,2020-01-01,,all offences punishable in both states,https://example.org/trb,\n";
+
+/// An operator's law update in the store changes the legal basis that
+/// policy decisions rest on: the treaty is a basis from its entry into force.
+async fn law_update_reaches_the_basis(store: AnyStore) {
+    let on = Date::new(2021, 6, 1).unwrap();
+    let before = law_basis(&store)
+        .await
+        .unwrap()
+        .instruments("NL", "TH", Cooperation::Mla, on);
+    assert!(!before.contains(&"NL-TH-MLAT".to_owned()), "{before:?}");
+    let update = Update {
+        version: 1,
+        author: "ops".to_owned(),
+        created: "2026-01-01T00:00:00Z".to_owned(),
+        note: "signed copy checked".to_owned(),
+        action: UpdateAction::Import {
+            file_name: "bilateral.csv".to_owned(),
+            content: BILATERAL.to_owned(),
+        },
+    };
+    store
+        .append_law_update(&LawUpdateRecord {
+            version: 1,
+            author: update.author.clone(),
+            created: update.created.clone(),
+            body: serde_json::to_string(&update).unwrap(),
+        })
+        .await
+        .unwrap();
+    let basis = law_basis(&store).await.unwrap();
+    let after = basis.instruments("NL", "TH", Cooperation::Mla, on);
+    assert!(after.contains(&"NL-TH-MLAT".to_owned()), "{after:?}");
+    let earlier = basis.instruments("NL", "TH", Cooperation::Mla, Date::new(2019, 6, 1).unwrap());
+    assert!(!earlier.contains(&"NL-TH-MLAT".to_owned()), "{earlier:?}");
+}
+
+#[tokio::test]
+async fn law_update_reaches_the_basis_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    law_update_reaches_the_basis(crate::util::sqlite(&dir).await).await;
+}
+
+#[tokio::test]
+async fn law_update_reaches_the_basis_postgres() {
+    law_update_reaches_the_basis(crate::util::postgres().await).await;
 }
 
 #[tokio::test]
