@@ -115,7 +115,7 @@ impl Gate {
         }
     }
 
-    /// As [`Gate::new`], for bulk work (an export of the store): runs of like
+    /// As [`Gate::new`], for bulk work (an export of the store): like
     /// record decisions share one ledger entry ([`LedgerSink::grouped`]).
     pub fn bulk(node: NodeInfo, user: UserInfo, today: Date) -> Gate {
         Gate {

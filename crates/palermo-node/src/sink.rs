@@ -11,19 +11,20 @@ use palermo_policy::{Decision, DecisionSink, NodeDecision};
 /// Collects decisions as ledger entries (`policy-decision`), in order.
 ///
 /// By default each decision is its own entry. A [`LedgerSink::grouped`] sink
-/// (for bulk work such as an export of the whole store) writes a run of
-/// consecutive record decisions that agree on everything but the record —
-/// principal, action, outcome, determining policies, border, basis, request,
-/// override and approver — as one entry whose request names every record
-/// (`export records:ID,ID,...`, at most [`GROUP_MAX`] per entry): every
-/// decision is still on the ledger with its record id, at a fraction of the
-/// entries.
+/// (for bulk work such as an export of the whole store) writes record
+/// decisions that agree on everything but the record — principal, action,
+/// outcome, determining policies, border, basis, request, override and
+/// approver — as one entry whose request names every record (`export
+/// records:ID,ID,...`, at most [`GROUP_MAX`] per entry, records in decision
+/// order): every decision is still on the ledger with its record id, at a
+/// fraction of the entries.
 #[derive(Debug, Default)]
 pub struct LedgerSink {
     decisions: Vec<NewEntry>,
     extra: Vec<NewEntry>,
     grouped: bool,
-    group: Option<Group>,
+    /// Open groups, one per distinct decision (few: a handful of policies decide).
+    groups: Vec<Group>,
 }
 
 /// Records per grouped entry at most.
@@ -46,7 +47,7 @@ impl LedgerSink {
         LedgerSink::default()
     }
 
-    /// An empty sink that groups runs of like record decisions into one entry.
+    /// An empty sink that groups like record decisions into one entry each.
     pub fn grouped() -> LedgerSink {
         LedgerSink {
             grouped: true,
@@ -72,7 +73,7 @@ impl LedgerSink {
 
     /// Number of entries collected.
     pub fn len(&self) -> usize {
-        self.decisions.len() + self.extra.len() + usize::from(self.group.is_some())
+        self.decisions.len() + self.extra.len() + self.groups.len()
     }
 
     /// Whether nothing was collected.
@@ -82,29 +83,33 @@ impl LedgerSink {
 
     /// Takes every entry collected so far: the decisions, then the others.
     pub fn take(&mut self) -> Vec<NewEntry> {
-        self.close_group();
+        self.close_groups();
         let mut entries = std::mem::take(&mut self.decisions);
         entries.append(&mut self.extra);
         entries
     }
 
-    /// Adds a record decision to the open group, or closes it and opens another.
+    /// Adds a record decision to the open group of like decisions (closing it
+    /// first when full), or opens one.
     fn push_grouped(&mut self, d: &Decision) {
         let suffix = request_suffix(d);
         let action = d.action.to_string();
-        if let Some(group) = &mut self.group
-            && group.records.len() < GROUP_MAX
-            && group.allowed == d.allowed
-            && group.actor == d.principal
-            && group.action == action
-            && group.suffix == suffix
-            && group.policies == d.determining
-        {
-            group.records.push(d.resource.clone());
-            return;
+        let open = self.groups.iter().position(|g| {
+            g.allowed == d.allowed
+                && g.actor == d.principal
+                && g.action == action
+                && g.suffix == suffix
+                && g.policies == d.determining
+        });
+        if let Some(idx) = open {
+            if self.groups[idx].records.len() < GROUP_MAX {
+                self.groups[idx].records.push(d.resource.clone());
+                return;
+            }
+            let full = self.groups.swap_remove(idx);
+            self.close(full);
         }
-        self.close_group();
-        self.group = Some(Group {
+        self.groups.push(Group {
             actor: d.principal.clone(),
             action,
             suffix,
@@ -114,17 +119,22 @@ impl LedgerSink {
         });
     }
 
-    /// Turns the open group, if any, into an entry.
-    fn close_group(&mut self) {
-        if let Some(group) = self.group.take() {
-            let request = format!(
-                "{} records:{}{}",
-                group.action,
-                group.records.join(","),
-                group.suffix
-            );
-            self.push_decision(&group.actor, request, group.allowed, group.policies);
+    /// Turns every open group into an entry.
+    fn close_groups(&mut self) {
+        for group in std::mem::take(&mut self.groups) {
+            self.close(group);
         }
+    }
+
+    /// Turns one group into an entry.
+    fn close(&mut self, group: Group) {
+        let request = format!(
+            "{} records:{}{}",
+            group.action,
+            group.records.join(","),
+            group.suffix
+        );
+        self.push_decision(&group.actor, request, group.allowed, group.policies);
     }
 
     fn push_decision(
@@ -254,7 +264,7 @@ mod tests {
     }
 
     #[test]
-    fn grouped_sink_keeps_every_record_in_runs_of_like_decisions() {
+    fn grouped_sink_keeps_every_record_in_entries_of_like_decisions() {
         let mut sink = LedgerSink::grouped();
         let mut d = decision();
         for (id, allowed) in [("a", true), ("b", true), ("c", false), ("d", true)] {
@@ -265,12 +275,11 @@ mod tests {
         d.resource = "e".to_owned();
         d.determining = vec!["other".to_owned()];
         sink.record(&d);
-        assert_eq!(sink.len(), 4);
+        assert_eq!(sink.len(), 3);
         let got = requests(&sink.take());
         let want = [
-            ("view records:a,b", "allow"),
+            ("view records:a,b,d", "allow"),
             ("view records:c", "deny"),
-            ("view records:d", "allow"),
             ("view records:e", "allow"),
         ];
         assert_eq!(got.len(), want.len());

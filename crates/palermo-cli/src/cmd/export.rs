@@ -3,7 +3,7 @@
 //!
 //! Every record is decided (Cedar action `export`) for the principal (`--as
 //! USER`, or the local operator) in chunks; denied records are left out and
-//! counted on stderr. Runs of like decisions share one ledger entry that names
+//! counted on stderr. Like decisions share one ledger entry that names
 //! every record (`export records:ID,...`), so the ledger grows by a few
 //! entries per 4,096 records rather than one per record. All decisions go on the ledger in one append before
 //! the output file is renamed into place, so a failed export leaves neither

@@ -482,7 +482,7 @@ pub(crate) async fn access(store: &AnyStore, args: &AccessArgs) -> Result<Access
 }
 
 impl Access {
-    /// The same context for bulk work (an export of the store): runs of like
+    /// The same context for bulk work (an export of the store): like
     /// record decisions share one ledger entry (`Gate::bulk`).
     pub(crate) fn bulk(self) -> Access {
         let gate = Gate::bulk(
