@@ -418,13 +418,20 @@ pub async fn set_peer(
 /// candidates (the recall it trades is measured in `bench/pprl/index.sh`).
 pub const EXACT_UP_TO: usize = 200_000;
 
+/// Above this many query × stored-encoding pairs a batch goes through the
+/// LSH buckets even below [`EXACT_UP_TO`]: exact matching of 10,000
+/// encodings against 100,000 took 11 s, longer than a sender waits for the
+/// answer (it retried, and every retry matched again); 10,000 against
+/// 20,000 (this many pairs) took about 1 s.
+pub const EXACT_PAIRS: usize = 200_000_000;
+
 /// Candidate matches of one query batch: for each encoding of `queries`, the
 /// positions in `index` and Dice scores of its best matches, best first.
 ///
 /// This is the one matching call of the exchange. It asks the in-memory
 /// [`palermo_pprl::Index`]: exactly ([`Index::query_exhaustive`]) for up to
-/// [`EXACT_UP_TO`] stored encodings, through its LSH buckets
-/// ([`Index::query_batch`]) above that.
+/// [`EXACT_UP_TO`] stored encodings and [`EXACT_PAIRS`] query × stored pairs,
+/// through its LSH buckets ([`Index::query_batch`]) above that.
 pub fn find_candidates(
     index: &Index,
     queries: &Clks,
@@ -432,7 +439,9 @@ pub fn find_candidates(
     top_k: usize,
 ) -> palermo_pprl::Result<Vec<Vec<(u32, f64)>>> {
     let top_k = top_k.max(1);
-    let hits = if index.len() <= EXACT_UP_TO {
+    let exact =
+        index.len() <= EXACT_UP_TO && index.len().saturating_mul(queries.len()) <= EXACT_PAIRS;
+    let hits = if exact {
         (0..queries.len())
             .map(|i| index.query_exhaustive(queries.row(i), threshold, top_k))
             .collect::<palermo_pprl::Result<Vec<_>>>()?
