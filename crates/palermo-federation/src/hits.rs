@@ -413,6 +413,12 @@ pub async fn set_peer(
     Ok(setting)
 }
 
+/// Whether a batch of `batch` encodings against `stored` ones is matched
+/// exactly rather than through the LSH buckets.
+fn matches_exactly(stored: usize, batch: usize) -> bool {
+    stored <= EXACT_UP_TO && stored.saturating_mul(batch) <= EXACT_PAIRS
+}
+
 /// Up to this many stored encodings, every query is compared with every encoding in
 /// its popcount range (exact); above it, the index's Hamming-LSH buckets pick the
 /// candidates (the recall it trades is measured in `bench/pprl/index.sh`).
@@ -439,9 +445,7 @@ pub fn find_candidates(
     top_k: usize,
 ) -> palermo_pprl::Result<Vec<Vec<(u32, f64)>>> {
     let top_k = top_k.max(1);
-    let exact =
-        index.len() <= EXACT_UP_TO && index.len().saturating_mul(queries.len()) <= EXACT_PAIRS;
-    let hits = if exact {
+    let hits = if matches_exactly(index.len(), queries.len()) {
         (0..queries.len())
             .map(|i| index.query_exhaustive(queries.row(i), threshold, top_k))
             .collect::<palermo_pprl::Result<Vec<_>>>()?
@@ -1207,5 +1211,23 @@ fn today(now: OffsetDateTime) -> Date {
 fn log_store(result: palermo_store::Result<()>) {
     if let Err(err) = result {
         tracing::warn!(error = %err, "storing a hit query failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_batches_leave_exact_matching() {
+        // Single-record queries stay exact up to EXACT_UP_TO stored encodings.
+        assert!(matches_exactly(100_000, 1));
+        assert!(matches_exactly(EXACT_UP_TO, 1));
+        assert!(!matches_exactly(EXACT_UP_TO + 1, 1));
+        // 10,000 against 20,000 is exact (about 1 s); against 100,000 it took
+        // 11 s exactly, past the sender's request timeout, so it uses the buckets.
+        assert!(matches_exactly(20_000, 10_000));
+        assert!(!matches_exactly(100_000, 10_000));
+        assert!(!matches_exactly(usize::MAX, usize::MAX));
     }
 }
