@@ -16,6 +16,17 @@ pub enum AnyStore {
     Postgres(PgStore),
 }
 
+impl AnyStore {
+    /// The stored entities among `ids`, in store order, in a few batched
+    /// queries instead of one per id (missing ids are left out).
+    pub async fn get_many(&self, ids: &[&str]) -> Result<Vec<Entity>> {
+        match self {
+            AnyStore::Sqlite(s) => s.get_many(ids).await,
+            AnyStore::Postgres(s) => s.get_many(ids).await,
+        }
+    }
+}
+
 /// Opens the store at `url`: `sqlite://FILE` (created if missing),
 /// `sqlite::memory:`, or `postgres://...` / `postgresql://...`; runs migrations.
 pub async fn open(url: &str) -> Result<AnyStore> {

@@ -81,6 +81,25 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// The stored entities among `ids`, in store order, in one query per
+    /// 10,000 ids (missing ids are left out).
+    pub async fn get_many(&self, ids: &[&str]) -> Result<Vec<Entity>> {
+        let mut entities = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(10_000) {
+            let rows = sqlx::query(concat!(
+                select_stored!(),
+                " WHERE e.id = ANY($1) ORDER BY e.seq"
+            ))
+            .bind(chunk)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in rows {
+                entities.push(stored_row(&row)?.into_entity()?);
+            }
+        }
+        Ok(entities)
+    }
 }
 
 /// An open PostgreSQL import transaction.

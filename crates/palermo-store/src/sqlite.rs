@@ -79,6 +79,28 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// The stored entities among `ids`, in store order, in one query (the
+    /// ids travel as one JSON array; missing ids are left out).
+    pub async fn get_many(&self, ids: &[&str]) -> Result<Vec<Entity>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(ids).map_err(|err| Error::Corrupt {
+            what: "get_many ids".to_owned(),
+            reason: err.to_string(),
+        })?;
+        let rows = sqlx::query(concat!(
+            select_stored!(),
+            " WHERE e.id IN (SELECT value FROM json_each(?)) ORDER BY e.seq"
+        ))
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| stored_row(row)?.into_entity())
+            .collect()
+    }
 }
 
 /// An open SQLite import transaction.

@@ -222,3 +222,45 @@ async fn hit_tables_postgres() {
     let store = AnyStore::Postgres(PgStore::connect(&crate::util::pg_url()).await.unwrap());
     hit_tables(store).await;
 }
+
+/// `get_many` answers the stored entities among the ids (across query
+/// chunks), leaving missing ids out, as `get` would one at a time.
+async fn get_many(store: AnyStore) {
+    use palermo_model::{Entity, EntityId, Schema};
+    use palermo_store::{ImportTx, Store};
+    let entities: Vec<Entity> = (0..1_200)
+        .map(|i| Entity::new(EntityId::new(&format!("p-{i}")).unwrap(), Schema::Person))
+        .collect();
+    let meta = crate::util::batch("people.jsonl");
+    let mut tx = store.begin_import(&meta).await.unwrap();
+    let counts = tx.insert(&entities).await.unwrap();
+    tx.commit(entities.len() as u64, counts).await.unwrap();
+    let wanted: Vec<String> = (0..1_300)
+        .step_by(2)
+        .map(|i| format!("p-{i}"))
+        .chain(["missing".to_owned()])
+        .collect();
+    let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let got = store.get_many(&refs).await.unwrap();
+    assert_eq!(got.len(), 600);
+    for entity in &got {
+        let one = store.get(entity.id.as_str()).await.unwrap().unwrap();
+        assert_eq!(&one, entity);
+    }
+    assert!(store.get_many(&[]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn get_many_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("node.db").display());
+    get_many(AnyStore::Sqlite(SqliteStore::connect(&url).await.unwrap())).await;
+}
+
+#[tokio::test]
+async fn get_many_postgres() {
+    get_many(AnyStore::Postgres(
+        PgStore::connect(&crate::util::pg_url()).await.unwrap(),
+    ))
+    .await;
+}
