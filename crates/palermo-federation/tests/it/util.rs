@@ -195,11 +195,16 @@ impl TestNode {
     }
 
     pub(crate) async fn ledger_count(&self, kind: &str) -> usize {
+        self.ledger_count_of(kind, None).await
+    }
+
+    /// Ledger entries of `kind`, only those about `subject` when given.
+    pub(crate) async fn ledger_count_of(&self, kind: &str, subject: Option<&str>) -> usize {
         let filter = EntryFilter {
             kind: Some(kind.to_owned()),
             actor: None,
             case: None,
-            subject: None,
+            subject: subject.map(str::to_owned),
             from_seq: 0,
             limit: 1_000_000,
         };
