@@ -114,11 +114,15 @@ struct HitExchange {
     answerer: String,
     basis: Option<String>,
     outcome: String,
+    /// The asking node's person records.
+    records: u64,
+    /// Encodings sent: one per distinct identity of each resolved person.
     encodings: u64,
     hits: usize,
     true_hits: usize,
     precision: f64,
-    /// Asking records with a true counterpart at the answering node that got a hit to it.
+    /// Asking records with a true counterpart at the answering node that got a hit to
+    /// it, themselves or through the encoding sent for their resolved person.
     recall: f64,
     seconds: f64,
 }
@@ -147,8 +151,11 @@ pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         nodes.push(import_node(code, &scenario_dir, &nodes_dir).await?);
     }
     let mut dedupe = Vec::new();
+    let mut persons = Vec::new();
     for code in config.countries() {
-        dedupe.push(dedupe_node(code, &scenario_dir, &truth)?);
+        let (report, clusters) = dedupe_node(code, &scenario_dir, &truth)?;
+        dedupe.push(report);
+        persons.push(clusters);
     }
     let mut links = Vec::new();
     let codes = config.countries();
@@ -158,7 +165,7 @@ pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         }
     }
     let legal_basis = legal_basis(codes)?;
-    let hits = exchange_hits(&nodes, &nodes_dir, &truth).await?;
+    let hits = exchange_hits(&nodes, &persons, &nodes_dir, &truth).await?;
     let findings = findings(&truth);
     let serve = if args.no_serve {
         "not requested (--no-serve)".to_owned()
@@ -254,24 +261,37 @@ fn load_persons(code: &str, scenario: &Path) -> Result<palermo_resolve::Dataset,
     .with_context(|| format!("reading {}", path.display()))?)
 }
 
+/// Resolves one node's persons: the report, and each record's resolved person
+/// (cluster number) by record id.
 fn dedupe_node(
     code: &str,
     scenario: &Path,
     truth: &palermo_sim::PersonLabels,
-) -> Result<Dedupe, CliError> {
+) -> Result<(Dedupe, HashMap<String, u32>), CliError> {
     let data = load_persons(code, scenario)?;
     let records = data.records.len();
     let res = Resolution::dedupe(data, &palermo_resolve::Config::default())
         .with_context(|| format!("resolving the {code} node's persons"))?;
     let labels = truth.for_country(code);
     let true_persons = labels.values().collect::<HashSet<_>>().len();
-    Ok(Dedupe {
+    let clusters = res
+        .clusters()
+        .map(|clusters| {
+            res.records()
+                .iter()
+                .zip(clusters)
+                .map(|(r, c)| (r.id.clone(), *c))
+                .collect()
+        })
+        .unwrap_or_default();
+    let report = Dedupe {
         code: code.to_owned(),
         records,
         clusters: res.stats().clusters.unwrap_or(records),
         true_persons,
         evaluation: res.evaluate(&labels),
-    })
+    };
+    Ok((report, clusters))
 }
 
 fn link_nodes(
@@ -333,9 +353,12 @@ fn legal_basis(codes: &[&str]) -> Result<Vec<Basis>, CliError> {
 /// Runs the three nodes as a federation on loopback (a fresh trust anchor,
 /// enrolled node identities, mutual TLS), encodes each node's persons with a
 /// fresh group secret, lets every node answer the others, has every node ask
-/// every other about all its persons, and scores the hits against the truth.
+/// every other about all its resolved persons (`persons`: each node's record id →
+/// resolved person; near-identical encodings of one person are sent once), and
+/// scores the hits against the truth.
 async fn exchange_hits(
     nodes: &[Node],
+    persons: &[HashMap<String, u32>],
     nodes_dir: &Path,
     truth: &palermo_sim::PersonLabels,
 ) -> Result<Vec<HitExchange>, CliError> {
@@ -365,9 +388,14 @@ async fn exchange_hits(
         store: palermo_store::AnyStore,
         listener: Option<tokio::net::TcpListener>,
         encodings: palermo_pprl::Encodings,
+        /// The rows of `encodings` this node asks about.
+        asked: Vec<usize>,
+        /// Record id → resolved person, for scoring.
+        person_of: HashMap<String, u32>,
     }
+    let near = palermo_federation::hits::ProbeConfig::standard().near_identical;
     let mut running = Vec::new();
-    for node in nodes {
+    for (node, person_of) in nodes.iter().zip(persons) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding a loopback port")?;
@@ -396,9 +424,12 @@ async fn exchange_hits(
         for (_, bytes) in &rows {
             clks.push_bytes(bytes);
         }
+        let ids: Vec<String> = rows.into_iter().map(|(id, _)| id).collect();
+        let person: Vec<Option<u32>> = ids.iter().map(|id| person_of.get(id).copied()).collect();
+        let asked = crate::cmd::hits::distinct_per_person(&clks, &person, near);
         let encodings = palermo_pprl::Encodings {
             clks,
-            ids: Some(rows.into_iter().map(|(id, _)| id).collect()),
+            ids: Some(ids),
             key_id: Some(set.key_id),
             hardening: Some(set.hardening),
         };
@@ -410,6 +441,8 @@ async fn exchange_hits(
             store,
             listener: Some(listener),
             encodings,
+            asked,
+            person_of: person_of.clone(),
         });
     }
     let directory = anchor
@@ -464,16 +497,18 @@ async fn exchange_hits(
             };
             let started = Instant::now();
             let mut queries = Vec::new();
-            let n = a.encodings.clks.len();
-            for start in (0..n).step_by(10_000) {
-                let end = (start + 10_000).min(n);
+            for rows in a.asked.chunks(10_000) {
                 let mut clks = palermo_pprl::Clks::new(a.encodings.clks.n_bits());
-                for i in start..end {
+                for &i in rows {
                     clks.push_words(a.encodings.clks.row(i));
                 }
                 let chunk = palermo_pprl::Encodings {
                     clks,
-                    ids: a.encodings.ids.as_ref().map(|ids| ids[start..end].to_vec()),
+                    ids: a
+                        .encodings
+                        .ids
+                        .as_ref()
+                        .map(|ids| rows.iter().map(|&i| ids[i].clone()).collect()),
                     key_id: a.encodings.key_id.clone(),
                     hardening: a.encodings.hardening.clone(),
                 };
@@ -546,9 +581,18 @@ async fn exchange_hits(
             .map(|h| (h.hit_ref.as_str(), &h.record_ids))
             .collect();
         let person = |id: &str| truth.true_person.get(id);
+        // A record left out of the batch is found through the encoding sent for its
+        // resolved person: the key is (resolved person, true person), or the record
+        // itself when resolution left it alone.
+        let asked_as = |id: &str| {
+            (
+                a.person_of.get(id).copied(),
+                person(id).map_or(id, String::as_str).to_owned(),
+            )
+        };
         let mut n_hits = 0;
         let mut true_hits = 0;
-        let mut found: HashSet<&str> = HashSet::new();
+        let mut found: HashSet<(Option<u32>, String)> = HashSet::new();
         for hit in sent.iter().filter(|h| h.peer == b.id) {
             let (Some(local), Some(remote)) =
                 (hit.record_ids.first(), by_ref.get(hit.hit_ref.as_str()))
@@ -561,7 +605,7 @@ async fn exchange_hits(
                 .any(|r| person(r).is_some() && person(r) == person(local))
             {
                 true_hits += 1;
-                found.insert(local.as_str());
+                found.insert(asked_as(local));
             }
         }
         let b_persons: HashSet<&String> = b
@@ -571,12 +615,16 @@ async fn exchange_hits(
             .flatten()
             .filter_map(|id| person(id))
             .collect();
-        let with_counterpart = a
+        let with_counterpart: Vec<&String> = a
             .encodings
             .ids
             .iter()
             .flatten()
             .filter(|id| person(id).is_some_and(|p| b_persons.contains(p)))
+            .collect();
+        let n_found = with_counterpart
+            .iter()
+            .filter(|id| found.contains(&asked_as(id)))
             .count();
         let ratio = |x: usize, y: usize| if y == 0 { 0.0 } else { x as f64 / y as f64 };
         out.push(HitExchange {
@@ -584,11 +632,12 @@ async fn exchange_hits(
             answerer: b.code.clone(),
             basis,
             outcome,
-            encodings: a.encodings.clks.len() as u64,
+            records: a.encodings.clks.len() as u64,
+            encodings: a.asked.len() as u64,
             hits: n_hits,
             true_hits,
             precision: ratio(true_hits, n_hits),
-            recall: ratio(found.len(), with_counterpart),
+            recall: ratio(n_found, with_counterpart.len()),
             seconds,
         });
     }
@@ -725,12 +774,13 @@ fn text(r: &Report) -> String {
     out.push_str("6. Hit/no-hit between the nodes over the federation (keyed encodings only; references resolved on the answering node, scored against the truth):\n");
     for h in &r.hits {
         out.push_str(&format!(
-            "   {} asks {}  {}{}: {} encodings, {} hits, {} true; precision {:.3}, recall {:.3} ({:.1} s)\n",
+            "   {} asks {}  {}{}: {} encodings for {} records, {} hits, {} true; precision {:.3}, recall {:.3} ({:.1} s)\n",
             h.asker,
             h.answerer,
             h.outcome,
             h.basis.as_deref().map(|b| format!(" under {b}")).unwrap_or_default(),
             h.encodings,
+            h.records,
             h.hits,
             h.true_hits,
             h.precision,

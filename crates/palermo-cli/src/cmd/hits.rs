@@ -474,3 +474,67 @@ async fn query(ctx: &Ctx, args: QueryArgs) -> Result<(), CliError> {
         )
     })
 }
+
+/// Which encodings of a node's person records to send when asking about its
+/// resolved persons: the rows of `clks`, in order, leaving out a record whose
+/// encoding is near-identical (Dice ≥ `near`) to one already kept for the same
+/// resolved person (`person[i]`, `None` for a record resolution left alone).
+///
+/// Near-identical encodings of one person cannot find anything the first did
+/// not, and a batch full of them is exactly what the answering node's probing
+/// detection looks for. Encodings that differ (an alias, another script, a
+/// second passport) are all kept, so every identity of the person is asked about.
+pub(crate) fn distinct_per_person(
+    clks: &palermo_pprl::Clks,
+    person: &[Option<u32>],
+    near: f64,
+) -> Vec<usize> {
+    let mut kept_of: std::collections::HashMap<u32, Vec<usize>> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(clks.len());
+    for i in 0..clks.len() {
+        let Some(p) = person.get(i).copied().flatten() else {
+            out.push(i);
+            continue;
+        };
+        let kept = kept_of.entry(p).or_default();
+        if kept
+            .iter()
+            .all(|&j| palermo_pprl::dice(clks.row(i), clks.row(j)) < near)
+        {
+            kept.push(i);
+            out.push(i);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clks(rows: &[&[u64]]) -> palermo_pprl::Clks {
+        let mut clks = palermo_pprl::Clks::new(64 * rows[0].len());
+        for row in rows {
+            assert!(clks.push_words(row));
+        }
+        clks
+    }
+
+    #[test]
+    fn near_identical_encodings_of_one_person_are_sent_once() {
+        let a = 0x00ff_00ff_00ff_00ffu64;
+        let a_typo = a ^ 1; // Dice 31/32 with `a`
+        let alias = 0xff00_ff00_ff00_ff00u64; // disjoint from `a`
+        let c = clks(&[&[a], &[a_typo], &[alias], &[a]]);
+        // Rows 0-2 are one resolved person; row 3 is a namesake resolution kept apart.
+        let person = [Some(7), Some(7), Some(7), None];
+        assert_eq!(distinct_per_person(&c, &person, 0.9), vec![0, 2, 3]);
+        // At a stricter cut the typo counts as a different encoding.
+        assert_eq!(distinct_per_person(&c, &person, 0.99), vec![0, 1, 2, 3]);
+        // Two persons with identical encodings are both asked about.
+        assert_eq!(
+            distinct_per_person(&c, &[Some(1), Some(2), None, None], 0.9),
+            vec![0, 1, 2, 3]
+        );
+    }
+}

@@ -77,4 +77,20 @@ fn demo_generates_imports_resolves_and_reports() {
         .sum();
     assert_eq!(imported, generated, "every generated record is imported");
     assert_eq!(report["legal_basis"].as_array().unwrap().len(), 3);
+
+    // Every node asks every other about its resolved persons: answered, mostly right,
+    // and a node asking about its own persons is never mistaken for a prober.
+    let hits = report["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 6);
+    for h in hits {
+        assert_eq!(h["outcome"], "answered", "{h}");
+        assert!(h["encodings"].as_u64() <= h["records"].as_u64(), "{h}");
+        assert!(h["hits"].as_u64().unwrap() > 0, "{h}");
+        assert!(h["precision"].as_f64().unwrap() >= 0.8, "{h}");
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("probing suspected"),
+        "the demo's own queries raised probing alerts:\n{stderr}"
+    );
 }
