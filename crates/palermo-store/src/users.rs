@@ -69,6 +69,93 @@ macro_rules! select_users {
 }
 pub(crate) use select_users;
 
+/// The user and token queries, written once for both backends: `$store` is the
+/// store type and `$db` its sqlx database. Each backend module invokes it and
+/// adds `users_begin`, a write transaction under which a name's "is it taken?"
+/// check and its insert cannot interleave with another add.
+macro_rules! users_impl {
+    ($store:ty, $db:ty) => {
+        use sqlx::QueryBuilder;
+        use time::OffsetDateTime;
+
+        use crate::Result;
+        use crate::users::{
+            NewUser, UserRecord, UserRow, from_row, list_text, select_users, taken, time_text,
+        };
+
+        pub(super) async fn add_user(
+            store: &$store,
+            user: &NewUser,
+            token_hash: &str,
+        ) -> Result<UserRecord> {
+            let now = time_text(OffsetDateTime::now_utc());
+            let mut tx = users_begin(store).await?;
+            let mut q = QueryBuilder::<$db>::new("SELECT count(*) FROM users WHERE name = ");
+            q.push_bind(user.name.clone());
+            let exists: i64 = q.build_query_scalar().fetch_one(&mut *tx).await?;
+            if exists > 0 {
+                return Err(taken(&user.name));
+            }
+            let mut q = QueryBuilder::<$db>::new(
+                "INSERT INTO users (name, agency, roles, cases, created_at) ",
+            );
+            q.push_values([user], |mut b, u| {
+                b.push_bind(u.name.clone())
+                    .push_bind(u.agency.clone())
+                    .push_bind(list_text(&u.roles))
+                    .push_bind(list_text(&u.cases))
+                    .push_bind(now.clone());
+            });
+            q.build().execute(&mut *tx).await?;
+            let mut q = QueryBuilder::<$db>::new(
+                "INSERT INTO api_tokens (token_hash, user_name, created_at) ",
+            );
+            q.push_values([token_hash], |mut b, hash| {
+                b.push_bind(hash.to_ascii_lowercase())
+                    .push_bind(user.name.clone())
+                    .push_bind(now.clone());
+            });
+            q.build().execute(&mut *tx).await?;
+            let mut q = QueryBuilder::<$db>::new(select_users!("WHERE name = "));
+            q.push_bind(user.name.clone());
+            let row: UserRow = q.build_query_as().fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            from_row(row)
+        }
+
+        pub(super) async fn users(store: &$store) -> Result<Vec<UserRecord>> {
+            let rows: Vec<UserRow> = sqlx::query_as(select_users!("ORDER BY name"))
+                .fetch_all(store.pool())
+                .await?;
+            rows.into_iter().map(from_row).collect()
+        }
+
+        pub(super) async fn user_by_token(
+            store: &$store,
+            token_hash: &str,
+        ) -> Result<Option<UserRecord>> {
+            let mut q = QueryBuilder::<$db>::new(select_users!(
+                "WHERE revoked_at IS NULL AND name = \
+                 (SELECT user_name FROM api_tokens WHERE token_hash = "
+            ));
+            q.push_bind(token_hash.to_ascii_lowercase()).push(")");
+            let row: Option<UserRow> = q.build_query_as().fetch_optional(store.pool()).await?;
+            row.map(from_row).transpose()
+        }
+
+        pub(super) async fn revoke(store: &$store, name: &str, now: &str) -> Result<()> {
+            let mut q = QueryBuilder::<$db>::new("UPDATE users SET revoked_at = ");
+            q.push_bind(now.to_owned())
+                .push(" WHERE name = ")
+                .push_bind(name.to_owned())
+                .push(" AND revoked_at IS NULL");
+            q.build().execute(store.pool()).await?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use users_impl;
+
 /// Checks a new user and its token hash before writing.
 pub(crate) fn check_new(user: &NewUser, token_hash: &str) -> Result<()> {
     let bad = |reason: String| Error::Conflict {
