@@ -74,7 +74,8 @@ pub(crate) enum Command {
     Test {
         /// Test cases as JSON: {"world": {...}, "cases": [{"as", "action", "record", "expect", ...}]}.
         cases: PathBuf,
-        /// The node's policy file (default: the shipped set).
+        /// A policy file to test (default: the node's active set; the shipped set when
+        /// the node has no store yet).
         #[arg(long, env = "PALERMO_POLICIES", value_name = "FILE")]
         policies: Option<PathBuf>,
     },
@@ -153,7 +154,7 @@ pub(crate) async fn run(ctx: &Ctx, command: Command) -> Result<(), CliError> {
                 )
             })
         }
-        Command::Test { cases, policies } => test(ctx, &cases, policies.as_deref()),
+        Command::Test { cases, policies } => test(ctx, &cases, policies.as_deref()).await,
         Command::Explain(args) => explain(ctx, *args).await,
     }
 }
@@ -659,8 +660,12 @@ struct TestReport {
     results: Vec<CaseResult>,
 }
 
-fn test(ctx: &Ctx, path: &Path, policies_path: Option<&Path>) -> Result<(), CliError> {
-    let policies = load(policies_path, false)?;
+async fn test(ctx: &Ctx, path: &Path, policies_path: Option<&Path>) -> Result<(), CliError> {
+    let policies = match policies_path {
+        Some(_) => load(policies_path, false)?,
+        None if no_store_yet(&ctx.db) => Policies::embedded(),
+        None => active(&open_store(ctx).await?).await?,
+    };
     let file: CaseFile = read_json(path)?;
     let world = World::new(file.world)
         .map_err(|err| CliError::bad_input(format!("{}: {err}", path.display())))?;

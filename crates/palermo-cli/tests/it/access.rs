@@ -250,6 +250,20 @@ fn access(db: &str) {
     // The loaded set is what export now decides with: ana exports all eight.
     let out = palermo(db, &key, &["export", "--as", "ana"]);
     assert_eq!(ok(&out).lines().count(), 8);
+    // ... and what `policy test` tests by default: exporting a victim's record is
+    // allowed by the loaded set where the shipped set needs a legal officer.
+    let cases = write(
+        dir.path(),
+        "cases.json",
+        r#"{"world": {
+              "nodes": [{"id": "nl", "jurisdiction": "NL", "agency": "NL Police"}],
+              "users": [{"id": "anna", "node": "nl", "roles": ["analyst"], "cases": ["C1"]}],
+              "records": [{"id": "victim", "schema": "Person", "node": "nl", "role": "victim",
+                           "case": "C1", "markings": {"tlp": "TLP:AMBER", "onward_sharing": false}}]},
+            "cases": [{"as": "anna", "action": "export", "record": "victim", "expect": "allow",
+                       "policy": "all-views"}]}"#,
+    );
+    assert!(ok(&palermo(db, &key, &["policy", "test", s(&cases)])).contains("1 passed, 0 failed"));
 
     let verify = palermo(db, &key, &["ledger", "verify"]);
     ok(&verify);
