@@ -4,10 +4,15 @@
 //! of a decade, say) sends many encodings that are nearly identical to each
 //! other, and gets few hits for many encodings. Two detectors, per peer:
 //! - **near-identical encodings**: the encodings of the last window are kept
-//!   in memory (at most [`ProbeConfig::memory`] per peer); an encoding whose
-//!   Dice coefficient with another recent one (or another in its batch)
-//!   reaches [`ProbeConfig::near_identical`] counts, and
-//!   [`ProbeConfig::max_near_identical`] of them in the window raise an alert;
+//!   in memory (at most [`ProbeConfig::memory`] per peer); an encoding counts
+//!   when its Dice coefficient with at least [`ProbeConfig::min_partners`]
+//!   other recent ones (or others in its batch) reaches
+//!   [`ProbeConfig::near_identical`], and [`ProbeConfig::max_near_identical`]
+//!   of them in the window raise an alert. A pair is not enough: a real
+//!   population holds namesakes and duplicates (in a simulated Malaysian node
+//!   one encoding in six had a near-identical partner), while enumeration
+//!   makes dense groups (one name with 28 birth dates: 27 partners each), and
+//!   padding a probe with unrelated encodings does not thin a group out;
 //! - **query-to-hit ratio**: once a peer has sent
 //!   [`ProbeConfig::min_encodings`] encodings in the window, more than
 //!   [`ProbeConfig::max_encodings_per_hit`] encodings per encoding that hit
@@ -33,7 +38,9 @@ pub struct ProbeConfig {
     /// the birth date changed scores 0.91–0.93 against the original, while
     /// unrelated persons score below 0.75.
     pub near_identical: f64,
-    /// Near-identical encodings in the window that raise an alert (20).
+    /// Near-identical others an encoding needs to count (4).
+    pub min_partners: usize,
+    /// Counted encodings in the window that raise an alert (20).
     pub max_near_identical: usize,
     /// Recent encodings kept per peer (4,096).
     pub memory: usize,
@@ -49,6 +56,7 @@ impl ProbeConfig {
         ProbeConfig {
             window_secs: 3_600,
             near_identical: 0.9,
+            min_partners: 4,
             max_near_identical: 20,
             memory: 4_096,
             min_encodings: 1_000,
@@ -116,22 +124,26 @@ impl ProbeMonitor {
         }
         let match_config = MatchConfig {
             threshold: config.near_identical,
-            top_k: Some(2),
+            // Itself and `min_partners` others are all that is needed to count it.
+            top_k: Some(config.min_partners.saturating_add(1)),
             one_to_one: false,
             blocking: Blocking::Auto,
         };
         let near = match palermo_pprl::match_clks(batch, &pool, &match_config) {
             // Every encoding matches itself at position n_recent + idx; count the others.
             Ok((pairs, _)) => {
-                let mut has_partner = vec![false; batch.len()];
+                let mut partners = vec![0usize; batch.len()];
                 for pair in pairs {
                     if pair.right as usize != n_recent + pair.left as usize
-                        && let Some(slot) = has_partner.get_mut(pair.left as usize)
+                        && let Some(slot) = partners.get_mut(pair.left as usize)
                     {
-                        *slot = true;
+                        *slot += 1;
                     }
                 }
-                has_partner.into_iter().filter(|p| *p).count()
+                partners
+                    .into_iter()
+                    .filter(|n| *n >= config.min_partners.max(1))
+                    .count()
             }
             Err(_) => 0,
         };
@@ -218,6 +230,7 @@ mod tests {
 
     fn config() -> ProbeConfig {
         ProbeConfig {
+            min_partners: 2,
             max_near_identical: 3,
             min_encodings: 10,
             max_encodings_per_hit: 4,
@@ -248,6 +261,37 @@ mod tests {
             monitor
                 .observe(&config(), "de-bka", &batch, later)
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn pairs_of_namesakes_do_not_alert_but_a_dense_group_does() {
+        let mut monitor = ProbeMonitor::default();
+        let now = OffsetDateTime::now_utc();
+        // Six pairs, each an encoding and a one-bit variant of it: every
+        // encoding has one near-identical partner, as namesakes do.
+        let mut rows = Vec::new();
+        for k in 0..6u32 {
+            let word = u64::MAX.rotate_left(k * 10) & !(0xFFu64 << (k * 8));
+            rows.push(vec![word, 0]);
+            rows.push(vec![word & !(1 << 63), 0]);
+        }
+        assert!(
+            monitor
+                .observe(&config(), "my-pdrm", &clks(&rows), now)
+                .is_none()
+        );
+        // Three variants of one encoding (two partners each) reach the count.
+        let group = clks(&[
+            vec![0, u64::MAX],
+            vec![0, u64::MAX - 1],
+            vec![0, u64::MAX - 2],
+        ]);
+        let alert = monitor.observe(&config(), "my-pdrm", &group, now).unwrap();
+        assert!(
+            alert.reason.starts_with("3 near-identical"),
+            "{}",
+            alert.reason
         );
     }
 
