@@ -181,6 +181,9 @@ pub(crate) struct Gamma {
     pub(crate) name_freq: u32,
     /// True when the names matched crosswise (given ↔ family).
     pub(crate) swapped: bool,
+    /// True when the names matched as the same words grouped otherwise into given and
+    /// family name (a full name split by a guess on one side).
+    pub(crate) regrouped: bool,
 }
 
 /// Compares two records on the active fields.
@@ -204,10 +207,32 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
     };
     let rank = |l: u8| if l == MISSING { 2.5 } else { f32::from(l) };
     let swapped = rank(gc) + rank(fc) + 0.5 < rank(gs) + rank(fs);
-    let (g, f) = if swapped { (gc, fc) } else { (gs, fs) };
+    let (mut g, mut f) = if swapped { (gc, fc) } else { (gs, fs) };
+    // A full name read from one column was split by a guess (`Ng Siew Lan`: is Ng the
+    // family name or a given name?). When the same words make up both records' names but
+    // the guess grouped them otherwise, the names agree exactly.
+    let regrouped = (g, f) != (0, 0)
+        && a.name_bag != 0
+        && a.name_bag == b.name_bag
+        && (a.name_split_guessed || b.name_split_guessed);
+    let swapped = swapped && !regrouped;
+    if regrouped {
+        (g, f) = (0, 0);
+    }
     levels[Field::GivenName.index()] = g;
     levels[Field::FamilyName.index()] = f;
-    let (given_freq, family_freq) = if swapped {
+    let (given_freq, family_freq) = if regrouped {
+        // The frequencies of the record whose parts were given as such: the guessed
+        // split's parts (`ng siew`) are rare only because the split is wrong.
+        match (a.name_split_guessed, b.name_split_guessed) {
+            (true, false) => (b.given.freq, b.family.freq),
+            (false, true) => (a.given.freq, a.family.freq),
+            _ => (
+                a.given.freq.max(b.given.freq),
+                a.family.freq.max(b.family.freq),
+            ),
+        }
+    } else if swapped {
         (
             a.given.freq.max(b.family.freq),
             a.family.freq.max(b.given.freq),
@@ -257,6 +282,7 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
         family_freq,
         name_freq,
         swapped,
+        regrouped,
     }
 }
 
