@@ -20,6 +20,11 @@ pub(crate) struct Name {
     pub(crate) token_keys: Vec<String>,
     /// Nickname groups of the first core token.
     pub(crate) nick: Vec<u16>,
+    /// Nickname groups of each core token, in token order (looked up once here rather
+    /// than per comparison).
+    pub(crate) token_nicks: Vec<&'static [u16]>,
+    /// Hash of the sorted core tokens: equal for names with the same words in any order.
+    pub(crate) bag: u64,
     /// All tokens with particles, space-separated (for explanations).
     pub(crate) display: String,
     /// Phonetic key of `joined`.
@@ -47,7 +52,11 @@ impl Name {
         keys.dedup();
         let key = phonetic_key(&joined);
         let display = all.join(" ");
+        let token_nicks = core.iter().map(|t| normalize::nickname_groups(t)).collect();
+        let bag = token_hash(&core);
         Name {
+            token_nicks,
+            bag,
             tokens: core,
             required,
             joined,
@@ -362,22 +371,28 @@ impl Record {
     }
 }
 
-/// See [`Record::name_bag`]: FNV-1a over the sorted core tokens, 0 for fewer than three
+/// See [`Record::name_bag`]: the hash of the sorted core tokens, 0 for fewer than three
 /// tokens (two tokens can only be split one way, and the crosswise comparison covers the
 /// swap) or when a part is missing.
 fn name_bag(given: &Name, family: &Name) -> u64 {
     if given.is_empty() || family.is_empty() || given.tokens.len() + family.tokens.len() < 3 {
         return 0;
     }
-    let mut tokens: Vec<&str> = given
+    let tokens: Vec<String> = given
         .tokens
         .iter()
         .chain(&family.tokens)
-        .map(String::as_str)
+        .cloned()
         .collect();
-    tokens.sort_unstable();
+    token_hash(&tokens)
+}
+
+/// FNV-1a over the sorted tokens (never 0, which stands for "no name").
+fn token_hash(tokens: &[String]) -> u64 {
+    let mut sorted: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for t in tokens {
+    for t in sorted {
         for &b in t.as_bytes().iter().chain(&[0xff]) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
