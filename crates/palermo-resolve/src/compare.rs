@@ -395,12 +395,16 @@ pub(crate) fn date_level(a: Option<&Date>, b: Option<&Date>) -> u8 {
     if a == b && a.day.is_some() {
         return 0;
     }
-    match (a.digits(), b.digits()) {
+    match (a.digit_bytes(), b.digit_bytes()) {
         (Some(x), Some(y)) => {
             if x == y {
                 0
             } else if (a.year == b.year && a.month == b.day && a.day == b.month)
-                || osa_bounded(&x, &y, 1) <= 1
+                || osa_bounded(
+                    std::str::from_utf8(&x).unwrap_or_default(),
+                    std::str::from_utf8(&y).unwrap_or_default(),
+                    1,
+                ) <= 1
             {
                 1
             } else if (a.year == b.year && a.month == b.month)

@@ -215,10 +215,26 @@ impl Date {
 
     /// `YYYYMMDD` digits of a complete date.
     pub(crate) fn digits(&self) -> Option<String> {
-        Some(format!(
-            "{:04}{:02}{:02}",
-            self.year?, self.month?, self.day?
-        ))
+        self.digit_bytes()
+            .map(|d| d.iter().map(|&b| char::from(b)).collect())
+    }
+
+    /// `YYYYMMDD` digits of a complete date as bytes, without allocating (compared for
+    /// every candidate pair). Parts too large for their width keep their last digits.
+    pub(crate) fn digit_bytes(&self) -> Option<[u8; 8]> {
+        let (y, m, d) = (self.year?, self.month?, self.day?);
+        let digit = |v: u32, place: u32| b'0' + ((v / place) % 10) as u8;
+        let (y, m, d) = (u32::from(y), u32::from(m), u32::from(d));
+        Some([
+            digit(y, 1000),
+            digit(y, 100),
+            digit(y, 10),
+            digit(y, 1),
+            digit(m, 10),
+            digit(m, 1),
+            digit(d, 10),
+            digit(d, 1),
+        ])
     }
 }
 
