@@ -333,7 +333,11 @@ pub(crate) fn name_level(a: &Name, b: &Name) -> u8 {
             || (particles && jaro_winkler_at_least(&a.all_joined, &b.all_joined, min))
     };
     if !jw_at_least(0.80) {
-        return if contained(a, b) || contained(b, a) { 3 } else { 4 };
+        return if contained(a, b) || contained(b, a) {
+            3
+        } else {
+            4
+        };
     }
     if jw_at_least(0.92) { 2 } else { 3 }
 }

@@ -394,12 +394,7 @@ fn name_bag(given: &Name, family: &Name) -> u64 {
     if given.is_empty() || family.is_empty() || given.tokens.len() + family.tokens.len() < 3 {
         return 0;
     }
-    let tokens: Vec<String> = given
-        .tokens
-        .iter()
-        .chain(&family.tokens)
-        .cloned()
-        .collect();
+    let tokens: Vec<String> = given.tokens.iter().chain(&family.tokens).cloned().collect();
     token_hash(&tokens)
 }
 

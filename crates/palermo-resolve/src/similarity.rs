@@ -30,10 +30,7 @@ pub(crate) fn jaro_winkler_at_least(a: &str, b: &str, min: f64) -> bool {
     if x.is_empty() || y.is_empty() || x.len() > 64 || y.len() > 64 {
         return jaro_winkler(a, b) >= min;
     }
-    let letters = |s: &[u8]| {
-        s.iter()
-            .fold(0u128, |m, &c| m | (1u128 << (c & 0x7f)))
-    };
+    let letters = |s: &[u8]| s.iter().fold(0u128, |m, &c| m | (1u128 << (c & 0x7f)));
     let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
     let in_long = letters(long);
     let m = short
