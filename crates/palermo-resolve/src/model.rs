@@ -457,17 +457,6 @@ impl Model {
                 if conditional > u {
                     u = conditional;
                 }
-                // However rare the full name, a name seen only in this pair's own records
-                // has been seen too seldom to say how rare it is: at least one other
-                // record in the data set might carry it (add-one smoothing of its count,
-                // the pair's own second record left out). The two name parts together
-                // therefore never claim a full name rarer than one in `tf_records`.
-                if g.name_freq > 0 && g.levels[Field::GivenName.index()] == 0 {
-                    let n = f64::from(self.tf_records);
-                    let full = f64::from(g.name_freq.saturating_sub(1).max(1)) / n;
-                    let given = (f64::from(g.given_freq) / n).max(FLOOR);
-                    u = u.max((full / given).min(1.0));
-                }
             }
         }
         Some(Part {
