@@ -1,9 +1,11 @@
-//! Run with: cargo run --release --example dedupe -p palermo-resolve -- IN.csv ID_COLUMN OUT.csv [TRUTH.csv]
+//! Run with: cargo run --release --example dedupe -p palermo-resolve -- IN.csv ID_COLUMN OUT.csv [TRUTH.csv [ERRORS.tsv]]
 //!
 //! Deduplicates a CSV file of person records (as `palermo dedupe` does, without the CLI and
 //! its dependencies, so it builds in seconds), writes `record_id,cluster_id`, and prints the
 //! phase timings, the trained model's match rate and prior and, with a `record_id,entity_id`
-//! truth file, blocking recall and pairwise and B-cubed quality.
+//! truth file, blocking recall and pairwise and B-cubed quality. With ERRORS.tsv it also
+//! writes every wrongly split or wrongly merged pair of records with its score, whether
+//! blocking paired it, and each field's level and weight (for error analysis).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
@@ -73,6 +75,69 @@ fn main() -> anyhow::Result<()> {
                 "clusters: pairwise P {:.4} R {:.4} F1 {:.4}; B-cubed P {:.4} R {:.4} F1 {:.4}",
                 p.precision, p.recall, p.f1, b.precision, b.recall, b.f1
             );
+        }
+        if let Some(path) = rest.get(1) {
+            write_errors(&res, &truth, path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `kind  left  right  candidate  probability  field:level:bits ...` for every pair
+/// the clusters get wrong (`fn`: same person, different clusters; `fp`: the reverse).
+fn write_errors(
+    res: &Resolution,
+    truth: &std::collections::HashMap<String, String>,
+    path: &str,
+) -> anyhow::Result<()> {
+    use std::collections::HashMap;
+    use std::io::Write;
+    let records = res.records();
+    let clusters = res.clusters().unwrap_or_default();
+    let mut by_entity: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_cluster: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(e) = truth.get(&r.id) {
+            by_entity.entry(e.as_str()).or_default().push(i);
+        }
+        by_cluster.entry(clusters[i]).or_default().push(i);
+    }
+    let mut out = BufWriter::new(File::create(path).with_context(|| format!("writing {path}"))?);
+    let mut write = |kind: &str, i: usize, j: usize| -> anyhow::Result<()> {
+        let e = res.explain(&records[i].id, &records[j].id)?;
+        let fields: Vec<String> = e
+            .fields
+            .iter()
+            .map(|f| format!("{}:{}:{:.1}", f.field, f.level, f.bits))
+            .collect();
+        writeln!(
+            out,
+            "{kind}\t{}\t{}\t{}\t{:.4}\t{:.1}\t{}",
+            e.left_id,
+            e.right_id,
+            e.candidate,
+            e.probability,
+            e.total_bits,
+            fields.join(" ")
+        )?;
+        Ok(())
+    };
+    for members in by_entity.values() {
+        for (x, &i) in members.iter().enumerate() {
+            for &j in &members[x + 1..] {
+                if clusters[i] != clusters[j] {
+                    write("fn", i, j)?;
+                }
+            }
+        }
+    }
+    for members in by_cluster.values() {
+        for (x, &i) in members.iter().enumerate() {
+            for &j in &members[x + 1..] {
+                if truth.get(&records[i].id) != truth.get(&records[j].id) {
+                    write("fp", i, j)?;
+                }
+            }
         }
     }
     Ok(())

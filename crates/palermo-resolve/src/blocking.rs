@@ -3,7 +3,7 @@
 //! Keys: phonetic given+family (order-independent), family or given key + birth year,
 //! full birth date, each identifier, passport, phone and e-mail, name key + postal code,
 //! exact family + given initial (and the reverse), postal code + house number, street +
-//! city. A block larger than `max_block` records ([`WEAK_MAX_BLOCK`] for the two weak name
+//! city, the words of a name of three or more words in any grouping. A block larger than `max_block` records ([`WEAK_MAX_BLOCK`] for the two weak name
 //! keys) is skipped and counted: such keys are too common to bound the work (the other
 //! keys still cover those records).
 
@@ -28,6 +28,7 @@ pub const KEY_KINDS: &[&str] = &[
     "givenExact+familyInitial",
     "postalCode+streetNumber",
     "street+city",
+    "nameWords",
 ];
 
 /// What blocking produced.
@@ -113,6 +114,10 @@ pub(crate) fn keys(r: &Record, out: &mut Vec<u64>) {
     }
     if !r.street.is_empty() && !r.city.is_empty() {
         out.push(hash(13, &[r.street.as_bytes(), r.city.as_bytes()]));
+    }
+    if r.name_bag != 0 {
+        // The words of the whole name, however they were split into given and family.
+        out.push(hash(14, &[&r.name_bag.to_le_bytes()]));
     }
 }
 

@@ -1,9 +1,9 @@
 //! Per-field comparison levels (exact / close / partial / different / missing).
 
-use crate::normalize::{self, nickname_match};
+use crate::normalize;
 use crate::record::{Date, Name, Record};
 use crate::schema::Property;
-use crate::similarity::{jaro_winkler, osa_bounded};
+use crate::similarity::{jaro_winkler, jaro_winkler_at_least, osa_bounded};
 
 /// Number of comparison fields.
 pub const N_FIELDS: usize = 16;
@@ -181,6 +181,9 @@ pub(crate) struct Gamma {
     pub(crate) name_freq: u32,
     /// True when the names matched crosswise (given ↔ family).
     pub(crate) swapped: bool,
+    /// True when the names matched as the same words grouped otherwise into given and
+    /// family name (a full name split by a guess on one side).
+    pub(crate) regrouped: bool,
 }
 
 /// Compares two records on the active fields.
@@ -191,23 +194,49 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
         name_level(&a.given, &b.given),
         name_level(&a.family, &b.family),
     );
+    let rank = |l: u8| if l == MISSING { 2.5 } else { f32::from(l) };
+    let straight = rank(gs) + rank(fs);
     let (gc, fc) = if (gs <= 2 || gs == MISSING)
         && (fs <= 2 || fs == MISSING)
         && (gs, fs) != (MISSING, MISSING)
     {
         (MISSING, MISSING)
     } else {
-        (
-            name_level(&a.given, &b.family),
-            name_level(&a.family, &b.given),
-        )
+        let gc = name_level(&a.given, &b.family);
+        // The second crosswise level is needed only if the crossing can still win.
+        if rank(gc) + 0.5 >= straight {
+            (gc, MISSING)
+        } else {
+            (gc, name_level(&a.family, &b.given))
+        }
     };
-    let rank = |l: u8| if l == MISSING { 2.5 } else { f32::from(l) };
-    let swapped = rank(gc) + rank(fc) + 0.5 < rank(gs) + rank(fs);
-    let (g, f) = if swapped { (gc, fc) } else { (gs, fs) };
+    let swapped = rank(gc) + rank(fc) + 0.5 < straight;
+    let (mut g, mut f) = if swapped { (gc, fc) } else { (gs, fs) };
+    // A full name read from one column was split by a guess (`Ng Siew Lan`: is Ng the
+    // family name or a given name?). When the same words make up both records' names but
+    // the guess grouped them otherwise, the names agree exactly.
+    let regrouped = (g, f) != (0, 0)
+        && a.name_bag != 0
+        && a.name_bag == b.name_bag
+        && (a.name_split_guessed || b.name_split_guessed);
+    let swapped = swapped && !regrouped;
+    if regrouped {
+        (g, f) = (0, 0);
+    }
     levels[Field::GivenName.index()] = g;
     levels[Field::FamilyName.index()] = f;
-    let (given_freq, family_freq) = if swapped {
+    let (given_freq, family_freq) = if regrouped {
+        // The frequencies of the record whose parts were given as such: the guessed
+        // split's parts (`ng siew`) are rare only because the split is wrong.
+        match (a.name_split_guessed, b.name_split_guessed) {
+            (true, false) => (b.given.freq, b.family.freq),
+            (false, true) => (a.given.freq, a.family.freq),
+            _ => (
+                a.given.freq.max(b.given.freq),
+                a.family.freq.max(b.family.freq),
+            ),
+        }
+    } else if swapped {
         (
             a.given.freq.max(b.family.freq),
             a.family.freq.max(b.given.freq),
@@ -257,6 +286,7 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
         family_freq,
         name_freq,
         swapped,
+        regrouped,
     }
 }
 
@@ -281,7 +311,7 @@ pub(crate) fn name_level(a: &Name, b: &Name) -> u8 {
     if a.joined == b.joined
         || a.all_joined == b.all_joined
         || (!a.required.is_empty() && a.required == b.required)
-        || sorted_eq(&a.tokens, &b.tokens)
+        || (a.bag == b.bag && sorted_eq(&a.tokens, &b.tokens))
     {
         return 0;
     }
@@ -291,20 +321,25 @@ pub(crate) fn name_level(a: &Name, b: &Name) -> u8 {
     {
         return 1;
     }
+    // The cheap bounded edit distance first: Jaro–Winkler only when it cannot decide.
     let particles = a.all_joined.len() != a.joined.len() || b.all_joined.len() != b.joined.len();
-    let mut d = osa_bounded(&a.joined, &b.joined, 1);
-    let mut jw = jaro_winkler(&a.joined, &b.joined);
-    if particles {
-        d = d.min(osa_bounded(&a.all_joined, &b.all_joined, 1));
-        jw = jw.max(jaro_winkler(&a.all_joined, &b.all_joined));
-    }
-    if d <= 1 || jw >= 0.92 {
+    if osa_bounded(&a.joined, &b.joined, 1) <= 1
+        || (particles && osa_bounded(&a.all_joined, &b.all_joined, 1) <= 1)
+    {
         return 2;
     }
-    if contained(a, b) || contained(b, a) || jw >= 0.80 {
-        return 3;
+    let jw_at_least = |min: f64| {
+        jaro_winkler_at_least(&a.joined, &b.joined, min)
+            || (particles && jaro_winkler_at_least(&a.all_joined, &b.all_joined, min))
+    };
+    if !jw_at_least(0.80) {
+        return if contained(a, b) || contained(b, a) {
+            3
+        } else {
+            4
+        };
     }
-    4
+    if jw_at_least(0.92) { 2 } else { 3 }
 }
 
 fn sorted_eq(a: &[String], b: &[String]) -> bool {
@@ -324,20 +359,34 @@ fn nickname_variant(a: &Name, b: &Name) -> bool {
         && a.tokens[1..] == b.tokens[1..]
 }
 
+/// Two tokens share a nickname group (their groups looked up in advance).
+fn nicks_meet(a: &[u16], b: &[u16]) -> bool {
+    a.iter().any(|g| b.contains(g))
+}
+
 /// Every token of `small` agrees (exactly, phonetically, by nickname, or as an initial)
 /// with some token of `big`, which has more tokens.
 fn contained(small: &Name, big: &Name) -> bool {
     if small.tokens.len() >= big.tokens.len() {
         return false;
     }
-    small.tokens.iter().zip(&small.token_keys).all(|(s, sk)| {
-        big.tokens.iter().zip(&big.token_keys).any(|(t, tk)| {
-            s == t
-                || (s.len() == 1 && t.starts_with(s.as_str()))
-                || (s.len() > 2 && sk == tk)
-                || nickname_match(s, t)
+    small
+        .tokens
+        .iter()
+        .zip(&small.token_keys)
+        .zip(&small.token_nicks)
+        .all(|((s, sk), sn)| {
+            big.tokens
+                .iter()
+                .zip(&big.token_keys)
+                .zip(&big.token_nicks)
+                .any(|((t, tk), tn)| {
+                    s == t
+                        || (s.len() == 1 && t.starts_with(s.as_str()))
+                        || (s.len() > 2 && sk == tk)
+                        || nicks_meet(sn, tn)
+                })
         })
-    })
 }
 
 /// Date levels: 0 exact, 1 close (day/month swapped or one digit off), 2 partial (same
@@ -350,12 +399,16 @@ pub(crate) fn date_level(a: Option<&Date>, b: Option<&Date>) -> u8 {
     if a == b && a.day.is_some() {
         return 0;
     }
-    match (a.digits(), b.digits()) {
+    match (a.digit_bytes(), b.digit_bytes()) {
         (Some(x), Some(y)) => {
             if x == y {
                 0
             } else if (a.year == b.year && a.month == b.day && a.day == b.month)
-                || osa_bounded(&x, &y, 1) <= 1
+                || osa_bounded(
+                    std::str::from_utf8(&x).unwrap_or_default(),
+                    std::str::from_utf8(&y).unwrap_or_default(),
+                    1,
+                ) <= 1
             {
                 1
             } else if (a.year == b.year && a.month == b.month)
@@ -445,14 +498,13 @@ fn text_level(a: &str, b: &str) -> u8 {
     if a == b {
         return 0;
     }
-    let jw = jaro_winkler(a, b);
-    if jw >= 0.92 || osa_bounded(a, b, 1) <= 1 {
-        1
-    } else if jw >= 0.80 {
-        2
-    } else {
-        3
+    if osa_bounded(a, b, 1) <= 1 {
+        return 1;
     }
+    if !jaro_winkler_at_least(a, b, 0.80) {
+        return 3;
+    }
+    if jaro_winkler(a, b) >= 0.92 { 1 } else { 2 }
 }
 
 #[cfg(test)]

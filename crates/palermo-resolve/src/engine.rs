@@ -128,6 +128,10 @@ pub struct Explanation {
     pub fields: Vec<FieldExplanation>,
     /// True when the names matched crosswise (given ↔ family).
     pub names_swapped: bool,
+    /// True when the names matched as the same words grouped otherwise into given and
+    /// family name (one side's full name was split by a guess).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub names_regrouped: bool,
     /// Total match weight in bits (the probability squashes it, see [`crate::squash`]).
     pub total_bits: f64,
     /// Match probability.
@@ -172,6 +176,9 @@ impl Explanation {
         }
         if self.names_swapped {
             s.push_str("  names compared crosswise (given ↔ family)\n");
+        }
+        if self.names_regrouped {
+            s.push_str("  names agree as the same words, split otherwise into given and family\n");
         }
         s
     }
@@ -619,6 +626,7 @@ pub fn explain_records(model: &Model, a: &Record, b: &Record, candidate: bool) -
         prior_bits: model.prior_bits(),
         fields,
         names_swapped: g.swapped,
+        names_regrouped: g.regrouped,
         total_bits,
         probability: model::probability(total_bits),
         candidate,

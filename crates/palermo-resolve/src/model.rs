@@ -215,6 +215,9 @@ pub(crate) fn train(
         let mut m_acc = [[0.0; MAX_LEVELS]; N_FIELDS];
         let mut u_acc = [[0.0; MAX_LEVELS]; N_FIELDS];
         let mut match_mass = 0.0;
+        // Logarithms once per iteration, not once per pattern and field.
+        let ln_m = m.map(|row| row.map(f64::ln));
+        let ln_u = u_c.map(|row| row.map(f64::ln));
         for (pat, count) in &pats {
             let mut lm = lambda.ln();
             let mut lu = (1.0 - lambda).ln();
@@ -223,8 +226,8 @@ pub(crate) fn train(
                 if l == MISSING || !active[f] {
                     continue;
                 }
-                lm += m[f][usize::from(l)].ln();
-                lu += u_c[f][usize::from(l)].ln();
+                lm += ln_m[f][usize::from(l)];
+                lu += ln_u[f][usize::from(l)];
             }
             let g = 1.0 / (1.0 + (lu - lm).exp());
             match_mass += g * count;
@@ -316,12 +319,18 @@ pub(crate) fn train(
         // The match rate under the refined m (u from random pairs), m held fixed.
         for _ in 0..50 {
             let mut mass = 0.0;
+            let mut ln_ratio = [[0.0; MAX_LEVELS]; N_FIELDS];
+            for f in 0..N_FIELDS {
+                for l in 0..MAX_LEVELS {
+                    ln_ratio[f][l] = (m[f][l] / u[f][l]).ln();
+                }
+            }
             for (pat, count) in &pats {
                 let mut lr = (lambda / (1.0 - lambda)).ln();
                 for f in 0..N_FIELDS {
                     let l = pat[f];
                     if l != MISSING && active[f] {
-                        lr += (m[f][usize::from(l)] / u[f][usize::from(l)]).ln();
+                        lr += ln_ratio[f][usize::from(l)];
                     }
                 }
                 mass += count / (1.0 + (-lr).exp());

@@ -20,6 +20,11 @@ pub(crate) struct Name {
     pub(crate) token_keys: Vec<String>,
     /// Nickname groups of the first core token.
     pub(crate) nick: Vec<u16>,
+    /// Nickname groups of each core token, in token order (looked up once here rather
+    /// than per comparison).
+    pub(crate) token_nicks: Vec<&'static [u16]>,
+    /// Hash of the sorted core tokens: equal for names with the same words in any order.
+    pub(crate) bag: u64,
     /// All tokens with particles, space-separated (for explanations).
     pub(crate) display: String,
     /// Phonetic key of `joined`.
@@ -47,7 +52,11 @@ impl Name {
         keys.dedup();
         let key = phonetic_key(&joined);
         let display = all.join(" ");
+        let token_nicks = core.iter().map(|t| normalize::nickname_groups(t)).collect();
+        let bag = token_hash(&core);
         Name {
+            token_nicks,
+            bag,
             tokens: core,
             required,
             joined,
@@ -206,10 +215,26 @@ impl Date {
 
     /// `YYYYMMDD` digits of a complete date.
     pub(crate) fn digits(&self) -> Option<String> {
-        Some(format!(
-            "{:04}{:02}{:02}",
-            self.year?, self.month?, self.day?
-        ))
+        self.digit_bytes()
+            .map(|d| d.iter().map(|&b| char::from(b)).collect())
+    }
+
+    /// `YYYYMMDD` digits of a complete date as bytes, without allocating (compared for
+    /// every candidate pair). Parts too large for their width keep their last digits.
+    pub(crate) fn digit_bytes(&self) -> Option<[u8; 8]> {
+        let (y, m, d) = (self.year?, self.month?, self.day?);
+        let digit = |v: u32, place: u32| b'0' + ((v / place) % 10) as u8;
+        let (y, m, d) = (u32::from(y), u32::from(m), u32::from(d));
+        Some([
+            digit(y, 1000),
+            digit(y, 100),
+            digit(y, 10),
+            digit(y, 1),
+            digit(m, 10),
+            digit(m, 1),
+            digit(d, 10),
+            digit(d, 1),
+        ])
     }
 }
 
@@ -237,6 +262,13 @@ pub struct Record {
     /// How many records carry this exact full name (given and family, in either order;
     /// filled in by the data set, for the joint term-frequency adjustment; 0 = unknown).
     pub(crate) name_freq: u32,
+    /// True when given and family name were guessed by splitting a full-name column
+    /// ([`split_full_name`]): the split may not be the one the other record used.
+    pub(crate) name_split_guessed: bool,
+    /// Hash of the sorted core tokens of given and family name together (0 when there are
+    /// fewer than three), so that `Ng Siew Lan` read from a full-name column and
+    /// given `Siew Lan`, family `Ng` meet whichever way the full name was split.
+    pub(crate) name_bag: u64,
     /// The raw values as read, for explanations.
     pub(crate) raw: Vec<(Property, String)>,
 }
@@ -304,7 +336,9 @@ impl Record {
             let (g, f) = split_full_name(&full_text);
             r.given = g;
             r.family = f;
+            r.name_split_guessed = true;
         }
+        r.name_bag = name_bag(&r.given, &r.family);
         r.raw = values
             .into_iter()
             .filter(|(_, v)| !v.trim().is_empty())
@@ -312,16 +346,22 @@ impl Record {
         r
     }
 
-    /// The key of the full name for term frequencies: given and family joined, in sorted
-    /// order so that a swapped record counts with the straight one; `None` unless both
-    /// parts are known.
+    /// The key of the full name for term frequencies: the core tokens of given and family
+    /// name, sorted, so that a swapped record, and a full name split elsewhere, count with
+    /// the straight one; `None` unless both parts are known.
     pub(crate) fn full_name_key(&self) -> Option<String> {
         if self.given.is_empty() || self.family.is_empty() {
             return None;
         }
-        let (g, f) = (self.given.joined.as_str(), self.family.joined.as_str());
-        let (a, b) = if g <= f { (g, f) } else { (f, g) };
-        Some(format!("{a}\u{1f}{b}"))
+        let mut tokens: Vec<&str> = self
+            .given
+            .tokens
+            .iter()
+            .chain(&self.family.tokens)
+            .map(String::as_str)
+            .collect();
+        tokens.sort_unstable();
+        Some(tokens.join(" "))
     }
 
     /// A phone number as compared: E.164 when it can be read (national numbers in the
@@ -345,6 +385,31 @@ impl Record {
             .collect();
         vals.join(" | ")
     }
+}
+
+/// See [`Record::name_bag`]: the hash of the sorted core tokens, 0 for fewer than three
+/// tokens (two tokens can only be split one way, and the crosswise comparison covers the
+/// swap) or when a part is missing.
+fn name_bag(given: &Name, family: &Name) -> u64 {
+    if given.is_empty() || family.is_empty() || given.tokens.len() + family.tokens.len() < 3 {
+        return 0;
+    }
+    let tokens: Vec<String> = given.tokens.iter().chain(&family.tokens).cloned().collect();
+    token_hash(&tokens)
+}
+
+/// FNV-1a over the sorted tokens (never 0, which stands for "no name").
+fn token_hash(tokens: &[String]) -> u64 {
+    let mut sorted: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for t in sorted {
+        for &b in t.as_bytes().iter().chain(&[0xff]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h.max(1)
 }
 
 fn push_nonempty(list: &mut Vec<String>, value: String) {
