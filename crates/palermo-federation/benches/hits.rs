@@ -28,9 +28,7 @@ use palermo_ledger::NodeKey;
 use palermo_model::{Entity, EntityId, Schema};
 use palermo_pprl::{Clks, EncodeConfig, Encoder, Encodings, Person};
 use palermo_resolve::Property;
-use palermo_store::{
-    BatchMeta, HitEncodingSet, ImportTx, InsertCounts, Store,
-};
+use palermo_store::{BatchMeta, HitEncodingSet, ImportTx, InsertCounts, Store};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use uuid::Uuid;

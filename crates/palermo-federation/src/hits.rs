@@ -70,8 +70,8 @@ use crate::node::{NodeError, Shared, outgoing};
 use crate::pki::NodeIdentity;
 
 pub use crate::hits::probe::ProbeConfig;
-pub(crate) use crate::hits::window::Windows;
 use crate::hits::window::PeerWindow;
+pub(crate) use crate::hits::window::Windows;
 
 /// The kind of cooperation whose legal basis a hit/no-hit query needs.
 pub const COOPERATION: Cooperation = Cooperation::Information;
@@ -713,7 +713,11 @@ async fn answer_unique(
     records.extend(refused_records.iter().cloned());
     let stored = shared.store.hit_queries_record(&records, &hits).await;
     let new: std::collections::HashMap<Uuid, bool> = match &stored {
-        Ok(new) => records.iter().map(|r| r.id).zip(new.iter().copied()).collect(),
+        Ok(new) => records
+            .iter()
+            .map(|r| r.id)
+            .zip(new.iter().copied())
+            .collect(),
         Err(err) => {
             tracing::warn!(error = %err, "storing hit queries failed");
             Default::default()
@@ -975,11 +979,7 @@ async fn window(
 }
 
 /// `peer`'s window for the query-to-hit ratio detector.
-async fn probe_window(
-    shared: &Shared,
-    peer: &str,
-    now: OffsetDateTime,
-) -> Option<HitWindow> {
+async fn probe_window(shared: &Shared, peer: &str, now: OffsetDateTime) -> Option<HitWindow> {
     match window(shared, peer, shared.config.hits.probe.window_secs, now).await {
         Ok(used) => used,
         Err(err) => {
@@ -1056,12 +1056,9 @@ async fn admit(
         Some(pair) => pair,
         None => return Err((Refusal::NotEnabled, partial)),
     };
-    if let Err(reason) = shared.check_basis_cached(
-        &holder.jurisdiction,
-        &asker.jurisdiction,
-        &basis,
-        date,
-    ) {
+    if let Err(reason) =
+        shared.check_basis_cached(&holder.jurisdiction, &asker.jurisdiction, &basis, date)
+    {
         return Err((Refusal::BasisNotValid(reason), partial));
     }
     let n = payload.encodings.len();
@@ -1140,9 +1137,7 @@ async fn admit(
     let mut clks = Clks::new(n_bits);
     for (idx, text) in payload.encodings.iter().enumerate() {
         let Some(bytes) = codec::from_base64(text) else {
-            return release(Refusal::Malformed(format!(
-                "encoding {idx}: not base64"
-            )));
+            return release(Refusal::Malformed(format!("encoding {idx}: not base64")));
         };
         if bytes.len() * 8 != n_bits || !clks.push_bytes(&bytes) {
             return release(Refusal::WrongLength(format!(
@@ -1388,22 +1383,26 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
         match AnswerPayload::deserialize(&envelope.payload) {
             Ok(payload) => parsed.push((idx, payload)),
             Err(err) => {
-                results[idx] = Some(json!({ "stored": false, "problem": format!("payload: {err}") }))
+                results[idx] =
+                    Some(json!({ "stored": false, "problem": format!("payload: {err}") }))
             }
         }
     }
     let ids: Vec<Uuid> = parsed.iter().map(|(_, p)| p.query).collect();
-    let queries: std::collections::HashMap<Uuid, HitQueryRecord> =
-        match shared.store.hit_queries_by_id(HitDirection::Sent, &ids).await {
-            Ok(rows) => rows.into_iter().map(|q| (q.id, q)).collect(),
-            Err(err) => {
-                let problem = json!({ "stored": false, "problem": format!("store: {err}") });
-                return results
-                    .into_iter()
-                    .map(|r| r.unwrap_or_else(|| problem.clone()))
-                    .collect();
-            }
-        };
+    let queries: std::collections::HashMap<Uuid, HitQueryRecord> = match shared
+        .store
+        .hit_queries_by_id(HitDirection::Sent, &ids)
+        .await
+    {
+        Ok(rows) => rows.into_iter().map(|q| (q.id, q)).collect(),
+        Err(err) => {
+            let problem = json!({ "stored": false, "problem": format!("store: {err}") });
+            return results
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| problem.clone()))
+                .collect();
+        }
+    };
     let mut settlements: Vec<HitSettlement> = Vec::new();
     let mut hits: Vec<HitRecord> = Vec::new();
     let mut entries: Vec<NewEntry> = Vec::new();
@@ -1631,7 +1630,6 @@ fn new_reference() -> String {
 fn today(now: OffsetDateTime) -> Date {
     Date::from_unix_days(now.unix_timestamp().div_euclid(86_400))
 }
-
 
 #[cfg(test)]
 mod tests {

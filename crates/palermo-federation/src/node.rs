@@ -44,9 +44,9 @@ use crate::directory::SignedDirectory;
 use crate::envelope::{Envelope, Kind};
 use crate::hits::HitConfig;
 use crate::hits::probe::{Alert, ProbeMonitor};
-use palermo_store::HitQueryRecord;
 use crate::pki::{DIRECTORY_FILE, NodeIdentity};
 use crate::replay::ReplayGuard;
+use palermo_store::HitQueryRecord;
 
 /// What can stop a node or a send.
 #[derive(Debug, thiserror::Error)]

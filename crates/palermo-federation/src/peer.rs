@@ -362,7 +362,8 @@ pub(crate) async fn receive(
         });
         verified.push((results.len() - 1, envelope, kind));
     }
-    let messages: Vec<(&Envelope, crate::Kind)> = verified.iter().map(|(_, e, k)| (e, *k)).collect();
+    let messages: Vec<(&Envelope, crate::Kind)> =
+        verified.iter().map(|(_, e, k)| (e, *k)).collect();
     let effects = shared.effects(&messages).await;
     let mut batch = Vec::with_capacity(verified.len());
     for ((_, envelope, _), effect) in verified.iter().zip(effects) {
