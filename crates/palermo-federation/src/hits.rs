@@ -1113,37 +1113,40 @@ async fn admit(
         }
         windows.add(peer, now, reservation);
     }
+    // A refusal after the reservation gives it back.
     let release = |refusal: Refusal| {
         if !answered_before && let Ok(mut windows) = shared.hit_windows.lock() {
             windows.remove(peer, now, reservation);
         }
-        Err((refusal, partial.clone()))
+        (refusal, partial.clone())
     };
     let index = match reads.index(shared, &payload.key_id).await {
         Ok(Some(index)) => index,
-        Ok(None) => return release(Refusal::WrongKey),
+        Ok(None) => return Err(release(Refusal::WrongKey)),
         Err(err) => {
             tracing::warn!(error = %err, "reading hit encodings failed");
-            return release(Refusal::Unavailable);
+            return Err(release(Refusal::Unavailable));
         }
     };
     let n_bits = index.index.n_bits();
     if payload.n_bits != n_bits {
-        return release(Refusal::WrongLength(format!(
+        return Err(release(Refusal::WrongLength(format!(
             "the query says {} bits, encodings under this key have {n_bits}",
             payload.n_bits
-        )));
+        ))));
     }
     let mut clks = Clks::new(n_bits);
     for (idx, text) in payload.encodings.iter().enumerate() {
         let Some(bytes) = codec::from_base64(text) else {
-            return release(Refusal::Malformed(format!("encoding {idx}: not base64")));
+            return Err(release(Refusal::Malformed(format!(
+                "encoding {idx}: not base64"
+            ))));
         };
         if bytes.len() * 8 != n_bits || !clks.push_bytes(&bytes) {
-            return release(Refusal::WrongLength(format!(
+            return Err(release(Refusal::WrongLength(format!(
                 "encoding {idx} has {} bits, expected {n_bits}",
                 bytes.len() * 8
-            )));
+            ))));
         }
     }
     Ok(Admitted {

@@ -159,8 +159,11 @@ pub(crate) struct Shared {
     pub(crate) ledger_key_announced: AtomicBool,
     /// Legal-basis checks already made, by states, claim and date (the
     /// knowledge base is fixed for the node's run).
-    pub(crate) basis_checks: Mutex<HashMap<(String, String, String, Date), Result<(), String>>>,
+    pub(crate) basis_checks: Mutex<BasisChecks>,
 }
+
+/// Legal-basis check results by holder state, asking state, claim and date.
+pub(crate) type BasisChecks = HashMap<(String, String, String, Date), Result<(), String>>;
 
 /// Most legal-basis checks remembered (the cache starts over when full).
 const BASIS_CHECKS: usize = 4_096;

@@ -239,7 +239,10 @@ async fn hit_batches(store: AnyStore) {
     assert_eq!(new, vec![true, true, true]);
     // Recorded again (a redelivery): not new, and its fresh hits are not stored.
     let new = store
-        .hit_queries_record(&[answered.clone()], &[hit(&answered, "hit-z", 1)])
+        .hit_queries_record(
+            std::slice::from_ref(&answered),
+            &[hit(&answered, "hit-z", 1)],
+        )
         .await
         .unwrap();
     assert_eq!(new, vec![false]);
@@ -265,7 +268,10 @@ async fn hit_batches(store: AnyStore) {
         encodings,
         hits: 0,
     };
-    assert_eq!(seconds, vec![(second, used(1, 3)), (second + 1, used(1, 4))]);
+    assert_eq!(
+        seconds,
+        vec![(second, used(1, 3)), (second + 1, used(1, 4))]
+    );
     assert_eq!(
         store.hit_window_seconds("de-bka", at(1)).await.unwrap(),
         vec![(second + 1, used(1, 4))]
