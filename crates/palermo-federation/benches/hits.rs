@@ -3,15 +3,20 @@
 //!
 //! - the first query, which loads DE's encodings from its store into memory;
 //! - single-record queries, each timed from `send_query` to the answer stored
-//!   at NL (delivery both ways, checks, matching, policy, ledger), sent
-//!   `BENCH_CONCURRENCY` at a time: p50, p99 and queries per second;
+//!   at NL (delivery both ways, checks, matching, policy, stores and ledgers
+//!   on both sides): `BENCH_CONCURRENCY` callers each send a query, wait for
+//!   its answer ([`Node::settled_query`]) and send the next, until
+//!   `BENCH_QUERIES` are answered: queries per second, p50 and p99;
 //! - one batch of `BENCH_BATCH` (default 10,000) encodings, timed the same way;
-//! - the resident memory of the process before and after DE loaded its set.
+//! - the resident memory of the process (now and peak) before and after DE
+//!   loaded its set.
 //!
 //! Run with `cargo test --release -p palermo-federation --bench hits -- --bench`.
 //! `BENCH_PERSONS` (default 20000), `BENCH_QUERIES` (default 400) and `BENCH_CONCURRENCY`
-//! (default 8) change the sizes. It fails when a query is not answered or a
-//! known person is not found.
+//! (default 8) change the sizes. `BENCH_STORE=FILE` keeps DE's SQLite store in
+//! FILE and reuses it when it already holds the same persons (setup at 10
+//! million takes most of an hour). It fails when a query is not answered or
+//! a known person is not found.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
@@ -23,9 +28,7 @@ use palermo_ledger::NodeKey;
 use palermo_model::{Entity, EntityId, Schema};
 use palermo_pprl::{Clks, EncodeConfig, Encoder, Encodings, Person};
 use palermo_resolve::Property;
-use palermo_store::{
-    AnyStore, BatchMeta, HitDirection, HitEncodingSet, ImportTx, InsertCounts, Store,
-};
+use palermo_store::{BatchMeta, HitEncodingSet, ImportTx, InsertCounts, Store};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use uuid::Uuid;
@@ -86,19 +89,51 @@ fn person(i: u64) -> Person {
     ])
 }
 
-fn rss_mb() -> f64 {
+/// A line of `/proc/self/status` (`VmRSS`, `VmHWM`) in MB.
+fn status_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+fn rss_mb() -> f64 {
+    status_mb("VmRSS:")
+}
+
+fn peak_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+/// CPU seconds this process used so far (user and system; clock ticks of 10 ms).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 struct Pair {
     nl: Node,
-    nl_store: AnyStore,
     de_id: String,
     stop: Vec<tokio::sync::oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -134,19 +169,29 @@ async fn pair(encoder: &Encoder, n_persons: u64) -> Pair {
     let de_id = nodes[1].1.node_id.clone();
     let mut stop = Vec::new();
     let mut tasks = Vec::new();
-    let mut stores = Vec::new();
     let mut handles = Vec::new();
     for (dir, identity, listener) in nodes.iter_mut() {
         signed
             .save(&dir.join(palermo_federation::pki::DIRECTORY_FILE))
             .unwrap();
-        let url = format!("sqlite://{}", dir.join("node.db").display());
+        let is_de = identity.node_id == de_id;
+        let db = match std::env::var_os("BENCH_STORE") {
+            Some(file) if is_de => std::path::PathBuf::from(file),
+            _ => dir.join("node.db"),
+        };
+        let url = format!("sqlite://{}", db.display());
         let store = palermo_store::open(&url).await.unwrap();
-        if identity.node_id == de_id {
+        let prepared = store
+            .hit_encoding_sets()
+            .await
+            .unwrap()
+            .iter()
+            .any(|set| set.key_id == encoder.key_id() && set.records == n_persons);
+        if is_de && prepared {
+            println!("reusing the {n_persons} persons stored in {}", db.display());
+        }
+        if is_de && !prepared {
             // DE holds the persons: records (which the policy decides on) and their encodings.
-            let entities: Vec<Entity> = (0..n_persons)
-                .map(|i| Entity::new(EntityId::new(&format!("de-{i}")).unwrap(), Schema::Person))
-                .collect();
             let meta = BatchMeta {
                 id: Uuid::now_v7(),
                 source_file: "bench".to_owned(),
@@ -156,8 +201,13 @@ async fn pair(encoder: &Encoder, n_persons: u64) -> Pair {
             };
             let mut tx = store.begin_import(&meta).await.unwrap();
             let mut counts = InsertCounts::default();
-            for chunk in entities.chunks(10_000) {
-                let c = tx.insert(chunk).await.unwrap();
+            for start in (0..n_persons).step_by(10_000) {
+                let chunk: Vec<Entity> = (start..(start + 10_000).min(n_persons))
+                    .map(|i| {
+                        Entity::new(EntityId::new(&format!("de-{i}")).unwrap(), Schema::Person)
+                    })
+                    .collect();
+                let c = tx.insert(&chunk).await.unwrap();
                 counts.new += c.new;
                 counts.unchanged += c.unchanged;
             }
@@ -174,6 +224,8 @@ async fn pair(encoder: &Encoder, n_persons: u64) -> Pair {
                 records: rows.len() as u64,
             };
             store.hit_encodings_replace(&set, &rows).await.unwrap();
+        }
+        if is_de {
             palermo_federation::hits::set_peer(&store, &nl_id, true, [None; 3], "bench")
                 .await
                 .unwrap();
@@ -194,11 +246,9 @@ async fn pair(encoder: &Encoder, n_persons: u64) -> Pair {
             .unwrap();
         }));
         stop.push(tx);
-        stores.push(store);
     }
     Pair {
         nl: handles.swap_remove(0),
-        nl_store: stores.swap_remove(0),
         de_id,
         stop,
         tasks,
@@ -237,22 +287,18 @@ impl Pair {
     /// Waits until query `id` is settled; panics unless it was answered.
     /// Returns how many encodings of the batch hit.
     async fn answered(&self, id: Uuid) -> u64 {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            let query = self
-                .nl_store
-                .hit_query(HitDirection::Sent, id)
-                .await
-                .unwrap()
-                .unwrap();
-            match query.status.as_str() {
-                "answered" => return query.n_hits,
-                "pending" if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                }
-                other => panic!("query {id}: {other} {:?}", query.code),
-            }
-        }
+        let query = self
+            .nl
+            .settled_query(id, Duration::from_secs(300))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            query.status, "answered",
+            "query {id}: {} {:?}",
+            query.status, query.code
+        );
+        query.n_hits
     }
 }
 
@@ -283,39 +329,58 @@ async fn main() {
     let id = pair.ask(&encoder, &[person(1)]).await;
     pair.answered(id).await;
     println!(
-        "first query (loads DE's set into memory): {:.0} ms; resident memory {:.0} MB -> {:.0} MB",
+        "first query (loads DE's set into memory): {:.0} ms; resident memory {:.0} MB -> {:.0} MB (peak {:.0} MB)",
         t.elapsed().as_secs_f64() * 1e3,
         rss_before,
-        rss_mb()
+        rss_mb(),
+        peak_mb()
     );
 
-    let mut latencies = Vec::with_capacity(n_queries as usize);
+    // Closed loop: each caller sends its next query when the last is answered.
+    let pair = std::sync::Arc::new(pair);
+    let encoder = std::sync::Arc::new(encoder);
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let load_before = loadavg();
+    let cpu_before = cpu_seconds();
     let t = Instant::now();
-    let mut next = 0;
-    while next < n_queries {
-        let wave: Vec<u64> = (next..(next + concurrency).min(n_queries)).collect();
-        next += wave.len() as u64;
-        let mut sent = Vec::new();
-        for i in &wave {
-            let started = Instant::now();
-            sent.push((
-                pair.ask(&encoder, &[person(i * 37 % n_persons)]).await,
-                started,
-            ));
-        }
-        for (id, started) in sent {
-            assert_eq!(pair.answered(id).await, 1, "a stored person was not found");
-            latencies.push(started.elapsed().as_secs_f64() * 1e3);
-        }
+    let mut callers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (pair, encoder, next) = (pair.clone(), encoder.clone(), next.clone());
+        callers.spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n_queries {
+                    return latencies;
+                }
+                let started = Instant::now();
+                let id = pair.ask(&encoder, &[person(i * 37 % n_persons)]).await;
+                assert_eq!(pair.answered(id).await, 1, "a stored person was not found");
+                latencies.push(started.elapsed().as_secs_f64() * 1e3);
+            }
+        });
+    }
+    let mut latencies = Vec::with_capacity(n_queries as usize);
+    while let Some(done) = callers.join_next().await {
+        latencies.extend(done.unwrap());
     }
     let seconds = t.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
+    let cpu = cpu_seconds() - cpu_before;
     println!(
-        "single-record queries: {n_queries} in {seconds:.2} s = {:.0} queries/s ({concurrency} in flight); \
-         latency p50 {:.1} ms, p99 {:.1} ms",
+        "single-record queries: {n_queries} in {seconds:.2} s = {:.0} queries/s ({concurrency} callers); \
+         latency p50 {:.1} ms, p99 {:.1} ms; load average {load_before} -> {}",
         n_queries as f64 / seconds,
         percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99)
+        percentile(&latencies, 0.99),
+        loadavg()
+    );
+    // On a shared machine the wall-clock figures follow the load; the CPU
+    // time both nodes spent per query does not.
+    println!(
+        "  CPU (both nodes and the callers): {:.2} ms per query = {:.0} queries/s per core",
+        cpu * 1e3 / n_queries as f64,
+        n_queries as f64 / cpu.max(1e-9)
     );
 
     let n_batch = env("BENCH_BATCH", 10_000).min(n_persons);
@@ -328,6 +393,14 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
     assert_eq!(n_hits, n_batch, "stored persons were not found");
+    println!(
+        "resident memory {:.0} MB, peak {:.0} MB",
+        rss_mb(),
+        peak_mb()
+    );
+    let Ok(pair) = std::sync::Arc::try_unwrap(pair) else {
+        panic!("a caller still holds the pair");
+    };
     for tx in pair.stop {
         let _ = tx.send(());
     }

@@ -9,7 +9,7 @@
 //! The query row and its outbox message commit in one transaction; the local
 //! record behind each encoding stays on this node.
 //!
-//! **Answering** ([`answer`], the effect of a received `hit-query`): a node
+//! **Answering** (`answer_all`, the effect of received `hit-query` messages): a node
 //! answers nobody by default. It refuses, with a stable [`Refusal::code`],
 //! unless in this order: the payload parses (`malformed`), the peer is enabled
 //! (`not-enabled`, `AnyStore::hit_peer_set`), a case id is present (`no-case`),
@@ -31,11 +31,20 @@
 //! decision becomes a `policy-decision` entry. Refusals are logged at warn on
 //! both sides.
 //!
+//! **Throughput.** The queries (and answers) that arrive in one POST are
+//! applied together (`answer_all`, `receive_answers`): one store
+//! transaction records all their queries and hits, one ledger append all
+//! their entries; peer settings and the encoding set are read once per
+//! batch; matching runs on the blocking thread pool. Quotas are checked
+//! against windows held in memory (module `window`), loaded from the store once
+//! per peer and kept up to date as queries are answered.
+//!
 //! **Probing defences** ([`probe`]): quotas per peer and window, and alerts
 //! (a log line and a `policy-decision` ledger entry with decision `alert`)
 //! when a peer sends many near-identical encodings or many encodings per hit.
 
 pub mod probe;
+mod window;
 
 use std::sync::Arc;
 
@@ -47,7 +56,10 @@ use palermo_policy::{
     WorldInfo,
 };
 use palermo_pprl::{Calibration, Clks, Encodings, Index, IndexConfig, codec};
-use palermo_store::{AnyStore, HitDirection, HitPeer, HitQueryRecord, HitRecord, OutgoingMessage};
+use palermo_store::{
+    AnyStore, HitDirection, HitPeer, HitQueryRecord, HitRecord, HitSettlement, HitWindow,
+    OutgoingMessage,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -58,6 +70,8 @@ use crate::node::{NodeError, Shared, outgoing};
 use crate::pki::NodeIdentity;
 
 pub use crate::hits::probe::ProbeConfig;
+use crate::hits::window::PeerWindow;
+pub(crate) use crate::hits::window::Windows;
 
 /// The kind of cooperation whose legal basis a hit/no-hit query needs.
 pub const COOPERATION: Cooperation = Cooperation::Information;
@@ -469,14 +483,685 @@ pub(crate) struct CachedIndex {
 
 /// A query that passed the checks, ready to match.
 struct Admitted {
-    payload: QueryPayload,
+    envelope_idx: usize,
     case: String,
     purpose: String,
     basis: BasisClaim,
+    key_id: String,
     clks: Clks,
     index: Arc<CachedIndex>,
     holder: NodeInfo,
     asker: NodeInfo,
+    /// Whether this query's quota was reserved (it was not answered before).
+    reserved: bool,
+    /// What was reserved.
+    reservation: HitWindow,
+}
+
+/// What one batch of received queries reads from the store once, not per query.
+#[derive(Default)]
+struct BatchReads {
+    /// Peer settings, by peer (`None`: none stored).
+    peers: std::collections::HashMap<String, Option<HitPeer>>,
+    /// Encoding sets, by key id (`None`: none stored).
+    indexes: std::collections::HashMap<String, Option<Arc<CachedIndex>>>,
+}
+
+impl BatchReads {
+    async fn peer(
+        &mut self,
+        shared: &Shared,
+        peer: &str,
+    ) -> palermo_store::Result<Option<HitPeer>> {
+        if let Some(setting) = self.peers.get(peer) {
+            return Ok(setting.clone());
+        }
+        let setting = shared.store.hit_peer(peer).await?;
+        self.peers.insert(peer.to_owned(), setting.clone());
+        Ok(setting)
+    }
+
+    async fn index(
+        &mut self,
+        shared: &Shared,
+        key_id: &str,
+    ) -> palermo_store::Result<Option<Arc<CachedIndex>>> {
+        if let Some(index) = self.indexes.get(key_id) {
+            return Ok(index.clone());
+        }
+        let index = load_index(shared, key_id).await?;
+        self.indexes.insert(key_id.to_owned(), index.clone());
+        Ok(index)
+    }
+}
+
+/// The effects of received `hit-query` messages, answered together: checks,
+/// matching, policy, storing and recording, with one store transaction and
+/// one ledger append for the whole batch. Returns, per envelope in order,
+/// the inbox result and the `hit-answer` reply.
+///
+/// Queries a peer sends while the previous POST is being answered arrive in
+/// the next POST together; answering them one by one cost several store
+/// transactions and a ledger append (with its signed tree head) each.
+///
+/// A query posted twice in one batch is answered once; both copies get that answer.
+pub(crate) async fn answer_all(
+    shared: &Shared,
+    envelopes: &[&Envelope],
+    now: OffsetDateTime,
+) -> Vec<(Value, Vec<OutgoingMessage>)> {
+    let mut first: std::collections::HashMap<Uuid, usize> = Default::default();
+    let mut unique: Vec<&Envelope> = Vec::with_capacity(envelopes.len());
+    for envelope in envelopes {
+        first.entry(envelope.id).or_insert_with(|| {
+            unique.push(envelope);
+            unique.len() - 1
+        });
+    }
+    let answers = answer_unique(shared, &unique, now).await;
+    envelopes
+        .iter()
+        .map(|e| {
+            first
+                .get(&e.id)
+                .and_then(|idx| answers.get(*idx))
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// [`answer_all`] for envelopes with distinct ids.
+async fn answer_unique(
+    shared: &Shared,
+    envelopes: &[&Envelope],
+    now: OffsetDateTime,
+) -> Vec<(Value, Vec<OutgoingMessage>)> {
+    let config = &shared.config.hits;
+    // A query answered before (redelivered after a crash) is answered again
+    // from what was stored, without counting it twice.
+    let ids: Vec<Uuid> = envelopes.iter().map(|e| e.id).collect();
+    let answered_before: std::collections::HashSet<Uuid> = match shared
+        .store
+        .hit_queries_by_id(HitDirection::Received, &ids)
+        .await
+    {
+        Ok(rows) => rows
+            .into_iter()
+            .filter(|q| q.status == "answered")
+            .map(|q| q.id)
+            .collect(),
+        Err(err) => {
+            tracing::warn!(error = %err, "reading received hit queries failed");
+            Default::default()
+        }
+    };
+    let mut reads = BatchReads::default();
+    let mut refused: Vec<(usize, Refusal, Partial)> = Vec::new();
+    let mut admitted: Vec<Admitted> = Vec::new();
+    for (idx, envelope) in envelopes.iter().enumerate() {
+        let before = answered_before.contains(&envelope.id);
+        match admit(shared, &mut reads, envelope, idx, before, now).await {
+            Ok(query) => admitted.push(query),
+            Err((refusal, partial)) => refused.push((idx, refusal, partial)),
+        }
+    }
+
+    // Matching (and the near-identical detector, which matches too) runs on
+    // the blocking pool: a 10,000-encoding batch against millions takes
+    // seconds, and the async workers must keep serving connections.
+    let jobs: Vec<(Arc<CachedIndex>, Clks, String, bool)> = admitted
+        .iter_mut()
+        .map(|q| {
+            let clks = std::mem::replace(&mut q.clks, Clks::new(0));
+            let peer = envelopes[q.envelope_idx].sender.clone();
+            (q.index.clone(), clks, peer, q.reserved)
+        })
+        .collect();
+    let (threshold, top_k, probe_config) = (config.threshold, config.top_k, config.probe);
+    let probe = shared.probe.clone();
+    let matched = tokio::task::spawn_blocking(move || {
+        jobs.into_iter()
+            .map(|(index, clks, peer, observe)| {
+                let candidates = find_candidates(&index.index, &clks, threshold, top_k);
+                let alert = if observe {
+                    probe
+                        .lock()
+                        .ok()
+                        .and_then(|mut p| p.observe(&probe_config, &peer, &clks, now))
+                } else {
+                    None
+                };
+                (candidates, alert, clks)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    let matched = match matched {
+        Ok(matched) => matched,
+        Err(err) => {
+            tracing::warn!(error = %err, "matching hit queries failed");
+            Vec::new()
+        }
+    };
+
+    // One store read for every candidate record of the batch.
+    let mut candidate_ids: Vec<&str> = Vec::new();
+    for (query, (candidates, _, _)) in admitted.iter().zip(&matched) {
+        if let Ok(candidates) = candidates {
+            candidate_ids.extend(
+                candidates
+                    .iter()
+                    .flatten()
+                    .filter_map(|(pos, _)| query.index.ids.get(*pos as usize))
+                    .map(String::as_str),
+            );
+        }
+    }
+    candidate_ids.sort_unstable();
+    candidate_ids.dedup();
+    let entities = if candidate_ids.is_empty() {
+        Ok(Vec::new())
+    } else {
+        shared.store.get_many(&candidate_ids).await
+    };
+
+    let mut outcomes: Vec<Option<Result<Answered, NodeError>>> =
+        (0..envelopes.len()).map(|_| None).collect();
+    match entities {
+        Ok(entities) => {
+            let entities: std::collections::HashMap<&str, &palermo_model::Entity> =
+                entities.iter().map(|e| (e.id.as_str(), e)).collect();
+            let mut matched = matched.into_iter();
+            for query in &admitted {
+                let outcome = match matched.next() {
+                    Some((Ok(candidates), alert, clks)) => decide(
+                        shared,
+                        envelopes[query.envelope_idx],
+                        query,
+                        &candidates,
+                        &entities,
+                        alert,
+                        clks.len() as u64,
+                        now,
+                    ),
+                    Some((Err(err), _, _)) => Err(NodeError::Invalid(err.to_string())),
+                    None => Err(NodeError::Invalid("matching failed".to_owned())),
+                };
+                outcomes[query.envelope_idx] = Some(outcome);
+            }
+        }
+        Err(err) => {
+            for query in &admitted {
+                outcomes[query.envelope_idx] = Some(Err(NodeError::Store(clone_store_error(&err))));
+            }
+        }
+    }
+
+    // One transaction records every query of the batch (answered and
+    // refused) and the hits of the answered ones.
+    let mut records: Vec<HitQueryRecord> = Vec::new();
+    let mut hits: Vec<HitRecord> = Vec::new();
+    for outcome in outcomes.iter().flatten().flatten() {
+        records.push(outcome.record.clone());
+        hits.extend(outcome.hits.iter().cloned());
+    }
+    let refused_records: Vec<HitQueryRecord> = refused
+        .iter()
+        .map(|(idx, refusal, partial)| refused_record(envelopes[*idx], refusal, partial, now))
+        .collect();
+    records.extend(refused_records.iter().cloned());
+    let stored = shared.store.hit_queries_record(&records, &hits).await;
+    let new: std::collections::HashMap<Uuid, bool> = match &stored {
+        Ok(new) => records
+            .iter()
+            .map(|r| r.id)
+            .zip(new.iter().copied())
+            .collect(),
+        Err(err) => {
+            tracing::warn!(error = %err, "storing hit queries failed");
+            Default::default()
+        }
+    };
+
+    let mut entries: Vec<NewEntry> = Vec::new();
+    let mut payloads: Vec<Option<(AnswerPayload, &'static str)>> =
+        (0..envelopes.len()).map(|_| None).collect();
+    for (idx, refusal, _) in &refused {
+        let envelope = envelopes[*idx];
+        tracing::warn!(
+            peer = %envelope.sender,
+            query = %envelope.id,
+            code = refusal.code(),
+            "hit query refused"
+        );
+        payloads[*idx] = Some((refusal_payload(shared, envelope.id, refusal), "refused"));
+    }
+    // Refusals are recorded on the ledger even when storing them failed, and
+    // once: a redelivered refused query is not a new refusal.
+    for record in &refused_records {
+        if stored.is_err() || new.get(&record.id).copied().unwrap_or(false) {
+            let code = record.code.as_deref().unwrap_or("refused");
+            entries.push(query_entry(record, Vec::new(), format!("refused: {code}")));
+        }
+    }
+    let mut windows_delta: Vec<(String, HitWindow, bool)> = Vec::new();
+    for query in &admitted {
+        let envelope = envelopes[query.envelope_idx];
+        let peer = envelope.sender.as_str();
+        let reserved = query.reservation;
+        let outcome = outcomes[query.envelope_idx].take();
+        let answered = match (outcome, &stored) {
+            (Some(Ok(answered)), Ok(_)) => answered,
+            (Some(Err(err)), _) => {
+                tracing::warn!(peer, query = %envelope.id, error = %err, "hit query failed");
+                if query.reserved {
+                    windows_delta.push((peer.to_owned(), reserved, false));
+                }
+                payloads[query.envelope_idx] = Some((
+                    refusal_payload(shared, envelope.id, &Refusal::Unavailable),
+                    "failed",
+                ));
+                continue;
+            }
+            _ => {
+                if query.reserved {
+                    windows_delta.push((peer.to_owned(), reserved, false));
+                }
+                payloads[query.envelope_idx] = Some((
+                    refusal_payload(shared, envelope.id, &Refusal::Unavailable),
+                    "failed",
+                ));
+                continue;
+            }
+        };
+        let is_new = new.get(&envelope.id).copied().unwrap_or(false);
+        let results = if is_new {
+            // Stored in the same transaction as the query row, so these are what is stored.
+            answers_from(&answered.hits)
+        } else {
+            // Stored before (a redelivery, or the same query answered at the
+            // same time): answer with what was stored, not fresh references.
+            if query.reserved {
+                windows_delta.push((peer.to_owned(), reserved, false));
+            }
+            match shared
+                .store
+                .hits_for_query(HitDirection::Received, envelope.id)
+                .await
+            {
+                Ok(stored) => answers_from(&stored),
+                Err(err) => {
+                    tracing::warn!(peer, query = %envelope.id, error = %err, "hit query failed");
+                    payloads[query.envelope_idx] = Some((
+                        refusal_payload(shared, envelope.id, &Refusal::Unavailable),
+                        "failed",
+                    ));
+                    continue;
+                }
+            }
+        };
+        if is_new {
+            let mut matched: Vec<String> = answered
+                .hits
+                .iter()
+                .flat_map(|h| h.record_ids.clone())
+                .collect();
+            matched.sort_unstable();
+            matched.dedup();
+            entries.push(query_entry(
+                &answered.record,
+                matched,
+                format!(
+                    "answered: {} of {} encodings hit",
+                    results.len(),
+                    answered.record.n_encodings
+                ),
+            ));
+            entries.extend(
+                answered
+                    .decisions
+                    .iter()
+                    .map(|d| decision_entry(d, &query.case)),
+            );
+            entries.extend(answered.alert.iter().map(|a| alert_entry(peer, a)));
+            let hit_delta = HitWindow {
+                queries: 0,
+                encodings: 0,
+                hits: answered.record.n_hits,
+            };
+            windows_delta.push((peer.to_owned(), hit_delta, true));
+        }
+        payloads[query.envelope_idx] = Some((
+            AnswerPayload {
+                query: envelope.id,
+                node: shared.node_id().to_owned(),
+                outcome: "answered".to_owned(),
+                code: None,
+                message: None,
+                results,
+            },
+            "answered",
+        ));
+    }
+    // The windows now hold what was answered: releases of reservations that
+    // ended in no new answer, hits of the new ones, then the ratio detector
+    // judges each peer that got a new answer.
+    let mut ratio_peers: Vec<String> = Vec::new();
+    if let Ok(mut windows) = shared.hit_windows.lock() {
+        for (peer, delta, answered) in &windows_delta {
+            if *answered {
+                windows.add(peer, now, *delta);
+                if !ratio_peers.contains(peer) {
+                    ratio_peers.push(peer.clone());
+                }
+            } else {
+                windows.remove(peer, now, *delta);
+            }
+        }
+    }
+    for peer in &ratio_peers {
+        if let Some(used) = probe_window(shared, peer, now).await
+            && let Some(alert) = shared.probe_ratio(peer, used, now)
+        {
+            entries.push(alert_entry(peer, &alert));
+        }
+    }
+    shared.append_ledger(entries).await;
+
+    envelopes
+        .iter()
+        .zip(payloads)
+        .map(|(envelope, payload)| {
+            let (payload, note) = payload.unwrap_or_else(|| {
+                (
+                    refusal_payload(shared, envelope.id, &Refusal::Unavailable),
+                    "failed",
+                )
+            });
+            let reply = Envelope::seal(
+                shared.identity.signing_key(),
+                shared.node_id(),
+                &envelope.sender,
+                Kind::HitAnswer,
+                serde_json::to_value(&payload).unwrap_or_default(),
+                now,
+            );
+            let result = json!({
+                "outcome": note,
+                "code": payload.code,
+                "answer": reply.id,
+                "hits": payload.results.len(),
+            });
+            (result, vec![outgoing(&reply)])
+        })
+        .collect()
+}
+
+/// A store error for each query of a batch whose shared read failed.
+fn clone_store_error(err: &palermo_store::Error) -> palermo_store::Error {
+    palermo_store::Error::Corrupt {
+        what: "candidate records".to_owned(),
+        reason: err.to_string(),
+    }
+}
+
+/// The answer payload of a refusal.
+fn refusal_payload(shared: &Shared, query: Uuid, refusal: &Refusal) -> AnswerPayload {
+    AnswerPayload {
+        query,
+        node: shared.node_id().to_owned(),
+        outcome: "refused".to_owned(),
+        code: Some(refusal.code().to_owned()),
+        message: Some(refusal.message()),
+        results: Vec::new(),
+    }
+}
+
+/// The stored record of a refused query.
+fn refused_record(
+    envelope: &Envelope,
+    refusal: &Refusal,
+    partial: &Partial,
+    now: OffsetDateTime,
+) -> HitQueryRecord {
+    HitQueryRecord {
+        id: envelope.id,
+        direction: HitDirection::Received,
+        peer: envelope.sender.clone(),
+        case_id: partial.case.clone().unwrap_or_default(),
+        purpose: partial.purpose.clone().unwrap_or_default(),
+        basis: partial
+            .basis
+            .as_ref()
+            .map(BasisClaim::text)
+            .unwrap_or_default(),
+        key_id: partial.key_id.clone(),
+        n_encodings: partial.n_encodings,
+        at: now,
+        status: "refused".to_owned(),
+        code: Some(refusal.code().to_owned()),
+        n_hits: 0,
+        record_ids: Vec::new(),
+    }
+}
+
+/// What a refused query's record can say about it.
+#[derive(Clone, Default)]
+struct Partial {
+    case: Option<String>,
+    purpose: Option<String>,
+    basis: Option<BasisClaim>,
+    key_id: String,
+    n_encodings: u64,
+}
+
+/// `peer`'s window of `window_secs` at `now`: from memory, or loaded from
+/// the store (once per peer and window length).
+async fn window(
+    shared: &Shared,
+    peer: &str,
+    window_secs: u64,
+    now: OffsetDateTime,
+) -> palermo_store::Result<Option<HitWindow>> {
+    if let Ok(mut windows) = shared.hit_windows.lock()
+        && let Some(used) = windows.used(peer, window_secs, now)
+    {
+        return Ok(Some(used));
+    }
+    let since = now - time::Duration::seconds(i64::try_from(window_secs).unwrap_or(i64::MAX));
+    let seconds = shared.store.hit_window_seconds(peer, since).await?;
+    let Ok(mut windows) = shared.hit_windows.lock() else {
+        return Ok(None);
+    };
+    windows.install(peer, window_secs, PeerWindow::from_seconds(seconds));
+    Ok(windows.used(peer, window_secs, now))
+}
+
+/// `peer`'s window for the query-to-hit ratio detector.
+async fn probe_window(shared: &Shared, peer: &str, now: OffsetDateTime) -> Option<HitWindow> {
+    match window(shared, peer, shared.config.hits.probe.window_secs, now).await {
+        Ok(used) => used,
+        Err(err) => {
+            tracing::warn!(error = %err, "reading the hit window failed");
+            None
+        }
+    }
+}
+
+/// The checks, in the documented order. An admitted query that was not
+/// answered before has its quota reserved in the node's windows.
+async fn admit(
+    shared: &Shared,
+    reads: &mut BatchReads,
+    envelope: &Envelope,
+    envelope_idx: usize,
+    answered_before: bool,
+    now: OffsetDateTime,
+) -> Result<Admitted, (Refusal, Partial)> {
+    let config = &shared.config.hits;
+    // Deserialised from the envelope's payload in place: a 10,000-encoding
+    // query is megabytes of base64, not worth a copy.
+    let payload = match QueryPayload::deserialize(&envelope.payload) {
+        Ok(payload) => payload,
+        Err(err) => {
+            // serde's message names the field; it can quote only what the peer sent.
+            return Err((Refusal::Malformed(err.to_string()), Partial::default()));
+        }
+    };
+    let partial = Partial {
+        case: payload.case.clone(),
+        purpose: payload.purpose.clone(),
+        basis: payload.basis.clone(),
+        key_id: payload.key_id.clone(),
+        n_encodings: payload.encodings.len() as u64,
+    };
+    let peer = envelope.sender.as_str();
+    let setting = match reads.peer(shared, peer).await {
+        Ok(setting) => setting,
+        Err(err) => {
+            tracing::warn!(error = %err, "reading hit peer settings failed");
+            return Err((Refusal::Unavailable, partial));
+        }
+    };
+    let Some(setting) = setting.filter(|s| s.enabled) else {
+        return Err((Refusal::NotEnabled, partial));
+    };
+    let case = payload.case.clone().unwrap_or_default().trim().to_owned();
+    if case.is_empty() {
+        return Err((Refusal::NoCase, partial));
+    }
+    let purpose = payload
+        .purpose
+        .clone()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| format!("case:{case}"));
+    let Some(basis) = payload
+        .basis
+        .clone()
+        .filter(|b| !b.instrument.trim().is_empty())
+    else {
+        return Err((Refusal::NoBasis, partial));
+    };
+    let date = match Date::parse(&payload.date) {
+        Ok(date) => date,
+        Err(_) => {
+            return Err((
+                Refusal::Malformed("date: expected YYYY-MM-DD".to_owned()),
+                partial,
+            ));
+        }
+    };
+    let (holder, asker) = match shared.node_infos(peer, now) {
+        Some(pair) => pair,
+        None => return Err((Refusal::NotEnabled, partial)),
+    };
+    if let Err(reason) =
+        shared.check_basis_cached(&holder.jurisdiction, &asker.jurisdiction, &basis, date)
+    {
+        return Err((Refusal::BasisNotValid(reason), partial));
+    }
+    let n = payload.encodings.len();
+    if n == 0 {
+        return Err((
+            Refusal::Malformed("encodings: empty batch".to_owned()),
+            partial,
+        ));
+    }
+    if n > config.max_batch {
+        return Err((
+            Refusal::OverQuota(format!(
+                "{n} encodings in one query, at most {}",
+                config.max_batch
+            )),
+            partial,
+        ));
+    }
+    let window_secs = setting.window_secs.unwrap_or(config.window_secs);
+    let max_queries = setting.max_queries.unwrap_or(config.max_queries);
+    let max_encodings = setting.max_encodings.unwrap_or(config.max_encodings);
+    let reservation = HitWindow {
+        queries: 1,
+        encodings: n as u64,
+        hits: 0,
+    };
+    if !answered_before {
+        // Loaded (once) before the check, then checked and reserved under
+        // one lock, so that queries answered at the same time cannot
+        // together pass a quota.
+        if let Err(err) = window(shared, peer, window_secs, now).await {
+            tracing::warn!(error = %err, "reading hit quotas failed");
+            return Err((Refusal::Unavailable, partial));
+        }
+        let Ok(mut windows) = shared.hit_windows.lock() else {
+            return Err((Refusal::Unavailable, partial));
+        };
+        let Some(used) = windows.used(peer, window_secs, now) else {
+            return Err((Refusal::Unavailable, partial));
+        };
+        if used.queries + 1 > max_queries {
+            return Err((
+                Refusal::OverQuota(format!("{max_queries} queries per {window_secs} s")),
+                partial,
+            ));
+        }
+        if used.encodings + n as u64 > max_encodings {
+            return Err((
+                Refusal::OverQuota(format!("{max_encodings} encodings per {window_secs} s")),
+                partial,
+            ));
+        }
+        windows.add(peer, now, reservation);
+    }
+    // A refusal after the reservation gives it back.
+    let release = |refusal: Refusal| {
+        if !answered_before && let Ok(mut windows) = shared.hit_windows.lock() {
+            windows.remove(peer, now, reservation);
+        }
+        (refusal, partial.clone())
+    };
+    let index = match reads.index(shared, &payload.key_id).await {
+        Ok(Some(index)) => index,
+        Ok(None) => return Err(release(Refusal::WrongKey)),
+        Err(err) => {
+            tracing::warn!(error = %err, "reading hit encodings failed");
+            return Err(release(Refusal::Unavailable));
+        }
+    };
+    let n_bits = index.index.n_bits();
+    if payload.n_bits != n_bits {
+        return Err(release(Refusal::WrongLength(format!(
+            "the query says {} bits, encodings under this key have {n_bits}",
+            payload.n_bits
+        ))));
+    }
+    let mut clks = Clks::new(n_bits);
+    for (idx, text) in payload.encodings.iter().enumerate() {
+        let Some(bytes) = codec::from_base64(text) else {
+            return Err(release(Refusal::Malformed(format!(
+                "encoding {idx}: not base64"
+            ))));
+        };
+        if bytes.len() * 8 != n_bits || !clks.push_bytes(&bytes) {
+            return Err(release(Refusal::WrongLength(format!(
+                "encoding {idx} has {} bits, expected {n_bits}",
+                bytes.len() * 8
+            ))));
+        }
+    }
+    Ok(Admitted {
+        envelope_idx,
+        case,
+        purpose,
+        basis,
+        key_id: payload.key_id,
+        clks,
+        index,
+        holder,
+        asker,
+        reserved: !answered_before,
+        reservation,
+    })
 }
 
 /// The encodings stored under `key_id`, from the node's cache when the
@@ -527,259 +1212,307 @@ async fn load_index(
     Ok(Some(index))
 }
 
-/// The effect of a received `hit-query`: checks, matches, stores, records
-/// and answers. Returns the inbox result and the `hit-answer` reply.
-pub(crate) async fn answer(
+/// An admitted query's answer, before it is stored.
+struct Answered {
+    record: HitQueryRecord,
+    hits: Vec<HitRecord>,
+    decisions: Vec<Decision>,
+    alert: Option<probe::Alert>,
+}
+
+/// Filters an admitted query's candidates through the policy and builds its
+/// hits (with fresh references) and its record.
+#[allow(clippy::too_many_arguments)]
+fn decide(
     shared: &Shared,
     envelope: &Envelope,
+    query: &Admitted,
+    candidates: &[Vec<(u32, f64)>],
+    entities: &std::collections::HashMap<&str, &palermo_model::Entity>,
+    alert: Option<probe::Alert>,
+    n_encodings: u64,
     now: OffsetDateTime,
-) -> (Value, Vec<OutgoingMessage>) {
+) -> Result<Answered, NodeError> {
+    let config = &shared.config.hits;
     let peer = envelope.sender.as_str();
-    let admitted = admit(shared, envelope, now).await;
-    let (payload, ledger_note) = match admitted {
-        Err((refusal, partial)) => {
-            tracing::warn!(
-                peer,
-                query = %envelope.id,
-                code = refusal.code(),
-                "hit query refused"
-            );
-            let record = HitQueryRecord {
-                id: envelope.id,
+    // The policy decides on every candidate record, as the asking node's principal.
+    let mut ids: Vec<&str> = candidates
+        .iter()
+        .flatten()
+        .filter_map(|(pos, _)| query.index.ids.get(*pos as usize))
+        .map(String::as_str)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let principal = format!("node:{peer}");
+    let (permitted, decisions) = permit(shared, query, &principal, &ids, entities, now)?;
+    let mut hits = Vec::new();
+    let mut n_hits = 0;
+    for (index, found) in candidates.iter().enumerate() {
+        let mut any = false;
+        for (pos, score) in found {
+            let Some(record_id) = query.index.ids.get(*pos as usize) else {
+                continue;
+            };
+            if !permitted.contains(record_id.as_str()) {
+                continue;
+            }
+            any = true;
+            hits.push(HitRecord {
                 direction: HitDirection::Received,
                 peer: peer.to_owned(),
-                case_id: partial.case.unwrap_or_default(),
-                purpose: partial.purpose.unwrap_or_default(),
-                basis: partial.basis.map(|b| b.text()).unwrap_or_default(),
-                key_id: partial.key_id,
-                n_encodings: partial.n_encodings,
+                hit_ref: new_reference(),
+                query_id: envelope.id,
+                query_index: index as u64,
+                case_id: query.case.clone(),
+                band: config.band(*score).to_owned(),
+                score: Some(*score),
+                record_ids: vec![record_id.clone()],
                 at: now,
-                status: "refused".to_owned(),
-                code: Some(refusal.code().to_owned()),
-                n_hits: 0,
-                record_ids: Vec::new(),
-            };
-            log_store(shared.store.hit_query_record(&record).await.map(|_| ()));
-            let entry = query_entry(&record, Vec::new(), format!("refused: {}", refusal.code()));
-            shared.append_ledger(vec![entry]).await;
-            (
-                AnswerPayload {
-                    query: envelope.id,
-                    node: shared.node_id().to_owned(),
-                    outcome: "refused".to_owned(),
-                    code: Some(refusal.code().to_owned()),
-                    message: Some(refusal.message()),
-                    results: Vec::new(),
-                },
-                "refused",
-            )
+                status: "open".to_owned(),
+            });
         }
-        Ok(admitted) => match respond(shared, envelope, admitted, now).await {
-            Ok(payload) => (payload, "answered"),
-            Err(err) => {
-                tracing::warn!(peer, query = %envelope.id, error = %err, "hit query failed");
-                (
-                    AnswerPayload {
-                        query: envelope.id,
-                        node: shared.node_id().to_owned(),
-                        outcome: "refused".to_owned(),
-                        code: Some(Refusal::Unavailable.code().to_owned()),
-                        message: Some(Refusal::Unavailable.message()),
-                        results: Vec::new(),
-                    },
-                    "failed",
-                )
-            }
-        },
-    };
-    let reply = Envelope::seal(
-        shared.identity.signing_key(),
-        shared.node_id(),
-        peer,
-        Kind::HitAnswer,
-        serde_json::to_value(&payload).unwrap_or_default(),
-        now,
-    );
-    let result = json!({
-        "outcome": ledger_note,
-        "code": payload.code,
-        "answer": reply.id,
-        "hits": payload.results.len(),
-    });
-    (result, vec![outgoing(&reply)])
-}
-
-/// What a refused query's record can say about it.
-#[derive(Default)]
-struct Partial {
-    case: Option<String>,
-    purpose: Option<String>,
-    basis: Option<BasisClaim>,
-    key_id: String,
-    n_encodings: u64,
-}
-
-/// The checks, in the documented order.
-async fn admit(
-    shared: &Shared,
-    envelope: &Envelope,
-    now: OffsetDateTime,
-) -> Result<Admitted, (Refusal, Partial)> {
-    let config = &shared.config.hits;
-    let payload: QueryPayload = match serde_json::from_value(envelope.payload.clone()) {
-        Ok(payload) => payload,
-        Err(err) => {
-            // serde's message names the field; it can quote only what the peer sent.
-            return Err((Refusal::Malformed(err.to_string()), Partial::default()));
-        }
-    };
-    let partial = Partial {
-        case: payload.case.clone(),
-        purpose: payload.purpose.clone(),
-        basis: payload.basis.clone(),
-        key_id: payload.key_id.clone(),
-        n_encodings: payload.encodings.len() as u64,
-    };
-    let peer = envelope.sender.as_str();
-    let setting = match shared.store.hit_peer(peer).await {
-        Ok(setting) => setting,
-        Err(err) => {
-            tracing::warn!(error = %err, "reading hit peer settings failed");
-            return Err((Refusal::Unavailable, partial));
-        }
-    };
-    let Some(setting) = setting.filter(|s| s.enabled) else {
-        return Err((Refusal::NotEnabled, partial));
-    };
-    let case = payload.case.clone().unwrap_or_default().trim().to_owned();
-    if case.is_empty() {
-        return Err((Refusal::NoCase, partial));
+        n_hits += u64::from(any);
     }
-    let purpose = payload
-        .purpose
-        .clone()
-        .filter(|p| !p.trim().is_empty())
-        .unwrap_or_else(|| format!("case:{case}"));
-    let Some(basis) = payload
-        .basis
-        .clone()
-        .filter(|b| !b.instrument.trim().is_empty())
-    else {
-        return Err((Refusal::NoBasis, partial));
+    let record = HitQueryRecord {
+        id: envelope.id,
+        direction: HitDirection::Received,
+        peer: peer.to_owned(),
+        case_id: query.case.clone(),
+        purpose: query.purpose.clone(),
+        basis: query.basis.text(),
+        key_id: query.key_id.clone(),
+        n_encodings,
+        at: now,
+        status: "answered".to_owned(),
+        code: None,
+        n_hits,
+        record_ids: Vec::new(),
     };
-    let date = match Date::parse(&payload.date) {
-        Ok(date) => date,
-        Err(_) => {
-            return Err((
-                Refusal::Malformed("date: expected YYYY-MM-DD".to_owned()),
-                partial,
-            ));
-        }
-    };
-    let (holder, asker) = match shared.node_infos(peer, now) {
-        Some(pair) => pair,
-        None => return Err((Refusal::NotEnabled, partial)),
-    };
-    if let Err(reason) = check_basis(
-        &config.law,
-        &holder.jurisdiction,
-        &asker.jurisdiction,
-        &basis,
-        date,
-    ) {
-        return Err((Refusal::BasisNotValid(reason), partial));
-    }
-    let n = payload.encodings.len();
-    if n == 0 {
-        return Err((
-            Refusal::Malformed("encodings: empty batch".to_owned()),
-            partial,
-        ));
-    }
-    if n > config.max_batch {
-        return Err((
-            Refusal::OverQuota(format!(
-                "{n} encodings in one query, at most {}",
-                config.max_batch
-            )),
-            partial,
-        ));
-    }
-    let window = setting.window_secs.unwrap_or(config.window_secs);
-    let since = now - time::Duration::seconds(i64::try_from(window).unwrap_or(i64::MAX));
-    let used = match shared.store.hit_window(peer, since).await {
-        Ok(used) => used,
-        Err(err) => {
-            tracing::warn!(error = %err, "reading hit quotas failed");
-            return Err((Refusal::Unavailable, partial));
-        }
-    };
-    let max_queries = setting.max_queries.unwrap_or(config.max_queries);
-    let max_encodings = setting.max_encodings.unwrap_or(config.max_encodings);
-    // A query answered before (redelivered after a crash) is answered again
-    // from what was stored, without counting it twice.
-    let answered_before = matches!(
-        shared.store.hit_query(HitDirection::Received, envelope.id).await,
-        Ok(Some(q)) if q.status == "answered"
-    );
-    if !answered_before && used.queries + 1 > max_queries {
-        return Err((
-            Refusal::OverQuota(format!("{max_queries} queries per {window} s")),
-            partial,
-        ));
-    }
-    if !answered_before && used.encodings + n as u64 > max_encodings {
-        return Err((
-            Refusal::OverQuota(format!("{max_encodings} encodings per {window} s")),
-            partial,
-        ));
-    }
-    let index = match load_index(shared, &payload.key_id).await {
-        Ok(Some(index)) => index,
-        Ok(None) => return Err((Refusal::WrongKey, partial)),
-        Err(err) => {
-            tracing::warn!(error = %err, "reading hit encodings failed");
-            return Err((Refusal::Unavailable, partial));
-        }
-    };
-    let n_bits = index.index.n_bits();
-    if payload.n_bits != n_bits {
-        return Err((
-            Refusal::WrongLength(format!(
-                "the query says {} bits, encodings under this key have {n_bits}",
-                payload.n_bits
-            )),
-            partial,
-        ));
-    }
-    let mut clks = Clks::new(n_bits);
-    for (idx, text) in payload.encodings.iter().enumerate() {
-        let Some(bytes) = codec::from_base64(text) else {
-            return Err((
-                Refusal::Malformed(format!("encoding {idx}: not base64")),
-                partial,
-            ));
-        };
-        if bytes.len() * 8 != n_bits || !clks.push_bytes(&bytes) {
-            return Err((
-                Refusal::WrongLength(format!(
-                    "encoding {idx} has {} bits, expected {n_bits}",
-                    bytes.len() * 8
-                )),
-                partial,
-            ));
-        }
-    }
-    Ok(Admitted {
-        payload,
-        case,
-        purpose,
-        basis,
-        clks,
-        index,
-        holder,
-        asker,
+    Ok(Answered {
+        record,
+        hits,
+        decisions,
+        alert,
     })
+}
+
+/// The per-encoding answers from hits (stored, or stored with their query), in query order.
+fn answers_from(stored: &[HitRecord]) -> Vec<EncodingAnswer> {
+    let mut results: Vec<EncodingAnswer> = Vec::new();
+    for hit in stored {
+        let reference = HitRef {
+            reference: hit.hit_ref.clone(),
+            band: hit.band.clone(),
+        };
+        match results.last_mut() {
+            Some(last) if last.index == hit.query_index => last.hits.push(reference),
+            _ => results.push(EncodingAnswer {
+                index: hit.query_index,
+                hits: vec![reference],
+            }),
+        }
+    }
+    results
+}
+
+/// The candidate records the policy permits reporting as hits to `principal`,
+/// and every decision made. A record missing from the store (not in
+/// `entities`, read once for the batch) is not permitted.
+fn permit(
+    shared: &Shared,
+    query: &Admitted,
+    principal: &str,
+    ids: &[&str],
+    entities: &std::collections::HashMap<&str, &palermo_model::Entity>,
+    now: OffsetDateTime,
+) -> Result<(std::collections::HashSet<String>, Vec<Decision>), NodeError> {
+    let records: Vec<RecordInfo> = ids
+        .iter()
+        .filter_map(|id| entities.get(id))
+        .map(|entity| RecordInfo::of_entity(&query.holder.id, entity))
+        .collect();
+    if records.is_empty() {
+        return Ok((Default::default(), Vec::new()));
+    }
+    let known: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let world = World::new(WorldInfo {
+        nodes: vec![query.holder.clone(), query.asker.clone()],
+        users: vec![UserInfo {
+            id: principal.to_owned(),
+            node: query.asker.id.clone(),
+            agency: None,
+            roles: Vec::new(),
+            cases: vec![query.case.clone()],
+        }],
+        records,
+    })
+    .map_err(|err| NodeError::Invalid(format!("policy world: {err}")))?;
+    let decider = Decider {
+        policies: &shared.config.hits.policies,
+        world: &world,
+        basis: &*shared.config.hits.policy_basis,
+    };
+    let template = Query {
+        principal,
+        action: Action::QueryHit,
+        record: "",
+        target_node: None,
+        request: None,
+        override_: None,
+        approver: None,
+        reveals_attributes: false,
+        today: today(now),
+    };
+    let refs: Vec<&str> = known.iter().map(String::as_str).collect();
+    let mut decisions: Vec<Decision> = Vec::new();
+    let allowed = palermo_policy::filter(&decider, &template, &refs, &mut decisions)
+        .map_err(|err| NodeError::Invalid(format!("policy: {err}")))?;
+    Ok((allowed.into_iter().map(str::to_owned).collect(), decisions))
+}
+
+/// The effects of received `hit-answer` messages: stores their hits against
+/// the queries this node sent and settles those queries (one transaction
+/// for the batch), and records each answer on the ledger (one append).
+/// Returns the inbox result per envelope, in order.
+///
+/// An answer to a query already settled (a redelivered answer) is
+/// acknowledged without storing or recording it again.
+pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) -> Vec<Value> {
+    let now = OffsetDateTime::now_utc();
+    let mut results: Vec<Option<Value>> = vec![None; envelopes.len()];
+    let mut parsed: Vec<(usize, AnswerPayload)> = Vec::new();
+    for (idx, envelope) in envelopes.iter().enumerate() {
+        match AnswerPayload::deserialize(&envelope.payload) {
+            Ok(payload) => parsed.push((idx, payload)),
+            Err(err) => {
+                results[idx] =
+                    Some(json!({ "stored": false, "problem": format!("payload: {err}") }))
+            }
+        }
+    }
+    let ids: Vec<Uuid> = parsed.iter().map(|(_, p)| p.query).collect();
+    let queries: std::collections::HashMap<Uuid, HitQueryRecord> = match shared
+        .store
+        .hit_queries_by_id(HitDirection::Sent, &ids)
+        .await
+    {
+        Ok(rows) => rows.into_iter().map(|q| (q.id, q)).collect(),
+        Err(err) => {
+            let problem = json!({ "stored": false, "problem": format!("store: {err}") });
+            return results
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| problem.clone()))
+                .collect();
+        }
+    };
+    let mut settlements: Vec<HitSettlement> = Vec::new();
+    let mut hits: Vec<HitRecord> = Vec::new();
+    let mut entries: Vec<NewEntry> = Vec::new();
+    let mut settling: Vec<usize> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (idx, payload) in parsed {
+        let envelope = envelopes[idx];
+        let Some(query) = queries
+            .get(&payload.query)
+            .filter(|q| q.peer == envelope.sender)
+        else {
+            tracing::warn!(peer = %envelope.sender, query = %payload.query, "hit answer to no query of ours");
+            results[idx] = Some(
+                json!({ "stored": false, "problem": "no query of ours to this node has that id" }),
+            );
+            continue;
+        };
+        if query.status != "pending" || !seen.insert(query.id) {
+            // Its hits were stored with its settlement, in one transaction.
+            results[idx] = Some(json!({ "stored": true, "outcome": query.status, "again": true }));
+            continue;
+        }
+        if payload.outcome != "answered" {
+            let code = payload.code.clone().unwrap_or_else(|| "refused".to_owned());
+            tracing::warn!(
+                peer = %envelope.sender,
+                query = %payload.query,
+                code = %code,
+                message = payload.message.as_deref().unwrap_or(""),
+                "hit query refused by the peer"
+            );
+            entries.push(query_entry(query, Vec::new(), format!("refused: {code}")));
+            results[idx] = Some(json!({ "stored": true, "outcome": "refused", "code": code }));
+            settlements.push(HitSettlement {
+                id: query.id,
+                status: "refused".to_owned(),
+                code: Some(code),
+                n_hits: 0,
+            });
+            settling.push(idx);
+            continue;
+        }
+        let mut local = Vec::new();
+        let n_before = hits.len();
+        for result in &payload.results {
+            let Some(record_id) = usize::try_from(result.index)
+                .ok()
+                .and_then(|i| query.record_ids.get(i))
+            else {
+                continue;
+            };
+            local.push(record_id.clone());
+            for hit in &result.hits {
+                hits.push(HitRecord {
+                    direction: HitDirection::Sent,
+                    peer: envelope.sender.clone(),
+                    hit_ref: hit.reference.clone(),
+                    query_id: query.id,
+                    query_index: result.index,
+                    case_id: query.case_id.clone(),
+                    band: hit.band.clone(),
+                    score: None,
+                    record_ids: vec![record_id.clone()],
+                    at: now,
+                    status: "open".to_owned(),
+                });
+            }
+        }
+        let n_hits = local.len() as u64;
+        tracing::info!(peer = %envelope.sender, query = %query.id, n_hits, "hit answer received");
+        entries.push(query_entry(
+            query,
+            local,
+            format!(
+                "answered by {}: {n_hits} of {} encodings hit",
+                envelope.sender, query.n_encodings
+            ),
+        ));
+        results[idx] = Some(json!({
+            "stored": true,
+            "outcome": "answered",
+            "hits": hits.len() - n_before,
+        }));
+        settlements.push(HitSettlement {
+            id: query.id,
+            status: "answered".to_owned(),
+            code: None,
+            n_hits,
+        });
+        settling.push(idx);
+    }
+    if !settlements.is_empty() {
+        if let Err(err) = shared.store.hit_answers_store(&settlements, &hits).await {
+            tracing::warn!(error = %err, "storing received hits failed");
+            for idx in settling {
+                results[idx] = Some(json!({ "stored": false, "problem": "store failure" }));
+            }
+            entries.clear();
+        } else {
+            shared.hits_settled.notify_waiters();
+        }
+        shared.append_ledger(entries).await;
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| json!({ "stored": false })))
+        .collect()
 }
 
 /// Checks that `claim` is among the instruments binding both states on
@@ -829,313 +1562,6 @@ pub fn check_basis(
         ));
     }
     Ok(())
-}
-
-/// Matches an admitted query, filters candidates through the policy, stores
-/// the hits and the query, records them, and builds the answer.
-async fn respond(
-    shared: &Shared,
-    envelope: &Envelope,
-    admitted: Admitted,
-    now: OffsetDateTime,
-) -> Result<AnswerPayload, NodeError> {
-    let config = &shared.config.hits;
-    let peer = envelope.sender.as_str();
-    let candidates = find_candidates(
-        &admitted.index.index,
-        &admitted.clks,
-        config.threshold,
-        config.top_k,
-    )
-    .map_err(|err| NodeError::Invalid(err.to_string()))?;
-    // The policy decides on every candidate record, as the asking node's principal.
-    let mut ids: Vec<&str> = candidates
-        .iter()
-        .flatten()
-        .filter_map(|(pos, _)| admitted.index.ids.get(*pos as usize))
-        .map(String::as_str)
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let principal = format!("node:{peer}");
-    let (permitted, decisions) = permit(shared, &admitted, &principal, &ids, now).await?;
-    let mut hits = Vec::new();
-    let mut results = Vec::new();
-    for (index, found) in candidates.iter().enumerate() {
-        let mut refs = Vec::new();
-        for (pos, score) in found {
-            let Some(record_id) = admitted.index.ids.get(*pos as usize) else {
-                continue;
-            };
-            if !permitted.contains(record_id.as_str()) {
-                continue;
-            }
-            let band = config.band(*score);
-            let reference = new_reference();
-            hits.push(HitRecord {
-                direction: HitDirection::Received,
-                peer: peer.to_owned(),
-                hit_ref: reference.clone(),
-                query_id: envelope.id,
-                query_index: index as u64,
-                case_id: admitted.case.clone(),
-                band: band.to_owned(),
-                score: Some(*score),
-                record_ids: vec![record_id.clone()],
-                at: now,
-                status: "open".to_owned(),
-            });
-            refs.push(HitRef {
-                reference,
-                band: band.to_owned(),
-            });
-        }
-        if !refs.is_empty() {
-            results.push(EncodingAnswer {
-                index: index as u64,
-                hits: refs,
-            });
-        }
-    }
-    let n_hits = results.len() as u64;
-    let record = HitQueryRecord {
-        id: envelope.id,
-        direction: HitDirection::Received,
-        peer: peer.to_owned(),
-        case_id: admitted.case.clone(),
-        purpose: admitted.purpose.clone(),
-        basis: admitted.basis.text(),
-        key_id: admitted.payload.key_id.clone(),
-        n_encodings: admitted.clks.len() as u64,
-        at: now,
-        status: "answered".to_owned(),
-        code: None,
-        n_hits,
-        record_ids: Vec::new(),
-    };
-    // A redelivered query (after a crash before its inbox row committed)
-    // finds its hits stored: answer with those, not with fresh references.
-    let new = shared.store.hit_query_record(&record).await?;
-    if new {
-        shared.store.hits_insert(&hits).await?;
-    }
-    let stored = shared
-        .store
-        .hits_for_query(HitDirection::Received, envelope.id)
-        .await?;
-    let results = answers_from(&stored);
-    let mut matched: Vec<String> = stored.iter().flat_map(|h| h.record_ids.clone()).collect();
-    matched.sort_unstable();
-    matched.dedup();
-    if !new {
-        return Ok(AnswerPayload {
-            query: envelope.id,
-            node: shared.node_id().to_owned(),
-            outcome: "answered".to_owned(),
-            code: None,
-            message: None,
-            results,
-        });
-    }
-    let mut entries = vec![query_entry(
-        &record,
-        matched,
-        format!(
-            "answered: {} of {} encodings hit",
-            results.len(),
-            record.n_encodings
-        ),
-    )];
-    entries.extend(decisions.iter().map(|d| decision_entry(d, &admitted.case)));
-    entries.extend(
-        shared
-            .probe_check(peer, &admitted.clks, now)
-            .into_iter()
-            .map(|alert| alert_entry(peer, &alert)),
-    );
-    let window =
-        time::Duration::seconds(i64::try_from(config.probe.window_secs).unwrap_or(i64::MAX));
-    if let Ok(used) = shared.store.hit_window(peer, now - window).await
-        && let Some(alert) = shared.probe_ratio(peer, used, now)
-    {
-        entries.push(alert_entry(peer, &alert));
-    }
-    shared.append_ledger(entries).await;
-    Ok(AnswerPayload {
-        query: envelope.id,
-        node: shared.node_id().to_owned(),
-        outcome: "answered".to_owned(),
-        code: None,
-        message: None,
-        results,
-    })
-}
-
-/// The per-encoding answers from stored hits.
-fn answers_from(stored: &[HitRecord]) -> Vec<EncodingAnswer> {
-    let mut results: Vec<EncodingAnswer> = Vec::new();
-    for hit in stored {
-        let reference = HitRef {
-            reference: hit.hit_ref.clone(),
-            band: hit.band.clone(),
-        };
-        match results.last_mut() {
-            Some(last) if last.index == hit.query_index => last.hits.push(reference),
-            _ => results.push(EncodingAnswer {
-                index: hit.query_index,
-                hits: vec![reference],
-            }),
-        }
-    }
-    results
-}
-
-/// The candidate records the policy permits reporting as hits to `principal`,
-/// and every decision made. A record missing from the store is not permitted.
-async fn permit(
-    shared: &Shared,
-    admitted: &Admitted,
-    principal: &str,
-    ids: &[&str],
-    now: OffsetDateTime,
-) -> Result<(std::collections::HashSet<String>, Vec<Decision>), NodeError> {
-    // One batched store call for every candidate: one `get` per candidate
-    // took 1.45 s of a 10,000-encoding batch against 20,000 stored persons.
-    let records: Vec<RecordInfo> = shared
-        .store
-        .get_many(ids)
-        .await?
-        .iter()
-        .map(|entity| RecordInfo::of_entity(&admitted.holder.id, entity))
-        .collect();
-    if records.is_empty() {
-        return Ok((Default::default(), Vec::new()));
-    }
-    let known: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-    let world = World::new(WorldInfo {
-        nodes: vec![admitted.holder.clone(), admitted.asker.clone()],
-        users: vec![UserInfo {
-            id: principal.to_owned(),
-            node: admitted.asker.id.clone(),
-            agency: None,
-            roles: Vec::new(),
-            cases: vec![admitted.case.clone()],
-        }],
-        records,
-    })
-    .map_err(|err| NodeError::Invalid(format!("policy world: {err}")))?;
-    let decider = Decider {
-        policies: &shared.config.hits.policies,
-        world: &world,
-        basis: &*shared.config.hits.policy_basis,
-    };
-    let template = Query {
-        principal,
-        action: Action::QueryHit,
-        record: "",
-        target_node: None,
-        request: None,
-        override_: None,
-        approver: None,
-        reveals_attributes: false,
-        today: today(now),
-    };
-    let refs: Vec<&str> = known.iter().map(String::as_str).collect();
-    let mut decisions: Vec<Decision> = Vec::new();
-    let allowed = palermo_policy::filter(&decider, &template, &refs, &mut decisions)
-        .map_err(|err| NodeError::Invalid(format!("policy: {err}")))?;
-    Ok((allowed.into_iter().map(str::to_owned).collect(), decisions))
-}
-
-/// The effect of a received `hit-answer`: stores the hits against the sent
-/// query and records the answer. Returns the inbox result.
-pub(crate) async fn receive_answer(shared: &Shared, envelope: &Envelope) -> Value {
-    let now = OffsetDateTime::now_utc();
-    let payload: AnswerPayload = match serde_json::from_value(envelope.payload.clone()) {
-        Ok(payload) => payload,
-        Err(err) => return json!({ "stored": false, "problem": format!("payload: {err}") }),
-    };
-    let query = match shared
-        .store
-        .hit_query(HitDirection::Sent, payload.query)
-        .await
-    {
-        Ok(Some(query)) if query.peer == envelope.sender => query,
-        Ok(_) => {
-            tracing::warn!(peer = %envelope.sender, query = %payload.query, "hit answer to no query of ours");
-            return json!({ "stored": false, "problem": "no query of ours to this node has that id" });
-        }
-        Err(err) => return json!({ "stored": false, "problem": format!("store: {err}") }),
-    };
-    if payload.outcome != "answered" {
-        let code = payload.code.clone().unwrap_or_else(|| "refused".to_owned());
-        tracing::warn!(
-            peer = %envelope.sender,
-            query = %payload.query,
-            code = %code,
-            message = payload.message.as_deref().unwrap_or(""),
-            "hit query refused by the peer"
-        );
-        log_store(
-            shared
-                .store
-                .hit_query_settle(HitDirection::Sent, query.id, "refused", Some(&code), 0)
-                .await,
-        );
-        let entry = query_entry(&query, Vec::new(), format!("refused: {code}"));
-        shared.append_ledger(vec![entry]).await;
-        return json!({ "stored": true, "outcome": "refused", "code": code });
-    }
-    let mut hits = Vec::new();
-    let mut local = Vec::new();
-    for result in &payload.results {
-        let Some(record_id) = usize::try_from(result.index)
-            .ok()
-            .and_then(|i| query.record_ids.get(i))
-        else {
-            continue;
-        };
-        local.push(record_id.clone());
-        for hit in &result.hits {
-            hits.push(HitRecord {
-                direction: HitDirection::Sent,
-                peer: envelope.sender.clone(),
-                hit_ref: hit.reference.clone(),
-                query_id: query.id,
-                query_index: result.index,
-                case_id: query.case_id.clone(),
-                band: hit.band.clone(),
-                score: None,
-                record_ids: vec![record_id.clone()],
-                at: now,
-                status: "open".to_owned(),
-            });
-        }
-    }
-    let n_hits = local.len() as u64;
-    let stored = async {
-        shared.store.hits_insert(&hits).await?;
-        shared
-            .store
-            .hit_query_settle(HitDirection::Sent, query.id, "answered", None, n_hits)
-            .await
-    }
-    .await;
-    if let Err(err) = stored {
-        tracing::warn!(error = %err, "storing received hits failed");
-        return json!({ "stored": false, "problem": "store failure" });
-    }
-    tracing::info!(peer = %envelope.sender, query = %query.id, n_hits, "hit answer received");
-    let entry = query_entry(
-        &query,
-        local,
-        format!(
-            "answered by {}: {n_hits} of {} encodings hit",
-            envelope.sender, query.n_encodings
-        ),
-    );
-    shared.append_ledger(vec![entry]).await;
-    json!({ "stored": true, "outcome": "answered", "hits": hits.len() })
 }
 
 /// A `query` ledger entry for a query sent or received.
@@ -1206,12 +1632,6 @@ fn new_reference() -> String {
 /// The UTC date of `now`.
 fn today(now: OffsetDateTime) -> Date {
     Date::from_unix_days(now.unix_timestamp().div_euclid(86_400))
-}
-
-fn log_store(result: palermo_store::Result<()>) {
-    if let Err(err) = result {
-        tracing::warn!(error = %err, "storing a hit query failed");
-    }
 }
 
 #[cfg(test)]

@@ -22,9 +22,11 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration as StdDuration;
 
+use palermo_law::Date;
 use palermo_ledger::entry::NewEntry;
 use palermo_ledger::merkle::ConsistencyProof;
 use palermo_ledger::witness::{self, Observation, WitnessBook};
@@ -44,6 +46,7 @@ use crate::hits::HitConfig;
 use crate::hits::probe::{Alert, ProbeMonitor};
 use crate::pki::{DIRECTORY_FILE, NodeIdentity};
 use crate::replay::ReplayGuard;
+use palermo_store::HitQueryRecord;
 
 /// What can stop a node or a send.
 #[derive(Debug, thiserror::Error)]
@@ -142,11 +145,28 @@ pub(crate) struct Shared {
     pub(crate) ledger_wake: Notify,
     /// Per peer: the size of our ledger head it last countersigned (or asked a proof from).
     pub(crate) witnessed_by: Mutex<HashMap<String, u64>>,
-    /// Per peer: what the probing detectors remember.
-    pub(crate) probe: Mutex<ProbeMonitor>,
+    /// Per peer: what the probing detectors remember (shared with the
+    /// blocking matching tasks).
+    pub(crate) probe: Arc<Mutex<ProbeMonitor>>,
     /// The encoding sets queries were matched against, by key id and generation.
     pub(crate) index_cache: Mutex<Vec<Arc<crate::hits::CachedIndex>>>,
+    /// Per peer: what it had answered in its quota and probing windows.
+    pub(crate) hit_windows: Mutex<crate::hits::Windows>,
+    /// Wakes [`Node::settled_query`] waiters (answers to sent queries were stored).
+    pub(crate) hits_settled: Notify,
+    /// Whether the ledger holds the `key-change` entry of `config.ledger_key`
+    /// (once it does, it always will: the key is fixed for the node's run).
+    pub(crate) ledger_key_announced: AtomicBool,
+    /// Legal-basis checks already made, by states, claim and date (the
+    /// knowledge base is fixed for the node's run).
+    pub(crate) basis_checks: Mutex<BasisChecks>,
 }
+
+/// Legal-basis check results by holder state, asking state, claim and date.
+pub(crate) type BasisChecks = HashMap<(String, String, String, Date), Result<(), String>>;
+
+/// Most legal-basis checks remembered (the cache starts over when full).
+const BASIS_CHECKS: usize = 4_096;
 
 /// Runs the node in `config.dir` on `store` until `shutdown` resolves: the
 /// mutual-TLS peer endpoint on `listener`, the sender, the ledger recorder and
@@ -201,6 +221,41 @@ impl Node {
         .await?;
         self.shared.outbox_wake.notify_one();
         Ok(id)
+    }
+
+    /// Waits until the hit query `id` this node sent is settled (answered
+    /// or refused) and returns it; returns it still pending when `timeout`
+    /// passes first, and `None` when this node sent no such query.
+    pub async fn settled_query(
+        &self,
+        id: Uuid,
+        timeout: StdDuration,
+    ) -> Result<Option<HitQueryRecord>, NodeError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            // Registered before the store is read, so that an answer stored
+            // in between still wakes this waiter.
+            let settled = self.shared.hits_settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            let query = self
+                .shared
+                .store
+                .hit_query(palermo_store::HitDirection::Sent, id)
+                .await?;
+            match query {
+                Some(query) if query.status == "pending" => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Ok(Some(query));
+                    }
+                }
+                other => return Ok(other),
+            }
+            tokio::select! {
+                _ = &mut settled => {}
+                _ = tokio::time::sleep_until(deadline) => {}
+            }
+        }
     }
 
     /// Runs the node until `shutdown` resolves (see [`run_node`]).
@@ -302,8 +357,12 @@ fn open(config: NodeConfig, store: AnyStore) -> Result<Arc<Shared>, NodeError> {
         outbox_wake: Notify::new(),
         ledger_wake: Notify::new(),
         witnessed_by: Mutex::new(HashMap::new()),
-        probe: Mutex::new(ProbeMonitor::default()),
+        probe: Arc::new(Mutex::new(ProbeMonitor::default())),
         index_cache: Mutex::new(Vec::new()),
+        hit_windows: Mutex::new(crate::hits::Windows::default()),
+        hits_settled: Notify::new(),
+        ledger_key_announced: AtomicBool::new(false),
+        basis_checks: Mutex::new(HashMap::new()),
         config,
     }))
 }
@@ -355,14 +414,14 @@ impl Shared {
             },
             Kind::DirectoryRefresh => (self.refresh_directory(envelope, now), Vec::new(), None),
             Kind::HitQuery => {
-                let (result, replies) = crate::hits::answer(self, envelope, now).await;
+                let mut answers = crate::hits::answer_all(self, &[envelope], now).await;
+                let (result, replies) = answers.pop().unwrap_or_default();
                 (result, replies, None)
             }
-            Kind::HitAnswer => (
-                crate::hits::receive_answer(self, envelope).await,
-                Vec::new(),
-                None,
-            ),
+            Kind::HitAnswer => {
+                let mut results = crate::hits::receive_answers(self, &[envelope]).await;
+                (results.pop().unwrap_or_default(), Vec::new(), None)
+            }
             _ => (json!({ "stored": true }), Vec::new(), None),
         };
         InboxEffect {
@@ -370,6 +429,52 @@ impl Shared {
             replies,
             peer_head,
         }
+    }
+
+    /// The effects of a batch of verified messages, in order. Hit queries
+    /// and hit answers are applied together per kind (one store transaction
+    /// and one ledger append for all of them); the others one by one.
+    pub(crate) async fn effects(&self, messages: &[(&Envelope, Kind)]) -> Vec<InboxEffect> {
+        let now = OffsetDateTime::now_utc();
+        let mut effects: Vec<Option<InboxEffect>> = (0..messages.len()).map(|_| None).collect();
+        let of_kind = |kind: Kind| -> (Vec<usize>, Vec<&Envelope>) {
+            messages
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, k))| *k == kind)
+                .map(|(idx, (envelope, _))| (idx, *envelope))
+                .unzip()
+        };
+        let (idxs, queries) = of_kind(Kind::HitQuery);
+        if !queries.is_empty() {
+            let answers = crate::hits::answer_all(self, &queries, now).await;
+            for (idx, (result, replies)) in idxs.into_iter().zip(answers) {
+                effects[idx] = Some(InboxEffect {
+                    result,
+                    replies,
+                    peer_head: None,
+                });
+            }
+        }
+        let (idxs, answers) = of_kind(Kind::HitAnswer);
+        if !answers.is_empty() {
+            let results = crate::hits::receive_answers(self, &answers).await;
+            for (idx, result) in idxs.into_iter().zip(results) {
+                effects[idx] = Some(InboxEffect {
+                    result,
+                    replies: Vec::new(),
+                    peer_head: None,
+                });
+            }
+        }
+        let mut out = Vec::with_capacity(messages.len());
+        for ((envelope, kind), effect) in messages.iter().zip(effects) {
+            out.push(match effect {
+                Some(effect) => effect,
+                None => self.effect(envelope, *kind).await,
+            });
+        }
+        out
     }
 
     /// Checks a peer's signed ledger head against the heads seen before and countersigns it.
@@ -534,20 +639,29 @@ impl Shared {
         Some((info(self.node_id())?, info(peer)?))
     }
 
-    /// Runs the near-identical detector on a batch from `peer`; logs and returns its alert.
-    pub(crate) fn probe_check(
+    /// Checks a claimed legal basis ([`crate::hits::check_basis`]), from
+    /// the checks already made when the same one was checked before.
+    pub(crate) fn check_basis_cached(
         &self,
-        peer: &str,
-        batch: &palermo_pprl::Clks,
-        now: OffsetDateTime,
-    ) -> Option<Alert> {
-        let alert = self
-            .probe
-            .lock()
-            .ok()?
-            .observe(&self.config.hits.probe, peer, batch, now)?;
-        tracing::warn!(peer, kind = alert.kind, reason = %alert.reason, "hit/no-hit probing suspected");
-        Some(alert)
+        holder: &str,
+        asker: &str,
+        claim: &crate::hits::BasisClaim,
+        date: Date,
+    ) -> Result<(), String> {
+        let key = (holder.to_owned(), asker.to_owned(), claim.text(), date);
+        if let Ok(checks) = self.basis_checks.lock()
+            && let Some(result) = checks.get(&key)
+        {
+            return result.clone();
+        }
+        let result = crate::hits::check_basis(&self.config.hits.law, holder, asker, claim, date);
+        if let Ok(mut checks) = self.basis_checks.lock() {
+            if checks.len() >= BASIS_CHECKS {
+                checks.clear();
+            }
+            checks.insert(key, result.clone());
+        }
+        result
     }
 
     /// Judges `peer`'s query-to-hit ratio; logs and returns its alert.
@@ -814,6 +928,10 @@ async fn on_ledger(store: &AnyStore, kind: &str, id: Uuid) -> Result<bool, NodeE
 
 /// The `key-change` entry announcing the ledger key, when the ledger has none for it yet.
 async fn key_change_entry(shared: &Shared) -> Result<Option<NewEntry>, NodeError> {
+    // Looked up on the ledger until found once: every append asked before.
+    if shared.ledger_key_announced.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
     let public = shared.config.ledger_key.public();
     let filter = EntryFilter {
         kind: Some("key-change".to_owned()),
@@ -824,6 +942,7 @@ async fn key_change_entry(shared: &Shared) -> Result<Option<NewEntry>, NodeError
         limit: 1,
     };
     if !shared.store.ledger_entries(&filter).await?.is_empty() {
+        shared.ledger_key_announced.store(true, Ordering::Relaxed);
         return Ok(None);
     }
     let previous = shared.store.ledger_head().await?.map(|h| h.key_id);

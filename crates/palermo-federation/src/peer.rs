@@ -362,9 +362,11 @@ pub(crate) async fn receive(
         });
         verified.push((results.len() - 1, envelope, kind));
     }
+    let messages: Vec<(&Envelope, crate::Kind)> =
+        verified.iter().map(|(_, e, k)| (e, *k)).collect();
+    let effects = shared.effects(&messages).await;
     let mut batch = Vec::with_capacity(verified.len());
-    for (_, envelope, kind) in &verified {
-        let effect = shared.effect(envelope, *kind).await;
+    for ((_, envelope, _), effect) in verified.iter().zip(effects) {
         batch.push((
             IncomingMessage {
                 id: envelope.id,

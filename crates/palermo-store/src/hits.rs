@@ -22,7 +22,7 @@ use crate::federation::{from_ms, parse_id, to_ms};
 use crate::{AnyStore, Error, OutgoingMessage, PgStore, Result, SqliteStore};
 
 /// Which way a query (and its hits) went, seen from this node.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HitDirection {
     /// This node asked a peer.
@@ -162,6 +162,19 @@ pub struct HitWindow {
     pub encodings: u64,
     /// Encodings that got a hit.
     pub hits: u64,
+}
+
+/// The outcome of a sent query, as its answer settles it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HitSettlement {
+    /// The sent query's id.
+    pub id: Uuid,
+    /// `answered` or `refused`.
+    pub status: String,
+    /// The refusal code, when refused.
+    pub code: Option<String>,
+    /// Encodings of the batch that got at least one hit.
+    pub n_hits: u64,
 }
 
 fn corrupt(what: &str, value: &str) -> Error {
@@ -347,6 +360,27 @@ macro_rules! insert_query {
             .execute($exec)
             .await?
             .rows_affected()
+    }};
+}
+
+/// Inserts `$hit` (a [`HitRecord`]) with `$sql` on `$exec`.
+macro_rules! insert_hit {
+    ($exec:expr, $sql:expr, $hit:expr) => {{
+        let hit: &HitRecord = $hit;
+        sqlx::query($sql)
+            .bind(hit.direction.as_str())
+            .bind(&hit.peer)
+            .bind(&hit.hit_ref)
+            .bind(hit.query_id.to_string())
+            .bind(to_i64(hit.query_index))
+            .bind(&hit.case_id)
+            .bind(&hit.band)
+            .bind(hit.score)
+            .bind(ids_text(&hit.record_ids))
+            .bind(to_ms(hit.at))
+            .bind(&hit.status)
+            .execute($exec)
+            .await?;
     }};
 }
 
@@ -620,6 +654,137 @@ impl AnyStore {
         })
     }
 
+    /// Stored queries of one direction with the given ids (those that exist, in no particular order).
+    pub async fn hit_queries_by_id(
+        &self,
+        direction: HitDirection,
+        ids: &[Uuid],
+    ) -> Result<Vec<HitQueryRecord>> {
+        let text =
+            format!("SELECT {QUERY_COLUMNS} FROM hit_queries WHERE direction = ? AND id = ?");
+        on_pool!(self, pool, sql => {
+            // One connection for the whole batch: each lookup is a primary-key read.
+            let mut conn = pool.acquire().await?;
+            let mut found = Vec::with_capacity(ids.len());
+            for id in ids {
+                let row: Option<QueryColumns> = sqlx::query_as(sql(&text))
+                    .bind(direction.as_str())
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if let Some(row) = row {
+                    found.push(query_row(row)?);
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    /// Records queries (received ones as answered or refused) and the hits
+    /// of those that are new, in one transaction; returns, per query, whether
+    /// it was new. A node answering many queries at once commits them
+    /// together instead of paying a transaction per query and per table.
+    /// Hits of a query that was stored before are not inserted: a redelivered
+    /// query keeps the references it was first answered with.
+    pub async fn hit_queries_record(
+        &self,
+        queries: &[HitQueryRecord],
+        hits: &[HitRecord],
+    ) -> Result<Vec<bool>> {
+        let hit_text = format!(
+            "INSERT INTO hits ({HIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING"
+        );
+        on_pool!(self, pool, sql => {
+            let mut tx = pool.begin().await?;
+            let mut new = Vec::with_capacity(queries.len());
+            let mut new_ids = std::collections::HashSet::new();
+            for query in queries {
+                let n = insert_query!(&mut *tx, sql(INSERT_QUERY), query);
+                if n > 0 {
+                    new_ids.insert((query.direction, query.id));
+                }
+                new.push(n > 0);
+            }
+            for hit in hits
+                .iter()
+                .filter(|h| new_ids.contains(&(h.direction, h.query_id)))
+            {
+                insert_hit!(&mut *tx, sql(&hit_text), hit);
+            }
+            tx.commit().await?;
+            Ok(new)
+        })
+    }
+
+    /// Stores the hits answered to sent queries and settles those queries,
+    /// in one transaction (so a settled query always has its hits stored).
+    pub async fn hit_answers_store(
+        &self,
+        settled: &[HitSettlement],
+        hits: &[HitRecord],
+    ) -> Result<()> {
+        let hit_text = format!(
+            "INSERT INTO hits ({HIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING"
+        );
+        let settle_text = "UPDATE hit_queries SET status = ?, code = ?, n_hits = ? \
+             WHERE direction = ? AND id = ?";
+        on_pool!(self, pool, sql => {
+            let mut tx = pool.begin().await?;
+            for hit in hits {
+                insert_hit!(&mut *tx, sql(&hit_text), hit);
+            }
+            for s in settled {
+                sqlx::query(sql(settle_text))
+                    .bind(&s.status)
+                    .bind(s.code.as_deref())
+                    .bind(to_i64(s.n_hits))
+                    .bind(HitDirection::Sent.as_str())
+                    .bind(s.id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// What `peer` asked this node since `since` (answered queries only), per
+    /// second: `(unix second, window)`, oldest first. A node loads this once
+    /// and then keeps the window in memory as it answers.
+    pub async fn hit_window_seconds(
+        &self,
+        peer: &str,
+        since: OffsetDateTime,
+    ) -> Result<Vec<(i64, HitWindow)>> {
+        on_pool!(self, pool, sql => {
+            let rows: Vec<(i64, i64, Option<i64>, Option<i64>)> = sqlx::query_as(sql(
+                "SELECT at / 1000, count(*), CAST(sum(n_encodings) AS BIGINT), \
+                 CAST(sum(n_hits) AS BIGINT) FROM hit_queries WHERE direction = 'received' \
+                 AND peer = ? AND at >= ? AND status = 'answered' GROUP BY at / 1000 \
+                 ORDER BY at / 1000",
+            ))
+            .bind(peer)
+            .bind(to_ms(since))
+            .fetch_all(pool)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(second, n, encodings, hits)| {
+                    (
+                        second,
+                        HitWindow {
+                            queries: count(n),
+                            encodings: count(encodings.unwrap_or(0)),
+                            hits: count(hits.unwrap_or(0)),
+                        },
+                    )
+                })
+                .collect())
+        })
+    }
+
     /// Stores hits, leaving any already stored (same direction, peer and reference) as they are.
     pub async fn hits_insert(&self, hits: &[HitRecord]) -> Result<()> {
         let text = format!(
@@ -629,20 +794,7 @@ impl AnyStore {
         on_pool!(self, pool, sql => {
             let mut tx = pool.begin().await?;
             for hit in hits {
-                sqlx::query(sql(&text))
-                    .bind(hit.direction.as_str())
-                    .bind(&hit.peer)
-                    .bind(&hit.hit_ref)
-                    .bind(hit.query_id.to_string())
-                    .bind(to_i64(hit.query_index))
-                    .bind(&hit.case_id)
-                    .bind(&hit.band)
-                    .bind(hit.score)
-                    .bind(ids_text(&hit.record_ids))
-                    .bind(to_ms(hit.at))
-                    .bind(&hit.status)
-                    .execute(&mut *tx)
-                    .await?;
+                insert_hit!(&mut *tx, sql(&text), hit);
             }
             tx.commit().await?;
             Ok(())

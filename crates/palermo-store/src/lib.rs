@@ -40,7 +40,8 @@ pub use crate::federation::{
     OutboxStatus, OutgoingMessage, PeerHead, Unledgered,
 };
 pub use crate::hits::{
-    HitDirection, HitEncodingSet, HitEncodings, HitPeer, HitQueryRecord, HitRecord, HitWindow,
+    HitDirection, HitEncodingSet, HitEncodings, HitPeer, HitQueryRecord, HitRecord, HitSettlement,
+    HitWindow,
 };
 pub use crate::keys::{entity_key_hashes_of, entity_keys, key_hash, name_key};
 pub use crate::law::LawUpdateRecord;

@@ -24,7 +24,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use palermo_pprl::{Blocking, Clks, MatchConfig};
+use palermo_pprl::{Blocking, Clks, Kernel, MatchConfig};
 use palermo_store::HitWindow;
 use time::OffsetDateTime;
 
@@ -77,12 +77,82 @@ pub struct Alert {
 /// What one peer sent recently.
 #[derive(Default)]
 struct PeerState {
-    /// `(when, encoding words)`, oldest first.
-    recent: VecDeque<(OffsetDateTime, Vec<u64>)>,
+    /// Its last encodings.
+    recent: Recent,
     /// When near-identical encodings were counted, oldest first.
     near: VecDeque<OffsetDateTime>,
     /// When each detector last alerted.
     alerted: HashMap<&'static str, OffsetDateTime>,
+}
+
+/// A peer's last [`ProbeConfig::memory`] encodings, in a ring of contiguous
+/// rows that the popcount kernel scans in place. Rebuilding a pool of the
+/// remembered encodings for every query (and matching it through
+/// [`palermo_pprl::match_clks`]) took most of a single query's time.
+#[derive(Default)]
+struct Recent {
+    /// Words per row (rows of another length reset the ring).
+    n_words: usize,
+    /// Row `k` is `words[k·n_words..(k + 1)·n_words]`.
+    words: Vec<u64>,
+    popcounts: Vec<u32>,
+    /// When each row was received.
+    at: Vec<OffsetDateTime>,
+    /// The row the next push overwrites once the ring is full.
+    next: usize,
+}
+
+impl Recent {
+    fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    /// Forgets everything when rows of `n_words` words would not fit.
+    fn fit(&mut self, n_words: usize) {
+        if self.n_words != n_words {
+            *self = Recent {
+                n_words,
+                ..Recent::default()
+            };
+        }
+    }
+
+    fn row(&self, k: usize) -> &[u64] {
+        &self.words[k * self.n_words..(k + 1) * self.n_words]
+    }
+
+    fn push(&mut self, memory: usize, row: &[u64], popcount: u32, at: OffsetDateTime) {
+        if memory == 0 || row.len() != self.n_words {
+            return;
+        }
+        if self.len() < memory {
+            self.words.extend_from_slice(row);
+            self.popcounts.push(popcount);
+            self.at.push(at);
+            return;
+        }
+        // Shrunk memory: keep the ring at its size, overwrite in turn.
+        let k = self.next % self.len();
+        let w = self.n_words;
+        self.words[k * w..(k + 1) * w].copy_from_slice(row);
+        self.popcounts[k] = popcount;
+        self.at[k] = at;
+        self.next = (k + 1) % memory.min(self.len());
+    }
+}
+
+/// Batches up to this many encodings are compared directly (each against
+/// the ring and the rest of its batch); larger ones go through
+/// [`palermo_pprl::match_clks`] and its blocking.
+const DIRECT_UP_TO: usize = 64;
+
+/// The Dice coefficient from an AND count and two popcounts.
+fn dice_of(and: u32, a: u32, b: u32) -> f64 {
+    if a + b == 0 {
+        0.0
+    } else {
+        2.0 * f64::from(and) / f64::from(a + b)
+    }
 }
 
 /// The per-peer state of both detectors (in memory; a restart forgets it).
@@ -102,57 +172,22 @@ impl ProbeMonitor {
         now: OffsetDateTime,
     ) -> Option<Alert> {
         let window = time::Duration::seconds(i64::try_from(config.window_secs).unwrap_or(i64::MAX));
+        let since = now - window;
         let state = self.peers.entry(peer.to_owned()).or_default();
-        while state
-            .recent
-            .front()
-            .is_some_and(|(at, _)| *at < now - window)
-        {
-            state.recent.pop_front();
-        }
-        while state.near.front().is_some_and(|at| *at < now - window) {
+        while state.near.front().is_some_and(|at| *at < since) {
             state.near.pop_front();
         }
-        let n_bits = batch.n_bits();
-        let mut pool = Clks::new(n_bits);
-        for (_, words) in &state.recent {
-            pool.push_words(words);
-        }
-        let n_recent = pool.len();
-        for idx in 0..batch.len() {
-            pool.push_words(batch.row(idx));
-        }
-        let match_config = MatchConfig {
-            threshold: config.near_identical,
-            // Itself and `min_partners` others are all that is needed to count it.
-            top_k: Some(config.min_partners.saturating_add(1)),
-            one_to_one: false,
-            blocking: Blocking::Auto,
-        };
-        let near = match palermo_pprl::match_clks(batch, &pool, &match_config) {
-            // Every encoding matches itself at position n_recent + idx; count the others.
-            Ok((pairs, _)) => {
-                let mut partners = vec![0usize; batch.len()];
-                for pair in pairs {
-                    if pair.right as usize != n_recent + pair.left as usize
-                        && let Some(slot) = partners.get_mut(pair.left as usize)
-                    {
-                        *slot += 1;
-                    }
-                }
-                partners
-                    .into_iter()
-                    .filter(|n| *n >= config.min_partners.max(1))
-                    .count()
-            }
-            Err(_) => 0,
+        state.recent.fit(batch.n_words());
+        let near = if batch.len() <= DIRECT_UP_TO {
+            near_direct(&state.recent, batch, config, since)
+        } else {
+            near_matched(&state.recent, batch, config, since)
         };
         state.near.extend(std::iter::repeat_n(now, near));
         for idx in 0..batch.len() {
-            state.recent.push_back((now, batch.row(idx).to_vec()));
-        }
-        while state.recent.len() > config.memory {
-            state.recent.pop_front();
+            state
+                .recent
+                .push(config.memory, batch.row(idx), batch.popcount(idx), now);
         }
         let n_near = state.near.len();
         if n_near < config.max_near_identical {
@@ -199,6 +234,86 @@ impl ProbeMonitor {
                 used.encodings, used.hits, config.window_secs, config.max_encodings_per_hit
             ),
         )
+    }
+}
+
+/// The encodings of a small `batch` with at least `min_partners` near-identical
+/// others among the recent ones received since `since` and the rest of the batch.
+fn near_direct(
+    recent: &Recent,
+    batch: &Clks,
+    config: &ProbeConfig,
+    since: OffsetDateTime,
+) -> usize {
+    let (threshold, needed) = (config.near_identical, config.min_partners.max(1));
+    let kernel = Kernel::detect();
+    let mut counts = vec![0u32; recent.len()];
+    let mut near = 0;
+    for idx in 0..batch.len() {
+        let row = batch.row(idx);
+        let popcount = batch.popcount(idx);
+        let mut partners = 0;
+        if !counts.is_empty() {
+            kernel.and_counts(row, &recent.words, &mut counts);
+            partners = counts
+                .iter()
+                .enumerate()
+                .filter(|(k, and)| {
+                    recent.at[*k] >= since
+                        && dice_of(**and, popcount, recent.popcounts[*k]) >= threshold
+                })
+                .take(needed)
+                .count();
+        }
+        partners += (0..batch.len())
+            .filter(|other| *other != idx)
+            .filter(|other| palermo_pprl::dice(row, batch.row(*other)) >= threshold)
+            .take(needed - partners.min(needed))
+            .count();
+        near += usize::from(partners >= needed);
+    }
+    near
+}
+
+/// [`near_direct`] for large batches, through [`palermo_pprl::match_clks`].
+fn near_matched(
+    recent: &Recent,
+    batch: &Clks,
+    config: &ProbeConfig,
+    since: OffsetDateTime,
+) -> usize {
+    let needed = config.min_partners.max(1);
+    let mut pool = Clks::new(batch.n_bits());
+    for k in 0..recent.len() {
+        if recent.at[k] >= since {
+            pool.push_words(recent.row(k));
+        }
+    }
+    let n_recent = pool.len();
+    for idx in 0..batch.len() {
+        pool.push_words(batch.row(idx));
+    }
+    let match_config = MatchConfig {
+        threshold: config.near_identical,
+        // Itself and `needed` others are all that is needed to count it.
+        top_k: Some(needed.saturating_add(1)),
+        one_to_one: false,
+        blocking: Blocking::Auto,
+    };
+    match palermo_pprl::match_clks(batch, &pool, &match_config) {
+        // Every encoding matches itself at position n_recent + idx; count the others.
+        Ok((pairs, _)) => {
+            let mut partners = vec![0usize; batch.len()];
+            for pair in pairs {
+                if pair.right as usize != n_recent + pair.left as usize
+                    && let Some(slot) = partners.get_mut(pair.left as usize)
+                {
+                    *slot += 1;
+                }
+            }
+            partners.into_iter().filter(|n| *n >= needed).count()
+        }
+        Err(_) => 0,
     }
 }
 
@@ -265,6 +380,48 @@ mod tests {
     }
 
     #[test]
+    fn only_the_last_memory_encodings_count_and_large_batches_agree() {
+        let config = ProbeConfig {
+            memory: 4,
+            min_partners: 1,
+            max_near_identical: 100,
+            ..config()
+        };
+        let now = OffsetDateTime::now_utc();
+        // Six far-apart encodings, one per batch: the ring keeps the last four.
+        let rows: Vec<Vec<u64>> = (0..6).map(|i| vec![0xFFu64 << (8 * i), 0]).collect();
+        let mut monitor = ProbeMonitor::default();
+        for row in &rows {
+            monitor.observe(&config, "de-bka", &clks(std::slice::from_ref(row)), now);
+        }
+        let near = |m: &ProbeMonitor| m.peers["de-bka"].near.len();
+        assert_eq!(near(&monitor), 0);
+        // A copy of the first (forgotten) does not count; a copy of the last does.
+        monitor.observe(&config, "de-bka", &clks(&[rows[0].clone()]), now);
+        assert_eq!(near(&monitor), 0);
+        monitor.observe(&config, "de-bka", &clks(&[rows[5].clone()]), now);
+        assert_eq!(near(&monitor), 1);
+        // A batch above DIRECT_UP_TO: pairs inside it count through match_clks.
+        let mut big: Vec<Vec<u64>> = (0..(DIRECT_UP_TO as u64 + 6))
+            .map(|i| {
+                vec![
+                    i.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    !i.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                ]
+            })
+            .collect();
+        big.push(big[0].clone());
+        let mut fresh = ProbeMonitor::default();
+        fresh.observe(&config, "fr-ocrteh", &clks(&big), now);
+        assert_eq!(
+            fresh.peers["fr-ocrteh"].near.len(),
+            2,
+            "the copy and its original"
+        );
+        assert_eq!(fresh.peers["fr-ocrteh"].recent.len(), 4);
+    }
+
+    #[test]
     fn pairs_of_namesakes_do_not_alert_but_a_dense_group_does() {
         let mut monitor = ProbeMonitor::default();
         let now = OffsetDateTime::now_utc();
@@ -292,6 +449,19 @@ mod tests {
             alert.reason.starts_with("3 near-identical"),
             "{}",
             alert.reason
+        );
+        // The same through the large-batch path: many namesake pairs, no alert.
+        let mut fresh = ProbeMonitor::default();
+        let pairs: Vec<Vec<u64>> = (0..(DIRECT_UP_TO as u64 / 2 + 4))
+            .flat_map(|i| {
+                let word = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                [vec![word, !word], vec![word ^ 1, !word]]
+            })
+            .collect();
+        assert!(
+            fresh
+                .observe(&config(), "my-pdrm", &clks(&pairs), now)
+                .is_none()
         );
     }
 

@@ -4,7 +4,7 @@
 
 use palermo_store::{
     AnyStore, FederationStore, HitDirection, HitEncodingSet, HitPeer, HitQueryRecord, HitRecord,
-    OutgoingMessage, PgStore, SqliteStore,
+    HitSettlement, HitWindow, OutgoingMessage, PgStore, SqliteStore,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -221,6 +221,98 @@ async fn hit_tables_sqlite() {
 async fn hit_tables_postgres() {
     let store = AnyStore::Postgres(PgStore::connect(&crate::util::pg_url()).await.unwrap());
     hit_tables(store).await;
+}
+
+/// The batch writes a node answering many queries at once uses: query rows
+/// with the new queries' hits in one transaction, answers' hits with the
+/// settlement of their queries, lookups by id, and the window per second.
+async fn hit_batches(store: AnyStore) {
+    let answered = query(HitDirection::Received, "de-bka", 0, "answered", 3);
+    let mut refused = query(HitDirection::Received, "de-bka", 0, "refused", 2);
+    refused.code = Some("over-quota".to_owned());
+    let later = query(HitDirection::Received, "de-bka", 1, "answered", 4);
+    let hits = vec![hit(&answered, "hit-a", 0), hit(&later, "hit-b", 3)];
+    let new = store
+        .hit_queries_record(&[answered.clone(), refused.clone(), later.clone()], &hits)
+        .await
+        .unwrap();
+    assert_eq!(new, vec![true, true, true]);
+    // Recorded again (a redelivery): not new, and its fresh hits are not stored.
+    let new = store
+        .hit_queries_record(
+            std::slice::from_ref(&answered),
+            &[hit(&answered, "hit-z", 1)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(new, vec![false]);
+    let stored = store
+        .hits_for_query(HitDirection::Received, answered.id)
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![hits[0].clone()]);
+    let mut found = store
+        .hit_queries_by_id(
+            HitDirection::Received,
+            &[answered.id, refused.id, Uuid::now_v7()],
+        )
+        .await
+        .unwrap();
+    found.sort_by_key(|q| q.status.clone());
+    assert_eq!(found, vec![answered.clone(), refused.clone()]);
+    // Answered queries per second (the refused one does not count).
+    let seconds = store.hit_window_seconds("de-bka", at(-10)).await.unwrap();
+    let second = at(0).unix_timestamp();
+    let used = |queries, encodings| HitWindow {
+        queries,
+        encodings,
+        hits: 0,
+    };
+    assert_eq!(
+        seconds,
+        vec![(second, used(1, 3)), (second + 1, used(1, 4))]
+    );
+    assert_eq!(
+        store.hit_window_seconds("de-bka", at(1)).await.unwrap(),
+        vec![(second + 1, used(1, 4))]
+    );
+    // A sent query settles with its answer's hits in one transaction.
+    let sent = query(HitDirection::Sent, "nl-knp", 0, "pending", 2);
+    store.hit_query_record(&sent).await.unwrap();
+    let settled = HitSettlement {
+        id: sent.id,
+        status: "answered".to_owned(),
+        code: None,
+        n_hits: 1,
+    };
+    store
+        .hit_answers_store(&[settled], &[hit(&sent, "hit-s", 1)])
+        .await
+        .unwrap();
+    let now = store
+        .hit_query(HitDirection::Sent, sent.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((now.status.as_str(), now.n_hits), ("answered", 1));
+    let sent_hits = store
+        .hits_for_query(HitDirection::Sent, sent.id)
+        .await
+        .unwrap();
+    assert_eq!(sent_hits.len(), 1);
+}
+
+#[tokio::test]
+async fn hit_batches_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("node.db").display());
+    hit_batches(AnyStore::Sqlite(SqliteStore::connect(&url).await.unwrap())).await;
+}
+
+#[tokio::test]
+async fn hit_batches_postgres() {
+    let store = AnyStore::Postgres(PgStore::connect(&crate::util::pg_url()).await.unwrap());
+    hit_batches(store).await;
 }
 
 /// `get_many` answers the stored entities among the ids (across query
