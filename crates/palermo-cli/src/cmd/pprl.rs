@@ -91,9 +91,13 @@ pub(crate) struct EncodeArgs {
     /// Hardening against frequency and pattern-mining attacks.
     #[arg(long, value_enum, default_value_t = HardeningArg::Balance)]
     hardening: HardeningArg,
-    /// Length of the raw Bloom filter in bits (a multiple of 128).
-    #[arg(long, default_value_t = 1024)]
-    bits: usize,
+    /// Encode one record-level Bloom filter of this many raw bits (a multiple of 128;
+    /// the version 1 encoding) instead of the standard field segments.
+    #[arg(long)]
+    bits: Option<usize>,
+    /// Encode one record-level filter of 1024 raw bits (the version 1 encoding).
+    #[arg(long)]
+    record_level: bool,
 }
 
 /// Arguments of `palermo pprl match`.
@@ -225,10 +229,18 @@ fn run_encode(ctx: &Ctx, args: EncodeArgs) -> Result<(), CliError> {
         .with_context(|| format!("reading secret file {}", args.secret_file.display()))
         .bad_input()?;
     let hardening = Hardening::from(args.hardening);
-    let config = EncodeConfig {
-        n_bits: args.bits,
-        hardening,
-        ..EncodeConfig::standard()
+    let config = if args.record_level || args.bits.is_some() {
+        let base = EncodeConfig::standard();
+        EncodeConfig {
+            n_bits: args.bits.unwrap_or(base.n_bits),
+            hardening,
+            ..base
+        }
+    } else {
+        EncodeConfig {
+            hardening,
+            ..EncodeConfig::field_level()
+        }
     };
     let encoder = Encoder::new(&secret, config)
         .with_context(|| format!("secret file {}", args.secret_file.display()))
