@@ -108,7 +108,11 @@ fn diagnose(
             let mut tb = pb.name_tokens.clone();
             ta.sort();
             tb.sort();
-            let names = if ta == tb { "same names" } else { "names differ" };
+            let names = if ta == tb {
+                "same names"
+            } else {
+                "names differ"
+            };
             let birth = match (pa.birth, pb.birth) {
                 (None, _) | (_, None) => "birth missing",
                 (Some(x), Some(y)) if x == y => "same birth",
@@ -148,9 +152,11 @@ fn main() {
         .get(2)
         .map_or(Hardening::Balance, |s| Hardening::parse(s).unwrap());
     let threshold: f64 = args.get(3).map_or(0.8, |s| s.parse().unwrap());
-    let target_dir = dir.join(format!("sim-7-{persons}"));
-    let known_dir = dir.join(format!("sim-8-{persons}"));
-    let labels = scenario(&target_dir, persons, 7);
+    // `PALERMO_PPRL_SEED`: the simulation matched (default 7; the attacker's is the next).
+    let seed: u64 = std::env::var("PALERMO_PPRL_SEED").map_or(7, |s| s.parse().unwrap());
+    let target_dir = dir.join(format!("sim-{seed}-{persons}"));
+    let known_dir = dir.join(format!("sim-{}-{persons}", seed + 1));
+    let labels = scenario(&target_dir, persons, seed);
     // `PALERMO_PPRL_RECORD=1`: the record-level encoding of version 1 files.
     let base = if std::env::var_os("PALERMO_PPRL_RECORD").is_some() {
         EncodeConfig::standard()
@@ -247,8 +253,7 @@ fn main() {
             );
             // `PALERMO_PPRL_DUMP=DIR`: per-field similarities of every pair found (-1 for
             // a field missing on a side) with its label, to tune the scoring offline.
-            if let (Ok(dir), Some(scoring)) =
-                (std::env::var("PALERMO_PPRL_DUMP"), clks_a.scoring())
+            if let (Ok(dir), Some(scoring)) = (std::env::var("PALERMO_PPRL_DUMP"), clks_a.scoring())
             {
                 let mut out = String::new();
                 for p in &pairs {
@@ -257,8 +262,15 @@ fn main() {
                     for f in &scoring.fields {
                         let (u, v) = (&x[start..start + f.words], &y[start..start + f.words]);
                         start += f.words;
-                        let (pu, pv) = (palermo_pprl::clks::popcount(u), palermo_pprl::clks::popcount(v));
-                        let s = if pu == 0 || pv == 0 { -1.0 } else { palermo_pprl::dice(u, v) };
+                        let (pu, pv) = (
+                            palermo_pprl::clks::popcount(u),
+                            palermo_pprl::clks::popcount(v),
+                        );
+                        let s = if pu == 0 || pv == 0 {
+                            -1.0
+                        } else {
+                            palermo_pprl::dice(u, v)
+                        };
                         out.push_str(&format!("{s:.4},"));
                     }
                     let same = entity(&ids_a[p.left as usize]) == entity(&ids_b[p.right as usize]);
@@ -326,7 +338,7 @@ fn main() {
         return;
     }
     let target = COUNTRIES[COUNTRIES.len() - 1];
-    scenario(&known_dir, persons, 8);
+    scenario(&known_dir, persons, seed + 1);
     let (_, known) = people(&known_dir, target);
     let knowledge = Knowledge::from_people(&known, &config);
     let (_, truth, clks) = &sides[target];

@@ -132,8 +132,7 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
         match file.version {
             Some(1) if file.fields.is_some() => {
                 return Err(malformed(
-                    "version 1 files have no \"fields\" (field segments are version 2)"
-                        .to_owned(),
+                    "version 1 files have no \"fields\" (field segments are version 2)".to_owned(),
                 ));
             }
             Some(1 | VERSION) => {}
@@ -285,12 +284,16 @@ mod tests {
         );
         let fields = r#""fields": {"fields": [{"field": "name", "words": 2, "weight": 1.0, "missing": 0.5}], "prefilter": 0.5}"#;
         check_err(
-            &format!(r#"{{"format": "palermo-clk", "version": 1, "key_id": "k", {fields}, "clks": []}}"#),
+            &format!(
+                r#"{{"format": "palermo-clk", "version": 1, "key_id": "k", {fields}, "clks": []}}"#
+            ),
             "version 1 files have no \"fields\"",
         );
         check_err(
-            &format!(r#"{{"format": "palermo-clk", "version": 2, "key_id": "k", {fields}, "clks": ["AQI="]}}"#),
-            "\"fields\" do not fit the encodings: invalid fields: segments of 2 words for encodings of 1 words",
+            &format!(
+                r#"{{"format": "palermo-clk", "version": 2, "key_id": "k", {fields}, "clks": ["AQI="]}}"#
+            ),
+            "\"fields\" do not fit the encodings: invalid configuration: fields: segments of 2 words for encodings of 1 words",
         );
         check_err(
             r#"{"format": "palermo-clk", "version": 1, "clks": []}"#,

@@ -301,11 +301,7 @@ impl Index {
         self.band_candidates(clk, cands);
         let pa = crate::clks::popcount(clk);
         let first = self.first_pass(threshold);
-        let range = popcount_range(
-            &[self.popcount_bounds.0, self.popcount_bounds.1],
-            pa,
-            first,
-        );
+        let range = popcount_range(&[self.popcount_bounds.0, self.popcount_bounds.1], pa, first);
         if range.len() < 2 {
             // Some popcounts are out of reach: drop those candidates before scoring.
             let (lo, hi) = popcount_limits(pa, first);

@@ -121,24 +121,8 @@ pub fn match_clks(
                 let mut hits = Vec::new();
                 let (a, pa) = (left.row(i), left.popcount(i));
                 let computed = match &lsh {
-                    None => sorted.scan_range(
-                        kernel,
-                        a,
-                        pa,
-                        first,
-                        &min_count,
-                        buf,
-                        &mut hits,
-                    ),
-                    Some(index) => index.scan(
-                        kernel,
-                        &sorted,
-                        a,
-                        pa,
-                        first,
-                        &min_count,
-                        &mut hits,
-                    ),
+                    None => sorted.scan_range(kernel, a, pa, first, &min_count, buf, &mut hits),
+                    Some(index) => index.scan(kernel, &sorted, a, pa, first, &min_count, &mut hits),
                 };
                 if let Some(scoring) = scoring {
                     hits.retain_mut(|(j, score)| {
@@ -212,8 +196,7 @@ fn validate(left: &Clks, right: &Clks, config: &MatchConfig) -> Result<()> {
     {
         return Err(Error::InvalidConfig {
             field: "fields",
-            reason: "the two sets of encodings are scored with different field weights"
-                .to_owned(),
+            reason: "the two sets of encodings are scored with different field weights".to_owned(),
         });
     }
     if left.n_bits() != right.n_bits() && !left.is_empty() && !right.is_empty() {

@@ -26,10 +26,14 @@ b5,Peter Novak,1950-02-03,Q2222222,M,CZ
 const SECRET: &[u8] = b"shared group secret for tests\n";
 
 fn encode(text: &str, name: &str, hardening: Hardening) -> codec::Encodings {
-    encode_with(text, name, EncodeConfig {
-        hardening,
-        ..EncodeConfig::standard()
-    })
+    encode_with(
+        text,
+        name,
+        EncodeConfig {
+            hardening,
+            ..EncodeConfig::standard()
+        },
+    )
 }
 
 fn encode_with(text: &str, name: &str, config: EncodeConfig) -> codec::Encodings {
@@ -96,7 +100,7 @@ fn field_segments_forgive_missing_fields_and_survive_the_file() {
             .collect()
     };
     let config = MatchConfig {
-        threshold: 0.9,
+        threshold: 0.84,
         top_k: None,
         one_to_one: true,
         blocking: Blocking::Exhaustive,
@@ -108,11 +112,9 @@ fn field_segments_forgive_missing_fields_and_survive_the_file() {
         .collect();
     // Tomas Novak born 1955 with another passport is someone else than the one of 1950.
     assert_eq!(ids(&pairs), expect, "{pairs:?}");
-    // Record-level Dice counts each missing field against the pair.
-    let record_left = encode(LEFT, "left.csv", Hardening::Balance);
-    let record_right = encode(RIGHT_SPARSE, "right.csv", Hardening::Balance);
-    let (record_pairs, _) = match_clks(&record_left.clks, &record_right.clks, &config).unwrap();
-    assert!(record_pairs.len() < 3, "{record_pairs:?}");
+    // The two Novaks share a name and nationality only: far below the cut.
+    let novak = left.clks.score(left.clks.row(4), right.clks.row(4));
+    assert!(novak < 0.75, "{novak}");
 }
 
 #[test]
