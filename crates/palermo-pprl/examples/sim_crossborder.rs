@@ -63,7 +63,7 @@ fn diagnose(
             if found.contains(&(i as u32, j as u32)) {
                 continue;
             }
-            let d = palermo_pprl::dice(clks_a.row(i), clks_b.row(j));
+            let d = clks_a.score(clks_a.row(i), clks_b.row(j));
             hist[((d * 10.0) as usize).min(9)] += 1;
             let (pa, pb) = (&people_a[i], &people_b[j]);
             let ta: std::collections::BTreeSet<&String> = pa.name_tokens.iter().collect();
@@ -99,9 +99,34 @@ fn diagnose(
         }
     }
     let mut wrong = 0;
+    let mut false_reasons: HashMap<String, usize> = HashMap::new();
     for p in pairs {
         let (i, j) = (p.left as usize, p.right as usize);
         if entity(&ids_a[i]) != entity(&ids_b[j]) {
+            let (pa, pb) = (&people_a[i], &people_b[j]);
+            let mut ta = pa.name_tokens.clone();
+            let mut tb = pb.name_tokens.clone();
+            ta.sort();
+            tb.sort();
+            let names = if ta == tb {
+                "same names"
+            } else {
+                "names differ"
+            };
+            let birth = match (pa.birth, pb.birth) {
+                (None, _) | (_, None) => "birth missing",
+                (Some(x), Some(y)) if x == y => "same birth",
+                (Some(x), Some(y)) if x.year == y.year => "same year",
+                _ => "birth differs",
+            };
+            let id = match (pa.identifiers.is_empty(), pb.identifiers.is_empty()) {
+                (false, false) => "ids on both",
+                (true, true) => "no ids",
+                _ => "id on one side",
+            };
+            *false_reasons
+                .entry(format!("{names}, {birth}, {id}"))
+                .or_default() += 1;
             wrong += 1;
             if wrong <= 8 {
                 println!(
@@ -114,6 +139,9 @@ fn diagnose(
     let mut reasons: Vec<_> = reasons.into_iter().collect();
     reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
     println!("  missed {a}-{b} by Dice decile {hist:?}; reasons {reasons:?}");
+    let mut false_reasons: Vec<_> = false_reasons.into_iter().collect();
+    false_reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
+    println!("  false {a}-{b}: {wrong}: {false_reasons:?}");
 }
 
 fn main() {
@@ -124,15 +152,21 @@ fn main() {
         .get(2)
         .map_or(Hardening::Balance, |s| Hardening::parse(s).unwrap());
     let threshold: f64 = args.get(3).map_or(0.8, |s| s.parse().unwrap());
-    let target_dir = dir.join(format!("sim-7-{persons}"));
-    let known_dir = dir.join(format!("sim-8-{persons}"));
-    let labels = scenario(&target_dir, persons, 7);
-    let mut config = EncodeConfig {
-        hardening,
-        ..EncodeConfig::standard()
+    // `PALERMO_PPRL_SEED`: the simulation matched (default 7; the attacker's is the next).
+    let seed: u64 = std::env::var("PALERMO_PPRL_SEED").map_or(7, |s| s.parse().unwrap());
+    let target_dir = dir.join(format!("sim-{seed}-{persons}"));
+    let known_dir = dir.join(format!("sim-{}-{persons}", seed + 1));
+    let labels = scenario(&target_dir, persons, seed);
+    // `PALERMO_PPRL_RECORD=1`: the record-level encoding of version 1 files.
+    let base = if std::env::var_os("PALERMO_PPRL_RECORD").is_some() {
+        EncodeConfig::standard()
+    } else {
+        EncodeConfig::field_level()
     };
+    let mut config = EncodeConfig { hardening, ..base };
     // Weights to try, `PALERMO_PPRL_WEIGHTS=name_bigram,name_phonetic,birth_date,
-    // birth_date_swapped,birth_year,sex,nationality,identifier,identifier_bigram`.
+    // birth_date_swapped,birth_year,sex,nationality,identifier,identifier_bigram[,
+    // name_phonetic_bigram]`.
     if let Ok(w) = std::env::var("PALERMO_PPRL_WEIGHTS") {
         let v: Vec<u32> = w.split(',').map(|x| x.trim().parse().unwrap()).collect();
         config.weights = palermo_pprl::Weights {
@@ -145,14 +179,34 @@ fn main() {
             nationality: v[6],
             identifier: v[7],
             identifier_bigram: v[8],
+            name_phonetic_bigram: v.get(9).copied().unwrap_or(0),
         };
     }
     println!("weights {:?}", config.weights);
     let encoder = Encoder::new(b"sim cross-border group secret", config).unwrap();
+    // Field scoring to try: `PALERMO_PPRL_SCORING=w1,…,w5,m1,…,m5,prefilter` (weights and
+    // missing similarities of name, birth year, birth day, identifier, contact).
+    let scoring = std::env::var("PALERMO_PPRL_SCORING").ok().map(|v| {
+        let v: Vec<f64> = v.split(',').map(|x| x.trim().parse().unwrap()).collect();
+        let mut s = encoder.scoring().unwrap();
+        let n = s.fields.len();
+        for (k, f) in s.fields.iter_mut().enumerate() {
+            f.weight = v[k];
+            f.missing = v[n + k];
+        }
+        s.prefilter = v[2 * n];
+        s
+    });
+    if let Some(s) = scoring.clone().or_else(|| encoder.scoring()) {
+        println!("scoring {s:?}");
+    }
     let mut sides: HashMap<&str, (Vec<String>, Vec<Person>, Clks)> = HashMap::new();
     for cc in COUNTRIES {
         let (ids, ps) = people(&target_dir, cc);
-        let clks = encoder.encode_all(&ps);
+        let mut clks = encoder.encode_all(&ps);
+        if let Some(s) = &scoring {
+            clks = clks.with_scoring(s.clone()).unwrap();
+        }
         sides.insert(cc, (ids, ps, clks));
     }
     let entity = |id: &str| labels.true_person.get(id).cloned().unwrap_or_default();
@@ -197,6 +251,34 @@ fn main() {
                 pairs.len(),
                 2.0 * p * r / (p + r).max(1e-12)
             );
+            // `PALERMO_PPRL_DUMP=DIR`: per-field similarities of every pair found (-1 for
+            // a field missing on a side) with its label, to tune the scoring offline.
+            if let (Ok(dir), Some(scoring)) = (std::env::var("PALERMO_PPRL_DUMP"), clks_a.scoring())
+            {
+                let mut out = String::new();
+                for p in &pairs {
+                    let (x, y) = (clks_a.row(p.left as usize), clks_b.row(p.right as usize));
+                    let mut start = 0;
+                    for f in &scoring.fields {
+                        let (u, v) = (&x[start..start + f.words], &y[start..start + f.words]);
+                        start += f.words;
+                        let (pu, pv) = (
+                            palermo_pprl::clks::popcount(u),
+                            palermo_pprl::clks::popcount(v),
+                        );
+                        let s = if pu == 0 || pv == 0 {
+                            -1.0
+                        } else {
+                            palermo_pprl::dice(u, v)
+                        };
+                        out.push_str(&format!("{s:.4},"));
+                    }
+                    let same = entity(&ids_a[p.left as usize]) == entity(&ids_b[p.right as usize]);
+                    out.push_str(&format!("{}\n", u8::from(same)));
+                }
+                std::fs::write(format!("{dir}/{a}-{b}.csv"), out).unwrap();
+                std::fs::write(format!("{dir}/{a}-{b}.true"), true_pairs.to_string()).unwrap();
+            }
             if std::env::var_os("PALERMO_PPRL_DIAGNOSE").is_some() {
                 diagnose(a, b, &sides[a], &sides[b], &pairs, &entity, threshold);
             }
@@ -256,7 +338,7 @@ fn main() {
         return;
     }
     let target = COUNTRIES[COUNTRIES.len() - 1];
-    scenario(&known_dir, persons, 8);
+    scenario(&known_dir, persons, seed + 1);
     let (_, known) = people(&known_dir, target);
     let knowledge = Knowledge::from_people(&known, &config);
     let (_, truth, clks) = &sides[target];

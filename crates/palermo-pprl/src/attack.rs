@@ -108,9 +108,14 @@ impl Knowledge {
     /// encoding `config` (its field weights and raw filter length).
     pub fn from_people(people: &[Person], config: &EncodeConfig) -> Knowledge {
         let w = &config.weights;
-        let l = config.n_bits as f64;
+        // Name tokens, sex and nationality share the name segment (the whole filter at
+        // record level); the birth year lies in the birth segment.
+        let (name_l, birth_l) = match &config.fields {
+            Some(f) => (f.name_bits as f64, f.year_bits as f64),
+            None => (config.n_bits as f64, config.n_bits as f64),
+        };
         // Expected distinct positions of m keyed-random draws among l.
-        let distinct = |m: f64| l * (1.0 - (1.0 - 1.0 / l).powf(m));
+        let distinct = |m: f64, l: f64| l * (1.0 - (1.0 - 1.0 / l).powf(m));
         let mut counts: HashMap<(UnitKind, String), usize> = HashMap::new();
         for p in people {
             let mut seen: BTreeSet<(UnitKind, String)> = BTreeSet::new();
@@ -138,17 +143,34 @@ impl Knowledge {
                     UnitKind::Name => {
                         let grams: BTreeSet<String> =
                             crate::encode::bigrams(&value).into_iter().collect();
-                        f64::from(w.name_phonetic) + f64::from(w.name_bigram) * grams.len() as f64
+                        let key_grams = if config.fields.is_some() {
+                            crate::encode::bigrams(&palermo_resolve::normalize::phonetic_key(
+                                &value,
+                            ))
+                            .into_iter()
+                            .collect::<BTreeSet<String>>()
+                            .len()
+                        } else {
+                            0
+                        };
+                        f64::from(w.name_phonetic)
+                            + f64::from(w.name_bigram) * grams.len() as f64
+                            + f64::from(w.name_phonetic_bigram) * key_grams as f64
                     }
                     UnitKind::Sex => f64::from(w.sex),
                     UnitKind::Nationality => f64::from(w.nationality),
                     UnitKind::BirthYear => f64::from(w.birth_year),
                 };
+                let l = if kind == UnitKind::BirthYear {
+                    birth_l
+                } else {
+                    name_l
+                };
                 Unit {
                     kind,
                     value,
                     frequency: count as f64 / n,
-                    size: distinct(draws),
+                    size: distinct(draws, l),
                 }
             })
             .collect();

@@ -6,13 +6,21 @@
 //! interchangeable with clkhash. Each 8-byte chunk is loaded big-endian into a word;
 //! Dice does not care about the order of bits inside a word as long as both sides agree.
 
-/// Equal-length encodings, one row of `n_words` words each, with their popcounts.
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::scoring::FieldScoring;
+
+/// Equal-length encodings, one row of `n_words` words each, with their popcounts, and
+/// how a pair of them is scored: by Dice, or field by field when the encodings are made
+/// of field segments ([`Clks::scoring`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clks {
     n_bits: usize,
     n_words: usize,
     words: Vec<u64>,
     popcounts: Vec<u32>,
+    scoring: Option<Arc<FieldScoring>>,
 }
 
 impl Clks {
@@ -23,6 +31,32 @@ impl Clks {
             n_words: n_bits.div_ceil(64),
             words: Vec::new(),
             popcounts: Vec::new(),
+            scoring: None,
+        }
+    }
+
+    /// The same encodings scored field by field with `scoring` (matching and the index
+    /// then score pairs with [`FieldScoring::score`] instead of Dice).
+    ///
+    /// Errors: a scoring that does not fit encodings of this length
+    /// ([`FieldScoring::validate`]).
+    pub fn with_scoring(mut self, scoring: FieldScoring) -> Result<Clks> {
+        scoring.validate(self.n_words)?;
+        self.scoring = Some(Arc::new(scoring));
+        Ok(self)
+    }
+
+    /// The field-level scoring, when the encodings are made of field segments.
+    pub fn scoring(&self) -> Option<&FieldScoring> {
+        self.scoring.as_deref()
+    }
+
+    /// The score of two encodings of this set's kind: field-level when there is a
+    /// scoring, otherwise Dice.
+    pub fn score(&self, a: &[u64], b: &[u64]) -> f64 {
+        match &self.scoring {
+            Some(s) => s.score(a, b),
+            None => dice(a, b),
         }
     }
 
@@ -62,12 +96,13 @@ impl Clks {
             n_words,
             words,
             popcounts,
+            scoring: None,
         })
     }
 
-    /// The row-major words and the popcounts.
-    pub(crate) fn into_parts(self) -> (Vec<u64>, Vec<u32>) {
-        (self.words, self.popcounts)
+    /// The row-major words, the popcounts and the scoring.
+    pub(crate) fn into_parts(self) -> (Vec<u64>, Vec<u32>, Option<Arc<FieldScoring>>) {
+        (self.words, self.popcounts, self.scoring)
     }
 
     /// Appends one encoding given as bytes (clkhash bit order).

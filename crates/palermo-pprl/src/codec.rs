@@ -11,11 +11,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::clks::Clks;
 use crate::error::{Error, Result};
+use crate::scoring::FieldScoring;
 
 /// The `format` value of Palermo encodings files.
 pub const FORMAT: &str = "palermo-clk";
-/// The current `version` of Palermo encodings files.
-pub const VERSION: u32 = 1;
+/// The current `version` of Palermo encodings files: 2 adds `fields`, the field segments
+/// and their scoring ([`crate::scoring`]). Version 1 files (record-level encodings)
+/// still decode; a file written by a later version is refused with its version named.
+pub const VERSION: u32 = 2;
 
 /// A set of encodings with what is known about how they were made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +58,8 @@ struct FileIn {
     n_bits: Option<usize>,
     #[serde(default)]
     ids: Option<Vec<String>>,
+    #[serde(default)]
+    fields: Option<FieldScoring>,
     clks: Vec<String>,
 }
 
@@ -66,6 +71,8 @@ struct FileOut<'a> {
     hardening: &'a str,
     n_bits: usize,
     ids: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a FieldScoring>,
     clks: Vec<String>,
 }
 
@@ -106,6 +113,7 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
                 hardening: None,
                 n_bits: None,
                 ids: None,
+                fields: None,
                 clks,
             }
         }
@@ -121,11 +129,18 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
         }
     };
     if palermo {
-        if file.version != Some(VERSION) {
-            return Err(malformed(format!(
-                "unsupported version {:?} (expected {VERSION})",
-                file.version
-            )));
+        match file.version {
+            Some(1) if file.fields.is_some() => {
+                return Err(malformed(
+                    "version 1 files have no \"fields\" (field segments are version 2)".to_owned(),
+                ));
+            }
+            Some(1 | VERSION) => {}
+            other => {
+                return Err(malformed(format!(
+                    "unsupported version {other:?} (this build reads 1 and {VERSION})"
+                )));
+            }
         }
         if file.key_id.as_deref().is_none_or(str::is_empty) {
             return Err(malformed("missing key_id".to_owned()));
@@ -162,6 +177,12 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
             clks.len()
         )));
     }
+    let clks = match file.fields {
+        Some(fields) => clks
+            .with_scoring(fields)
+            .map_err(|e| malformed(format!("\"fields\" do not fit the encodings: {e}")))?,
+        None => clks,
+    };
     Ok(Encodings {
         clks,
         ids: file.ids,
@@ -170,15 +191,18 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
     })
 }
 
-/// Writes Palermo encodings JSON (which clkhash tools also read, through `clks`).
+/// Writes Palermo encodings JSON (which clkhash tools also read, through `clks`):
+/// version 2 with `fields` for encodings with field segments, version 1 otherwise (so
+/// record-level files stay readable by older builds).
 pub fn to_json(clks: &Clks, ids: &[String], key_id: &str, hardening: &str) -> String {
     let file = FileOut {
         format: FORMAT,
-        version: VERSION,
+        version: if clks.scoring().is_some() { VERSION } else { 1 },
         key_id,
         hardening,
         n_bits: clks.n_bits(),
         ids,
+        fields: clks.scoring(),
         clks: (0..clks.len()).map(|i| to_base64(&clks.bytes(i))).collect(),
     };
     // Serialising strings and numbers cannot fail.
@@ -255,8 +279,21 @@ mod tests {
         check_err(r#"{"clks": ["AQI="], "salt": 1}"#, "unknown field");
         check_err(r#"{"format": "x", "clks": []}"#, "unknown format \"x\"");
         check_err(
-            r#"{"format": "palermo-clk", "version": 2, "clks": []}"#,
-            "unsupported version Some(2)",
+            r#"{"format": "palermo-clk", "version": 3, "clks": []}"#,
+            "unsupported version Some(3) (this build reads 1 and 2)",
+        );
+        let fields = r#""fields": {"fields": [{"field": "name", "words": 2, "weight": 1.0, "missing": 0.5}], "prefilter": 0.5}"#;
+        check_err(
+            &format!(
+                r#"{{"format": "palermo-clk", "version": 1, "key_id": "k", {fields}, "clks": []}}"#
+            ),
+            "version 1 files have no \"fields\"",
+        );
+        check_err(
+            &format!(
+                r#"{{"format": "palermo-clk", "version": 2, "key_id": "k", {fields}, "clks": ["AQI="]}}"#
+            ),
+            "\"fields\" do not fit the encodings: invalid configuration: fields: segments of 2 words for encodings of 1 words",
         );
         check_err(
             r#"{"format": "palermo-clk", "version": 1, "clks": []}"#,

@@ -25,12 +25,15 @@
 //! encodings has per-bit agreement `t` and is found with probability `1 − (1 − t^r)^b`;
 //! `bench/pprl/index.sh` measures recall against [`Index::query_exhaustive`].
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 use crate::clks::Clks;
 use crate::error::{Error, Result};
 use crate::kernel::{AlignedWords, Kernel};
 use crate::matching::{popcount_range, splitmix};
+use crate::scoring::FieldScoring;
 
 /// How the index blocks candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +77,8 @@ impl IndexConfig {
 pub struct Hit {
     /// Position of the encoding in the set the index was built from.
     pub position: u32,
-    /// Dice coefficient with the query, at or above the threshold.
+    /// Dice coefficient with the query (the field-level score for encodings with field
+    /// segments, see [`crate::scoring`]), at or above the threshold.
     pub dice: f64,
 }
 
@@ -91,6 +95,8 @@ pub struct Index {
     bits_per_band: usize,
     max_bucket: usize,
     kernel: Kernel,
+    /// Field-level scoring of encodings with field segments (from the `Clks` built from).
+    scoring: Option<Arc<FieldScoring>>,
 }
 
 #[derive(Debug)]
@@ -124,7 +130,7 @@ impl Index {
             });
         }
         let (n_bits, n_words) = (clks.n_bits(), clks.n_words());
-        let (words, popcounts) = clks.into_parts();
+        let (words, popcounts, scoring) = clks.into_parts();
         let words = AlignedWords::from_vec(words);
         let popcount_bounds = (
             popcounts.iter().copied().min().unwrap_or(0),
@@ -150,6 +156,7 @@ impl Index {
             bits_per_band: r,
             max_bucket: config.max_bucket.max(1),
             kernel: Kernel::detect(),
+            scoring,
         })
     }
 
@@ -196,6 +203,7 @@ impl Index {
         self.check(clk, 0, threshold, top_k)?;
         let pa = crate::clks::popcount(clk);
         let rows = self.words.as_slice();
+        let first = self.first_pass(threshold);
         let hits: Vec<Hit> = rows
             .par_chunks(self.n_words * 4096)
             .enumerate()
@@ -208,10 +216,8 @@ impl Index {
                     .enumerate()
                     .filter_map(|(k, c)| {
                         let j = base + k;
-                        dice_at_least(c, pa + self.popcounts[j], threshold).map(|dice| Hit {
-                            position: j as u32,
-                            dice,
-                        })
+                        dice_at_least(c, pa + self.popcounts[j], first)
+                            .and_then(|dice| self.rescore(clk, j as u32, dice, threshold))
                     })
                     .collect::<Vec<_>>()
             })
@@ -294,14 +300,11 @@ impl Index {
         let Scratch { cands, counts } = scratch;
         self.band_candidates(clk, cands);
         let pa = crate::clks::popcount(clk);
-        let range = popcount_range(
-            &[self.popcount_bounds.0, self.popcount_bounds.1],
-            pa,
-            threshold,
-        );
+        let first = self.first_pass(threshold);
+        let range = popcount_range(&[self.popcount_bounds.0, self.popcount_bounds.1], pa, first);
         if range.len() < 2 {
             // Some popcounts are out of reach: drop those candidates before scoring.
-            let (lo, hi) = popcount_limits(pa, threshold);
+            let (lo, hi) = popcount_limits(pa, first);
             cands.retain(|&j| (lo..=hi).contains(&self.popcounts[j as usize]));
         }
         counts.clear();
@@ -312,11 +315,36 @@ impl Index {
             .iter()
             .zip(counts.iter())
             .filter_map(|(&j, &c)| {
-                dice_at_least(c, pa + self.popcounts[j as usize], threshold)
-                    .map(|dice| Hit { position: j, dice })
+                dice_at_least(c, pa + self.popcounts[j as usize], first)
+                    .and_then(|dice| self.rescore(clk, j, dice, threshold))
             })
             .collect();
         best_first(hits, top_k)
+    }
+
+    /// The threshold of the whole-encoding Dice pass: the threshold itself, or the
+    /// scoring's first pass for encodings with field segments.
+    fn first_pass(&self, threshold: f64) -> f64 {
+        self.scoring
+            .as_deref()
+            .map_or(threshold, |s| s.first_pass(threshold))
+    }
+
+    /// The hit for position `j` whose whole-encoding Dice passed the first pass: as it
+    /// is without field segments, else scored field by field against `threshold`.
+    fn rescore(&self, clk: &[u64], j: u32, dice: f64, threshold: f64) -> Option<Hit> {
+        let score = match &self.scoring {
+            None => dice,
+            Some(s) => {
+                let row = &self.words.as_slice()
+                    [j as usize * self.n_words..(j as usize + 1) * self.n_words];
+                s.score(clk, row)
+            }
+        };
+        (score >= threshold).then_some(Hit {
+            position: j,
+            dice: score,
+        })
     }
 
     /// The distinct positions in the query's bucket of each band, sorted.
@@ -345,6 +373,7 @@ impl Index {
 
     fn scan_all(&self, clk: &[u64], threshold: f64, top_k: usize) -> Vec<Hit> {
         let pa = crate::clks::popcount(clk);
+        let first = self.first_pass(threshold);
         let mut counts = vec![0u32; self.len()];
         self.kernel
             .and_counts(clk, self.words.as_slice(), &mut counts);
@@ -352,10 +381,8 @@ impl Index {
             .iter()
             .enumerate()
             .filter_map(|(j, &c)| {
-                dice_at_least(c, pa + self.popcounts[j], threshold).map(|dice| Hit {
-                    position: j as u32,
-                    dice,
-                })
+                dice_at_least(c, pa + self.popcounts[j], first)
+                    .and_then(|dice| self.rescore(clk, j as u32, dice, threshold))
             })
             .collect();
         best_first(hits, top_k)
@@ -582,6 +609,56 @@ mod tests {
         let distinct = random.row(7);
         assert!(index.candidates(distinct) < 300);
         assert_eq!(index.query(distinct, 1.0, 5).unwrap()[0].position, 307);
+    }
+
+    #[test]
+    fn field_scoring_is_what_the_index_answers() {
+        use crate::scoring::{FieldScoring, FieldWeight};
+        let (rows, queries) = data(700, 4, 20);
+        let scoring = FieldScoring {
+            fields: vec![
+                FieldWeight {
+                    field: "name".to_owned(),
+                    words: 3,
+                    weight: 3.0,
+                    missing: 0.5,
+                },
+                FieldWeight {
+                    field: "birth".to_owned(),
+                    words: 1,
+                    weight: 1.0,
+                    missing: 0.5,
+                },
+            ],
+            prefilter: 0.5,
+        };
+        let rows = rows.with_scoring(scoring.clone()).unwrap();
+        let index = Index::build(
+            rows.clone(),
+            &IndexConfig {
+                bands: 0,
+                ..IndexConfig::standard()
+            },
+        )
+        .unwrap();
+        for q in 0..queries.len() {
+            let clk = queries.row(q);
+            let got = index.query(clk, 0.8, 3).unwrap();
+            let mut expect: Vec<Hit> = (0..rows.len())
+                .filter_map(|j| {
+                    let whole = dice(rows.row(j), clk);
+                    let score = scoring.score(clk, rows.row(j));
+                    (whole >= 0.5 && score >= 0.8).then_some(Hit {
+                        position: j as u32,
+                        dice: score,
+                    })
+                })
+                .collect();
+            expect = best_first(expect, 3);
+            assert_eq!(got, expect, "query {q}");
+            assert_eq!(got, index.query_exhaustive(clk, 0.8, 3).unwrap());
+            assert_eq!(got[0].position, 7 * q as u32);
+        }
     }
 
     #[test]

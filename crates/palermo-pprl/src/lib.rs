@@ -6,6 +6,7 @@
 //! - [`encode`]: keyed CLK encoding (HMAC-SHA256 double hashing of tagged q-grams and
 //!   tokens, per-field weights) and hardening (balancing, XOR-folding).
 //! - [`kernel`]: the popcount kernel (AVX-512, AVX2 or portable, chosen at run time).
+//! - [`scoring`]: field-by-field scoring of encodings made of one segment per field.
 //! - [`matching`]: Dice coefficient with popcount on `u64` words, on all cores, with an
 //!   exact popcount filter, Hamming-LSH blocking, top-k and a greedy one-to-one solve.
 //! - [`index`]: the in-memory hit/no-hit index a node answers peers' queries with.
@@ -26,17 +27,19 @@ pub mod kernel;
 pub mod matching;
 pub mod person;
 pub mod read;
+pub mod scoring;
 
 pub use calibrate::{Band, Calibration};
 pub use clks::{Clks, dice};
 pub use codec::Encodings;
-pub use encode::{EncodeConfig, Encoder, Hardening, Weights};
+pub use encode::{EncodeConfig, Encoder, FieldLayout, Hardening, Weights};
 pub use error::{Error, Result};
 pub use index::{Hit, Index, IndexConfig};
 pub use kernel::Kernel;
 pub use matching::{Blocking, MatchConfig, MatchStats, Pair, match_clks};
 pub use person::{BirthDate, Person};
 pub use read::{read_csv, read_truth};
+pub use scoring::{FieldScoring, FieldWeight};
 
 /// Checks that two sets of encodings can be compared: the same length and the same group
 /// key id (a clkhash file has none, and matches only another clkhash file).

@@ -59,7 +59,8 @@ pub struct MatchConfig {
     pub blocking: Blocking,
 }
 
-/// One scored pair: positions in the left and right sets and the Dice coefficient.
+/// One scored pair: positions in the left and right sets and the score (the Dice
+/// coefficient, or the field-level score of encodings with field segments).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pair {
     /// Position in the left set.
@@ -106,7 +107,11 @@ pub fn match_clks(
     };
     let lsh = lsh_params.map(|(bands, bits)| LshIndex::new(&sorted, bands, bits));
     let kernel = Kernel::detect();
-    let min_count = MinCount::new(config.threshold, 2 * left.n_bits().max(right.n_bits()));
+    // Field segments: the kernel finds the pairs whose whole-encoding Dice reaches the
+    // scoring's first pass, and those are scored field by field.
+    let scoring = left.scoring().or(right.scoring());
+    let first = scoring.map_or(config.threshold, |s| s.first_pass(config.threshold));
+    let min_count = MinCount::new(first, 2 * left.n_bits().max(right.n_bits()));
     let per_left: Vec<(Vec<Pair>, u64)> = (0..left.len())
         .into_par_iter()
         .with_min_len(16)
@@ -116,25 +121,15 @@ pub fn match_clks(
                 let mut hits = Vec::new();
                 let (a, pa) = (left.row(i), left.popcount(i));
                 let computed = match &lsh {
-                    None => sorted.scan_range(
-                        kernel,
-                        a,
-                        pa,
-                        config.threshold,
-                        &min_count,
-                        buf,
-                        &mut hits,
-                    ),
-                    Some(index) => index.scan(
-                        kernel,
-                        &sorted,
-                        a,
-                        pa,
-                        config.threshold,
-                        &min_count,
-                        &mut hits,
-                    ),
+                    None => sorted.scan_range(kernel, a, pa, first, &min_count, buf, &mut hits),
+                    Some(index) => index.scan(kernel, &sorted, a, pa, first, &min_count, &mut hits),
                 };
+                if let Some(scoring) = scoring {
+                    hits.retain_mut(|(j, score)| {
+                        *score = scoring.score(a, sorted.row(*j as usize));
+                        *score >= config.threshold
+                    });
+                }
                 let mut pairs: Vec<Pair> = hits
                     .into_iter()
                     .map(|(j, score)| Pair {
@@ -196,6 +191,14 @@ pub fn greedy_one_to_one(mut pairs: Vec<Pair>) -> Vec<Pair> {
 }
 
 fn validate(left: &Clks, right: &Clks, config: &MatchConfig) -> Result<()> {
+    if let (Some(l), Some(r)) = (left.scoring(), right.scoring())
+        && l != r
+    {
+        return Err(Error::InvalidConfig {
+            field: "fields",
+            reason: "the two sets of encodings are scored with different field weights".to_owned(),
+        });
+    }
     if left.n_bits() != right.n_bits() && !left.is_empty() && !right.is_empty() {
         return Err(Error::InvalidConfig {
             field: "encodings",

@@ -33,12 +33,15 @@ pub struct Person {
     pub nationality: Option<String>,
     /// Passport and national id numbers: upper-case letters and digits only.
     pub identifiers: Vec<String>,
+    /// Phone numbers (their last 8 digits, which survive national and international
+    /// writing) and e-mail addresses (lower case); only field-level encodings use them.
+    pub contacts: Vec<String>,
 }
 
 impl Person {
     /// Builds a person from raw `(property, value)` pairs; empty values are ignored,
     /// name parts accumulate, the first parseable birth date wins, and properties that are
-    /// not encoded (addresses, phones, e-mail) are ignored.
+    /// not encoded (addresses, cities) are ignored.
     pub fn from_values<S: AsRef<str>>(values: &[(Property, S)]) -> Person {
         let mut p = Person::default();
         for (prop, value) in values {
@@ -60,6 +63,21 @@ impl Person {
                     let id = normalize::identifier(v);
                     if !id.is_empty() && !p.identifiers.contains(&id) {
                         p.identifiers.push(id);
+                    }
+                }
+                Property::Phone => {
+                    let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+                    if digits.len() >= 7 {
+                        let tail = format!("p{}", &digits[digits.len().saturating_sub(8)..]);
+                        if !p.contacts.contains(&tail) {
+                            p.contacts.push(tail);
+                        }
+                    }
+                }
+                Property::Email => {
+                    let email = format!("e{}", v.to_lowercase());
+                    if email.contains('@') && !p.contacts.contains(&email) {
+                        p.contacts.push(email);
                     }
                 }
                 Property::Gender => p.sex = Some(sex(v)),
@@ -166,6 +184,9 @@ mod tests {
                 (Property::Gender, "Female"),
                 (Property::Nationality, "UA"),
                 (Property::City, "Kyiv"),
+                (Property::Phone, "+380 (44) 123-45-67"),
+                (Property::Email, " M.K@Example.org"),
+                (Property::Phone, "044 123 45 67"),
             ],
             &Person {
                 name_tokens: vec!["mariya".to_owned(), "rashid".to_owned()],
@@ -177,6 +198,7 @@ mod tests {
                 sex: Some("f".to_owned()),
                 nationality: Some("ua".to_owned()),
                 identifiers: vec!["P123456".to_owned()],
+                contacts: vec!["p41234567".to_owned(), "em.k@example.org".to_owned()],
             },
         );
         check_person(

@@ -26,14 +26,19 @@ b5,Peter Novak,1950-02-03,Q2222222,M,CZ
 const SECRET: &[u8] = b"shared group secret for tests\n";
 
 fn encode(text: &str, name: &str, hardening: Hardening) -> codec::Encodings {
-    let encoder = Encoder::new(
-        SECRET,
+    encode_with(
+        text,
+        name,
         EncodeConfig {
             hardening,
             ..EncodeConfig::standard()
         },
     )
-    .unwrap();
+}
+
+fn encode_with(text: &str, name: &str, config: EncodeConfig) -> codec::Encodings {
+    let hardening = config.hardening;
+    let encoder = Encoder::new(SECRET, config).unwrap();
     let (ids, people) =
         palermo_pprl::read_csv(text.as_bytes(), name, "rec_id", &Mapping::default()).unwrap();
     let clks = encoder.encode_all(&people);
@@ -68,6 +73,48 @@ fn links_across_scripts_with_every_hardening() {
             .collect();
         assert_eq!(got, expect, "{hardening:?}: {pairs:?}");
     }
+}
+
+/// The same people with the birth date or passport recorded on one side only.
+const RIGHT_SPARSE: &str = "\
+rec_id,name,dob,passport_number,gender,nationality
+b1,AL RASHID Ahmed,,P 123 4567,M,
+b2,Мария Ковальски,1975-11-30,,F,PL
+b3,Юрий Ющенко,1961,,,UA
+b4,Bo Kim,1999-09-09,Z9999999,F,KR
+b5,Tomas Novak,1950-02-03,Q2222222,M,CZ
+";
+
+#[test]
+fn field_segments_forgive_missing_fields_and_survive_the_file() {
+    let config = EncodeConfig::field_level();
+    let left = encode_with(LEFT, "left.csv", config);
+    let right = encode_with(RIGHT_SPARSE, "right.csv", config);
+    // The scoring travels in the file (version 2).
+    assert!(left.clks.scoring().is_some());
+    assert_eq!(left.clks.scoring(), right.clks.scoring());
+    let ids = |pairs: &[palermo_pprl::Pair]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|p| (left.id(p.left as usize), right.id(p.right as usize)))
+            .collect()
+    };
+    let config = MatchConfig {
+        threshold: 0.84,
+        top_k: None,
+        one_to_one: true,
+        blocking: Blocking::Exhaustive,
+    };
+    let (pairs, _) = match_clks(&left.clks, &right.clks, &config).unwrap();
+    let expect: Vec<(String, String)> = [("a1", "b1"), ("a2", "b2"), ("a3", "b3")]
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
+    // Tomas Novak born 1955 with another passport is someone else than the one of 1950.
+    assert_eq!(ids(&pairs), expect, "{pairs:?}");
+    // The two Novaks share a name and nationality only: far below the cut.
+    let novak = left.clks.score(left.clks.row(4), right.clks.row(4));
+    assert!(novak < 0.75, "{novak}");
 }
 
 #[test]
