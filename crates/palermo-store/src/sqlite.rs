@@ -15,7 +15,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::group_by;
-use crate::row::{EntityRow, RowEncoder, StoredRow, dedupe_chunk, origin};
+use crate::row::{EntityRow, MarkingsCache, RowEncoder, StoredRow, dedupe_chunk, origin};
 use crate::spill::KeySpill;
 use crate::{
     Backend, BatchMeta, BatchRecord, Error, ImportTx, InsertCounts, Result, Stats, Store,
@@ -218,8 +218,9 @@ impl Store for SqliteStore {
         let mut rows = sqlx::query(concat!(select_stored!(), " ORDER BY e.seq")).fetch(&self.pool);
         let mut n = 0;
         let mut times = TimeCache::default();
+        let mut markings = MarkingsCache::default();
         while let Some(row) = rows.try_next().await? {
-            sink(stored_row_cached(&row, &mut times)?.into_entity()?)?;
+            sink(stored_row_cached(&row, &mut times)?.into_entity_cached(&mut markings)?)?;
             n += 1;
         }
         Ok(n)
