@@ -47,7 +47,7 @@ const AHEAD: usize = 2;
 pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let store = open_store(ctx).await?;
     let access = access(&store, &args.access).await?.bulk();
-    let (mut access, n) = match &args.out {
+    let (access, n) = match &args.out {
         Some(path) => {
             let tmp = path.with_extension("partial");
             let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
