@@ -3,10 +3,15 @@
 //!
 //! A [`Gate`] holds the node, the principal and the date, builds the Cedar
 //! world from the records at hand (the node holds them all; a record's case
-//! is its `case:ID` purpose), decides through [`palermo_policy::filter`] (so
-//! every record gets its own decision) and hands every decision to its
+//! is its `case:ID` purpose), decides through [`palermo_policy`] (every
+//! record gets its own decision) and hands every decision to its
 //! [`LedgerSink`]. Denied records are left out and counted. The caller writes
 //! [`Gate::take_entries`] to the ledger in one append.
+//!
+//! Cedar is asked once per record class: records that differ only in their
+//! id get the same decision (each under its own id), unless a policy names
+//! a specific record ([`Gate::filter`]). Building a Cedar entity and asking
+//! Cedar for each of a million exported records took most of an export.
 //!
 //! The principal is a stored user ([`principal`]), or, for commands run on
 //! the node's own machine without `--as`, the [`local_operator`]: the user id
@@ -17,9 +22,14 @@
 
 use palermo_law::Date;
 use palermo_model::Entity;
+use palermo_policy::DecisionSink as _;
+use std::collections::HashMap;
+use std::hash::BuildHasher as _;
+
+use palermo_model::{Markings, Role, Schema};
 use palermo_policy::{
-    Action, BasisSource, Decider, NodeInfo, Policies, Query, RecordInfo, UserInfo, UserRole, World,
-    WorldInfo, filter,
+    Action, BasisSource, Decider, Decision, NodeInfo, Policies, Query, RecordInfo, UserInfo,
+    UserRole, World, WorldInfo, decide, filter,
 };
 use palermo_store::{AnyStore, UserRecord};
 
@@ -99,6 +109,7 @@ pub struct Gate {
     sink: LedgerSink,
     allowed: u64,
     denied: u64,
+    memo: Memo,
 }
 
 impl Gate {
@@ -112,6 +123,7 @@ impl Gate {
             sink: LedgerSink::new(),
             allowed: 0,
             denied: 0,
+            memo: Memo::default(),
         }
     }
 
@@ -146,6 +158,16 @@ impl Gate {
 
     /// Decides `action` on each of `entities` (one decision each, all to the
     /// sink); returns those allowed, in order, and counts the others.
+    ///
+    /// A decision depends on the principal, the action, the date and what
+    /// the policies can see of the record: its schema, role and markings
+    /// ([`record_info`] derives everything else from those and this node),
+    /// never on its id, unless a policy names a specific record. So Cedar
+    /// is asked once per distinct (schema, role, markings) for the life of
+    /// the gate, and every other record of that class gets the remembered
+    /// decision under its own id, to the sink like any other. When the
+    /// policies name a record ([`Policies::names_records`]), every record
+    /// is evaluated on its own instead.
     pub fn filter<'e>(
         &mut self,
         policies: &Policies,
@@ -156,23 +178,32 @@ impl Gate {
         if entities.is_empty() {
             return Ok(Vec::new());
         }
+        let kept = if policies.names_records() {
+            self.filter_each(policies, basis, action, entities)?
+        } else {
+            self.filter_by_class(policies, basis, action, entities)?
+        };
+        self.allowed += kept.len() as u64;
+        self.denied += (entities.len() - kept.len()) as u64;
+        Ok(kept)
+    }
+
+    /// [`Gate::filter`] with every record evaluated by Cedar (in one world
+    /// of all `entities`).
+    fn filter_each<'e>(
+        &mut self,
+        policies: &Policies,
+        basis: &dyn BasisSource,
+        action: Action,
+        entities: &'e [Entity],
+    ) -> Result<Vec<&'e Entity>> {
         let world = self.world(entities)?;
         let decider = Decider {
             policies,
             world: &world,
             basis,
         };
-        let template = Query {
-            principal: &self.user.id,
-            action,
-            record: "",
-            target_node: None,
-            request: None,
-            override_: None,
-            approver: None,
-            reveals_attributes: false,
-            today: self.today,
-        };
+        let template = query(&self.user, self.today, action, "");
         let ids: Vec<&str> = entities.iter().map(|e| e.id.as_str()).collect();
         let allowed = filter(&decider, &template, &ids, &mut self.sink)?;
         let mut allowed = allowed.into_iter().peekable();
@@ -183,8 +214,52 @@ impl Gate {
                 kept.push(entity);
             }
         }
-        self.allowed += kept.len() as u64;
-        self.denied += (entities.len() - kept.len()) as u64;
+        Ok(kept)
+    }
+
+    /// [`Gate::filter`] with Cedar asked once per record class (see there).
+    fn filter_by_class<'e>(
+        &mut self,
+        policies: &Policies,
+        basis: &dyn BasisSource,
+        action: Action,
+        entities: &'e [Entity],
+    ) -> Result<Vec<&'e Entity>> {
+        // Remembered decisions hold for one policy set and one action.
+        if self.memo.policy_digest != policies.digest() || self.memo.action != Some(action) {
+            self.memo.clear();
+            self.memo.policy_digest = policies.digest().to_owned();
+            self.memo.action = Some(action);
+        }
+        let mut kept = Vec::with_capacity(entities.len());
+        for entity in entities {
+            let hash = self.memo.hash(entity);
+            let remembered = self.memo.get_mut(hash, entity);
+            let allowed = match remembered {
+                Some(decision) => {
+                    decision.resource.clear();
+                    decision.resource.push_str(entity.id.as_str());
+                    self.sink.record(decision);
+                    decision.allowed
+                }
+                None => {
+                    let world = self.world(std::slice::from_ref(entity))?;
+                    let decider = Decider {
+                        policies,
+                        world: &world,
+                        basis,
+                    };
+                    let query = query(&self.user, self.today, action, entity.id.as_str());
+                    let decision = decide(&decider, &query, &mut self.sink)?;
+                    let allowed = decision.allowed;
+                    self.memo.insert(hash, entity, decision);
+                    allowed
+                }
+            };
+            if allowed {
+                kept.push(entity);
+            }
+        }
         Ok(kept)
     }
 
@@ -220,5 +295,91 @@ impl Gate {
             users: vec![self.user.clone()],
             records,
         })?)
+    }
+}
+
+/// The query of `action` on `record` by `user` on `today`, with no target
+/// node, request, override or approver: what the gate asks.
+fn query<'q>(user: &'q UserInfo, today: Date, action: Action, record: &'q str) -> Query<'q> {
+    Query {
+        principal: &user.id,
+        action,
+        record,
+        target_node: None,
+        request: None,
+        override_: None,
+        approver: None,
+        reveals_attributes: false,
+        today,
+    }
+}
+
+/// Record classes decided so far more than this are forgotten all at once:
+/// a store whose every record has its own markings (a retain-until date
+/// per record, say) must not grow the memo without bound.
+const MEMO_MAX: usize = 65_536;
+
+/// Decisions remembered by record class: what the policies can see of a
+/// record (schema, role, markings), for one policy set and one action.
+#[derive(Debug, Default)]
+struct Memo {
+    policy_digest: String,
+    action: Option<Action>,
+    /// Classes by a hash of the class; equal hashes are told apart by
+    /// comparing the class itself, so a collision cannot share a decision.
+    classes: HashMap<u64, Vec<(Class, Decision)>>,
+    len: usize,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+/// What the policies can see of a stored record besides its id.
+#[derive(Debug)]
+struct Class {
+    schema: Schema,
+    role: Option<Role>,
+    markings: Markings,
+}
+
+impl Class {
+    fn matches(&self, entity: &Entity) -> bool {
+        self.schema == entity.schema && self.role == entity.role && self.markings == entity.markings
+    }
+}
+
+impl Memo {
+    /// The hash of `entity`'s class.
+    fn hash(&self, entity: &Entity) -> u64 {
+        self.hasher
+            .hash_one((&entity.schema, &entity.role, &entity.markings))
+    }
+
+    fn clear(&mut self) {
+        self.classes.clear();
+        self.len = 0;
+    }
+
+    /// The remembered decision for `entity`'s class, if any.
+    fn get_mut(&mut self, hash: u64, entity: &Entity) -> Option<&mut Decision> {
+        self.classes
+            .get_mut(&hash)?
+            .iter_mut()
+            .find(|(class, _)| class.matches(entity))
+            .map(|(_, decision)| decision)
+    }
+
+    fn insert(&mut self, hash: u64, entity: &Entity, decision: Decision) {
+        if self.len >= MEMO_MAX {
+            self.clear();
+        }
+        let class = Class {
+            schema: entity.schema,
+            role: entity.role,
+            markings: entity.markings.clone(),
+        };
+        self.classes
+            .entry(hash)
+            .or_default()
+            .push((class, decision));
+        self.len += 1;
     }
 }

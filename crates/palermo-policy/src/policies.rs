@@ -7,13 +7,34 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 use cedar_policy::{
-    ActionConstraint, Authorizer, Context, Decision as CedarDecision, Effect, PolicyId, PolicySet,
-    Request, RestrictedExpression, Schema, SchemaFragment, ValidationMode, Validator,
+    ActionConstraint, Authorizer, Context, Decision as CedarDecision, Effect, Policy, PolicyId,
+    PolicySet, Request, ResourceConstraint, RestrictedExpression, Schema, SchemaFragment,
+    ValidationMode, Validator,
 };
 use serde::Serialize;
 
 use crate::world::{action_uid, node_uid, user_uid};
 use crate::{Action, Error, Result, World};
+
+/// Whether `policy` can tell two records with equal attributes apart: its
+/// resource scope is `==` or `in` a specific entity, or its scope or
+/// conditions hold a `Palermo::Record` entity literal anywhere. Asked of
+/// Cedar's parsed policy (scope constraint and entity literals), not of the
+/// text, so a comment or a string mentioning a record cannot switch it on
+/// and no spelling (spaces, namespaces) can switch it off.
+fn names_a_record(policy: &Policy) -> bool {
+    let scoped = match policy.resource_constraint() {
+        ResourceConstraint::Any | ResourceConstraint::Is(_) => false,
+        ResourceConstraint::Eq(_) | ResourceConstraint::In(_) | ResourceConstraint::IsIn(..) => {
+            true
+        }
+    };
+    scoped
+        || policy
+            .entity_literals()
+            .iter()
+            .any(|uid| uid.type_name().basename() == "Record")
+}
 
 /// The Cedar schema shipped with Palermo (`policies/palermo.cedarschema`).
 pub const SCHEMA_TEXT: &str = include_str!("../policies/palermo.cedarschema");
@@ -126,9 +147,9 @@ impl Policies {
         // `policies()` iterates in an unspecified order; sort by source position
         // so that reported indexes and summaries follow the file.
         let mut policies: Vec<_> = parsed.policies().collect();
-        // A policy naming a record literal can tell records with equal
-        // attributes apart; batch filtering must then evaluate each one.
-        let names_records = policies.iter().any(|p| p.to_string().contains("Record::"));
+        // A policy naming a record can tell records with equal attributes
+        // apart; batch filtering must then evaluate each one.
+        let names_records = policies.iter().any(|p| names_a_record(p));
         policies.sort_by_key(|p| {
             p.id()
                 .to_string()
@@ -257,8 +278,10 @@ impl Policies {
         &self.summaries
     }
 
-    /// Whether a policy names a record entity literal (`Palermo::Record::"…"`),
-    /// so that records with equal attributes may be decided differently.
+    /// Whether a policy names a specific record (a `Palermo::Record::"…"`
+    /// literal anywhere, or a resource scope `==` / `in` an entity), so that
+    /// records with equal attributes may be decided differently and no
+    /// decision may be reused for another record.
     pub fn names_records(&self) -> bool {
         self.names_records
     }

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::group_by;
-use crate::row::{EntityRow, RowEncoder, StoredRow, dedupe_chunk, origin};
+use crate::row::{EntityRow, MarkingsCache, RowEncoder, StoredRow, dedupe_chunk, origin};
 use crate::spill::KeySpill;
 use crate::{
     Backend, BatchMeta, BatchRecord, Error, ImportTx, InsertCounts, Result, Stats, Store,
@@ -219,8 +219,9 @@ impl Store for PgStore {
     {
         let mut rows = sqlx::query(concat!(select_stored!(), " ORDER BY e.seq")).fetch(&self.pool);
         let mut n = 0;
+        let mut markings = MarkingsCache::default();
         while let Some(row) = rows.try_next().await? {
-            sink(stored_row(&row)?.into_entity()?)?;
+            sink(stored_row(&row)?.into_entity_cached(&mut markings)?)?;
             n += 1;
         }
         Ok(n)

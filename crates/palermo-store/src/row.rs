@@ -95,6 +95,12 @@ impl StoredRow {
     /// Rebuilds the entity; stored data that no longer parses is reported as
     /// [`Error::Corrupt`] rather than trusted.
     pub(crate) fn into_entity(self) -> Result<Entity> {
+        self.into_entity_cached(&mut MarkingsCache::default())
+    }
+
+    /// As [`StoredRow::into_entity`], parsing markings through `markings`
+    /// (an export reads the same few markings for millions of rows).
+    pub(crate) fn into_entity_cached(self, markings: &mut MarkingsCache) -> Result<Entity> {
         let corrupt = |reason: String| Error::Corrupt {
             what: format!("entity `{}`", self.id),
             reason,
@@ -106,8 +112,9 @@ impl StoredRow {
             .map_err(|e: palermo_model::Error| corrupt(e.to_string()))?;
         let properties: Properties =
             serde_json::from_str(&self.properties).map_err(|e| corrupt(e.to_string()))?;
-        let markings: Markings =
-            serde_json::from_str(&self.markings).map_err(|e| corrupt(e.to_string()))?;
+        let markings = markings
+            .parse(&self.markings)
+            .map_err(|e| corrupt(e.to_string()))?;
         let role = self
             .role
             .as_deref()
@@ -138,6 +145,36 @@ impl StoredRow {
             imported_by: self.imported_by,
         });
         Ok(entity)
+    }
+}
+
+/// The markings texts parsed most recently, with what they parsed to.
+#[derive(Default)]
+pub(crate) struct MarkingsCache {
+    recent: Vec<(String, Markings)>,
+    /// The slot the next new text replaces once `recent` is full.
+    next: usize,
+}
+
+/// Markings texts remembered by [`MarkingsCache`].
+const RECENT_MARKINGS: usize = 8;
+
+impl MarkingsCache {
+    /// Parses stored markings JSON, or clones the result of an earlier
+    /// parse of the same text.
+    pub(crate) fn parse(&mut self, text: &str) -> serde_json::Result<Markings> {
+        if let Some((_, markings)) = self.recent.iter().find(|(seen, _)| seen == text) {
+            return Ok(markings.clone());
+        }
+        let markings: Markings = serde_json::from_str(text)?;
+        let entry = (text.to_owned(), markings.clone());
+        if self.recent.len() < RECENT_MARKINGS {
+            self.recent.push(entry);
+        } else {
+            self.recent[self.next] = entry;
+            self.next = (self.next + 1) % RECENT_MARKINGS;
+        }
+        Ok(markings)
     }
 }
 

@@ -15,7 +15,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::group_by;
-use crate::row::{EntityRow, RowEncoder, StoredRow, dedupe_chunk, origin};
+use crate::row::{EntityRow, MarkingsCache, RowEncoder, StoredRow, dedupe_chunk, origin};
 use crate::spill::KeySpill;
 use crate::{
     Backend, BatchMeta, BatchRecord, Error, ImportTx, InsertCounts, Result, Stats, Store,
@@ -23,8 +23,9 @@ use crate::{
 };
 
 /// Rows per multi-row INSERT: 11 bound columns each stays below SQLite's
-/// limit of 32,766 bound parameters.
-const ROWS_PER_STATEMENT: usize = 2_500;
+/// limit of 32,766 bound parameters. An import's chunk of 5,000 records is
+/// four statements, so that encoding the next overlaps three of them.
+const ROWS_PER_STATEMENT: usize = 1_250;
 /// Keys per multi-row INSERT (2 columns each).
 const KEYS_PER_STATEMENT: usize = 16_000;
 
@@ -218,8 +219,9 @@ impl Store for SqliteStore {
         let mut rows = sqlx::query(concat!(select_stored!(), " ORDER BY e.seq")).fetch(&self.pool);
         let mut n = 0;
         let mut times = TimeCache::default();
+        let mut markings = MarkingsCache::default();
         while let Some(row) = rows.try_next().await? {
-            sink(stored_row_cached(&row, &mut times)?.into_entity()?)?;
+            sink(stored_row_cached(&row, &mut times)?.into_entity_cached(&mut markings)?)?;
             n += 1;
         }
         Ok(n)
@@ -229,8 +231,13 @@ impl Store for SqliteStore {
 impl ImportTx for SqliteImport<'_> {
     async fn insert(&mut self, entities: &[Entity]) -> Result<InsertCounts> {
         let mut counts = InsertCounts::default();
-        for chunk in entities.chunks(ROWS_PER_STATEMENT) {
-            let all_rows: Vec<EntityRow> = chunk.iter().map(|e| self.encoder.row(e)).collect();
+        // Rows are encoded (JSON, content hash, key hashes) one statement
+        // ahead: while SQLite's worker thread executes one statement, this
+        // task encodes the next, so the CPU work of encoding overlaps the
+        // database's instead of adding to it.
+        let mut chunks = entities.chunks(ROWS_PER_STATEMENT);
+        let mut next = chunks.next().map(|chunk| encode(&mut self.encoder, chunk));
+        while let Some(all_rows) = next.take() {
             let rows = dedupe_chunk(all_rows, &mut counts)?;
             // The transaction holds SQLite's write lock (the batch row was
             // written first), so nobody else can take these sequence numbers.
@@ -259,19 +266,29 @@ impl ImportTx for SqliteImport<'_> {
             // Only full-size statements are worth caching: every other length
             // would add another large prepared statement to the cache.
             let persistent = rows.len() == ROWS_PER_STATEMENT;
-            let affected = insert
-                .build()
-                .persistent(persistent)
-                .execute(&mut *self.tx)
-                .await?
-                .rows_affected();
-            // Usually every row is new; otherwise ask which sequence numbers stuck.
-            let inserted: HashMap<String, i64> = if affected == rows.len() as u64 {
-                rows.iter()
-                    .zip(first_seq..)
-                    .map(|(row, seq)| (row.id.clone(), seq))
-                    .collect()
-            } else {
+            let following = chunks.next();
+            let encoder = &mut self.encoder;
+            // `biased`: the statement is polled first, so it is on its way to
+            // the worker thread before the encoding takes this thread.
+            let (executed, encoded) = tokio::join!(
+                biased;
+                insert.build().persistent(persistent).execute(&mut *self.tx),
+                async { following.map(|chunk| encode(encoder, chunk)) },
+            );
+            next = encoded;
+            let affected = executed?.rows_affected();
+            // Usually every row is new: the keys go with the sequence numbers
+            // given; otherwise ask which sequence numbers stuck.
+            if affected == rows.len() as u64 {
+                counts.new += affected;
+                for (row, seq) in rows.iter().zip(first_seq..) {
+                    for key in &row.keys {
+                        self.keys.push(*key, seq)?;
+                    }
+                }
+                continue;
+            }
+            let inserted: HashMap<String, i64> = {
                 sqlx::query_as::<_, (String, i64)>(
                     "SELECT id, seq FROM entities WHERE seq >= ? AND seq < ?",
                 )
@@ -378,6 +395,11 @@ impl SqliteImport<'_> {
         }
         Ok(skipped.len() as u64)
     }
+}
+
+/// Flattens `chunk` into rows.
+fn encode(encoder: &mut RowEncoder, chunk: &[Entity]) -> Vec<EntityRow> {
+    chunk.iter().map(|entity| encoder.row(entity)).collect()
 }
 
 fn stored_row(row: &SqliteRow) -> Result<StoredRow> {

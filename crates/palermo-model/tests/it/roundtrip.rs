@@ -2,7 +2,7 @@
 
 use palermo_model::{
     Entity, EntityId, HandlingCode, Markings, Originator, PropertyType, Provenance, Purpose, Role,
-    Schema, Tlp, from_ftm_json, to_ftm_json,
+    Schema, Tlp, from_ftm_json, to_ftm_json, to_ftm_value,
 };
 use proptest::prelude::*;
 
@@ -107,6 +107,9 @@ proptest! {
     #[test]
     fn ftm_round_trip(entity in entity()) {
         let line = to_ftm_json(&entity);
+        // The line is written straight from the entity; it must be the
+        // FtM value's own serialisation, byte for byte.
+        prop_assert_eq!(&line, &to_ftm_value(&entity).to_string());
         let (back, warnings) = from_ftm_json(&line).unwrap();
         prop_assert!(warnings.is_empty());
         prop_assert_eq!(back, entity);

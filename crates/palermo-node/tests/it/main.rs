@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod gate;
+mod gate_cache;
 mod policies;
 mod resolution;
 mod util;
