@@ -520,6 +520,30 @@ macro_rules! federation_impl {
             }
         }
 
+        impl $store {
+            /// Counts a failed delivery attempt of a pending message and sets
+            /// `column` (`next_attempt_at`: retry then; `failed_at`: give up).
+            async fn outbox_attempt_failed(
+                &self,
+                id: Uuid,
+                column: &'static str,
+                at: OffsetDateTime,
+                error: &str,
+            ) -> Result<()> {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "UPDATE fed_outbox SET attempts = attempts + 1, {column} = "
+                ));
+                q.push_bind(to_ms(at))
+                    .push(", last_error = ")
+                    .push_bind(error.to_owned())
+                    .push(" WHERE id = ")
+                    .push_bind(id.to_string())
+                    .push(" AND delivered_at IS NULL AND failed_at IS NULL");
+                q.build().execute(self.pool()).await?;
+                Ok(())
+            }
+        }
+
         impl FederationStore for $store {
             async fn outbox_enqueue(&self, messages: &[OutgoingMessage]) -> Result<()> {
                 if messages.is_empty() {
@@ -577,30 +601,12 @@ macro_rules! federation_impl {
                 next_attempt_at: OffsetDateTime,
                 error: &str,
             ) -> Result<()> {
-                let mut q = QueryBuilder::<$db>::new(
-                    "UPDATE fed_outbox SET attempts = attempts + 1, next_attempt_at = ",
-                );
-                q.push_bind(to_ms(next_attempt_at))
-                    .push(", last_error = ")
-                    .push_bind(error.to_owned())
-                    .push(" WHERE id = ")
-                    .push_bind(id.to_string())
-                    .push(" AND delivered_at IS NULL AND failed_at IS NULL");
-                q.build().execute(self.pool()).await?;
-                Ok(())
+                self.outbox_attempt_failed(id, "next_attempt_at", next_attempt_at, error)
+                    .await
             }
 
             async fn outbox_fail(&self, id: Uuid, error: &str, at: OffsetDateTime) -> Result<()> {
-                let mut q =
-                    QueryBuilder::<$db>::new("UPDATE fed_outbox SET attempts = attempts + 1, failed_at = ");
-                q.push_bind(to_ms(at))
-                    .push(", last_error = ")
-                    .push_bind(error.to_owned())
-                    .push(" WHERE id = ")
-                    .push_bind(id.to_string())
-                    .push(" AND delivered_at IS NULL AND failed_at IS NULL");
-                q.build().execute(self.pool()).await?;
-                Ok(())
+                self.outbox_attempt_failed(id, "failed_at", at, error).await
             }
 
             async fn outbox_list(&self, limit: u32) -> Result<Vec<OutboxRow>> {
