@@ -323,6 +323,7 @@ async fn index(ctx: &Ctx, args: IndexArgs) -> Result<(), CliError> {
             .map_err(|err| CliError::bad_input(format!("reading {}: {err}", path.display())))?;
         let encodings =
             codec::parse(&text, &path.display().to_string()).map_err(CliError::bad_input)?;
+        record_level(&encodings, path)?;
         let Some(key_id) = encodings.key_id.clone() else {
             return Err(CliError::bad_input(format!(
                 "{}: no group key id (a clkhash file); encode with `palermo pprl encode`",
@@ -367,6 +368,24 @@ async fn index(ctx: &Ctx, args: IndexArgs) -> Result<(), CliError> {
             s.records, s.key_id, s.n_bits, s.hardening
         )
     })
+}
+
+/// Refuses field-level encodings (the default of `palermo pprl encode`): the
+/// exchange stores and matches record-level encodings, the kind `hits index
+/// --secret-file` makes, and a query of the other kind could only be refused
+/// by the peer as the wrong length.
+fn record_level(
+    encodings: &palermo_pprl::Encodings,
+    path: &std::path::Path,
+) -> Result<(), CliError> {
+    if encodings.clks.scoring().is_some() {
+        return Err(CliError::bad_input(format!(
+            "{}: field-level encodings; the hit/no-hit exchange uses record-level ones \
+             (encode with `palermo pprl encode --record-level`)",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Encodes every person in `store` with `encoder`: the set and `(record id, encoding)` rows.
@@ -429,6 +448,7 @@ async fn query(ctx: &Ctx, args: QueryArgs) -> Result<(), CliError> {
         .map_err(|err| CliError::bad_input(format!("reading {}: {err}", args.file.display())))?;
     let encodings =
         codec::parse(&text, &args.file.display().to_string()).map_err(CliError::bad_input)?;
+    record_level(&encodings, &args.file)?;
     let identity = NodeIdentity::load(&args.node)
         .map_err(|err| CliError::bad_input(format!("{}: {err}", args.node.display())))?;
     if !identity.is_enrolled() {

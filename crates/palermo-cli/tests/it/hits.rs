@@ -81,9 +81,28 @@ fn peers_index_list_and_query() {
         "id",
         "--secret-file",
         str(&secret),
+        "--record-level",
         "--out",
         str(&encoded),
     ]);
+    // `pprl encode`'s default, field-level encodings, are not what the exchange matches.
+    let field_level = node.path("field-level.json");
+    node.json(&[
+        "pprl",
+        "encode",
+        str(&persons),
+        "--id-column",
+        "id",
+        "--secret-file",
+        str(&secret),
+        "--out",
+        str(&field_level),
+    ]);
+    bad(
+        &node,
+        &["hits", "index", "--encodings", str(&field_level)],
+        "--record-level",
+    );
     let anchor = node.path("anchor");
     let me = node.path("me");
     node.json(&["federation", "init", "--dir", str(&anchor), "--name", "t"]);
@@ -174,6 +193,23 @@ fn peers_index_list_and_query() {
             "UNTOC",
         ],
         "no group key id",
+    );
+    bad(
+        &node,
+        &[
+            "hits",
+            "query",
+            str(&field_level),
+            "--node",
+            str(&me),
+            "--peer",
+            "nl-knp",
+            "--case",
+            "DE-1",
+            "--basis",
+            "UNTOC",
+        ],
+        "--record-level",
     );
     bad(
         &node,
