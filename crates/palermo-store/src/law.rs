@@ -24,7 +24,7 @@ pub struct LawUpdateRecord {
 
 const SELECT: &str = "SELECT version, author, created, body FROM law_updates ORDER BY version";
 
-fn conflict(version: u32, latest: usize) -> Error {
+fn conflict(version: u32, latest: i64) -> Error {
     Error::Conflict {
         id: format!("law update {version}"),
         existing: format!("the log already holds {latest} updates; reload and retry"),
@@ -44,83 +44,71 @@ fn record(version: i64, author: String, created: String, body: String) -> Result
     })
 }
 
-impl SqliteStore {
-    /// The legal knowledge base's update log, oldest first.
-    pub async fn law_updates(&self) -> Result<Vec<LawUpdateRecord>> {
-        let rows = sqlx::query(SELECT).fetch_all(self.pool()).await?;
-        rows.into_iter()
-            .map(|r| {
-                record(
-                    r.try_get("version")?,
-                    r.try_get("author")?,
-                    r.try_get("created")?,
-                    r.try_get("body")?,
-                )
-            })
-            .collect()
-    }
+/// The log's reads and appends, written once for both backends: only how a
+/// transaction takes its lock (`law_begin`) differs.
+macro_rules! law_impl {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            /// The legal knowledge base's update log, oldest first.
+            pub async fn law_updates(&self) -> Result<Vec<LawUpdateRecord>> {
+                let rows = sqlx::query(SELECT).fetch_all(self.pool()).await?;
+                rows.into_iter()
+                    .map(|r| {
+                        record(
+                            r.try_get("version")?,
+                            r.try_get("author")?,
+                            r.try_get("created")?,
+                            r.try_get("body")?,
+                        )
+                    })
+                    .collect()
+            }
 
-    /// Appends an update; its version must be the next one.
-    pub async fn append_law_update(&self, update: &LawUpdateRecord) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM law_updates")
-            .fetch_one(&mut *tx)
-            .await?;
-        if i64::from(update.version) != count + 1 {
-            return Err(conflict(update.version, count as usize));
+            /// Appends an update; its version must be the next one.
+            pub async fn append_law_update(&self, update: &LawUpdateRecord) -> Result<()> {
+                let mut tx = self.law_begin().await?;
+                let count: i64 = sqlx::query_scalar("SELECT count(*) FROM law_updates")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if i64::from(update.version) != count + 1 {
+                    return Err(conflict(update.version, count));
+                }
+                let mut insert = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO law_updates (version, author, created, body) ",
+                );
+                insert.push_values([update], |mut row, update| {
+                    row.push_bind(i64::from(update.version))
+                        .push_bind(&update.author)
+                        .push_bind(&update.created)
+                        .push_bind(&update.body);
+                });
+                insert.build().execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
         }
-        sqlx::query("INSERT INTO law_updates (version, author, created, body) VALUES (?, ?, ?, ?)")
-            .bind(i64::from(update.version))
-            .bind(&update.author)
-            .bind(&update.created)
-            .bind(&update.body)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+    };
+}
+
+law_impl!(SqliteStore, sqlx::Sqlite);
+law_impl!(PgStore, sqlx::Postgres);
+
+impl SqliteStore {
+    /// A write transaction that holds SQLite's write lock from the start, so
+    /// the count it reads is still true when it appends.
+    async fn law_begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool().begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
 impl PgStore {
-    /// The legal knowledge base's update log, oldest first.
-    pub async fn law_updates(&self) -> Result<Vec<LawUpdateRecord>> {
-        let rows = sqlx::query(SELECT).fetch_all(self.pool()).await?;
-        rows.into_iter()
-            .map(|r| {
-                record(
-                    r.try_get("version")?,
-                    r.try_get("author")?,
-                    r.try_get("created")?,
-                    r.try_get("body")?,
-                )
-            })
-            .collect()
-    }
-
-    /// Appends an update; its version must be the next one.
-    pub async fn append_law_update(&self, update: &LawUpdateRecord) -> Result<()> {
+    /// A transaction that serialises writers of the log until it ends.
+    async fn law_begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         let mut tx = self.pool().begin().await?;
-        // Serialise writers of the log for the rest of the transaction.
         sqlx::query("LOCK TABLE law_updates IN EXCLUSIVE MODE")
             .execute(&mut *tx)
             .await?;
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM law_updates")
-            .fetch_one(&mut *tx)
-            .await?;
-        if i64::from(update.version) != count + 1 {
-            return Err(conflict(update.version, count as usize));
-        }
-        sqlx::query(
-            "INSERT INTO law_updates (version, author, created, body) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(i64::from(update.version))
-        .bind(&update.author)
-        .bind(&update.created)
-        .bind(&update.body)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(tx)
     }
 }
 

@@ -135,99 +135,81 @@ fn now() -> String {
         .unwrap_or_default()
 }
 
-impl SqliteStore {
-    /// Every stored policy version, oldest first.
-    pub async fn policy_versions(&self) -> Result<Vec<PolicyVersionRecord>> {
-        let rows = sqlx::query(SELECT).fetch_all(self.pool()).await?;
-        rows.iter().map(record).collect()
-    }
+/// The reads and the activation, written once for both backends: only how a
+/// transaction takes its lock ([`SqliteStore::policy_begin`],
+/// [`PgStore::policy_begin`]) and how a row reads its flag ([`RowLike`])
+/// differ.
+macro_rules! policy_versions_impl {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            /// Every stored policy version, oldest first.
+            pub async fn policy_versions(&self) -> Result<Vec<PolicyVersionRecord>> {
+                let rows = sqlx::query(SELECT).fetch_all(self.pool()).await?;
+                rows.iter().map(record).collect()
+            }
 
-    /// Activates `new` as version `expected + 1`, in one transaction; a
-    /// history that no longer holds `expected` versions is a conflict.
-    pub async fn activate_policy_version(
-        &self,
-        new: &NewPolicyVersion,
-        expected: u64,
-    ) -> Result<PolicyVersionRecord> {
-        check_new(new)?;
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM policy_versions")
-            .fetch_one(&mut *tx)
-            .await?;
-        if u64::try_from(count).ok() != Some(expected) {
-            return Err(conflict(expected, count));
+            /// Activates `new` as version `expected + 1`, in one transaction; a
+            /// history that no longer holds `expected` versions is a conflict.
+            pub async fn activate_policy_version(
+                &self,
+                new: &NewPolicyVersion,
+                expected: u64,
+            ) -> Result<PolicyVersionRecord> {
+                check_new(new)?;
+                let mut tx = self.policy_begin().await?;
+                let count: i64 = sqlx::query_scalar("SELECT count(*) FROM policy_versions")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if u64::try_from(count).ok() != Some(expected) {
+                    return Err(conflict(expected, count));
+                }
+                let version = i64::try_from(expected + 1).map_err(|_| conflict(expected, count))?;
+                let mut insert = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO policy_versions \
+                     (version, source_name, digest, body, allow_empty, author, created) ",
+                );
+                insert.push_values([new], |mut row, new| {
+                    row.push_bind(version)
+                        .push_bind(&new.source_name)
+                        .push_bind(&new.digest)
+                        .push_bind(&new.text)
+                        .push_bind(new.allow_empty)
+                        .push_bind(&new.author)
+                        .push_bind(now());
+                });
+                insert.build().execute(&mut *tx).await?;
+                let mut select =
+                    sqlx::QueryBuilder::<$db>::new(select_versions!("WHERE version = "));
+                select.push_bind(version);
+                let row = select.build().fetch_one(&mut *tx).await?;
+                let stored = record(&row)?;
+                tx.commit().await?;
+                Ok(stored)
+            }
         }
-        let version = i64::try_from(expected + 1).map_err(|_| conflict(expected, count))?;
-        sqlx::query(
-            "INSERT INTO policy_versions (version, source_name, digest, body, allow_empty, author, created) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(version)
-        .bind(&new.source_name)
-        .bind(&new.digest)
-        .bind(&new.text)
-        .bind(i64::from(new.allow_empty))
-        .bind(&new.author)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?;
-        let row = sqlx::query(select_versions!("WHERE version = ?"))
-            .bind(version)
-            .fetch_one(&mut *tx)
-            .await?;
-        let stored = record(&row)?;
-        tx.commit().await?;
-        Ok(stored)
+    };
+}
+
+policy_versions_impl!(SqliteStore, sqlx::Sqlite);
+policy_versions_impl!(PgStore, sqlx::Postgres);
+
+impl SqliteStore {
+    /// A write transaction that holds SQLite's write lock from the start, so
+    /// the count it reads is still true when it inserts.
+    async fn policy_begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool().begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
 impl PgStore {
-    /// Every stored policy version, oldest first.
-    pub async fn policy_versions(&self) -> Result<Vec<PolicyVersionRecord>> {
-        let rows = sqlx::query(SELECT).fetch_all(self.pool()).await?;
-        rows.iter().map(record).collect()
-    }
-
-    /// Activates `new` as version `expected + 1`, in one transaction; a
-    /// history that no longer holds `expected` versions is a conflict.
-    pub async fn activate_policy_version(
-        &self,
-        new: &NewPolicyVersion,
-        expected: u64,
-    ) -> Result<PolicyVersionRecord> {
-        check_new(new)?;
+    /// A transaction that serialises activations: it holds an exclusive lock
+    /// on `policy_versions` until it ends.
+    async fn policy_begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         let mut tx = self.pool().begin().await?;
-        // Serialise activations for the rest of the transaction.
         sqlx::query("LOCK TABLE policy_versions IN EXCLUSIVE MODE")
             .execute(&mut *tx)
             .await?;
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM policy_versions")
-            .fetch_one(&mut *tx)
-            .await?;
-        if u64::try_from(count).ok() != Some(expected) {
-            return Err(conflict(expected, count));
-        }
-        let version = i64::try_from(expected + 1).map_err(|_| conflict(expected, count))?;
-        sqlx::query(
-            "INSERT INTO policy_versions (version, source_name, digest, body, allow_empty, author, created) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(version)
-        .bind(&new.source_name)
-        .bind(&new.digest)
-        .bind(&new.text)
-        .bind(new.allow_empty)
-        .bind(&new.author)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?;
-        let row = sqlx::query(select_versions!("WHERE version = $1"))
-            .bind(version)
-            .fetch_one(&mut *tx)
-            .await?;
-        let stored = record(&row)?;
-        tx.commit().await?;
-        Ok(stored)
+        Ok(tx)
     }
 }
 
