@@ -18,6 +18,11 @@ use palermo_ingest::{ImportConfig, MarkingConfig, export_ftm, import_file};
 use palermo_model::Schema;
 use palermo_store::Store;
 
+/// The allocator the `palermo` binary ships with, so the store figures here
+/// are the ones a user's import gets.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const FIRST: &[&str] = &[
     "Ahmed", "Somchai", "Anna", "Nguyen", "Olena", "Maria", "Jan", "Siti", "Dao", "Ivan",
 ];
