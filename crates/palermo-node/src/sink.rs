@@ -38,7 +38,11 @@ struct Group {
     suffix: String,
     allowed: bool,
     policies: Vec<String>,
-    records: Vec<String>,
+    /// The record ids so far, comma-separated: one string per group rather
+    /// than one per record keeps an export's memory near the ids' own size.
+    records: String,
+    /// How many ids `records` holds.
+    n_records: usize,
 }
 
 impl LedgerSink {
@@ -103,8 +107,11 @@ impl LedgerSink {
                 && g.policies == d.determining
         });
         if let Some(idx) = open {
-            if self.groups[idx].records.len() < GROUP_MAX {
-                self.groups[idx].records.push(d.resource.clone());
+            let group = &mut self.groups[idx];
+            if group.n_records < GROUP_MAX {
+                group.records.push(',');
+                group.records.push_str(&d.resource);
+                group.n_records += 1;
                 return;
             }
             let full = self.groups.swap_remove(idx);
@@ -116,7 +123,8 @@ impl LedgerSink {
             suffix,
             allowed: d.allowed,
             policies: d.determining.clone(),
-            records: vec![d.resource.clone()],
+            records: d.resource.clone(),
+            n_records: 1,
         });
     }
 
@@ -129,12 +137,7 @@ impl LedgerSink {
 
     /// Turns one group into an entry.
     fn close(&mut self, group: Group) {
-        let request = format!(
-            "{} records:{}{}",
-            group.action,
-            group.records.join(","),
-            group.suffix
-        );
+        let request = format!("{} records:{}{}", group.action, group.records, group.suffix);
         self.push_decision(&group.actor, request, group.allowed, group.policies);
     }
 

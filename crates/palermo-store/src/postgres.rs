@@ -6,7 +6,7 @@
 //! else a conflict). Lookup keys are collected and copied in key order at
 //! commit. The whole file stays in one transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::str::FromStr;
 
@@ -102,6 +102,13 @@ impl PgStore {
     }
 }
 
+/// The `COPY` of entity rows.
+const COPY_ENTITIES: &str = "COPY entities (seq, id, schema, caption, properties, markings, tlp, \
+    role, batch_id, record, content_hash) FROM STDIN";
+
+/// Rows encoded and sent per part of a chunk's `COPY` (about 400 KB).
+const COPY_PART: usize = 1_000;
+
 /// An open PostgreSQL import transaction.
 pub struct PgImport<'a> {
     tx: Transaction<'static, Postgres>,
@@ -126,6 +133,14 @@ impl Store for PgStore {
 
     async fn begin_import(&self, batch: &BatchMeta) -> Result<PgImport<'_>> {
         let mut tx = self.pool.begin().await?;
+        // The import still commits atomically; its commit just does not wait
+        // for the WAL flush. A crash right after it can lose the whole batch,
+        // never part of it, and not behind the ledger's back: the ledger's
+        // `import-batch` entry commits later, and flushing its commit record
+        // flushes the WAL up to it, including this commit.
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO import_batches (id, source_file, input_format, imported_by, started_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -230,30 +245,30 @@ impl Store for PgStore {
 
 impl ImportTx for PgImport<'_> {
     async fn insert(&mut self, entities: &[Entity]) -> Result<InsertCounts> {
-        let mut counts = InsertCounts::default();
-        let rows: Vec<EntityRow> = entities.iter().map(|e| self.encoder.row(e)).collect();
-        let rows = dedupe_chunk(rows, &mut counts)?;
-        if rows.is_empty() {
-            return Ok(counts);
+        if entities.is_empty() {
+            return Ok(InsertCounts::default());
+        }
+        if has_repeated_ids(entities) {
+            return self.insert_checked(entities).await;
         }
         // Usually no id of a chunk is stored yet, and asking for every id
         // first cost a tenth of the import. So the chunk is copied straight
         // in behind a savepoint; only a unique violation (an id stored
         // before) rolls back to it and takes the checking path.
-        let seqs = self.reserve_seqs(rows.len()).await?;
-        let data = self.copy_text(&rows, &seqs);
+        let seqs = self.reserve_seqs(entities.len()).await?;
         sqlx::query("SAVEPOINT import_chunk")
             .execute(&mut *self.tx)
             .await?;
-        let copied = self.copy_entities(data).await;
-        let rows = match copied {
-            Ok(()) => {
+        match self.copy_streamed(entities, &seqs).await {
+            Ok(rows) => {
                 sqlx::query("RELEASE SAVEPOINT import_chunk")
                     .execute(&mut *self.tx)
                     .await?;
                 self.stage_keys(&rows, &seqs)?;
-                counts.new += rows.len() as u64;
-                return Ok(counts);
+                Ok(InsertCounts {
+                    new: rows.len() as u64,
+                    unchanged: 0,
+                })
             }
             Err(Error::Database(sqlx::Error::Database(err)))
                 if err.kind() == sqlx::error::ErrorKind::UniqueViolation =>
@@ -261,20 +276,10 @@ impl ImportTx for PgImport<'_> {
                 sqlx::query("ROLLBACK TO SAVEPOINT import_chunk")
                     .execute(&mut *self.tx)
                     .await?;
-                rows
+                self.insert_checked(entities).await
             }
-            Err(err) => return Err(err),
-        };
-        let rows = self.drop_stored(rows, &mut counts).await?;
-        if rows.is_empty() {
-            return Ok(counts);
+            Err(err) => Err(err),
         }
-        let seqs = self.reserve_seqs(rows.len()).await?;
-        let data = self.copy_text(&rows, &seqs);
-        self.copy_entities(data).await?;
-        self.stage_keys(&rows, &seqs)?;
-        counts.new += rows.len() as u64;
-        Ok(counts)
     }
 
     async fn commit(mut self, n_records: u64, counts: InsertCounts) -> Result<()> {
@@ -310,6 +315,43 @@ impl ImportTx for PgImport<'_> {
 }
 
 impl PgImport<'_> {
+    /// Copies `entities` (no id repeated) with sequence numbers `seqs` in one
+    /// `COPY`, encoding and sending [`COPY_PART`] rows at a time so that the
+    /// server works on one part while the next is encoded; returns the rows.
+    async fn copy_streamed(&mut self, entities: &[Entity], seqs: &[i64]) -> Result<Vec<EntityRow>> {
+        let mut rows = Vec::with_capacity(entities.len());
+        let mut copy = self.tx.copy_in_raw(COPY_ENTITIES).await?;
+        for (part, part_seqs) in entities.chunks(COPY_PART).zip(seqs.chunks(COPY_PART)) {
+            let part_rows: Vec<EntityRow> = part.iter().map(|e| self.encoder.row(e)).collect();
+            let data = copy_text(&self.batch, &part_rows, part_seqs);
+            copy.send(data.into_bytes()).await?;
+            rows.extend(part_rows);
+        }
+        copy.finish().await?;
+        Ok(rows)
+    }
+
+    /// Inserts a chunk that repeats an id or holds ids stored before: rows
+    /// are deduplicated within the chunk and against the store (identical
+    /// content is unchanged, anything else a conflict), then copied.
+    async fn insert_checked(&mut self, entities: &[Entity]) -> Result<InsertCounts> {
+        let mut counts = InsertCounts::default();
+        let rows: Vec<EntityRow> = entities.iter().map(|e| self.encoder.row(e)).collect();
+        let rows = dedupe_chunk(rows, &mut counts)?;
+        let rows = self.drop_stored(rows, &mut counts).await?;
+        if rows.is_empty() {
+            return Ok(counts);
+        }
+        let seqs = self.reserve_seqs(rows.len()).await?;
+        let data = copy_text(&self.batch, &rows, &seqs);
+        let mut copy = self.tx.copy_in_raw(COPY_ENTITIES).await?;
+        copy.send(data.into_bytes()).await?;
+        copy.finish().await?;
+        self.stage_keys(&rows, &seqs)?;
+        counts.new += rows.len() as u64;
+        Ok(counts)
+    }
+
     /// Sequence numbers for `n` new rows, so keys can be written without
     /// reading the rows back; fetched as one array rather than `n` rows.
     async fn reserve_seqs(&mut self, n: usize) -> Result<Vec<i64>> {
@@ -327,45 +369,6 @@ impl PgImport<'_> {
             });
         }
         Ok(seqs)
-    }
-
-    /// The rows in COPY text format.
-    fn copy_text(&self, rows: &[EntityRow], seqs: &[i64]) -> String {
-        let mut data = String::with_capacity(rows.len() * 512);
-        for (row, seq) in rows.iter().zip(seqs) {
-            let _ = write!(data, "{seq}\t");
-            let fields = [
-                Some(row.id.as_str()),
-                Some(row.schema),
-                Some(row.caption.as_str()),
-                Some(row.properties.as_str()),
-                Some(row.markings.as_str()),
-                Some(row.tlp),
-                row.role,
-                Some(self.batch.as_str()),
-            ];
-            for field in fields {
-                push_copy_field(&mut data, field);
-                data.push('\t');
-            }
-            let _ = write!(data, "{}\t", row.record);
-            push_copy_field(&mut data, Some(&row.content_hash));
-            data.push('\n');
-        }
-        data
-    }
-
-    async fn copy_entities(&mut self, data: String) -> Result<()> {
-        let mut copy = self
-            .tx
-            .copy_in_raw(
-                "COPY entities (seq, id, schema, caption, properties, markings, tlp, role, \
-                 batch_id, record, content_hash) FROM STDIN",
-            )
-            .await?;
-        copy.send(data.into_bytes()).await?;
-        copy.finish().await?;
-        Ok(())
     }
 
     /// Keeps the keys of rows just written for the commit.
@@ -412,6 +415,38 @@ impl PgImport<'_> {
         counts.unchanged += (before - rows.len()) as u64;
         Ok(rows)
     }
+}
+
+/// The rows in COPY text format, every one in import batch `batch`.
+fn copy_text(batch: &str, rows: &[EntityRow], seqs: &[i64]) -> String {
+    let mut data = String::with_capacity(rows.len() * 512);
+    for (row, seq) in rows.iter().zip(seqs) {
+        let _ = write!(data, "{seq}\t");
+        let fields = [
+            Some(row.id.as_str()),
+            Some(row.schema),
+            Some(row.caption.as_str()),
+            Some(row.properties.as_str()),
+            Some(row.markings.as_str()),
+            Some(row.tlp),
+            row.role,
+            Some(batch),
+        ];
+        for field in fields {
+            push_copy_field(&mut data, field);
+            data.push('\t');
+        }
+        let _ = write!(data, "{}\t", row.record);
+        push_copy_field(&mut data, Some(&row.content_hash));
+        data.push('\n');
+    }
+    data
+}
+
+/// Whether an id occurs twice among `entities`.
+fn has_repeated_ids(entities: &[Entity]) -> bool {
+    let mut seen = HashSet::with_capacity(entities.len());
+    entities.iter().any(|e| !seen.insert(e.id.as_str()))
 }
 
 /// Appends a field in COPY text format: `\N` for NULL, and backslash,
@@ -505,6 +540,19 @@ mod tests {
         push_copy_field(&mut out, Some("a\tb\\c\nd\re"));
         push_copy_field(&mut out, None);
         assert_eq!(out, "a\\tb\\\\c\\nd\\re\\N");
+    }
+
+    #[test]
+    fn finds_repeated_ids() {
+        let person = |id: &str| {
+            Entity::new(
+                palermo_model::EntityId::new(id).unwrap(),
+                palermo_model::Schema::Person,
+            )
+        };
+        assert!(!has_repeated_ids(&[]));
+        assert!(!has_repeated_ids(&[person("a"), person("b")]));
+        assert!(has_repeated_ids(&[person("a"), person("b"), person("a")]));
     }
 
     #[test]

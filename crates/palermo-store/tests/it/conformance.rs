@@ -221,6 +221,35 @@ pub(crate) async fn large_batches_span_statements<S: Store>(store: &S) {
     assert_eq!(store.find_by_key("id:ID002499").await.unwrap(), ["p2499"]);
 }
 
+pub(crate) async fn large_reimport_with_stored_ids_late_in_the_chunk<S: Store>(store: &S) {
+    let record = |i: usize| {
+        person(
+            &format!("p{i}"),
+            "First",
+            &format!("Last{i}"),
+            &format!("ID{i:06}"),
+        )
+    };
+    let first: Vec<Entity> = (0..2_500).map(record).collect();
+    import(store, "first.csv", first).await.unwrap();
+    // New records first, stored ones after: on PostgreSQL the first stored
+    // id is met in the third part of the chunk's COPY, after two were sent.
+    let second: Vec<Entity> = (2_500..4_600).chain(0..2_500).map(record).collect();
+    let counts = import(store, "second.csv", second).await.unwrap();
+    assert_eq!(
+        counts,
+        InsertCounts {
+            new: 2_100,
+            unchanged: 2_500
+        }
+    );
+    assert_eq!(count(store).await, 4_600);
+    assert_eq!(store.find_by_key("id:ID004599").await.unwrap(), ["p4599"]);
+    assert_eq!(store.find_by_key("id:ID000000").await.unwrap(), ["p0"]);
+    let stored = store.get("p0").await.unwrap().unwrap();
+    assert_eq!(stored.provenance.unwrap().source_file, "first.csv");
+}
+
 /// Declares one `#[tokio::test]` per conformance case for a backend.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -235,6 +264,7 @@ macro_rules! conformance_tests {
             exports_in_import_order,
             finds_by_lookup_keys,
             large_batches_span_statements,
+            large_reimport_with_stored_ids_late_in_the_chunk,
         );
     };
     (@each $open:expr; $($case:ident),* $(,)?) => {
