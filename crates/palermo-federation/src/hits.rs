@@ -340,6 +340,18 @@ pub async fn send_query(
     request: &QueryRequest,
     now: OffsetDateTime,
 ) -> Result<Uuid, NodeError> {
+    let (record, message) = prepare_query(identity, request, now)?;
+    store.hit_query_send(&record, &message).await?;
+    Ok(record.id)
+}
+
+/// Checks `request` ([`send_query`]'s errors) and returns the sent query's
+/// record and its sealed `hit-query` message, to be committed together.
+pub(crate) fn prepare_query(
+    identity: &NodeIdentity,
+    request: &QueryRequest,
+    now: OffsetDateTime,
+) -> Result<(HitQueryRecord, OutgoingMessage), NodeError> {
     let invalid = |reason: &str| Err(NodeError::Invalid(reason.to_owned()));
     if request.case.trim().is_empty() {
         return invalid("a hit query must reference a case (--case)");
@@ -400,8 +412,8 @@ pub async fn send_query(
         n_hits: 0,
         record_ids: (0..clks.len()).map(|i| request.encodings.id(i)).collect(),
     };
-    store.hit_query_send(&record, &outgoing(&envelope)).await?;
-    Ok(envelope.id)
+    let message = outgoing(&envelope);
+    Ok((record, message))
 }
 
 /// Enables answering `peer` (with its quotas; `None`: the node's defaults) or disables it.
@@ -1407,6 +1419,7 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
         }
     };
     let mut settlements: Vec<HitSettlement> = Vec::new();
+    let mut settled_records: Vec<HitQueryRecord> = Vec::new();
     let mut hits: Vec<HitRecord> = Vec::new();
     let mut entries: Vec<NewEntry> = Vec::new();
     let mut settling: Vec<usize> = Vec::new();
@@ -1442,8 +1455,14 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
             settlements.push(HitSettlement {
                 id: query.id,
                 status: "refused".to_owned(),
+                code: Some(code.clone()),
+                n_hits: 0,
+            });
+            settled_records.push(HitQueryRecord {
+                status: "refused".to_owned(),
                 code: Some(code),
                 n_hits: 0,
+                ..query.clone()
             });
             settling.push(idx);
             continue;
@@ -1495,6 +1514,12 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
             code: None,
             n_hits,
         });
+        settled_records.push(HitQueryRecord {
+            status: "answered".to_owned(),
+            code: None,
+            n_hits,
+            ..query.clone()
+        });
         settling.push(idx);
     }
     if !settlements.is_empty() {
@@ -1504,10 +1529,17 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
                 results[idx] = Some(json!({ "stored": false, "problem": "store failure" }));
             }
             entries.clear();
-        } else {
-            shared.hits_settled.notify_waiters();
+            settled_records.clear();
         }
         shared.append_ledger(entries).await;
+        // What was just committed (and put on the ledger), for the waiters
+        // to read from memory.
+        if let Ok(mut settled) = shared.settled.lock() {
+            for record in settled_records {
+                settled.insert(record);
+            }
+        }
+        shared.hits_settled.notify_waiters();
     }
     results
         .into_iter()

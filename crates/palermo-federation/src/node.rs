@@ -42,6 +42,7 @@ use uuid::Uuid;
 
 use crate::directory::SignedDirectory;
 use crate::envelope::{Envelope, Kind};
+use crate::group::GroupCommit;
 use crate::hits::HitConfig;
 use crate::hits::probe::{Alert, ProbeMonitor};
 use crate::pki::{DIRECTORY_FILE, NodeIdentity};
@@ -64,6 +65,10 @@ pub enum NodeError {
     /// A message cannot be sent as asked (unknown recipient...).
     #[error("{0}")]
     Invalid(String),
+    /// A store write committed together with other callers' failed (the
+    /// store's error, as text: it is shared by every write of the commit).
+    #[error("store: {0}")]
+    Commit(String),
 }
 
 impl NodeError {
@@ -72,7 +77,7 @@ impl NodeError {
         match self {
             NodeError::Federation(err) => err.is_bad_input(),
             NodeError::Invalid(_) => true,
-            NodeError::Store(_) | NodeError::Listen(_) => false,
+            NodeError::Store(_) | NodeError::Listen(_) | NodeError::Commit(_) => false,
         }
     }
 }
@@ -160,6 +165,45 @@ pub(crate) struct Shared {
     /// Legal-basis checks already made, by states, claim and date (the
     /// knowledge base is fixed for the node's run).
     pub(crate) basis_checks: Mutex<BasisChecks>,
+    /// Ledger appends of concurrent callers (hit effects, the recorder),
+    /// committed together.
+    pub(crate) ledger_group: GroupCommit<Vec<NewEntry>, Result<(), String>>,
+    /// Sent hit queries with their outbox messages, committed together.
+    pub(crate) send_group: GroupCommit<(HitQueryRecord, OutgoingMessage), Result<(), String>>,
+    /// Sent hit queries recently settled, as stored ([`Node::settled_query`]
+    /// waiters look here rather than each reading the store on every wake).
+    pub(crate) settled: Mutex<Settled>,
+}
+
+/// Most settled queries remembered in memory (the oldest are forgotten first;
+/// a waiter that misses one reads the store).
+const SETTLED_KEPT: usize = 16_384;
+
+/// Sent queries settled lately: their stored records by id, and the ids in
+/// settlement order.
+#[derive(Default)]
+pub(crate) struct Settled {
+    by_id: HashMap<Uuid, HitQueryRecord>,
+    order: std::collections::VecDeque<Uuid>,
+}
+
+impl Settled {
+    /// Remembers `query` (as committed to the store), forgetting the oldest beyond [`SETTLED_KEPT`].
+    pub(crate) fn insert(&mut self, query: HitQueryRecord) {
+        let id = query.id;
+        if self.by_id.insert(id, query).is_none() {
+            self.order.push_back(id);
+        }
+        while self.order.len() > SETTLED_KEPT {
+            if let Some(old) = self.order.pop_front() {
+                self.by_id.remove(&old);
+            }
+        }
+    }
+
+    fn get(&self, id: Uuid) -> Option<HitQueryRecord> {
+        self.by_id.get(&id).cloned()
+    }
 }
 
 /// Legal-basis check results by holder state, asking state, claim and date.
@@ -211,14 +255,30 @@ impl Node {
 
     /// Sends a hit/no-hit query ([`crate::hits::send_query`]) and wakes this
     /// node's sender, so that it leaves at once rather than at the next poll.
+    /// Queries sent at the same time are recorded in one store transaction
+    /// (group commit); each returns once the one holding it committed.
     pub async fn send_query(&self, request: &crate::hits::QueryRequest) -> Result<Uuid, NodeError> {
-        let id = crate::hits::send_query(
-            &self.shared.store,
-            &self.shared.identity,
-            request,
-            OffsetDateTime::now_utc(),
-        )
-        .await?;
+        let (record, message) =
+            crate::hits::prepare_query(&self.shared.identity, request, OffsetDateTime::now_utc())?;
+        let id = record.id;
+        let store = &self.shared.store;
+        self.shared
+            .send_group
+            .submit(
+                (record, message),
+                Err("the commit was cancelled".to_owned()),
+                |items| async move {
+                    let (records, messages): (Vec<_>, Vec<_>) = items.into_iter().unzip();
+                    let n = records.len();
+                    let result = store
+                        .hit_queries_send(&records, &messages)
+                        .await
+                        .map_err(|err| err.to_string());
+                    vec![result; n]
+                },
+            )
+            .await
+            .map_err(NodeError::Commit)?;
         self.shared.outbox_wake.notify_one();
         Ok(id)
     }
@@ -232,28 +292,39 @@ impl Node {
         timeout: StdDuration,
     ) -> Result<Option<HitQueryRecord>, NodeError> {
         let deadline = tokio::time::Instant::now() + timeout;
+        // The store is read first, at the deadline and once a second; in
+        // between, a wake-up looks at the queries settled in memory, so that
+        // every answer stored does not cost every waiter a store read.
+        let mut read_store = true;
         loop {
-            // Registered before the store is read, so that an answer stored
+            // Registered before anything is read, so that an answer stored
             // in between still wakes this waiter.
             let settled = self.shared.hits_settled.notified();
             tokio::pin!(settled);
             settled.as_mut().enable();
-            let query = self
-                .shared
-                .store
-                .hit_query(palermo_store::HitDirection::Sent, id)
-                .await?;
-            match query {
-                Some(query) if query.status == "pending" => {
-                    if tokio::time::Instant::now() >= deadline {
-                        return Ok(Some(query));
-                    }
-                }
-                other => return Ok(other),
+            if let Some(query) = self.shared.settled.lock().ok().and_then(|s| s.get(id)) {
+                return Ok(Some(query));
             }
+            let past_deadline = tokio::time::Instant::now() >= deadline;
+            if read_store || past_deadline {
+                let query = self
+                    .shared
+                    .store
+                    .hit_query(palermo_store::HitDirection::Sent, id)
+                    .await?;
+                match query {
+                    Some(query) if query.status == "pending" => {
+                        if past_deadline {
+                            return Ok(Some(query));
+                        }
+                    }
+                    other => return Ok(other),
+                }
+            }
+            let next_read = tokio::time::Instant::now() + StdDuration::from_secs(1);
             tokio::select! {
-                _ = &mut settled => {}
-                _ = tokio::time::sleep_until(deadline) => {}
+                _ = &mut settled => read_store = false,
+                _ = tokio::time::sleep_until(next_read.min(deadline)) => read_store = true,
             }
         }
     }
@@ -363,6 +434,9 @@ fn open(config: NodeConfig, store: AnyStore) -> Result<Arc<Shared>, NodeError> {
         hits_settled: Notify::new(),
         ledger_key_announced: AtomicBool::new(false),
         basis_checks: Mutex::new(HashMap::new()),
+        ledger_group: GroupCommit::default(),
+        send_group: GroupCommit::default(),
+        settled: Mutex::new(Settled::default()),
         config,
     }))
 }
@@ -597,23 +671,45 @@ impl Shared {
     /// Appends entries to the node's ledger (after the `key-change` entry
     /// announcing the ledger key, when the ledger has none yet). A failure is
     /// logged: the message itself is still recorded by the recorder.
-    pub(crate) async fn append_ledger(&self, mut entries: Vec<NewEntry>) {
-        if entries.is_empty() {
-            return;
-        }
-        let result = async {
-            if let Some(key_change) = key_change_entry(self).await? {
-                entries.insert(0, key_change);
-            }
-            self.store
-                .ledger_append(entries, &self.config.ledger_key)
-                .await?;
-            Ok::<(), NodeError>(())
-        }
-        .await;
-        if let Err(err) = result {
+    pub(crate) async fn append_ledger(&self, entries: Vec<NewEntry>) {
+        if let Err(err) = self.append_ledger_grouped(entries).await {
             tracing::warn!(error = %err, "recording hit entries on the ledger failed");
         }
+    }
+
+    /// Appends entries to the node's ledger together with those of other
+    /// callers appending at the same time (one transaction and one signed
+    /// head for all of them; group commit); returns once they are committed.
+    pub(crate) async fn append_ledger_grouped(
+        &self,
+        entries: Vec<NewEntry>,
+    ) -> Result<(), NodeError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.ledger_group
+            .submit(
+                entries,
+                Err("the commit was cancelled".to_owned()),
+                |batches| async move {
+                    let n = batches.len();
+                    let mut entries: Vec<NewEntry> = batches.into_iter().flatten().collect();
+                    let result = async {
+                        if let Some(key_change) = key_change_entry(self).await? {
+                            entries.insert(0, key_change);
+                        }
+                        self.store
+                            .ledger_append(entries, &self.config.ledger_key)
+                            .await?;
+                        Ok::<(), NodeError>(())
+                    }
+                    .await
+                    .map_err(|err| err.to_string());
+                    vec![result; n]
+                },
+            )
+            .await
+            .map_err(NodeError::Commit)
     }
 
     /// This node and `peer` as the policy crate sees them, from the directory;
@@ -786,7 +882,11 @@ async fn ledger_loop(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Result
                 0
             }
         };
+        if n >= LEDGER_BATCH as usize {
+            continue;
+        }
         if n > 0 {
+            linger(&stop).await;
             continue;
         }
         if *stop.borrow() {
@@ -811,9 +911,28 @@ async fn ledger_loop(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Result
                     }
                 }
             }
-            _ = shared.ledger_wake.notified() => {}
+            _ = shared.ledger_wake.notified() => linger(&stop).await,
             _ = tokio::time::sleep(StdDuration::from_millis(500)) => {}
         }
+    }
+}
+
+/// How long the recorder lets messages gather before a pass that is not
+/// draining a backlog.
+const RECORD_LINGER: StdDuration = StdDuration::from_millis(20);
+
+/// Waits [`RECORD_LINGER`] (unless the node is stopping), so that the
+/// messages accepted and settled meanwhile are recorded in the same pass:
+/// a pass costs a ledger append (one transaction and a signed head) and a
+/// transaction marking the rows, whatever the number of messages, and
+/// under load a pass per POST was a large share of a query's cost.
+async fn linger(stop: &watch::Receiver<bool>) {
+    if *stop.borrow() {
+        return;
+    }
+    tokio::select! {
+        _ = stopped(stop.clone()) => {}
+        _ = tokio::time::sleep(RECORD_LINGER) => {}
     }
 }
 
@@ -874,14 +993,7 @@ pub(crate) async fn record_once(
             entries.push(entry(&actor, Some(row.received_at), body));
         }
     }
-    if !entries.is_empty() {
-        if let Some(key_change) = key_change_entry(shared).await? {
-            entries.insert(0, key_change);
-        }
-        store
-            .ledger_append(entries, &shared.config.ledger_key)
-            .await?;
-    }
+    shared.append_ledger_grouped(entries).await?;
     let sent: Vec<Uuid> = rows.sent.iter().map(|r| r.id).collect();
     let received: Vec<Uuid> = rows.received.iter().map(|r| r.id).collect();
     store.fed_mark_ledgered(&sent, &received).await?;
