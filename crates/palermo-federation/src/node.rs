@@ -1074,3 +1074,50 @@ async fn key_change_entry(shared: &Shared) -> Result<Option<NewEntry>, NodeError
         },
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(id: Uuid, status: &str) -> HitQueryRecord {
+        HitQueryRecord {
+            id,
+            direction: palermo_store::HitDirection::Sent,
+            peer: "de-bka".to_owned(),
+            case_id: "C-1".to_owned(),
+            purpose: "case:C-1".to_owned(),
+            basis: "UNTOC".to_owned(),
+            key_id: "k".to_owned(),
+            n_encodings: 1,
+            at: OffsetDateTime::UNIX_EPOCH,
+            status: status.to_owned(),
+            code: None,
+            n_hits: 0,
+            record_ids: vec!["r0".to_owned()],
+        }
+    }
+
+    #[test]
+    fn settled_queries_are_kept_up_to_the_limit_oldest_forgotten_first() {
+        let mut settled = Settled::default();
+        let ids: Vec<Uuid> = (0..SETTLED_KEPT + 2).map(|_| Uuid::now_v7()).collect();
+        for id in &ids {
+            settled.insert(sent(*id, "answered"));
+        }
+        assert_eq!(settled.by_id.len(), SETTLED_KEPT);
+        assert!(settled.get(ids[0]).is_none());
+        assert!(settled.get(ids[1]).is_none());
+        assert_eq!(
+            settled.get(ids[2]).map(|q| q.status),
+            Some("answered".to_owned())
+        );
+        // Settled again (the same id): replaced, not counted twice.
+        let last = ids[ids.len() - 1];
+        settled.insert(sent(last, "refused"));
+        assert_eq!(settled.order.len(), SETTLED_KEPT);
+        assert_eq!(
+            settled.get(last).map(|q| q.status),
+            Some("refused".to_owned())
+        );
+    }
+}

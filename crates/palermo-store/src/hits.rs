@@ -930,11 +930,24 @@ impl AnyStore {
 
 #[cfg(test)]
 mod tests {
-    use super::numbered;
+    use super::{numbered, placeholders, values_sql};
 
     #[test]
     fn placeholders_are_numbered_for_postgres() {
         assert_eq!(numbered("a = ? AND b = ?"), "a = $1 AND b = $2");
         assert_eq!(numbered("no placeholders"), "no placeholders");
+    }
+
+    #[test]
+    fn multi_row_statements_have_one_tuple_per_row() {
+        assert_eq!(
+            values_sql("INSERT INTO t (a, b)", 2, 3, "ON CONFLICT DO NOTHING"),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(
+            numbered(&values_sql("INSERT INTO t (a)", 1, 2, "")),
+            "INSERT INTO t (a) VALUES ($1), ($2) "
+        );
+        assert_eq!(placeholders(3), "?, ?, ?");
     }
 }
