@@ -37,7 +37,10 @@
 //! their entries; peer settings and the encoding set are read once per
 //! batch; matching runs on the blocking thread pool. Quotas are checked
 //! against windows held in memory (module `window`), loaded from the store once
-//! per peer and kept up to date as queries are answered.
+//! per peer and kept up to date as queries are answered. Queries sent at the
+//! same time through [`crate::Node::send_query`] are recorded in one
+//! transaction, and ledger appends made at the same time are one append
+//! (group commit, `crate::group`); a caller goes on only once its write committed.
 //!
 //! **Probing defences** ([`probe`]): quotas per peer and window, and alerts
 //! (a log line and a `policy-decision` ledger entry with decision `alert`)
