@@ -45,7 +45,10 @@ impl<T, R: Clone> GroupCommit<T, R> {
     /// returns one result per item (a missing result is `failed`).
     ///
     /// `failed` is also the result when the commit future is dropped before
-    /// it finished (the caller that ran it was cancelled).
+    /// it finished (the caller that ran it was cancelled): its transaction
+    /// is then rolled back, unless the store had already committed it when
+    /// the future was dropped, as with any write cancelled while awaiting
+    /// the store's answer.
     pub(crate) async fn submit<F, Fut>(&self, item: T, failed: R, commit: F) -> R
     where
         F: FnOnce(Vec<T>) -> Fut,
