@@ -525,19 +525,26 @@ impl AnyStore {
                 .bind(&set.key_id)
                 .execute(&mut *tx)
                 .await?;
-            let insert = "INSERT INTO hit_encodings (key_id, record_id, n_bits, hardening, clk) \
-                 VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+            // Several rows per statement: a statement per encoding made a
+            // set of millions a round trip to the store per person.
             let mut n = 0;
-            for (record_id, clk) in rows {
-                n += sqlx::query(sql(insert))
-                    .bind(&set.key_id)
-                    .bind(record_id)
-                    .bind(to_i64(set.n_bits))
-                    .bind(&set.hardening)
-                    .bind(clk)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                let text = values_sql(
+                    "INSERT INTO hit_encodings (key_id, record_id, n_bits, hardening, clk)",
+                    5,
+                    chunk.len(),
+                    "ON CONFLICT DO NOTHING",
+                );
+                let mut q = sqlx::query(sql(&text));
+                for (record_id, clk) in chunk {
+                    q = q
+                        .bind(set.key_id.clone())
+                        .bind(record_id.clone())
+                        .bind(to_i64(set.n_bits))
+                        .bind(set.hardening.clone())
+                        .bind(clk.clone());
+                }
+                n += q.execute(&mut *tx).await?.rows_affected();
             }
             sqlx::query(sql(
                 "INSERT INTO hit_encoding_sets (key_id, n_bits, hardening, records, generation, \

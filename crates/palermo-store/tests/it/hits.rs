@@ -489,6 +489,24 @@ async fn hit_group_writes(store: AnyStore) {
     assert_eq!(refs(received[0].id).await, vec!["hit-r0"]);
     assert_eq!(refs(received[1].id).await, vec!["hit-r1"]);
     assert_eq!(refs(received[2].id).await, vec!["hit-r2"]);
+
+    // A set larger than one statement: every encoding is stored, in record id order.
+    let rows: Vec<(String, Vec<u8>)> = (0..1_201u32)
+        .map(|i| (format!("p{i:05}"), i.to_le_bytes().repeat(2)))
+        .collect();
+    let set = HitEncodingSet {
+        key_id: "big".to_owned(),
+        n_bits: 64,
+        hardening: "balanced".to_owned(),
+        records: rows.len() as u64,
+    };
+    assert_eq!(
+        store.hit_encodings_replace(&set, &rows).await.unwrap(),
+        1_201
+    );
+    let stored = store.hit_encodings("big").await.unwrap().unwrap();
+    assert_eq!(stored.set, set);
+    assert_eq!(stored.rows, rows);
 }
 
 #[tokio::test]
