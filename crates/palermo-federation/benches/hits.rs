@@ -14,9 +14,9 @@
 //! Run with `cargo test --release -p palermo-federation --bench hits -- --bench`.
 //! `BENCH_PERSONS` (default 20000), `BENCH_QUERIES` (default 400) and `BENCH_CONCURRENCY`
 //! (default 8) change the sizes. `BENCH_STORE=FILE` keeps DE's SQLite store in
-//! FILE and reuses it when it already holds the same persons (setup at 10
-//! million takes most of an hour). It fails when a query is not answered or
-//! a known person is not found.
+//! FILE and reuses it when it already holds the same persons (a setup stopped
+//! after the records were imported reuses the import and only encodes). It
+//! fails when a query is not answered or a known person is not found.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 

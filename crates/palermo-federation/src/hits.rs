@@ -1182,6 +1182,12 @@ async fn admit(
 /// The encodings stored under `key_id`, from the node's cache when the
 /// stored generation is the cached one, else loaded from the store (and
 /// cached). `None` when there are none.
+///
+/// The load runs in a task of its own, one at a time, with the index built
+/// on the blocking pool: at 10,000,000 encodings it takes minutes, longer
+/// than a sender waits for its POST, and a load inside the POST's handler
+/// was dropped with it, so every retry started again and none finished.
+/// Now a retry waits for the load in progress and then finds it cached.
 async fn load_index(
     shared: &Shared,
     key_id: &str,
@@ -1189,15 +1195,66 @@ async fn load_index(
     let Some(generation) = shared.store.hit_encoding_generation(key_id).await? else {
         return Ok(None);
     };
-    if let Ok(cache) = shared.index_cache.lock()
-        && let Some(cached) = cache.iter().find(|c| c.key_id == key_id)
-        && cached.generation == generation
-    {
-        return Ok(Some(cached.clone()));
+    if let Some(cached) = cached_index(&shared.index_cache, key_id, &generation) {
+        return Ok(Some(cached));
     }
-    let Some(stored) = shared.store.hit_encodings(key_id).await? else {
-        return Ok(None);
-    };
+    let store = shared.store.clone();
+    let cache = shared.index_cache.clone();
+    let loading = shared.index_loading.clone();
+    let key_id = key_id.to_owned();
+    let task = tokio::spawn(async move {
+        let _one_at_a_time = loading.lock().await;
+        if let Some(cached) = cached_index(&cache, &key_id, &generation) {
+            return Ok(Some(cached));
+        }
+        let Some(stored) = store.hit_encodings(&key_id).await? else {
+            return Ok(None);
+        };
+        let built =
+            tokio::task::spawn_blocking(move || build_index(&key_id, generation, stored)).await;
+        let index = match built {
+            Ok(index) => Arc::new(index?),
+            Err(err) => {
+                return Err(palermo_store::Error::Corrupt {
+                    what: "hit encodings".to_owned(),
+                    reason: format!("building the index failed: {err}"),
+                });
+            }
+        };
+        if let Ok(mut cache) = cache.lock() {
+            cache.retain(|c| c.key_id != index.key_id);
+            cache.push(index.clone());
+        }
+        Ok(Some(index))
+    });
+    match task.await {
+        Ok(result) => result,
+        Err(err) => Err(palermo_store::Error::Corrupt {
+            what: "hit encodings".to_owned(),
+            reason: format!("loading the set failed: {err}"),
+        }),
+    }
+}
+
+/// The cached set of `key_id` when its generation is `generation`.
+fn cached_index(
+    cache: &std::sync::Mutex<Vec<Arc<CachedIndex>>>,
+    key_id: &str,
+    generation: &str,
+) -> Option<Arc<CachedIndex>> {
+    let cache = cache.lock().ok()?;
+    cache
+        .iter()
+        .find(|c| c.key_id == key_id && c.generation == generation)
+        .cloned()
+}
+
+/// The in-memory index of a stored set (rows of the wrong length are skipped).
+fn build_index(
+    key_id: &str,
+    generation: String,
+    stored: palermo_store::HitEncodings,
+) -> palermo_store::Result<CachedIndex> {
     let n_bits = usize::try_from(stored.set.n_bits).unwrap_or(0);
     let mut clks = Clks::new(n_bits);
     let mut ids = Vec::with_capacity(stored.rows.len());
@@ -1214,17 +1271,12 @@ async fn load_index(
             reason: err.to_string(),
         }
     })?;
-    let index = Arc::new(CachedIndex {
+    Ok(CachedIndex {
         key_id: key_id.to_owned(),
         generation,
         ids,
         index,
-    });
-    if let Ok(mut cache) = shared.index_cache.lock() {
-        cache.retain(|c| c.key_id != key_id);
-        cache.push(index.clone());
-    }
-    Ok(Some(index))
+    })
 }
 
 /// An admitted query's answer, before it is stored.

@@ -154,7 +154,9 @@ pub(crate) struct Shared {
     /// blocking matching tasks).
     pub(crate) probe: Arc<Mutex<ProbeMonitor>>,
     /// The encoding sets queries were matched against, by key id and generation.
-    pub(crate) index_cache: Mutex<Vec<Arc<crate::hits::CachedIndex>>>,
+    pub(crate) index_cache: Arc<Mutex<Vec<Arc<crate::hits::CachedIndex>>>>,
+    /// Held while a set is loaded into memory, so that one load runs at a time.
+    pub(crate) index_loading: Arc<tokio::sync::Mutex<()>>,
     /// Per peer: what it had answered in its quota and probing windows.
     pub(crate) hit_windows: Mutex<crate::hits::Windows>,
     /// Wakes [`Node::settled_query`] waiters (answers to sent queries were stored).
@@ -429,7 +431,8 @@ fn open(config: NodeConfig, store: AnyStore) -> Result<Arc<Shared>, NodeError> {
         ledger_wake: Notify::new(),
         witnessed_by: Mutex::new(HashMap::new()),
         probe: Arc::new(Mutex::new(ProbeMonitor::default())),
-        index_cache: Mutex::new(Vec::new()),
+        index_cache: Arc::new(Mutex::new(Vec::new())),
+        index_loading: Arc::new(tokio::sync::Mutex::new(())),
         hit_windows: Mutex::new(crate::hits::Windows::default()),
         hits_settled: Notify::new(),
         ledger_key_announced: AtomicBool::new(false),
