@@ -1192,17 +1192,19 @@ async fn load_index(
     shared: &Shared,
     key_id: &str,
 ) -> palermo_store::Result<Option<Arc<CachedIndex>>> {
-    let Some(generation) = shared.store.hit_encoding_generation(key_id).await? else {
-        return Ok(None);
-    };
-    if let Some(cached) = cached_index(&shared.index_cache, key_id, &generation) {
-        return Ok(Some(cached));
-    }
     let store = shared.store.clone();
     let cache = shared.index_cache.clone();
     let loading = shared.index_loading.clone();
     let key_id = key_id.to_owned();
+    // Spawned before anything is awaited, so that a request dropped at any
+    // point leaves the load (if one is needed) running.
     let task = tokio::spawn(async move {
+        let Some(generation) = store.hit_encoding_generation(&key_id).await? else {
+            return Ok(None);
+        };
+        if let Some(cached) = cached_index(&cache, &key_id, &generation) {
+            return Ok(Some(cached));
+        }
         let _one_at_a_time = loading.lock().await;
         if let Some(cached) = cached_index(&cache, &key_id, &generation) {
             return Ok(Some(cached));
@@ -1724,6 +1726,51 @@ fn today(now: OffsetDateTime) -> Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A set's load goes on when the request that started it is dropped
+    /// (a sender's timeout), and the next request finds it cached.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_request_does_not_drop_the_set_it_was_loading() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut fed = crate::testutil::Fed::new("test", OffsetDateTime::now_utc());
+        let signed = fed.signed();
+        let identity = fed.node("de-bka");
+        identity.save(tmp.path()).unwrap();
+        signed
+            .save(&tmp.path().join(crate::pki::DIRECTORY_FILE))
+            .unwrap();
+        let url = format!("sqlite://{}", tmp.path().join("node.db").display());
+        let store = palermo_store::open(&url).await.unwrap();
+        let rows: Vec<(String, Vec<u8>)> = (0..2_000u32)
+            .map(|i| (format!("p{i}"), i.to_le_bytes().repeat(64)))
+            .collect();
+        let set = palermo_store::HitEncodingSet {
+            key_id: "k1".to_owned(),
+            n_bits: 2048,
+            hardening: "balanced".to_owned(),
+            records: rows.len() as u64,
+        };
+        store.hit_encodings_replace(&set, &rows).await.unwrap();
+        let config = crate::NodeConfig::new(tmp.path(), palermo_ledger::NodeKey::generate());
+        let node = crate::Node::open(config, store).unwrap();
+        let shared = node.shared();
+        // Dropped as soon as it waits (the store read, the load).
+        let dropped =
+            tokio::time::timeout(std::time::Duration::ZERO, load_index(shared, "k1")).await;
+        assert!(dropped.is_err(), "the load finished at once");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while shared.index_cache.lock().unwrap().is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the dropped load never finished"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let loaded = load_index(shared, "k1").await.unwrap().unwrap();
+        assert_eq!(loaded.ids.len(), 2_000);
+        assert_eq!(shared.index_cache.lock().unwrap().len(), 1);
+        assert!(load_index(shared, "other").await.unwrap().is_none());
+    }
 
     #[test]
     fn large_batches_leave_exact_matching() {

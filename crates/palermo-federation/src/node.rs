@@ -245,6 +245,11 @@ impl Node {
         self.shared.node_id()
     }
 
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Seals and enqueues a message, and wakes this node's sender (when running).
     pub async fn send(
         &self,
