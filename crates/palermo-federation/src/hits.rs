@@ -37,7 +37,10 @@
 //! their entries; peer settings and the encoding set are read once per
 //! batch; matching runs on the blocking thread pool. Quotas are checked
 //! against windows held in memory (module `window`), loaded from the store once
-//! per peer and kept up to date as queries are answered.
+//! per peer and kept up to date as queries are answered. Queries sent at the
+//! same time through [`crate::Node::send_query`] are recorded in one
+//! transaction, and ledger appends made at the same time are one append
+//! (group commit, `crate::group`); a caller goes on only once its write committed.
 //!
 //! **Probing defences** ([`probe`]): quotas per peer and window, and alerts
 //! (a log line and a `policy-decision` ledger entry with decision `alert`)
@@ -340,6 +343,18 @@ pub async fn send_query(
     request: &QueryRequest,
     now: OffsetDateTime,
 ) -> Result<Uuid, NodeError> {
+    let (record, message) = prepare_query(identity, request, now)?;
+    store.hit_query_send(&record, &message).await?;
+    Ok(record.id)
+}
+
+/// Checks `request` ([`send_query`]'s errors) and returns the sent query's
+/// record and its sealed `hit-query` message, to be committed together.
+pub(crate) fn prepare_query(
+    identity: &NodeIdentity,
+    request: &QueryRequest,
+    now: OffsetDateTime,
+) -> Result<(HitQueryRecord, OutgoingMessage), NodeError> {
     let invalid = |reason: &str| Err(NodeError::Invalid(reason.to_owned()));
     if request.case.trim().is_empty() {
         return invalid("a hit query must reference a case (--case)");
@@ -400,8 +415,8 @@ pub async fn send_query(
         n_hits: 0,
         record_ids: (0..clks.len()).map(|i| request.encodings.id(i)).collect(),
     };
-    store.hit_query_send(&record, &outgoing(&envelope)).await?;
-    Ok(envelope.id)
+    let message = outgoing(&envelope);
+    Ok((record, message))
 }
 
 /// Enables answering `peer` (with its quotas; `None`: the node's defaults) or disables it.
@@ -1167,22 +1182,81 @@ async fn admit(
 /// The encodings stored under `key_id`, from the node's cache when the
 /// stored generation is the cached one, else loaded from the store (and
 /// cached). `None` when there are none.
+///
+/// The load runs in a task of its own, one at a time, with the index built
+/// on the blocking pool: at 10,000,000 encodings it takes minutes, longer
+/// than a sender waits for its POST, and a load inside the POST's handler
+/// was dropped with it, so every retry started again and none finished.
+/// Now a retry waits for the load in progress and then finds it cached.
 async fn load_index(
     shared: &Shared,
     key_id: &str,
 ) -> palermo_store::Result<Option<Arc<CachedIndex>>> {
-    let Some(generation) = shared.store.hit_encoding_generation(key_id).await? else {
-        return Ok(None);
-    };
-    if let Ok(cache) = shared.index_cache.lock()
-        && let Some(cached) = cache.iter().find(|c| c.key_id == key_id)
-        && cached.generation == generation
-    {
-        return Ok(Some(cached.clone()));
+    let store = shared.store.clone();
+    let cache = shared.index_cache.clone();
+    let loading = shared.index_loading.clone();
+    let key_id = key_id.to_owned();
+    // Spawned before anything is awaited, so that a request dropped at any
+    // point leaves the load (if one is needed) running.
+    let task = tokio::spawn(async move {
+        let Some(generation) = store.hit_encoding_generation(&key_id).await? else {
+            return Ok(None);
+        };
+        if let Some(cached) = cached_index(&cache, &key_id, &generation) {
+            return Ok(Some(cached));
+        }
+        let _one_at_a_time = loading.lock().await;
+        if let Some(cached) = cached_index(&cache, &key_id, &generation) {
+            return Ok(Some(cached));
+        }
+        let Some(stored) = store.hit_encodings(&key_id).await? else {
+            return Ok(None);
+        };
+        let built =
+            tokio::task::spawn_blocking(move || build_index(&key_id, generation, stored)).await;
+        let index = match built {
+            Ok(index) => Arc::new(index?),
+            Err(err) => {
+                return Err(palermo_store::Error::Corrupt {
+                    what: "hit encodings".to_owned(),
+                    reason: format!("building the index failed: {err}"),
+                });
+            }
+        };
+        if let Ok(mut cache) = cache.lock() {
+            cache.retain(|c| c.key_id != index.key_id);
+            cache.push(index.clone());
+        }
+        Ok(Some(index))
+    });
+    match task.await {
+        Ok(result) => result,
+        Err(err) => Err(palermo_store::Error::Corrupt {
+            what: "hit encodings".to_owned(),
+            reason: format!("loading the set failed: {err}"),
+        }),
     }
-    let Some(stored) = shared.store.hit_encodings(key_id).await? else {
-        return Ok(None);
-    };
+}
+
+/// The cached set of `key_id` when its generation is `generation`.
+fn cached_index(
+    cache: &std::sync::Mutex<Vec<Arc<CachedIndex>>>,
+    key_id: &str,
+    generation: &str,
+) -> Option<Arc<CachedIndex>> {
+    let cache = cache.lock().ok()?;
+    cache
+        .iter()
+        .find(|c| c.key_id == key_id && c.generation == generation)
+        .cloned()
+}
+
+/// The in-memory index of a stored set (rows of the wrong length are skipped).
+fn build_index(
+    key_id: &str,
+    generation: String,
+    stored: palermo_store::HitEncodings,
+) -> palermo_store::Result<CachedIndex> {
     let n_bits = usize::try_from(stored.set.n_bits).unwrap_or(0);
     let mut clks = Clks::new(n_bits);
     let mut ids = Vec::with_capacity(stored.rows.len());
@@ -1199,17 +1273,12 @@ async fn load_index(
             reason: err.to_string(),
         }
     })?;
-    let index = Arc::new(CachedIndex {
+    Ok(CachedIndex {
         key_id: key_id.to_owned(),
         generation,
         ids,
         index,
-    });
-    if let Ok(mut cache) = shared.index_cache.lock() {
-        cache.retain(|c| c.key_id != key_id);
-        cache.push(index.clone());
-    }
-    Ok(Some(index))
+    })
 }
 
 /// An admitted query's answer, before it is stored.
@@ -1407,6 +1476,7 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
         }
     };
     let mut settlements: Vec<HitSettlement> = Vec::new();
+    let mut settled_records: Vec<HitQueryRecord> = Vec::new();
     let mut hits: Vec<HitRecord> = Vec::new();
     let mut entries: Vec<NewEntry> = Vec::new();
     let mut settling: Vec<usize> = Vec::new();
@@ -1442,8 +1512,14 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
             settlements.push(HitSettlement {
                 id: query.id,
                 status: "refused".to_owned(),
+                code: Some(code.clone()),
+                n_hits: 0,
+            });
+            settled_records.push(HitQueryRecord {
+                status: "refused".to_owned(),
                 code: Some(code),
                 n_hits: 0,
+                ..query.clone()
             });
             settling.push(idx);
             continue;
@@ -1495,6 +1571,12 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
             code: None,
             n_hits,
         });
+        settled_records.push(HitQueryRecord {
+            status: "answered".to_owned(),
+            code: None,
+            n_hits,
+            ..query.clone()
+        });
         settling.push(idx);
     }
     if !settlements.is_empty() {
@@ -1504,10 +1586,17 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
                 results[idx] = Some(json!({ "stored": false, "problem": "store failure" }));
             }
             entries.clear();
-        } else {
-            shared.hits_settled.notify_waiters();
+            settled_records.clear();
         }
         shared.append_ledger(entries).await;
+        // What was just committed (and put on the ledger), for the waiters
+        // to read from memory.
+        if let Ok(mut settled) = shared.settled.lock() {
+            for record in settled_records {
+                settled.insert(record);
+            }
+        }
+        shared.hits_settled.notify_waiters();
     }
     results
         .into_iter()
@@ -1637,6 +1726,51 @@ fn today(now: OffsetDateTime) -> Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A set's load goes on when the request that started it is dropped
+    /// (a sender's timeout), and the next request finds it cached.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_request_does_not_drop_the_set_it_was_loading() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut fed = crate::testutil::Fed::new("test", OffsetDateTime::now_utc());
+        let signed = fed.signed();
+        let identity = fed.node("de-bka");
+        identity.save(tmp.path()).unwrap();
+        signed
+            .save(&tmp.path().join(crate::pki::DIRECTORY_FILE))
+            .unwrap();
+        let url = format!("sqlite://{}", tmp.path().join("node.db").display());
+        let store = palermo_store::open(&url).await.unwrap();
+        let rows: Vec<(String, Vec<u8>)> = (0..2_000u32)
+            .map(|i| (format!("p{i}"), i.to_le_bytes().repeat(64)))
+            .collect();
+        let set = palermo_store::HitEncodingSet {
+            key_id: "k1".to_owned(),
+            n_bits: 2048,
+            hardening: "balanced".to_owned(),
+            records: rows.len() as u64,
+        };
+        store.hit_encodings_replace(&set, &rows).await.unwrap();
+        let config = crate::NodeConfig::new(tmp.path(), palermo_ledger::NodeKey::generate());
+        let node = crate::Node::open(config, store).unwrap();
+        let shared = node.shared();
+        // Dropped as soon as it waits (the store read, the load).
+        let dropped =
+            tokio::time::timeout(std::time::Duration::ZERO, load_index(shared, "k1")).await;
+        assert!(dropped.is_err(), "the load finished at once");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while shared.index_cache.lock().unwrap().is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the dropped load never finished"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let loaded = load_index(shared, "k1").await.unwrap().unwrap();
+        assert_eq!(loaded.ids.len(), 2_000);
+        assert_eq!(shared.index_cache.lock().unwrap().len(), 1);
+        assert!(load_index(shared, "other").await.unwrap().is_none());
+    }
 
     #[test]
     fn large_batches_leave_exact_matching() {

@@ -22,6 +22,7 @@ pub mod delivery;
 pub mod directory;
 pub mod envelope;
 pub mod error;
+mod group;
 pub mod hits;
 pub mod node;
 pub mod peer;

@@ -42,6 +42,7 @@ use uuid::Uuid;
 
 use crate::directory::SignedDirectory;
 use crate::envelope::{Envelope, Kind};
+use crate::group::GroupCommit;
 use crate::hits::HitConfig;
 use crate::hits::probe::{Alert, ProbeMonitor};
 use crate::pki::{DIRECTORY_FILE, NodeIdentity};
@@ -64,6 +65,10 @@ pub enum NodeError {
     /// A message cannot be sent as asked (unknown recipient...).
     #[error("{0}")]
     Invalid(String),
+    /// A store write committed together with other callers' failed (the
+    /// store's error, as text: it is shared by every write of the commit).
+    #[error("store: {0}")]
+    Commit(String),
 }
 
 impl NodeError {
@@ -72,7 +77,7 @@ impl NodeError {
         match self {
             NodeError::Federation(err) => err.is_bad_input(),
             NodeError::Invalid(_) => true,
-            NodeError::Store(_) | NodeError::Listen(_) => false,
+            NodeError::Store(_) | NodeError::Listen(_) | NodeError::Commit(_) => false,
         }
     }
 }
@@ -149,7 +154,9 @@ pub(crate) struct Shared {
     /// blocking matching tasks).
     pub(crate) probe: Arc<Mutex<ProbeMonitor>>,
     /// The encoding sets queries were matched against, by key id and generation.
-    pub(crate) index_cache: Mutex<Vec<Arc<crate::hits::CachedIndex>>>,
+    pub(crate) index_cache: Arc<Mutex<Vec<Arc<crate::hits::CachedIndex>>>>,
+    /// Held while a set is loaded into memory, so that one load runs at a time.
+    pub(crate) index_loading: Arc<tokio::sync::Mutex<()>>,
     /// Per peer: what it had answered in its quota and probing windows.
     pub(crate) hit_windows: Mutex<crate::hits::Windows>,
     /// Wakes [`Node::settled_query`] waiters (answers to sent queries were stored).
@@ -160,6 +167,45 @@ pub(crate) struct Shared {
     /// Legal-basis checks already made, by states, claim and date (the
     /// knowledge base is fixed for the node's run).
     pub(crate) basis_checks: Mutex<BasisChecks>,
+    /// Ledger appends of concurrent callers (hit effects, the recorder),
+    /// committed together.
+    pub(crate) ledger_group: GroupCommit<Vec<NewEntry>, Result<(), String>>,
+    /// Sent hit queries with their outbox messages, committed together.
+    pub(crate) send_group: GroupCommit<(HitQueryRecord, OutgoingMessage), Result<(), String>>,
+    /// Sent hit queries recently settled, as stored ([`Node::settled_query`]
+    /// waiters look here rather than each reading the store on every wake).
+    pub(crate) settled: Mutex<Settled>,
+}
+
+/// Most settled queries remembered in memory (the oldest are forgotten first;
+/// a waiter that misses one reads the store).
+const SETTLED_KEPT: usize = 16_384;
+
+/// Sent queries settled lately: their stored records by id, and the ids in
+/// settlement order.
+#[derive(Default)]
+pub(crate) struct Settled {
+    by_id: HashMap<Uuid, HitQueryRecord>,
+    order: std::collections::VecDeque<Uuid>,
+}
+
+impl Settled {
+    /// Remembers `query` (as committed to the store), forgetting the oldest beyond [`SETTLED_KEPT`].
+    pub(crate) fn insert(&mut self, query: HitQueryRecord) {
+        let id = query.id;
+        if self.by_id.insert(id, query).is_none() {
+            self.order.push_back(id);
+        }
+        while self.order.len() > SETTLED_KEPT {
+            if let Some(old) = self.order.pop_front() {
+                self.by_id.remove(&old);
+            }
+        }
+    }
+
+    fn get(&self, id: Uuid) -> Option<HitQueryRecord> {
+        self.by_id.get(&id).cloned()
+    }
 }
 
 /// Legal-basis check results by holder state, asking state, claim and date.
@@ -199,6 +245,11 @@ impl Node {
         self.shared.node_id()
     }
 
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Seals and enqueues a message, and wakes this node's sender (when running).
     pub async fn send(
         &self,
@@ -211,14 +262,30 @@ impl Node {
 
     /// Sends a hit/no-hit query ([`crate::hits::send_query`]) and wakes this
     /// node's sender, so that it leaves at once rather than at the next poll.
+    /// Queries sent at the same time are recorded in one store transaction
+    /// (group commit); each returns once the one holding it committed.
     pub async fn send_query(&self, request: &crate::hits::QueryRequest) -> Result<Uuid, NodeError> {
-        let id = crate::hits::send_query(
-            &self.shared.store,
-            &self.shared.identity,
-            request,
-            OffsetDateTime::now_utc(),
-        )
-        .await?;
+        let (record, message) =
+            crate::hits::prepare_query(&self.shared.identity, request, OffsetDateTime::now_utc())?;
+        let id = record.id;
+        let store = &self.shared.store;
+        self.shared
+            .send_group
+            .submit(
+                (record, message),
+                Err("the commit was cancelled".to_owned()),
+                |items| async move {
+                    let (records, messages): (Vec<_>, Vec<_>) = items.into_iter().unzip();
+                    let n = records.len();
+                    let result = store
+                        .hit_queries_send(&records, &messages)
+                        .await
+                        .map_err(|err| err.to_string());
+                    vec![result; n]
+                },
+            )
+            .await
+            .map_err(NodeError::Commit)?;
         self.shared.outbox_wake.notify_one();
         Ok(id)
     }
@@ -232,28 +299,39 @@ impl Node {
         timeout: StdDuration,
     ) -> Result<Option<HitQueryRecord>, NodeError> {
         let deadline = tokio::time::Instant::now() + timeout;
+        // The store is read first, at the deadline and once a second; in
+        // between, a wake-up looks at the queries settled in memory, so that
+        // every answer stored does not cost every waiter a store read.
+        let mut read_store = true;
         loop {
-            // Registered before the store is read, so that an answer stored
+            // Registered before anything is read, so that an answer stored
             // in between still wakes this waiter.
             let settled = self.shared.hits_settled.notified();
             tokio::pin!(settled);
             settled.as_mut().enable();
-            let query = self
-                .shared
-                .store
-                .hit_query(palermo_store::HitDirection::Sent, id)
-                .await?;
-            match query {
-                Some(query) if query.status == "pending" => {
-                    if tokio::time::Instant::now() >= deadline {
-                        return Ok(Some(query));
-                    }
-                }
-                other => return Ok(other),
+            if let Some(query) = self.shared.settled.lock().ok().and_then(|s| s.get(id)) {
+                return Ok(Some(query));
             }
+            let past_deadline = tokio::time::Instant::now() >= deadline;
+            if read_store || past_deadline {
+                let query = self
+                    .shared
+                    .store
+                    .hit_query(palermo_store::HitDirection::Sent, id)
+                    .await?;
+                match query {
+                    Some(query) if query.status == "pending" => {
+                        if past_deadline {
+                            return Ok(Some(query));
+                        }
+                    }
+                    other => return Ok(other),
+                }
+            }
+            let next_read = tokio::time::Instant::now() + StdDuration::from_secs(1);
             tokio::select! {
-                _ = &mut settled => {}
-                _ = tokio::time::sleep_until(deadline) => {}
+                _ = &mut settled => read_store = false,
+                _ = tokio::time::sleep_until(next_read.min(deadline)) => read_store = true,
             }
         }
     }
@@ -358,11 +436,15 @@ fn open(config: NodeConfig, store: AnyStore) -> Result<Arc<Shared>, NodeError> {
         ledger_wake: Notify::new(),
         witnessed_by: Mutex::new(HashMap::new()),
         probe: Arc::new(Mutex::new(ProbeMonitor::default())),
-        index_cache: Mutex::new(Vec::new()),
+        index_cache: Arc::new(Mutex::new(Vec::new())),
+        index_loading: Arc::new(tokio::sync::Mutex::new(())),
         hit_windows: Mutex::new(crate::hits::Windows::default()),
         hits_settled: Notify::new(),
         ledger_key_announced: AtomicBool::new(false),
         basis_checks: Mutex::new(HashMap::new()),
+        ledger_group: GroupCommit::default(),
+        send_group: GroupCommit::default(),
+        settled: Mutex::new(Settled::default()),
         config,
     }))
 }
@@ -597,23 +679,45 @@ impl Shared {
     /// Appends entries to the node's ledger (after the `key-change` entry
     /// announcing the ledger key, when the ledger has none yet). A failure is
     /// logged: the message itself is still recorded by the recorder.
-    pub(crate) async fn append_ledger(&self, mut entries: Vec<NewEntry>) {
-        if entries.is_empty() {
-            return;
-        }
-        let result = async {
-            if let Some(key_change) = key_change_entry(self).await? {
-                entries.insert(0, key_change);
-            }
-            self.store
-                .ledger_append(entries, &self.config.ledger_key)
-                .await?;
-            Ok::<(), NodeError>(())
-        }
-        .await;
-        if let Err(err) = result {
+    pub(crate) async fn append_ledger(&self, entries: Vec<NewEntry>) {
+        if let Err(err) = self.append_ledger_grouped(entries).await {
             tracing::warn!(error = %err, "recording hit entries on the ledger failed");
         }
+    }
+
+    /// Appends entries to the node's ledger together with those of other
+    /// callers appending at the same time (one transaction and one signed
+    /// head for all of them; group commit); returns once they are committed.
+    pub(crate) async fn append_ledger_grouped(
+        &self,
+        entries: Vec<NewEntry>,
+    ) -> Result<(), NodeError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.ledger_group
+            .submit(
+                entries,
+                Err("the commit was cancelled".to_owned()),
+                |batches| async move {
+                    let n = batches.len();
+                    let mut entries: Vec<NewEntry> = batches.into_iter().flatten().collect();
+                    let result = async {
+                        if let Some(key_change) = key_change_entry(self).await? {
+                            entries.insert(0, key_change);
+                        }
+                        self.store
+                            .ledger_append(entries, &self.config.ledger_key)
+                            .await?;
+                        Ok::<(), NodeError>(())
+                    }
+                    .await
+                    .map_err(|err| err.to_string());
+                    vec![result; n]
+                },
+            )
+            .await
+            .map_err(NodeError::Commit)
     }
 
     /// This node and `peer` as the policy crate sees them, from the directory;
@@ -786,7 +890,11 @@ async fn ledger_loop(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Result
                 0
             }
         };
+        if n >= LEDGER_BATCH as usize {
+            continue;
+        }
         if n > 0 {
+            linger(&stop).await;
             continue;
         }
         if *stop.borrow() {
@@ -811,9 +919,28 @@ async fn ledger_loop(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Result
                     }
                 }
             }
-            _ = shared.ledger_wake.notified() => {}
+            _ = shared.ledger_wake.notified() => linger(&stop).await,
             _ = tokio::time::sleep(StdDuration::from_millis(500)) => {}
         }
+    }
+}
+
+/// How long the recorder lets messages gather before a pass that is not
+/// draining a backlog.
+const RECORD_LINGER: StdDuration = StdDuration::from_millis(20);
+
+/// Waits [`RECORD_LINGER`] (unless the node is stopping), so that the
+/// messages accepted and settled meanwhile are recorded in the same pass:
+/// a pass costs a ledger append (one transaction and a signed head) and a
+/// transaction marking the rows, whatever the number of messages, and
+/// under load a pass per POST was a large share of a query's cost.
+async fn linger(stop: &watch::Receiver<bool>) {
+    if *stop.borrow() {
+        return;
+    }
+    tokio::select! {
+        _ = stopped(stop.clone()) => {}
+        _ = tokio::time::sleep(RECORD_LINGER) => {}
     }
 }
 
@@ -874,14 +1001,7 @@ pub(crate) async fn record_once(
             entries.push(entry(&actor, Some(row.received_at), body));
         }
     }
-    if !entries.is_empty() {
-        if let Some(key_change) = key_change_entry(shared).await? {
-            entries.insert(0, key_change);
-        }
-        store
-            .ledger_append(entries, &shared.config.ledger_key)
-            .await?;
-    }
+    shared.append_ledger_grouped(entries).await?;
     let sent: Vec<Uuid> = rows.sent.iter().map(|r| r.id).collect();
     let received: Vec<Uuid> = rows.received.iter().map(|r| r.id).collect();
     store.fed_mark_ledgered(&sent, &received).await?;
@@ -961,4 +1081,51 @@ async fn key_change_entry(shared: &Shared) -> Result<Option<NewEntry>, NodeError
             reason: reason.to_owned(),
         },
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(id: Uuid, status: &str) -> HitQueryRecord {
+        HitQueryRecord {
+            id,
+            direction: palermo_store::HitDirection::Sent,
+            peer: "de-bka".to_owned(),
+            case_id: "C-1".to_owned(),
+            purpose: "case:C-1".to_owned(),
+            basis: "UNTOC".to_owned(),
+            key_id: "k".to_owned(),
+            n_encodings: 1,
+            at: OffsetDateTime::UNIX_EPOCH,
+            status: status.to_owned(),
+            code: None,
+            n_hits: 0,
+            record_ids: vec!["r0".to_owned()],
+        }
+    }
+
+    #[test]
+    fn settled_queries_are_kept_up_to_the_limit_oldest_forgotten_first() {
+        let mut settled = Settled::default();
+        let ids: Vec<Uuid> = (0..SETTLED_KEPT + 2).map(|_| Uuid::now_v7()).collect();
+        for id in &ids {
+            settled.insert(sent(*id, "answered"));
+        }
+        assert_eq!(settled.by_id.len(), SETTLED_KEPT);
+        assert!(settled.get(ids[0]).is_none());
+        assert!(settled.get(ids[1]).is_none());
+        assert_eq!(
+            settled.get(ids[2]).map(|q| q.status),
+            Some("answered".to_owned())
+        );
+        // Settled again (the same id): replaced, not counted twice.
+        let last = ids[ids.len() - 1];
+        settled.insert(sent(last, "refused"));
+        assert_eq!(settled.order.len(), SETTLED_KEPT);
+        assert_eq!(
+            settled.get(last).map(|q| q.status),
+            Some("refused".to_owned())
+        );
+    }
 }

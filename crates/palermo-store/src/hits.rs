@@ -223,6 +223,32 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// Rows per multi-row statement: 13 columns × 500 stays far below both
+/// backends' limits on bound parameters (SQLite 32,766, PostgreSQL 65,535).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `head VALUES (?, …), (?, …) tail` with `n_rows` tuples of `n_cols` placeholders.
+fn values_sql(head: &str, n_cols: usize, n_rows: usize, tail: &str) -> String {
+    let tuple = format!("({})", vec!["?"; n_cols].join(", "));
+    let mut text = String::with_capacity(head.len() + tail.len() + n_rows * (tuple.len() + 2) + 8);
+    text.push_str(head);
+    text.push_str(" VALUES ");
+    for row in 0..n_rows {
+        if row > 0 {
+            text.push_str(", ");
+        }
+        text.push_str(&tuple);
+    }
+    text.push(' ');
+    text.push_str(tail);
+    text
+}
+
+/// `?, ?, …` with `n` placeholders.
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 /// Runs `$body` with `$pool` bound to the backend's pool and `$sql` turning
 /// `?`-placeholder SQL into the backend's form. The body is expanded once per
 /// backend, so it is type-checked against both.
@@ -339,48 +365,101 @@ fn hit_row(row: HitColumns) -> Result<HitRecord> {
     })
 }
 
+/// Binds the columns of `$query` (a [`HitQueryRecord`]) to `$q`, in [`QUERY_COLUMNS`] order.
+macro_rules! bind_query {
+    ($q:expr, $query:expr) => {{
+        let q: &HitQueryRecord = $query;
+        $q.bind(q.id.to_string())
+            .bind(q.direction.as_str())
+            .bind(q.peer.clone())
+            .bind(q.case_id.clone())
+            .bind(q.purpose.clone())
+            .bind(q.basis.clone())
+            .bind(q.key_id.clone())
+            .bind(to_i64(q.n_encodings))
+            .bind(to_ms(q.at))
+            .bind(q.status.clone())
+            .bind(q.code.clone())
+            .bind(to_i64(q.n_hits))
+            .bind(ids_text(&q.record_ids))
+    }};
+}
+
+/// Binds the columns of `$hit` (a [`HitRecord`]) to `$q`, in [`HIT_COLUMNS`] order.
+macro_rules! bind_hit {
+    ($q:expr, $hit:expr) => {{
+        let hit: &HitRecord = $hit;
+        $q.bind(hit.direction.as_str())
+            .bind(hit.peer.clone())
+            .bind(hit.hit_ref.clone())
+            .bind(hit.query_id.to_string())
+            .bind(to_i64(hit.query_index))
+            .bind(hit.case_id.clone())
+            .bind(hit.band.clone())
+            .bind(hit.score)
+            .bind(ids_text(&hit.record_ids))
+            .bind(to_ms(hit.at))
+            .bind(hit.status.clone())
+    }};
+}
+
 /// Inserts `$query` (a [`HitQueryRecord`]) with `$sql` on `$exec`; evaluates to the rows inserted.
 macro_rules! insert_query {
     ($exec:expr, $sql:expr, $query:expr) => {{
-        let q: &HitQueryRecord = $query;
-        sqlx::query($sql)
-            .bind(q.id.to_string())
-            .bind(q.direction.as_str())
-            .bind(&q.peer)
-            .bind(&q.case_id)
-            .bind(&q.purpose)
-            .bind(&q.basis)
-            .bind(&q.key_id)
-            .bind(to_i64(q.n_encodings))
-            .bind(to_ms(q.at))
-            .bind(&q.status)
-            .bind(q.code.as_deref())
-            .bind(to_i64(q.n_hits))
-            .bind(ids_text(&q.record_ids))
+        bind_query!(sqlx::query($sql), $query)
             .execute($exec)
             .await?
             .rows_affected()
     }};
 }
 
-/// Inserts `$hit` (a [`HitRecord`]) with `$sql` on `$exec`.
-macro_rules! insert_hit {
-    ($exec:expr, $sql:expr, $hit:expr) => {{
-        let hit: &HitRecord = $hit;
-        sqlx::query($sql)
-            .bind(hit.direction.as_str())
-            .bind(&hit.peer)
-            .bind(&hit.hit_ref)
-            .bind(hit.query_id.to_string())
-            .bind(to_i64(hit.query_index))
-            .bind(&hit.case_id)
-            .bind(&hit.band)
-            .bind(hit.score)
-            .bind(ids_text(&hit.record_ids))
-            .bind(to_ms(hit.at))
-            .bind(&hit.status)
-            .execute($exec)
-            .await?;
+/// Inserts `$queries` (received or sent [`HitQueryRecord`]s) with `$sql`
+/// turning `?`-SQL into the backend's, on `$exec`, several rows per
+/// statement; evaluates to the `(direction, id)` of those that were new.
+macro_rules! insert_queries {
+    ($exec:expr, $sql:ident, $queries:expr) => {{
+        let queries: &[HitQueryRecord] = $queries;
+        let mut new = std::collections::HashSet::new();
+        for chunk in queries.chunks(ROWS_PER_STATEMENT) {
+            let text = values_sql(
+                &format!("INSERT INTO hit_queries ({QUERY_COLUMNS})"),
+                13,
+                chunk.len(),
+                "ON CONFLICT DO NOTHING RETURNING direction, id",
+            );
+            let mut q = sqlx::query_as::<_, (String, String)>($sql(&text));
+            for query in chunk {
+                q = bind_query!(q, query);
+            }
+            for (direction, id) in q.fetch_all(&mut *$exec).await? {
+                new.insert((
+                    HitDirection::parse(&direction)?,
+                    parse_id(&id, "hit_queries")?,
+                ));
+            }
+        }
+        new
+    }};
+}
+
+/// Inserts `$hits` with `$sql` on `$exec`, several rows per statement,
+/// leaving any already stored as they are.
+macro_rules! insert_hits {
+    ($exec:expr, $sql:ident, $hits:expr) => {{
+        let hits: &[&HitRecord] = $hits;
+        for chunk in hits.chunks(ROWS_PER_STATEMENT) {
+            let text = values_sql(
+                &format!("INSERT INTO hits ({HIT_COLUMNS})"),
+                11,
+                chunk.len(),
+                "ON CONFLICT DO NOTHING",
+            );
+            let mut q = sqlx::query($sql(&text));
+            for hit in chunk {
+                q = bind_hit!(q, hit);
+            }
+            q.execute(&mut *$exec).await?;
+        }
     }};
 }
 
@@ -446,19 +525,26 @@ impl AnyStore {
                 .bind(&set.key_id)
                 .execute(&mut *tx)
                 .await?;
-            let insert = "INSERT INTO hit_encodings (key_id, record_id, n_bits, hardening, clk) \
-                 VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+            // Several rows per statement: a statement per encoding made a
+            // set of millions a round trip to the store per person.
             let mut n = 0;
-            for (record_id, clk) in rows {
-                n += sqlx::query(sql(insert))
-                    .bind(&set.key_id)
-                    .bind(record_id)
-                    .bind(to_i64(set.n_bits))
-                    .bind(&set.hardening)
-                    .bind(clk)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                let text = values_sql(
+                    "INSERT INTO hit_encodings (key_id, record_id, n_bits, hardening, clk)",
+                    5,
+                    chunk.len(),
+                    "ON CONFLICT DO NOTHING",
+                );
+                let mut q = sqlx::query(sql(&text));
+                for (record_id, clk) in chunk {
+                    q = q
+                        .bind(set.key_id.clone())
+                        .bind(record_id.clone())
+                        .bind(to_i64(set.n_bits))
+                        .bind(set.hardening.clone())
+                        .bind(clk.clone());
+                }
+                n += q.execute(&mut *tx).await?.rows_affected();
             }
             sqlx::query(sql(
                 "INSERT INTO hit_encoding_sets (key_id, n_bits, hardening, records, generation, \
@@ -547,21 +633,33 @@ impl AnyStore {
         query: &HitQueryRecord,
         message: &OutgoingMessage,
     ) -> Result<()> {
-        let messages = std::slice::from_ref(message);
+        self.hit_queries_send(std::slice::from_ref(query), std::slice::from_ref(message))
+            .await
+    }
+
+    /// Records sent queries and enqueues their messages, all in one
+    /// transaction (a node sending many queries at once commits them
+    /// together). A query or message whose id is stored already is left as it is.
+    pub async fn hit_queries_send(
+        &self,
+        queries: &[HitQueryRecord],
+        messages: &[OutgoingMessage],
+    ) -> Result<()> {
+        if queries.is_empty() && messages.is_empty() {
+            return Ok(());
+        }
         match self {
             AnyStore::Sqlite(s) => {
+                let sql = |text: &str| sqlx::AssertSqlSafe(text.to_owned());
                 let mut tx = s.pool().begin_with("BEGIN IMMEDIATE").await?;
-                insert_query!(
-                    &mut *tx,
-                    sqlx::AssertSqlSafe(INSERT_QUERY.to_owned()),
-                    query
-                );
+                insert_queries!(tx, sql, queries);
                 SqliteStore::outbox_enqueue_in(&mut tx, messages).await?;
                 tx.commit().await?;
             }
             AnyStore::Postgres(s) => {
+                let sql = |text: &str| sqlx::AssertSqlSafe(numbered(text));
                 let mut tx = s.pool().begin().await?;
-                insert_query!(&mut *tx, sqlx::AssertSqlSafe(numbered(INSERT_QUERY)), query);
+                insert_queries!(tx, sql, queries);
                 PgStore::outbox_enqueue_in(&mut tx, messages).await?;
                 tx.commit().await?;
             }
@@ -660,24 +758,25 @@ impl AnyStore {
         direction: HitDirection,
         ids: &[Uuid],
     ) -> Result<Vec<HitQueryRecord>> {
-        let text =
-            format!("SELECT {QUERY_COLUMNS} FROM hit_queries WHERE direction = ? AND id = ?");
-        on_pool!(self, pool, sql => {
-            // One connection for the whole batch: each lookup is a primary-key read.
-            let mut conn = pool.acquire().await?;
-            let mut found = Vec::with_capacity(ids.len());
-            for id in ids {
-                let row: Option<QueryColumns> = sqlx::query_as(sql(&text))
-                    .bind(direction.as_str())
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                if let Some(row) = row {
+        let mut found = Vec::with_capacity(ids.len());
+        // One statement per chunk rather than one per id: each is a round
+        // trip to the store, and a batch holds hundreds of queries under load.
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let text = format!(
+                "SELECT {QUERY_COLUMNS} FROM hit_queries WHERE direction = ? AND id IN ({})",
+                placeholders(chunk.len())
+            );
+            on_pool!(self, pool, sql => {
+                let mut q = sqlx::query_as::<_, QueryColumns>(sql(&text)).bind(direction.as_str());
+                for id in chunk {
+                    q = q.bind(id.to_string());
+                }
+                for row in q.fetch_all(pool).await? {
                     found.push(query_row(row)?);
                 }
-            }
-            Ok(found)
-        })
+            });
+        }
+        Ok(found)
     }
 
     /// Records queries (received ones as answered or refused) and the hits
@@ -691,29 +790,24 @@ impl AnyStore {
         queries: &[HitQueryRecord],
         hits: &[HitRecord],
     ) -> Result<Vec<bool>> {
-        let hit_text = format!(
-            "INSERT INTO hits ({HIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT DO NOTHING"
-        );
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
         on_pool!(self, pool, sql => {
             let mut tx = pool.begin().await?;
-            let mut new = Vec::with_capacity(queries.len());
-            let mut new_ids = std::collections::HashSet::new();
-            for query in queries {
-                let n = insert_query!(&mut *tx, sql(INSERT_QUERY), query);
-                if n > 0 {
-                    new_ids.insert((query.direction, query.id));
-                }
-                new.push(n > 0);
-            }
-            for hit in hits
+            let new_ids = insert_queries!(tx, sql, queries);
+            let new_hits: Vec<&HitRecord> = hits
                 .iter()
                 .filter(|h| new_ids.contains(&(h.direction, h.query_id)))
-            {
-                insert_hit!(&mut *tx, sql(&hit_text), hit);
-            }
+                .collect();
+            insert_hits!(tx, sql, &new_hits);
             tx.commit().await?;
-            Ok(new)
+            // A query twice in `queries` was new only the first time.
+            let mut seen = std::collections::HashSet::new();
+            Ok(queries
+                .iter()
+                .map(|q| new_ids.contains(&(q.direction, q.id)) && seen.insert((q.direction, q.id)))
+                .collect())
         })
     }
 
@@ -724,26 +818,28 @@ impl AnyStore {
         settled: &[HitSettlement],
         hits: &[HitRecord],
     ) -> Result<()> {
-        let hit_text = format!(
-            "INSERT INTO hits ({HIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT DO NOTHING"
-        );
-        let settle_text = "UPDATE hit_queries SET status = ?, code = ?, n_hits = ? \
-             WHERE direction = ? AND id = ?";
+        let hits: Vec<&HitRecord> = hits.iter().collect();
         on_pool!(self, pool, sql => {
             let mut tx = pool.begin().await?;
-            for hit in hits {
-                insert_hit!(&mut *tx, sql(&hit_text), hit);
-            }
-            for s in settled {
-                sqlx::query(sql(settle_text))
-                    .bind(&s.status)
-                    .bind(s.code.as_deref())
-                    .bind(to_i64(s.n_hits))
-                    .bind(HitDirection::Sent.as_str())
-                    .bind(s.id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+            insert_hits!(tx, sql, &hits);
+            // One statement per chunk of settlements (both backends take
+            // `UPDATE … FROM` a `VALUES` list named by a CTE).
+            for chunk in settled.chunks(ROWS_PER_STATEMENT) {
+                let text = format!(
+                    "WITH v (id, status, code, n_hits) AS (VALUES {}) UPDATE hit_queries \
+                     SET status = v.status, code = v.code, n_hits = v.n_hits FROM v \
+                     WHERE hit_queries.direction = 'sent' AND hit_queries.id = v.id",
+                    vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+                );
+                let mut q = sqlx::query(sql(&text));
+                for s in chunk {
+                    q = q
+                        .bind(s.id.to_string())
+                        .bind(s.status.clone())
+                        .bind(s.code.clone())
+                        .bind(to_i64(s.n_hits));
+                }
+                q.execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -787,15 +883,10 @@ impl AnyStore {
 
     /// Stores hits, leaving any already stored (same direction, peer and reference) as they are.
     pub async fn hits_insert(&self, hits: &[HitRecord]) -> Result<()> {
-        let text = format!(
-            "INSERT INTO hits ({HIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT DO NOTHING"
-        );
+        let hits: Vec<&HitRecord> = hits.iter().collect();
         on_pool!(self, pool, sql => {
             let mut tx = pool.begin().await?;
-            for hit in hits {
-                insert_hit!(&mut *tx, sql(&text), hit);
-            }
+            insert_hits!(tx, sql, &hits);
             tx.commit().await?;
             Ok(())
         })
@@ -846,11 +937,24 @@ impl AnyStore {
 
 #[cfg(test)]
 mod tests {
-    use super::numbered;
+    use super::{numbered, placeholders, values_sql};
 
     #[test]
     fn placeholders_are_numbered_for_postgres() {
         assert_eq!(numbered("a = ? AND b = ?"), "a = $1 AND b = $2");
         assert_eq!(numbered("no placeholders"), "no placeholders");
+    }
+
+    #[test]
+    fn multi_row_statements_have_one_tuple_per_row() {
+        assert_eq!(
+            values_sql("INSERT INTO t (a, b)", 2, 3, "ON CONFLICT DO NOTHING"),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(
+            numbered(&values_sql("INSERT INTO t (a)", 1, 2, "")),
+            "INSERT INTO t (a) VALUES ($1), ($2) "
+        );
+        assert_eq!(placeholders(3), "?, ?, ?");
     }
 }

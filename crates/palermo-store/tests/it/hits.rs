@@ -356,3 +356,168 @@ async fn get_many_postgres() {
     ))
     .await;
 }
+
+/// The batched writes a node under load makes: many sent queries with their
+/// messages in one transaction (ids stored before left alone), received
+/// queries recorded several per statement (a query twice in one batch new
+/// once), settlements of many sent queries at once, and reads by id across
+/// statement chunks.
+async fn hit_group_writes(store: AnyStore) {
+    let sent: Vec<HitQueryRecord> = (0..700)
+        .map(|i| {
+            query(
+                HitDirection::Sent,
+                "de-bka",
+                i % 7,
+                "pending",
+                1 + (i as u64 % 3),
+            )
+        })
+        .collect();
+    let message = |q: &HitQueryRecord| OutgoingMessage {
+        id: q.id,
+        recipient: q.peer.clone(),
+        kind: "hit-query".to_owned(),
+        envelope: format!("{{\"id\":\"{}\"}}", q.id).into_bytes(),
+        created_at: q.at,
+    };
+    let messages: Vec<OutgoingMessage> = sent.iter().map(message).collect();
+    store
+        .hit_queries_send(&sent[..2], &messages[..2])
+        .await
+        .unwrap();
+    // The first two again, changed: stored before, so left as they were.
+    let mut again = sent.clone();
+    again[0].case_id = "C-other".to_owned();
+    store.hit_queries_send(&again, &messages).await.unwrap();
+    assert_eq!(store.fed_counts().await.unwrap().outbox_pending, 700);
+    let ids: Vec<Uuid> = sent.iter().map(|q| q.id).chain([Uuid::now_v7()]).collect();
+    let mut found = store
+        .hit_queries_by_id(HitDirection::Sent, &ids)
+        .await
+        .unwrap();
+    found.sort_by_key(|q| q.id);
+    let mut expected = sent.clone();
+    expected.sort_by_key(|q| q.id);
+    assert_eq!(found, expected);
+    assert!(
+        store
+            .hit_queries_by_id(HitDirection::Received, &ids)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Settlements of many queries at once, with their hits; the others stay pending.
+    let settlements: Vec<HitSettlement> = sent[..600]
+        .iter()
+        .enumerate()
+        .map(|(i, q)| HitSettlement {
+            id: q.id,
+            status: if i % 2 == 0 { "answered" } else { "refused" }.to_owned(),
+            code: (i % 2 == 1).then(|| "over-quota".to_owned()),
+            n_hits: u64::from(i % 2 == 0),
+        })
+        .collect();
+    let hits: Vec<HitRecord> = sent[..600]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(i, q)| hit(q, &format!("hit-{i}"), 0))
+        .collect();
+    store.hit_answers_store(&settlements, &hits).await.unwrap();
+    for (i, q) in sent.iter().enumerate().step_by(97) {
+        let now = store
+            .hit_query(HitDirection::Sent, q.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let expect = match i {
+            i if i >= 600 => ("pending", None, 0),
+            i if i % 2 == 0 => ("answered", None, 1),
+            _ => ("refused", Some("over-quota"), 0),
+        };
+        assert_eq!(
+            (now.status.as_str(), now.code.as_deref(), now.n_hits),
+            expect,
+            "query {i}"
+        );
+        let stored = store
+            .hits_for_query(HitDirection::Sent, q.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            stored.len(),
+            usize::from(i < 600 && i % 2 == 0),
+            "query {i}"
+        );
+    }
+
+    // Received queries: a duplicate within the batch and one stored before are not new.
+    let received: Vec<HitQueryRecord> = (0..3)
+        .map(|i| query(HitDirection::Received, "nl-knp", i, "answered", 2))
+        .collect();
+    store
+        .hit_queries_record(&received[..1], &[hit(&received[0], "hit-r0", 0)])
+        .await
+        .unwrap();
+    let batch = vec![
+        received[0].clone(),
+        received[1].clone(),
+        received[2].clone(),
+        received[1].clone(),
+    ];
+    let batch_hits = vec![
+        hit(&received[0], "hit-r0-again", 1),
+        hit(&received[1], "hit-r1", 0),
+        hit(&received[2], "hit-r2", 1),
+    ];
+    let new = store.hit_queries_record(&batch, &batch_hits).await.unwrap();
+    assert_eq!(new, vec![false, true, true, false]);
+    let refs = |id| {
+        let store = store.clone();
+        async move {
+            store
+                .hits_for_query(HitDirection::Received, id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|h| h.hit_ref)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(refs(received[0].id).await, vec!["hit-r0"]);
+    assert_eq!(refs(received[1].id).await, vec!["hit-r1"]);
+    assert_eq!(refs(received[2].id).await, vec!["hit-r2"]);
+
+    // A set larger than one statement: every encoding is stored, in record id order.
+    let rows: Vec<(String, Vec<u8>)> = (0..1_201u32)
+        .map(|i| (format!("p{i:05}"), i.to_le_bytes().repeat(2)))
+        .collect();
+    let set = HitEncodingSet {
+        key_id: "big".to_owned(),
+        n_bits: 64,
+        hardening: "balanced".to_owned(),
+        records: rows.len() as u64,
+    };
+    assert_eq!(
+        store.hit_encodings_replace(&set, &rows).await.unwrap(),
+        1_201
+    );
+    let stored = store.hit_encodings("big").await.unwrap().unwrap();
+    assert_eq!(stored.set, set);
+    assert_eq!(stored.rows, rows);
+}
+
+#[tokio::test]
+async fn hit_group_writes_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("node.db").display());
+    hit_group_writes(AnyStore::Sqlite(SqliteStore::connect(&url).await.unwrap())).await;
+}
+
+#[tokio::test]
+async fn hit_group_writes_postgres() {
+    let store = AnyStore::Postgres(PgStore::connect(&crate::util::pg_url()).await.unwrap());
+    hit_group_writes(store).await;
+}
