@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use palermo_pprl::{
-    BirthDate, Clks, EncodeConfig, Encoder, Hardening, Hit, Index, IndexConfig, Person,
+    BirthDate, Clks, EncodeConfig, Encoder, FieldBand, Hardening, Hit, Index, IndexConfig, Person,
 };
 use rayon::prelude::*;
 
@@ -334,6 +334,55 @@ fn perturbed(parts: &Parts, s: &Spec, rng: &mut Rng) -> Vec<u64> {
     parts.encode(&s, typo.as_ref().map(|(k, n)| (*k, n.as_str())))
 }
 
+/// `N:field=bits,field=bits;N:…`, e.g. `12:name=20,birth_year=6;4:identifier=24`.
+fn parse_field_bands(text: &str) -> &'static [FieldBand] {
+    let families: Vec<FieldBand> = text
+        .split(';')
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| {
+            let (bands, windows) = f.split_once(':').unwrap();
+            let windows: Vec<(&'static str, usize)> = windows
+                .split(',')
+                .map(|w| {
+                    let (field, bits) = w.split_once('=').unwrap();
+                    let field: &'static str = Box::leak(field.trim().to_owned().into_boxed_str());
+                    (field, bits.trim().parse().unwrap())
+                })
+                .collect();
+            FieldBand {
+                bands: bands.trim().parse().unwrap(),
+                windows: Box::leak(windows.into_boxed_slice()),
+            }
+        })
+        .collect();
+    Box::leak(families.into_boxed_slice())
+}
+
+/// The Dice coefficient of each field segment of query `q` and indexed row `j` (`-`
+/// where a side lacks the field).
+fn field_dice(queries: &Clks, q: usize, rows: &Option<Clks>, j: usize) -> String {
+    let Some(rows) = rows else {
+        return String::new();
+    };
+    let Some(scoring) = rows.scoring() else {
+        return String::new();
+    };
+    let (a, b) = (queries.row(q), rows.row(j));
+    let mut start = 0;
+    let mut out = Vec::new();
+    for f in &scoring.fields {
+        let (x, y) = (&a[start..start + f.words], &b[start..start + f.words]);
+        start += f.words;
+        let present = |s: &[u64]| s.iter().any(|&w| w != 0);
+        out.push(if present(x) && present(y) {
+            format!("{} {:.2}", f.field, palermo_pprl::dice(x, y))
+        } else {
+            format!("{} -", f.field)
+        });
+    }
+    out.join(", ")
+}
+
 fn rows_to_clks(n_bits: usize, rows: Vec<u64>) -> Clks {
     Clks::from_words(n_bits, rows).unwrap()
 }
@@ -358,21 +407,29 @@ fn main() {
     let n: usize = env("PALERMO_INDEX_N", 10_000_000);
     let n_queries: usize = env("PALERMO_INDEX_QUERIES", 10_000);
     let sample: usize = env("PALERMO_INDEX_RECALL_SAMPLE", 200);
-    let standard = EncodeConfig::standard();
+    // `PALERMO_INDEX_LEVEL=record`: the record-level encoding the exchange stores today;
+    // by default the field-level one, scored field by field.
+    let record_level = std::env::var("PALERMO_INDEX_LEVEL").is_ok_and(|v| v == "record");
+    let base = if record_level {
+        EncodeConfig::standard()
+    } else {
+        EncodeConfig::field_level()
+    };
     let hardening = std::env::var("PALERMO_INDEX_HARDENING")
         .ok()
         .and_then(|h| Hardening::parse(&h))
-        .unwrap_or(standard.hardening);
-    let config = EncodeConfig {
-        hardening,
-        ..standard
-    };
-    let default_t = if hardening == Hardening::Balance {
-        0.9
-    } else {
-        0.8
+        .unwrap_or(base.hardening);
+    let config = EncodeConfig { hardening, ..base };
+    // The defaults of `palermo pprl match`.
+    let default_t = match (hardening == Hardening::Balance, record_level) {
+        (true, false) => 0.84,
+        (true, true) => 0.9,
+        _ => 0.8,
     };
     let threshold: f64 = env("PALERMO_INDEX_THRESHOLD", default_t);
+    let field_bands = std::env::var("PALERMO_INDEX_FIELD_BANDS")
+        .ok()
+        .map_or(IndexConfig::standard().field_bands, |v| parse_field_bands(&v));
     let index_config = IndexConfig {
         bands: env("PALERMO_INDEX_BANDS", IndexConfig::standard().bands),
         bits_per_band: env("PALERMO_INDEX_BITS", IndexConfig::standard().bits_per_band),
@@ -380,16 +437,30 @@ fn main() {
             "PALERMO_INDEX_MAX_BUCKET",
             IndexConfig::standard().max_bucket,
         ),
+        field_bands,
         ..IndexConfig::standard()
     };
     let top_k = 10;
     let n_bits = config.out_bits();
     let w = n_bits / 64;
+    let bands = if record_level {
+        format!(
+            "{} bands of {} bits",
+            index_config.bands, index_config.bits_per_band
+        )
+    } else {
+        let families: Vec<String> = index_config
+            .field_bands
+            .iter()
+            .map(|f| format!("{}×{:?}", f.bands, f.windows))
+            .collect();
+        format!("field bands {}", families.join(" "))
+    };
     println!(
-        "index benchmark: {n} persons, {} encodings of {n_bits} bits, threshold {threshold}, {} bands of {} bits, {} threads",
+        "index benchmark: {n} persons, {} {} encodings of {n_bits} bits, threshold {threshold}, {bands}, max bucket {}, {} threads",
+        if record_level { "record-level" } else { "field-level" },
         hardening.name(),
-        index_config.bands,
-        index_config.bits_per_band,
+        index_config.max_bucket,
         rayon::current_num_threads()
     );
 
@@ -404,7 +475,10 @@ fn main() {
                 row.copy_from_slice(&parts.encode(&person_spec(&parts, POP_SEED, i), None));
             }
         });
-    let clks = rows_to_clks(n_bits, rows);
+    let mut clks = rows_to_clks(n_bits, rows);
+    if let Some(scoring) = parts.encoder.scoring() {
+        clks = clks.with_scoring(scoring).unwrap();
+    }
     let pc: Vec<u32> = clks.popcounts().to_vec();
     let mean_pc = pc.iter().map(|&p| f64::from(p)).sum::<f64>() / n.max(1) as f64;
     println!(
@@ -433,6 +507,11 @@ fn main() {
     let queries = rows_to_clks(n_bits, qrows);
     drop(pc);
 
+    let index_rows = if std::env::var_os("PALERMO_INDEX_DIAGNOSE").is_some() {
+        Some(clks.clone())
+    } else {
+        None
+    };
     let t = Instant::now();
     let index = Index::build(clks, &index_config).unwrap();
     println!(
@@ -516,6 +595,8 @@ fn main() {
     );
 
     // Recall against exhaustive search on a sample (members and strangers alike).
+    // `PALERMO_INDEX_DIAGNOSE=1` prints the per-field Dice of every pair missed.
+    let diagnose = std::env::var_os("PALERMO_INDEX_DIAGNOSE").is_some();
     let t = Instant::now();
     let sample = sample.min(queries.len());
     let (mut exact_pairs, mut found_pairs) = (0usize, 0usize);
@@ -533,6 +614,14 @@ fn main() {
         found_pairs += got.len();
         for h in exact.iter().filter(|h| !got.contains(h)) {
             lowest_missed = lowest_missed.min(h.dice);
+            if diagnose {
+                println!(
+                    "  missed query {q} position {} score {:.3}: per-field Dice {}",
+                    h.position,
+                    h.dice,
+                    field_dice(&queries, q, &index_rows, h.position as usize)
+                );
+            }
         }
     }
     let recall = found_pairs as f64 / exact_pairs.max(1) as f64;
