@@ -224,7 +224,13 @@ fn main() {
             let mut out = String::new();
             for p in pairs.iter().filter(|p| p.left < p.right) {
                 let same = entity(&ids[p.left as usize]) == entity(&ids[p.right as usize]);
-                out.push_str(&format!("{:.4},{},{},{}\n", p.score, u8::from(same), p.left, p.right));
+                out.push_str(&format!(
+                    "{:.4},{},{},{}\n",
+                    p.score,
+                    u8::from(same),
+                    p.left,
+                    p.right
+                ));
             }
             std::fs::write(format!("{dir}/{cc}-{cc}.within"), out).unwrap();
         }
