@@ -210,6 +210,31 @@ fn main() {
         sides.insert(cc, (ids, ps, clks));
     }
     let entity = |id: &str| labels.true_person.get(id).cloned().unwrap_or_default();
+    // `PALERMO_PPRL_DUMP_WITHIN=DIR`: the same for pairs within each country (left < right).
+    if let Ok(dir) = std::env::var("PALERMO_PPRL_DUMP_WITHIN") {
+        for cc in COUNTRIES {
+            let (ids, _, clks) = &sides[cc];
+            let mc = MatchConfig {
+                threshold,
+                top_k: None,
+                one_to_one: false,
+                blocking: Blocking::Exhaustive,
+            };
+            let (pairs, _) = palermo_pprl::match_clks(clks, clks, &mc).unwrap();
+            let mut out = String::new();
+            for p in pairs.iter().filter(|p| p.left < p.right) {
+                let same = entity(&ids[p.left as usize]) == entity(&ids[p.right as usize]);
+                out.push_str(&format!(
+                    "{:.4},{},{},{}\n",
+                    p.score,
+                    u8::from(same),
+                    p.left,
+                    p.right
+                ));
+            }
+            std::fs::write(format!("{dir}/{cc}-{cc}.within"), out).unwrap();
+        }
+    }
     let (mut all_true, mut all_found, mut all_tp) = (0usize, 0usize, 0usize);
     let mut scored: Vec<(f64, bool)> = Vec::new();
     println!("hardening {} threshold {threshold}", hardening.name());
@@ -274,7 +299,7 @@ fn main() {
                         out.push_str(&format!("{s:.4},"));
                     }
                     let same = entity(&ids_a[p.left as usize]) == entity(&ids_b[p.right as usize]);
-                    out.push_str(&format!("{}\n", u8::from(same)));
+                    out.push_str(&format!("{},{},{}\n", u8::from(same), p.left, p.right));
                 }
                 std::fs::write(format!("{dir}/{a}-{b}.csv"), out).unwrap();
                 std::fs::write(format!("{dir}/{a}-{b}.true"), true_pairs.to_string()).unwrap();

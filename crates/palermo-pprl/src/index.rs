@@ -17,6 +17,14 @@
 //! more than `max_bucket` encodings (a crowd sharing a common name; other bands still
 //! separate them), unless every bucket is that crowded.
 //!
+//! **Field bands.** Encodings made of field segments (a `Clks` with a [`FieldScoring`])
+//! are blocked by [`IndexConfig::field_bands`] instead: a band's key joins windows of
+//! several segments (name bits with birth-year and birth-day bits), because the field
+//! score reaches its cut through a name that agrees in part *and* the same birth date,
+//! while whole-encoding windows mostly sample the name and put everyone who shares a
+//! common name in one bucket. A record enters a band only when every field of the band
+//! is present, and a query asks only the bands whose fields it has.
+//!
 //! **Verification.** Candidates are de-duplicated, filtered by the exact popcount bound
 //! when popcounts vary, and scored with the popcount kernel ([`crate::kernel`]) on the
 //! 64-byte aligned rows; only pairs at or above the threshold are returned, best first.
@@ -38,7 +46,8 @@ use crate::scoring::FieldScoring;
 /// How the index blocks candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexConfig {
-    /// Number of LSH bands; 0 builds no bands, and every query scans everything.
+    /// Number of LSH bands over the whole encoding (encodings without field segments);
+    /// 0 builds no bands, and every query scans everything.
     pub bands: usize,
     /// Bits per band window, 1 to 57.
     pub bits_per_band: usize,
@@ -49,25 +58,84 @@ pub struct IndexConfig {
     /// a common name and differ only outside the window crowd one bucket, and other bands
     /// still tell them apart); when every bucket is larger, the smallest is used.
     pub max_bucket: usize,
+    /// The bands of encodings with field segments (a `Clks` with a
+    /// [`FieldScoring`]): each band's key joins windows of several fields, so people
+    /// who share a common name are told apart by their birth date within one bucket.
+    /// Empty: field-level encodings get the whole-encoding bands above.
+    pub field_bands: &'static [FieldBand],
 }
+
+/// A family of bands over field segments: `bands` bands whose key joins, for each
+/// `(field, bits)` of `windows`, `bits` consecutive bits at a seeded offset of that
+/// field's segment (at most 57 per window and 64 in all).
+///
+/// An encoding enters a band only when every field of the band is present (its segment
+/// has a bit set), and a query asks only the bands whose fields it has: an absent field
+/// is an all-zero segment that every record without the field shares, one bucket of
+/// millions that would find nothing the other bands do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldBand {
+    /// How many bands of this kind (each with its own offsets).
+    pub bands: usize,
+    /// The windows: a field of the scoring ([`crate::scoring::FieldWeight::field`]) and
+    /// the bits taken from its segment.
+    pub windows: &'static [(&'static str, usize)],
+}
+
+/// The field bands of [`IndexConfig::standard`] (see there).
+pub const STANDARD_FIELD_BANDS: &[FieldBand] = &[
+    // Name and the whole birth date: a pair with the same date and names that share a
+    // token or have a typo (name Dice 0.8–0.9) meets in one of 32 buckets with
+    // probability 1 − (1 − 0.8^10)^32 ≈ 0.97, while people with another date rarely do.
+    FieldBand {
+        bands: 32,
+        windows: &[("name", 10), ("birth_year", 10), ("birth_day", 10)],
+    },
+    // Day and month swapped, or the year off by one: the same name and the other part
+    // of the date.
+    FieldBand {
+        bands: 8,
+        windows: &[("name", 24), ("birth_year", 12)],
+    },
+    FieldBand {
+        bands: 8,
+        windows: &[("name", 24), ("birth_day", 12)],
+    },
+    // The same passport or contact whatever the name.
+    FieldBand {
+        bands: 4,
+        windows: &[("identifier", 24)],
+    },
+    FieldBand {
+        bands: 2,
+        windows: &[("contact", 24)],
+    },
+];
 
 impl IndexConfig {
     /// The configuration for Palermo's standard encodings at their default threshold:
-    /// 48 bands of 32 bits, buckets of more than 1,024 encodings skipped.
+    /// 48 bands of 32 bits, buckets of more than 1,024 encodings skipped; for
+    /// field-level encodings [`STANDARD_FIELD_BANDS`].
     ///
-    /// On 10 million synthetic balanced encodings at Dice 0.9 (`bench/pprl/index.sh`) the
-    /// bands take 2.6 GiB beside 2.4 GiB of rows and a query verifies 1,537 candidates at
-    /// the median (8,261 at p99). Recall against exhaustive search is 0.77 of all pairs at
-    /// or above 0.9: the pairs missed lie just above the threshold and are mostly other
-    /// people with the same common name; changed copies of indexed people find their
-    /// record as often as without skipping (4,641 against 4,647 of 5,000). `max_bucket`
-    /// 4,096 gives recall 0.87 at 0.7 times the speed; no skipping 0.89 at 0.43 times.
+    /// On 10 million synthetic balanced record-level encodings at Dice 0.9
+    /// (`bench/pprl/index.sh`) the bands take 2.6 GiB beside 2.4 GiB of rows and a query
+    /// verifies 1,537 candidates at the median (8,261 at p99). Recall against exhaustive
+    /// search is 0.77 of all pairs at or above 0.9: the pairs missed lie just above the
+    /// threshold and are mostly other people with the same common name; changed copies
+    /// of indexed people find their record as often as without skipping (4,641 against
+    /// 4,647 of 5,000). `max_bucket` 4,096 gives recall 0.87 at 0.7 times the speed; no
+    /// skipping 0.89 at 0.43 times.
+    ///
+    /// On 10 million field-level encodings at the field score 0.84 the field bands take
+    /// 2.6 GiB beside 2.7 GiB of rows, a query verifies 579 candidates on average (1,906
+    /// at p99) and recall against exhaustive search is 0.97.
     pub fn standard() -> IndexConfig {
         IndexConfig {
             bands: 48,
             bits_per_band: 32,
             seed: 0x5eed_1de5,
             max_bucket: 1024,
+            field_bands: STANDARD_FIELD_BANDS,
         }
     }
 }
@@ -92,7 +160,6 @@ pub struct Index {
     popcounts: Vec<u32>,
     popcount_bounds: (u32, u32),
     bands: Vec<Band>,
-    bits_per_band: usize,
     max_bucket: usize,
     kernel: Kernel,
     /// Field-level scoring of encodings with field segments (from the `Clks` built from).
@@ -101,11 +168,23 @@ pub struct Index {
 
 #[derive(Debug)]
 struct Band {
-    /// First bit of the window.
-    offset: usize,
+    /// The windows whose bits, joined, make the key.
+    windows: Vec<Window>,
     /// `offsets[b]..offsets[b + 1]` indexes `ids` for bucket `b`.
     offsets: Vec<u32>,
     ids: Vec<u32>,
+}
+
+/// Consecutive bits of a band's key.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// First bit of the window in the encoding.
+    offset: usize,
+    /// Number of bits, 1 to 57.
+    len: usize,
+    /// The words of the field segment the window lies in, which must not be all zero
+    /// (the field is present); `None` for whole-encoding bands.
+    segment: Option<(usize, usize)>,
 }
 
 impl Index {
@@ -122,29 +201,43 @@ impl Index {
                 reason: format!("{n} encodings: at most {} fit", u32::MAX - 1),
             });
         }
-        let r = config.bits_per_band;
-        if config.bands > 0 && (r == 0 || r > 57 || r > clks.n_bits()) {
-            return Err(Error::InvalidConfig {
-                field: "bits_per_band",
-                reason: format!("{r} is not between 1 and min(57, {}) bits", clks.n_bits()),
-            });
-        }
         let (n_bits, n_words) = (clks.n_bits(), clks.n_words());
         let (words, popcounts, scoring) = clks.into_parts();
+        let mut state = config.seed;
+        let field_windows = match &scoring {
+            Some(s) => field_windows(s, config.field_bands, &mut state)?,
+            None => Vec::new(),
+        };
+        let r = config.bits_per_band;
+        let band_windows = if field_windows.is_empty() {
+            if config.bands > 0 && (r == 0 || r > 57 || r > n_bits) {
+                return Err(Error::InvalidConfig {
+                    field: "bits_per_band",
+                    reason: format!("{r} is not between 1 and min(57, {n_bits}) bits"),
+                });
+            }
+            (0..config.bands)
+                .map(|_| {
+                    vec![Window {
+                        offset: (splitmix(&mut state) % (n_bits - r + 1) as u64) as usize,
+                        len: r,
+                        segment: None,
+                    }]
+                })
+                .collect()
+        } else {
+            field_windows
+        };
         let words = AlignedWords::from_vec(words);
         let popcount_bounds = (
             popcounts.iter().copied().min().unwrap_or(0),
             popcounts.iter().copied().max().unwrap_or(0),
         );
-        let mut state = config.seed;
-        let offsets: Vec<usize> = (0..config.bands)
-            .map(|_| (splitmix(&mut state) % (n_bits - r + 1) as u64) as usize)
-            .collect();
         let k = bucket_bits(n);
         let rows = words.as_slice();
-        let bands = offsets
+        let bands = band_windows
             .into_par_iter()
-            .map(|offset| Band::build(rows, n_words, n, offset, r, k))
+            .map(|windows| Band::build(rows, n_words, n, windows, k))
             .collect();
         Ok(Index {
             n_bits,
@@ -153,7 +246,6 @@ impl Index {
             popcounts,
             popcount_bounds,
             bands,
-            bits_per_band: r,
             max_bucket: config.max_bucket.max(1),
             kernel: Kernel::detect(),
             scoring,
@@ -353,7 +445,9 @@ impl Index {
         let k = bucket_bits(self.len());
         let mut smallest: Option<&[u32]> = None;
         for band in &self.bands {
-            let key = window(clk, band.offset, self.bits_per_band);
+            let Some(key) = band_key(clk, &band.windows) else {
+                continue;
+            };
             let b = bucket(key, k);
             let ids = &band.ids[band.offsets[b] as usize..band.offsets[b + 1] as usize];
             if ids.len() <= self.max_bucket {
@@ -390,28 +484,110 @@ impl Index {
 }
 
 impl Band {
-    fn build(rows: &[u64], n_words: usize, n: usize, offset: usize, r: usize, k: u32) -> Band {
-        let row = |j: usize| &rows[j * n_words..(j + 1) * n_words];
+    fn build(rows: &[u64], n_words: usize, n: usize, windows: Vec<Window>, k: u32) -> Band {
+        // One pass over the rows computes every bucket (`u32::MAX`: not in this band, a
+        // field of the key is absent); the counting sort then reads only `buckets`.
+        let buckets: Vec<u32> = (0..n)
+            .map(|j| {
+                band_key(&rows[j * n_words..(j + 1) * n_words], &windows)
+                    .map_or(u32::MAX, |key| bucket(key, k) as u32)
+            })
+            .collect();
         let mut offsets = vec![0u32; (1usize << k) + 1];
-        for j in 0..n {
-            offsets[bucket(window(row(j), offset, r), k) + 1] += 1;
+        for &b in &buckets {
+            if b != u32::MAX {
+                offsets[b as usize + 1] += 1;
+            }
         }
         for b in 0..(1usize << k) {
             offsets[b + 1] += offsets[b];
         }
         let mut fill = offsets.clone();
-        let mut ids = vec![0u32; n];
-        for j in 0..n {
-            let b = bucket(window(row(j), offset, r), k);
-            ids[fill[b] as usize] = j as u32;
-            fill[b] += 1;
+        let mut ids = vec![0u32; offsets[1usize << k] as usize];
+        for (j, &b) in buckets.iter().enumerate() {
+            if b != u32::MAX {
+                ids[fill[b as usize] as usize] = j as u32;
+                fill[b as usize] += 1;
+            }
         }
         Band {
-            offset,
+            windows,
             offsets,
             ids,
         }
     }
+}
+
+/// The windows of every field band whose fields the scoring has (bands naming a field
+/// it lacks are left out), offsets drawn from `state`.
+///
+/// Errors: a window of 0 or more than 57 bits or wider than its segment, or more than 64
+/// bits in one band.
+fn field_windows(
+    scoring: &FieldScoring,
+    families: &[FieldBand],
+    state: &mut u64,
+) -> Result<Vec<Vec<Window>>> {
+    let mut segments = std::collections::HashMap::new();
+    let mut start = 0;
+    for f in &scoring.fields {
+        segments.insert(f.field.as_str(), (start, start + f.words));
+        start += f.words;
+    }
+    let mut out = Vec::new();
+    for family in families {
+        if family.windows.iter().map(|&(_, bits)| bits).sum::<usize>() > 64 {
+            return Err(Error::InvalidConfig {
+                field: "field_bands",
+                reason: format!("{:?}: more than 64 bits in one key", family.windows),
+            });
+        }
+        if family
+            .windows
+            .iter()
+            .any(|(field, _)| !segments.contains_key(field))
+        {
+            continue;
+        }
+        for _ in 0..family.bands {
+            let mut windows = Vec::with_capacity(family.windows.len());
+            for &(field, len) in family.windows {
+                let (s, e) = segments[field];
+                let seg_bits = (e - s) * 64;
+                if len == 0 || len > 57 || len > seg_bits {
+                    return Err(Error::InvalidConfig {
+                        field: "field_bands",
+                        reason: format!(
+                            "{len} bits of {field:?} is not between 1 and min(57, {seg_bits})"
+                        ),
+                    });
+                }
+                let at = (splitmix(state) % (seg_bits - len + 1) as u64) as usize;
+                windows.push(Window {
+                    offset: s * 64 + at,
+                    len,
+                    segment: Some((s, e)),
+                });
+            }
+            out.push(windows);
+        }
+    }
+    Ok(out)
+}
+
+/// The key of `row` in a band: its windows' bits joined, or `None` when a field of the
+/// band is absent (an all-zero segment).
+fn band_key(row: &[u64], windows: &[Window]) -> Option<u64> {
+    let mut key = 0u64;
+    for w in windows {
+        if let Some((s, e)) = w.segment
+            && row[s..e].iter().all(|&x| x == 0)
+        {
+            return None;
+        }
+        key = (key << w.len) | window(row, w.offset, w.len);
+    }
+    Some(key)
 }
 
 /// Per-thread buffers of a query.
@@ -439,7 +615,9 @@ fn bucket_bits(n: usize) -> u32 {
 }
 
 fn bucket(key: u64, k: u32) -> usize {
-    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - k)) as usize
+    // Fold the high half in first: keys joined from several windows keep their first
+    // window in the high bits, which a multiplication alone mixes into few bucket bits.
+    ((key ^ (key >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - k)) as usize
 }
 
 /// The popcounts `q` with which popcount `p` can reach Dice `t`.
@@ -530,6 +708,7 @@ mod tests {
             bits_per_band: 16,
             seed: 3,
             max_bucket: 1024,
+            field_bands: &[],
         };
         let index = Index::build(rows.clone(), &config).unwrap();
         assert_eq!((index.len(), index.n_bits()), (3000, 1024));
@@ -570,6 +749,7 @@ mod tests {
             bits_per_band: 8,
             seed: 9,
             max_bucket: 1024,
+            field_bands: &[],
         };
         let index = Index::build(rows.clone(), &config).unwrap();
         for i in (0..400).step_by(13) {
@@ -600,6 +780,7 @@ mod tests {
             bits_per_band: 16,
             seed: 1,
             max_bucket: 10,
+            field_bands: &[],
         };
         let index = Index::build(rows.clone(), &small).unwrap();
         let q = rows.row(0);
@@ -659,6 +840,183 @@ mod tests {
             assert_eq!(got, index.query_exhaustive(clk, 0.8, 3).unwrap());
             assert_eq!(got[0].position, 7 * q as u32);
         }
+    }
+
+    /// `n` synthetic people from small vocabularies (so namesakes exist), a birth date for
+    /// 90 % and a passport for a third.
+    fn people(n: usize, state: &mut u64) -> Vec<crate::person::Person> {
+        use crate::person::{BirthDate, Person};
+        const SYLLABLES: [&str; 12] = [
+            "ka", "ri", "mo", "na", "el", "an", "to", "sa", "li", "ve", "ro", "ma",
+        ];
+        let word = |state: &mut u64| -> String {
+            (0..3)
+                .map(|_| SYLLABLES[(splitmix(state) % 12) as usize])
+                .collect()
+        };
+        (0..n)
+            .map(|i| Person {
+                name_tokens: vec![word(state), word(state)],
+                birth: (i % 10 != 0).then(|| BirthDate {
+                    year: 1950 + (splitmix(state) % 50) as u16,
+                    month: Some(1 + (splitmix(state) % 12) as u8),
+                    day: Some(1 + (splitmix(state) % 28) as u8),
+                }),
+                sex: Some(
+                    if splitmix(state).is_multiple_of(2) {
+                        "m"
+                    } else {
+                        "f"
+                    }
+                    .to_owned(),
+                ),
+                identifiers: if i % 3 == 0 {
+                    vec![format!("P{:08}", splitmix(state) % 100_000_000)]
+                } else {
+                    Vec::new()
+                },
+                ..Person::default()
+            })
+            .collect()
+    }
+
+    /// A changed copy: a typo in a name, day and month swapped, the year off by one, or the
+    /// passport or birth date dropped.
+    fn changed(p: &crate::person::Person, state: &mut u64) -> crate::person::Person {
+        let mut p = p.clone();
+        match splitmix(state) % 5 {
+            0 => {
+                let mut chars: Vec<char> = p.name_tokens[0].chars().collect();
+                let at = (splitmix(state) % chars.len() as u64) as usize;
+                chars[at] = 'x';
+                p.name_tokens[0] = chars.into_iter().collect();
+            }
+            1 => {
+                if let Some(d) = &mut p.birth {
+                    (d.month, d.day) = (d.day.filter(|&x| x <= 12).or(d.month), d.month);
+                }
+            }
+            2 => {
+                if let Some(d) = &mut p.birth {
+                    d.year += 1;
+                }
+            }
+            3 => p.identifiers.clear(),
+            _ => p.birth = None,
+        }
+        p
+    }
+
+    #[test]
+    fn field_bands_find_what_exhaustive_search_finds() {
+        use crate::encode::{EncodeConfig, Encoder};
+        let encoder =
+            Encoder::new(b"index test group secret", EncodeConfig::field_level()).unwrap();
+        let mut state = 17u64;
+        let stored = people(2000, &mut state);
+        let rows = encoder.encode_all(&stored);
+        let mut queries: Vec<_> = stored
+            .iter()
+            .step_by(4)
+            .map(|p| changed(p, &mut state))
+            .collect();
+        queries.extend(people(100, &mut state));
+        let queries = encoder.encode_all(&queries);
+        let index = Index::build(rows, &IndexConfig::standard()).unwrap();
+        let t = 0.84;
+        let batch = index.query_batch(&queries, t, 3).unwrap();
+        let (mut exact_pairs, mut found_pairs, mut candidates) = (0, 0, 0);
+        for (i, answer) in batch.iter().enumerate() {
+            let q = queries.row(i);
+            assert_eq!(answer, &index.query(q, t, 3).unwrap(), "query {i}");
+            let exact = index.query_exhaustive(q, t, usize::MAX).unwrap();
+            let got = index.query(q, t, usize::MAX).unwrap();
+            assert!(got.iter().all(|h| exact.contains(h)), "query {i}");
+            exact_pairs += exact.len();
+            found_pairs += got.len();
+            candidates += index.candidates(q);
+        }
+        // Recall against exhaustive search, and far fewer candidates than a scan.
+        assert!(exact_pairs >= 300, "{exact_pairs} pairs");
+        assert!(
+            found_pairs * 100 >= exact_pairs * 95,
+            "{found_pairs} of {exact_pairs}"
+        );
+        assert!(candidates < batch.len() * index.len() / 10, "{candidates}");
+    }
+
+    #[test]
+    fn field_bands_are_checked_and_leave_out_absent_fields() {
+        use crate::scoring::{FieldScoring, FieldWeight};
+        let field = |name: &str, words: usize| FieldWeight {
+            field: name.to_owned(),
+            words,
+            weight: 1.0,
+            missing: 0.5,
+        };
+        let (random, _) = data(300, 4, 0);
+        // Rows 0, 3, 6, … have no birth year (an all-zero last segment).
+        let mut rows = Clks::new(256);
+        for j in 0..300 {
+            let mut row = random.row(j).to_vec();
+            if j % 3 == 0 {
+                row[3] = 0;
+            }
+            assert!(rows.push_words(&row));
+        }
+        let scoring = FieldScoring {
+            fields: vec![field("name", 3), field("birth_year", 1)],
+            prefilter: 0.5,
+        };
+        let rows = rows.with_scoring(scoring).unwrap();
+        let config = |field_bands| IndexConfig {
+            field_bands,
+            ..IndexConfig::standard()
+        };
+        // Of the standard families only name + birth year fits these fields.
+        let index = Index::build(rows.clone(), &config(STANDARD_FIELD_BANDS)).unwrap();
+        assert_eq!(index.bands.len(), 8);
+        assert!(index.bands.iter().all(|b| b.ids.len() == 200));
+        // A row without a birth year is found by no band, and scanned when asked exactly.
+        assert_eq!(index.candidates(rows.row(0)), 0);
+        // (Its score with itself is (1 + 0.5) / 2: the birth year counts as missing.)
+        assert_eq!(index.query(rows.row(0), 0.7, 1).unwrap(), vec![]);
+        assert_eq!(
+            index.query_exhaustive(rows.row(0), 0.7, 1).unwrap()[0].position,
+            0
+        );
+        assert_eq!(index.query(rows.row(1), 0.9, 1).unwrap()[0].position, 1);
+        // No family fits: the whole-encoding bands.
+        const OTHER: &[FieldBand] = &[FieldBand {
+            bands: 3,
+            windows: &[("passport", 8)],
+        }];
+        assert_eq!(
+            Index::build(rows.clone(), &config(OTHER))
+                .unwrap()
+                .bands
+                .len(),
+            48
+        );
+        let msg = |bands| {
+            Index::build(rows.clone(), &config(bands))
+                .unwrap_err()
+                .to_string()
+        };
+        const WIDE: &[FieldBand] = &[FieldBand {
+            bands: 1,
+            windows: &[("birth_year", 58)],
+        }];
+        assert!(
+            msg(WIDE).contains("58 bits of \"birth_year\""),
+            "{}",
+            msg(WIDE)
+        );
+        const LONG: &[FieldBand] = &[FieldBand {
+            bands: 1,
+            windows: &[("name", 40), ("birth_year", 30)],
+        }];
+        assert!(msg(LONG).contains("more than 64 bits"), "{}", msg(LONG));
     }
 
     #[test]

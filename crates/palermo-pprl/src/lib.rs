@@ -34,7 +34,7 @@ pub use clks::{Clks, dice};
 pub use codec::Encodings;
 pub use encode::{EncodeConfig, Encoder, FieldLayout, Hardening, Weights};
 pub use error::{Error, Result};
-pub use index::{Hit, Index, IndexConfig};
+pub use index::{FieldBand, Hit, Index, IndexConfig};
 pub use kernel::Kernel;
 pub use matching::{Blocking, MatchConfig, MatchStats, Pair, match_clks};
 pub use person::{BirthDate, Person};
