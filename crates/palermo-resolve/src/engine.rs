@@ -203,6 +203,12 @@ pub struct Resolution {
     stats: Stats,
 }
 
+/// Candidate pairs up to which every comparison is kept between EM and scoring (about
+/// 512 MB at 32 bytes a pair) rather than compared twice: comparing is most of the time
+/// of a run, and at 1M pooled records (7M candidate pairs) the second pass cost as much
+/// as the first.
+const KEEP_COMPARISONS: usize = 16_000_000;
+
 fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = x;
@@ -276,9 +282,9 @@ impl Resolution {
             }
             counts
         });
-        // Compare the candidates once and keep the results when there are few enough;
-        // otherwise EM runs on an even sample and scoring compares again.
-        let keep_all = candidates.len() <= config.em_sample_pairs;
+        // Compare the candidates once and keep the results when there are few enough
+        // (32 bytes a pair); otherwise EM runs on an even sample and scoring compares again.
+        let keep_all = candidates.len() <= config.em_sample_pairs.max(KEEP_COMPARISONS);
         let gammas: Vec<Gamma> = if keep_all {
             timed(&mut seconds, "comparison", || {
                 candidates
@@ -517,14 +523,18 @@ impl Resolution {
     pub fn explain(&self, left_id: &str, right_id: &str) -> Result<Explanation> {
         let i = self.index_of(left_id, false)?;
         let j = self.index_of(right_id, true)?;
+        Ok(self.explain_indices(i, j))
+    }
+
+    /// Explains the score of the records at indices `i` and `j` of [`Resolution::records`]
+    /// (for callers that hold indices: looking ids up scans the records).
+    ///
+    /// # Panics
+    /// If an index is out of range.
+    pub fn explain_indices(&self, i: usize, j: usize) -> Explanation {
         let key = ((i.min(j) as u64) << 32) | j.max(i) as u64;
         let candidate = self.candidates.binary_search(&key).is_ok();
-        Ok(explain_records(
-            &self.model,
-            &self.records[i],
-            &self.records[j],
-            candidate,
-        ))
+        explain_records(&self.model, &self.records[i], &self.records[j], candidate)
     }
 
     /// The records and the trained model, for callers that keep working with them.
