@@ -344,9 +344,9 @@ pub(crate) fn candidates_touching(
     max_block: usize,
 ) -> Vec<u64> {
     let mut entries: Vec<(u64, u32)> = Vec::new();
-    for i in first_new..records.len() {
+    for (i, r) in records.iter().enumerate().skip(first_new) {
         let i32 = u32::try_from(i).unwrap_or(u32::MAX);
-        entries.extend(record_keys(&records[i]).into_iter().map(|k| (k, i32)));
+        entries.extend(record_keys(r).into_iter().map(|k| (k, i32)));
     }
     let wanted: std::collections::HashSet<u64> = entries.iter().map(|e| e.0).collect();
     let existing: Vec<(u64, u32)> = (0..first_new.min(records.len()))
