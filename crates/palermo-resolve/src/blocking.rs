@@ -3,7 +3,8 @@
 //! Keys: phonetic given+family (order-independent), family or given key + birth year,
 //! full birth date, each identifier, passport, phone and e-mail, name key + postal code,
 //! exact family + given initial (and the reverse), postal code + house number, street +
-//! city, the words of a name of three or more words in any grouping.
+//! city, the words of a name of three or more words in any grouping, and for names of Thai
+//! origin given+family by their Thai keys (romanisation variants folded).
 //!
 //! A block is paired in full up to its kind's limit (`max_block`; [`SUB_BLOCK_AT`] for the
 //! name and date keys, whose blocks grow with the population; [`WEAK_MAX_BLOCK`] for the
@@ -35,6 +36,7 @@ pub const KEY_KINDS: &[&str] = &[
     "postalCode+streetNumber",
     "street+city",
     "nameWords",
+    "thaiGiven+family",
 ];
 
 /// What blocking produced.
@@ -127,6 +129,14 @@ pub(crate) fn keys(r: &Record, out: &mut Vec<u64>) {
         // The words of the whole name, however they were split into given and family.
         out.push(hash(14, &[&r.name_bag.to_le_bytes()]));
     }
+    if r.thai {
+        // Thai romanisation variants (Chaiphet / Jaipet) meet on their Thai keys.
+        let (gt, ft) = (r.given.thai_key.as_bytes(), r.family.thai_key.as_bytes());
+        if !gt.is_empty() && !ft.is_empty() {
+            let (a, b) = if gt <= ft { (gt, ft) } else { (ft, gt) };
+            out.push(hash(15, &[a, b]));
+        }
+    }
 }
 
 /// Block size limit of the weak name keys (exact family name + given initial and the
@@ -170,7 +180,7 @@ pub(crate) fn is_weak(key: u64) -> bool {
 fn kind_max_block(kind: u8, max_block: usize) -> usize {
     if WEAK_KINDS.contains(&kind) {
         max_block.min(WEAK_MAX_BLOCK)
-    } else if matches!(kind, 0..=3 | 14) {
+    } else if matches!(kind, 0..=3 | 14 | 15) {
         max_block.min(SUB_BLOCK_AT)
     } else {
         max_block
@@ -196,7 +206,7 @@ enum Sub {
 
 fn sub_keys(kind: u8) -> &'static [Sub] {
     match kind {
-        0 => &[Sub::BirthYear, Sub::FullName],
+        0 | 15 => &[Sub::BirthYear, Sub::FullName],
         1 => &[Sub::BirthDate, Sub::GivenInitial],
         2 => &[Sub::BirthDate, Sub::FamilyInitial],
         3 => &[Sub::GivenInitial, Sub::FamilyInitial],
