@@ -650,20 +650,31 @@ fn unpack(pair: u64) -> (usize, usize) {
 /// Counts how many records carry each given name, family name and full name, for TF
 /// adjustment.
 fn term_frequencies(records: &mut [Record]) -> f64 {
-    type Counts = HashMap<String, u32>;
+    // Keyed by a 64-bit hash of the name rather than a copy of it (three copies of every
+    // name otherwise); a collision between two of a few hundred thousand names (about 1
+    // in 10^8) would only merge two counts.
+    type Counts = HashMap<u64, u32>;
+    fn h(text: &str) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in text.as_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    }
     let (given, family, full) = records
         .par_iter()
         .fold(
             || (Counts::new(), Counts::new(), Counts::new()),
             |(mut g, mut f, mut n), r| {
                 if !r.given.is_empty() {
-                    *g.entry(r.given.joined.clone()).or_default() += 1;
+                    *g.entry(h(&r.given.joined)).or_default() += 1;
                 }
                 if !r.family.is_empty() {
-                    *f.entry(r.family.joined.clone()).or_default() += 1;
+                    *f.entry(h(&r.family.joined)).or_default() += 1;
                 }
                 if let Some(k) = r.full_name_key() {
-                    *n.entry(k).or_default() += 1;
+                    *n.entry(h(&k)).or_default() += 1;
                 }
                 (g, f, n)
             },
@@ -680,17 +691,17 @@ fn term_frequencies(records: &mut [Record]) -> f64 {
             },
         );
     records.par_iter_mut().for_each(|r| {
-        r.given.freq = given.get(&r.given.joined).copied().unwrap_or(0);
-        r.family.freq = family.get(&r.family.joined).copied().unwrap_or(0);
+        r.given.freq = given.get(&h(&r.given.joined)).copied().unwrap_or(0);
+        r.family.freq = family.get(&h(&r.family.joined)).copied().unwrap_or(0);
         r.name_freq = r
             .full_name_key()
-            .and_then(|k| full.get(&k).copied())
+            .and_then(|k| full.get(&h(&k)).copied())
             .unwrap_or(0);
     });
     // P(same family | same given) / P(same family), over ordered pairs of distinct
     // records; the full-name pairs include duplicates of one person, which only makes
     // the estimate err towards dependence (weaker name evidence).
-    let pairs = |c: &HashMap<String, u32>| -> f64 {
+    let pairs = |c: &Counts| -> f64 {
         c.values()
             .map(|&n| f64::from(n) * (f64::from(n) - 1.0))
             .sum()
