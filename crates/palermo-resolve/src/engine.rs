@@ -22,7 +22,8 @@ use crate::record::Record;
 pub struct Config {
     /// Probability at or above which a pair is a match.
     pub threshold: f64,
-    /// Blocks with more records than this are skipped.
+    /// Blocks with more records than this are split by sub-keys, and sub-blocks still
+    /// larger are skipped (name and date keys split from [`crate::SUB_BLOCK_AT`] on).
     pub max_block: usize,
     /// Random pairs compared to estimate u.
     pub u_sample_pairs: usize,
