@@ -104,7 +104,7 @@ fn write_errors(
     }
     let mut out = BufWriter::new(File::create(path).with_context(|| format!("writing {path}"))?);
     let mut write = |kind: &str, i: usize, j: usize| -> anyhow::Result<()> {
-        let e = res.explain(&records[i].id, &records[j].id)?;
+        let e = res.explain_indices(i, j);
         let fields: Vec<String> = e
             .fields
             .iter()

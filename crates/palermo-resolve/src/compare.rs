@@ -190,9 +190,10 @@ pub(crate) struct Gamma {
 pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamma {
     let mut levels = [MISSING; N_FIELDS];
     // Names: straight and crossed, keep the better alignment.
+    let thai = a.thai || b.thai;
     let (gs, fs) = (
-        name_level(&a.given, &b.given),
-        name_level(&a.family, &b.family),
+        name_level(&a.given, &b.given, thai),
+        name_level(&a.family, &b.family, thai),
     );
     let rank = |l: u8| if l == MISSING { 2.5 } else { f32::from(l) };
     let straight = rank(gs) + rank(fs);
@@ -202,12 +203,12 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
     {
         (MISSING, MISSING)
     } else {
-        let gc = name_level(&a.given, &b.family);
+        let gc = name_level(&a.given, &b.family, thai);
         // The second crosswise level is needed only if the crossing can still win.
         if rank(gc) + 0.5 >= straight {
             (gc, MISSING)
         } else {
-            (gc, name_level(&a.family, &b.given))
+            (gc, name_level(&a.family, &b.given, thai))
         }
     };
     let swapped = rank(gc) + rank(fc) + 0.5 < straight;
@@ -303,8 +304,9 @@ fn best(a: &[String], b: &[String], f: fn(&str, &str) -> u8) -> u8 {
 /// Name levels: 0 exact, 1 variant (phonetic key or nickname), 2 close (one edit or
 /// Jaro-Winkler ≥ 0.92), 3 partial (token containment, initials, JW ≥ 0.80), 4 different.
 /// The thresholds do not depend on length, so "Jon"/"John" and "Jonathan"/"Jonathon" land
-/// on the same level.
-pub(crate) fn name_level(a: &Name, b: &Name) -> u8 {
+/// on the same level. With `thai` (either record is of Thai origin), equal Thai keys
+/// (Chaiphet / Jaipet) are a variant too.
+pub(crate) fn name_level(a: &Name, b: &Name, thai: bool) -> u8 {
     if a.is_empty() || b.is_empty() {
         return MISSING;
     }
@@ -318,6 +320,7 @@ pub(crate) fn name_level(a: &Name, b: &Name) -> u8 {
     if (a.key.len() > 1 && a.key == b.key)
         || (a.keys == b.keys && a.keys.iter().all(|k| k.len() > 1))
         || nickname_variant(a, b)
+        || (thai && a.thai_key.len() > 1 && a.thai_key == b.thai_key)
     {
         return 1;
     }
@@ -512,7 +515,11 @@ mod tests {
     use super::*;
 
     fn check_name(a: &str, b: &str, expect: &str) {
-        let level = name_level(&Name::parse(a), &Name::parse(b));
+        check_name_as(a, b, false, expect);
+    }
+
+    fn check_name_as(a: &str, b: &str, thai: bool, expect: &str) {
+        let level = name_level(&Name::parse(a), &Name::parse(b), thai);
         let label = if level == MISSING {
             "missing"
         } else {
@@ -541,6 +548,11 @@ mod tests {
         check_name("J", "John", "different");
         check_name("Smith", "Jones", "different");
         check_name("", "Jones", "missing");
+        // Thai romanisation variants are variants only for names of Thai origin.
+        check_name("ใจเพชร", "Jaipet", "partial");
+        check_name_as("ใจเพชร", "Jaipet", true, "variant");
+        check_name_as("Siriphon", "Siriporn", true, "variant");
+        check_name_as("Somchai", "Kittee", true, "different");
     }
 
     fn check_date(a: &str, b: &str, expect: &str) {

@@ -22,7 +22,8 @@ use crate::record::Record;
 pub struct Config {
     /// Probability at or above which a pair is a match.
     pub threshold: f64,
-    /// Blocks with more records than this are skipped.
+    /// Blocks with more records than this are split by sub-keys, and sub-blocks still
+    /// larger are skipped (name and date keys split from [`crate::SUB_BLOCK_AT`] on).
     pub max_block: usize,
     /// Random pairs compared to estimate u.
     pub u_sample_pairs: usize,
@@ -203,6 +204,12 @@ pub struct Resolution {
     stats: Stats,
 }
 
+/// Candidate pairs up to which every comparison is kept between EM and scoring (about
+/// 512 MB at 32 bytes a pair) rather than compared twice: comparing is most of the time
+/// of a run, and at 1M pooled records (7M candidate pairs) the second pass cost as much
+/// as the first.
+const KEEP_COMPARISONS: usize = 16_000_000;
+
 fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = x;
@@ -276,9 +283,9 @@ impl Resolution {
             }
             counts
         });
-        // Compare the candidates once and keep the results when there are few enough;
-        // otherwise EM runs on an even sample and scoring compares again.
-        let keep_all = candidates.len() <= config.em_sample_pairs;
+        // Compare the candidates once and keep the results when there are few enough
+        // (32 bytes a pair); otherwise EM runs on an even sample and scoring compares again.
+        let keep_all = candidates.len() <= config.em_sample_pairs.max(KEEP_COMPARISONS);
         let gammas: Vec<Gamma> = if keep_all {
             timed(&mut seconds, "comparison", || {
                 candidates
@@ -517,14 +524,18 @@ impl Resolution {
     pub fn explain(&self, left_id: &str, right_id: &str) -> Result<Explanation> {
         let i = self.index_of(left_id, false)?;
         let j = self.index_of(right_id, true)?;
+        Ok(self.explain_indices(i, j))
+    }
+
+    /// Explains the score of the records at indices `i` and `j` of [`Resolution::records`]
+    /// (for callers that hold indices: looking ids up scans the records).
+    ///
+    /// # Panics
+    /// If an index is out of range.
+    pub fn explain_indices(&self, i: usize, j: usize) -> Explanation {
         let key = ((i.min(j) as u64) << 32) | j.max(i) as u64;
         let candidate = self.candidates.binary_search(&key).is_ok();
-        Ok(explain_records(
-            &self.model,
-            &self.records[i],
-            &self.records[j],
-            candidate,
-        ))
+        explain_records(&self.model, &self.records[i], &self.records[j], candidate)
     }
 
     /// The records and the trained model, for callers that keep working with them.
@@ -640,20 +651,31 @@ fn unpack(pair: u64) -> (usize, usize) {
 /// Counts how many records carry each given name, family name and full name, for TF
 /// adjustment.
 fn term_frequencies(records: &mut [Record]) -> f64 {
-    type Counts = HashMap<String, u32>;
+    // Keyed by a 64-bit hash of the name rather than a copy of it (three copies of every
+    // name otherwise); a collision between two of a few hundred thousand names (about 1
+    // in 10^8) would only merge two counts.
+    type Counts = HashMap<u64, u32>;
+    fn h(text: &str) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in text.as_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    }
     let (given, family, full) = records
         .par_iter()
         .fold(
             || (Counts::new(), Counts::new(), Counts::new()),
             |(mut g, mut f, mut n), r| {
                 if !r.given.is_empty() {
-                    *g.entry(r.given.joined.clone()).or_default() += 1;
+                    *g.entry(h(&r.given.joined)).or_default() += 1;
                 }
                 if !r.family.is_empty() {
-                    *f.entry(r.family.joined.clone()).or_default() += 1;
+                    *f.entry(h(&r.family.joined)).or_default() += 1;
                 }
                 if let Some(k) = r.full_name_key() {
-                    *n.entry(k).or_default() += 1;
+                    *n.entry(h(&k)).or_default() += 1;
                 }
                 (g, f, n)
             },
@@ -670,17 +692,17 @@ fn term_frequencies(records: &mut [Record]) -> f64 {
             },
         );
     records.par_iter_mut().for_each(|r| {
-        r.given.freq = given.get(&r.given.joined).copied().unwrap_or(0);
-        r.family.freq = family.get(&r.family.joined).copied().unwrap_or(0);
+        r.given.freq = given.get(&h(&r.given.joined)).copied().unwrap_or(0);
+        r.family.freq = family.get(&h(&r.family.joined)).copied().unwrap_or(0);
         r.name_freq = r
             .full_name_key()
-            .and_then(|k| full.get(&k).copied())
+            .and_then(|k| full.get(&h(&k)).copied())
             .unwrap_or(0);
     });
     // P(same family | same given) / P(same family), over ordered pairs of distinct
     // records; the full-name pairs include duplicates of one person, which only makes
     // the estimate err towards dependence (weaker name evidence).
-    let pairs = |c: &HashMap<String, u32>| -> f64 {
+    let pairs = |c: &Counts| -> f64 {
         c.values()
             .map(|&n| f64::from(n) * (f64::from(n) - 1.0))
             .sum()

@@ -102,14 +102,13 @@ pub struct FullRun {
 /// in a store their blocks are large and reach many unrelated persons per new record (the
 /// fan-out of an incremental run), while the file commands, which cap them at
 /// [`crate::WEAK_MAX_BLOCK`], found no accepted match through them that other keys missed.
+/// The name and date keys are stored with their sub-keys (birth year, exact full name,
+/// ...), as sub-blocking splits their large blocks ([`crate::SUB_BLOCK_AT`]), so a new
+/// record reaches the persons it could be paired with rather than every namesake.
 pub fn blocking_keys(record: &Record) -> Vec<i64> {
-    let mut keys = Vec::with_capacity(24);
-    blocking::keys(record, &mut keys);
-    let mut out: Vec<i64> = keys
-        .into_iter()
-        .filter(|&k| !blocking::is_weak(k))
-        .map(|k| k as i64)
-        .collect();
+    let mut keys = Vec::with_capacity(32);
+    blocking::store_keys(record, &mut keys);
+    let mut out: Vec<i64> = keys.into_iter().map(|k| k as i64).collect();
     out.sort_unstable();
     out.dedup();
     out

@@ -28,7 +28,7 @@ mod similarity;
 mod store_model;
 mod thai;
 
-pub use blocking::{BlockingStats, KEY_KINDS, WEAK_MAX_BLOCK};
+pub use blocking::{BlockingStats, KEY_KINDS, SUB_BLOCK_AT, WEAK_MAX_BLOCK};
 pub use compare::{FIELDS, Field, N_FIELDS};
 pub use engine::{
     Config, Evaluation, Explanation, FieldExplanation, Resolution, ScoredPair, Stats,

@@ -260,6 +260,56 @@ pub fn phonetic_key(token: &str) -> String {
     key
 }
 
+/// Folds the spellings agencies use for the same romanised Thai name onto one, before
+/// [`phonetic_key`]: the aspirated `ph`, `th`, `kh` are written with or without the `h`
+/// (Phetcharat / Petcharat), `ch` and `j` both stand for จ and ช (the RTGS reading of ใจ is
+/// `chai`, the common spelling `jai`), an `r` after a vowel is silent or marks a long vowel
+/// (Siriphon / Siriporn, Prasoet / Prasert), `sr` is read `s` (Sisuk / Srisuk), and a
+/// vowel-closing `w`, `l` or `s` is the final `o`, `n` or `t` (Kaeo / Kaew, Nattaphon /
+/// Nattapol, Wiset / Vises).
+///
+/// Only for names of Thai origin: for other names these letters are different sounds.
+pub fn thai_fold(token: &str) -> String {
+    let b = token.as_bytes();
+    let is_vowel = |c: u8| matches!(c, b'a' | b'e' | b'i' | b'o' | b'u' | b'y');
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        // A letter closes a syllable: after a vowel, before a consonant or the end.
+        let closing = out.last().is_some_and(|&p| is_vowel(p)) && next.is_none_or(|n| !is_vowel(n));
+        match (c, next) {
+            (b'p' | b't' | b'k', Some(b'h')) => {
+                out.push(c);
+                i += 2;
+                continue;
+            }
+            (b'c', Some(b'h')) => {
+                out.push(b'j');
+                i += 2;
+                continue;
+            }
+            (b's', Some(b'r')) => {
+                out.push(b's');
+                i += 2;
+                continue;
+            }
+            (b'r' | b'w', _) if closing => {}
+            (b'l', _) if closing => out.push(b'n'),
+            (b's', _) if closing => out.push(b't'),
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The phonetic key of a name of Thai origin: [`phonetic_key`] of [`thai_fold`].
+pub fn thai_key(token: &str) -> String {
+    phonetic_key(&thai_fold(token))
+}
+
 static NICKNAMES: LazyLock<HashMap<&'static str, Vec<u16>>> = LazyLock::new(|| {
     let mut map: HashMap<&'static str, Vec<u16>> = HashMap::new();
     let lines = include_str!("../data/nicknames.csv")
@@ -351,6 +401,45 @@ pub fn phone_e164(text: &str, region: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn check_thai(a: &str, b: &str, same: bool) {
+        assert_eq!(
+            thai_key(a) == thai_key(b),
+            same,
+            "{a:?} {b:?}: {} vs {}",
+            thai_key(a),
+            thai_key(b)
+        );
+    }
+
+    #[test]
+    fn thai_romanisations_fold_together() {
+        // RTGS (what the Thai-script romaniser gives) against the agencies' spellings.
+        let thai = fold("ใจเพชร");
+        check_thai(&thai, "jaipet", true);
+        for (rtgs, common) in [
+            ("chaiphet", "jaipet"),
+            ("phetcharat", "petcharat"),
+            ("siriphon", "siriporn"),
+            ("prasoet", "prasert"),
+            ("sisuk", "srisuk"),
+            ("chankaeo", "jankaew"),
+            ("natthaphon", "nattapol"),
+            ("wiset", "vises"),
+            ("kanchana", "kanjana"),
+            ("khamsaen", "kumsan"),
+            ("thiraphong", "teerapong"),
+            ("anucha", "anuchar"),
+        ] {
+            check_thai(rtgs, common, true);
+            // The general key keeps most of them apart (ch is not j elsewhere).
+        }
+        assert_ne!(phonetic_key("chaiphet"), phonetic_key("jaipet"));
+        // Different names stay different.
+        check_thai("somchai", "somsak", false);
+        check_thai("jaidee", "chaiwat", false);
+        check_thai("suwan", "sisuk", false);
+    }
 
     fn check_fold(input: &str, expect: &str) {
         assert_eq!(fold(input), expect, "fold({input:?})");

@@ -31,6 +31,9 @@ impl Dataset {
     }
 }
 
+/// Rows read before they are normalised into records together.
+const READ_CHUNK: usize = 16_384;
+
 /// Reads a CSV with a header row: the id column, and every column that `mapping` or the
 /// header table maps to a property (other columns are ignored).
 ///
@@ -113,7 +116,10 @@ pub fn read_csv<R: Read>(
             available,
         });
     }
-    let mut rows: Vec<(String, Vec<(Property, String)>)> = Vec::new();
+    // Rows are normalised into records a chunk at a time (in parallel), so the raw rows
+    // of the whole file are never held beside all of its records.
+    let mut rows: Vec<(String, Vec<(Property, String)>)> = Vec::with_capacity(READ_CHUNK);
+    let mut records: Vec<Record> = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut record = csv::ByteRecord::new();
     loop {
@@ -143,11 +149,17 @@ pub fn read_csv<R: Read>(
         }
         let values = uses.iter().map(|(i, p)| (*p, field(*i))).collect();
         rows.push((id, values));
+        if rows.len() == READ_CHUNK {
+            records.par_extend(
+                rows.par_drain(..)
+                    .map(|(id, values)| Record::new(id, values)),
+            );
+        }
     }
-    let records = rows
-        .into_par_iter()
-        .map(|(id, values)| Record::new(id, values))
-        .collect();
+    records.par_extend(
+        rows.into_par_iter()
+            .map(|(id, values)| Record::new(id, values)),
+    );
     Ok(Dataset {
         source_name: source_name.to_owned(),
         records,

@@ -29,6 +29,9 @@ pub(crate) struct Name {
     pub(crate) display: String,
     /// Phonetic key of `joined`.
     pub(crate) key: String,
+    /// Phonetic key of `joined` with Thai romanisation variants folded
+    /// ([`normalize::thai_key`]); compared only when a record is of Thai origin.
+    pub(crate) thai_key: String,
     /// How many records carry this exact `joined` value on the same side of the name
     /// (filled in by the data set, for term-frequency adjustment).
     pub(crate) freq: u32,
@@ -51,6 +54,7 @@ impl Name {
         keys.sort_unstable();
         keys.dedup();
         let key = phonetic_key(&joined);
+        let thai_key = normalize::thai_key(&joined);
         let display = all.join(" ");
         let token_nicks = core.iter().map(|t| normalize::nickname_groups(t)).collect();
         let bag = token_hash(&core);
@@ -66,6 +70,7 @@ impl Name {
             nick,
             display,
             key,
+            thai_key,
             freq: 0,
         }
     }
@@ -269,6 +274,10 @@ pub struct Record {
     /// fewer than three), so that `Ng Siew Lan` read from a full-name column and
     /// given `Siew Lan`, family `Ng` meet whichever way the full name was split.
     pub(crate) name_bag: u64,
+    /// True when the person is likely Thai (Thai nationality, or Thai script in the name,
+    /// or the country Thailand when no nationality is given): names then also compare by
+    /// their Thai keys ([`Name::thai_key`]).
+    pub(crate) thai: bool,
     /// The raw values as read, for explanations.
     pub(crate) raw: Vec<(Property, String)>,
 }
@@ -339,6 +348,11 @@ impl Record {
             r.name_split_guessed = true;
         }
         r.name_bag = name_bag(&r.given, &r.family);
+        r.thai = r.nationality == "th"
+            || (r.nationality.is_empty() && r.country == "th")
+            || [&given_text, &family_text, &full_text]
+                .iter()
+                .any(|t| t.chars().any(crate::thai::is_thai));
         r.raw = values
             .into_iter()
             .filter(|(_, v)| !v.trim().is_empty())

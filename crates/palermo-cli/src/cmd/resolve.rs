@@ -32,7 +32,8 @@ pub(crate) struct Common {
     /// Match probability at or above which two records are the same person.
     #[arg(long, default_value_t = 0.5)]
     threshold: f64,
-    /// Skip blocks with more records than this (they are too common to bound the work).
+    /// Split blocks with more records than this by sub-keys, and skip sub-blocks still
+    /// larger (they are too common to bound the work).
     #[arg(long, default_value_t = 400)]
     max_block: usize,
 }
@@ -253,7 +254,8 @@ pub(crate) struct ExplainArgs {
     /// Match probability at or above which two records are the same person (files only).
     #[arg(long, default_value_t = 0.5)]
     threshold: f64,
-    /// Skip blocks with more records than this (files only).
+    /// Split blocks with more records than this by sub-keys, skip larger sub-blocks (files
+    /// only).
     #[arg(long, default_value_t = 400)]
     max_block: usize,
     /// Who asks, when explaining from the store (both records must be viewable).
