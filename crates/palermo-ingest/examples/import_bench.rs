@@ -77,9 +77,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let out = work.join("export.jsonl");
     let started = Instant::now();
-    let mut writer = BufWriter::with_capacity(1 << 20, std::fs::File::create(&out)?);
-    let exported = export_ftm(&store, &mut writer, &out).await?;
-    writer.flush()?;
+    let writer = BufWriter::with_capacity(1 << 20, std::fs::File::create(&out)?);
+    let (_, exported) = export_ftm(&store, writer, &out).await?;
     let export_s = started.elapsed().as_secs_f64();
     assert_eq!(exported, rows, "the export has every row");
     let backend = format!("{:?}", store.backend()).to_lowercase();

@@ -63,6 +63,7 @@ impl SqliteStore {
             // without growing with the file (the RSS budget of an import is
             // 200 MB); temporary tables and sorts spill to temporary files.
             .pragma("cache_size", "-65536")
+            .page_size(8192)
             // Exports stream rows from the worker thread; a deeper channel
             // lets it run ahead instead of waking the reader for every row.
             .row_buffer_size(1024);

@@ -12,13 +12,13 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::Receiver;
+use std::path::PathBuf;
 
 use anyhow::Context as _;
-use palermo_model::{Entity, to_ftm_json};
+use palermo_ingest::{ExportError, ExportFilter, export_ftm_filtered};
+use palermo_model::Entity;
 use palermo_policy::Action;
-use palermo_store::{AnyStore, Store};
+use palermo_store::AnyStore;
 
 use crate::cmd::policy::{Access, AccessArgs, access};
 use crate::exit::CliError;
@@ -35,13 +35,6 @@ pub(crate) struct Args {
     #[command(flatten)]
     access: AccessArgs,
 }
-
-/// Records decided per policy batch.
-const CHUNK: usize = 4096;
-
-/// Chunks read ahead of the writer at most: memory holds this many plus the
-/// one being filled and the one being written, whatever the store's size.
-const AHEAD: usize = 2;
 
 /// Runs `palermo export`.
 pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
@@ -94,78 +87,31 @@ pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Streams the store through the policy into `out`; returns the policy
+/// Streams the store through the policy into `out` (palermo-ingest's
+/// two-thread export, with the gate as its filter); returns the policy
 /// context (holding every decision, for the ledger), the writer and how many
 /// entities were written.
-///
-/// Two threads share the work: this task reads and decodes stored rows into
-/// chunks of [`CHUNK`] entities, and a writer thread decides each chunk
-/// (the gate) and encodes and writes what is allowed, so reading the store
-/// overlaps with deciding and encoding. The channel between them is bounded
-/// ([`AHEAD`] chunks): when the writer falls behind, the reader waits.
-/// Waiting blocks this runtime thread, which is harmless here: the writer
-/// never needs the runtime, and nothing else runs during an export.
 async fn export<W: Write + Send + 'static>(
     store: &AnyStore,
     access: Access,
     out: W,
     path: PathBuf,
 ) -> Result<(Access, W, u64), CliError> {
-    let (chunks, inbox) = std::sync::mpsc::sync_channel::<Vec<Entity>>(AHEAD);
-    let writer = std::thread::Builder::new()
-        .name("export-writer".to_owned())
-        .spawn(move || write_chunks(access, out, &path, &inbox))
-        .context("starting the export writer thread")?;
-    let mut chunk: Vec<Entity> = Vec::with_capacity(CHUNK);
-    let streamed = store
-        .export(|entity| {
-            chunk.push(entity);
-            if chunk.len() >= CHUNK {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                // The writer hung up: it failed, and says why when joined.
-                chunks
-                    .send(full)
-                    .map_err(|_| palermo_store::Error::Sink("export stopped".to_owned()))?;
-            }
-            Ok(())
-        })
-        .await;
-    // The last, partial chunk; a writer that already failed reports below.
-    let sent = match &streamed {
-        Ok(_) if !chunk.is_empty() => chunks.send(chunk).is_ok(),
-        _ => true,
-    };
-    drop(chunks);
-    let written = writer
-        .join()
-        .map_err(|_| CliError::failure("the export writer thread panicked"))?;
-    // The writer's own error is the real cause of a stopped stream.
-    let (access, out, n) = written?;
-    streamed.context("reading the store")?;
-    if !sent {
-        return Err(CliError::failure("the export writer stopped early"));
+    match export_ftm_filtered(store, ExportGate(access), out, &path).await {
+        Ok((ExportGate(access), out, n)) => Ok((access, out, n)),
+        Err(ExportError::Filter(err)) => Err(err),
+        Err(ExportError::Export(err)) => Err(anyhow::Error::new(err).into()),
     }
-    Ok((access, out, n))
 }
 
-/// The writer thread of [`export`]: decides every chunk from `inbox`, writes
-/// the allowed entities to `out` as FtM JSON lines and flushes at the end.
-fn write_chunks<W: Write>(
-    mut access: Access,
-    mut out: W,
-    path: &Path,
-    inbox: &Receiver<Vec<Entity>>,
-) -> Result<(Access, W, u64), CliError> {
-    let mut written = 0u64;
-    for chunk in inbox {
-        for entity in access.filter(Action::Export, &chunk)? {
-            out.write_all(to_ftm_json(entity).as_bytes())
-                .and_then(|()| out.write_all(b"\n"))
-                .with_context(|| format!("writing {}", path.display()))?;
-            written += 1;
-        }
+/// The sharing policy as an export filter: each chunk is decided (Cedar
+/// action `export`) for the principal, and only the allowed records are kept.
+struct ExportGate(Access);
+
+impl ExportFilter for ExportGate {
+    type Error = CliError;
+
+    fn keep<'a>(&mut self, chunk: &'a [Entity]) -> Result<Vec<&'a Entity>, CliError> {
+        self.0.filter(Action::Export, chunk)
     }
-    out.flush()
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok((access, out, written))
 }

@@ -1,7 +1,7 @@
 //! `import(export(x)) == x` for every schema, every property and every
 //! marking, on both backends (provenance is re-stamped by the import).
 
-use palermo_ingest::export_ftm;
+use palermo_ingest::{CHUNK, ExportError, ExportFilter, export_ftm, export_ftm_filtered};
 use palermo_model::{
     Entity, EntityId, HandlingCode, Markings, Originator, PropertyType, Purpose, Role, Schema, Tlp,
 };
@@ -98,8 +98,9 @@ async fn export_then_import_round_trips_on_both_backends() {
         assert_eq!(summary.new, corpus.len() as u64, "{backend}");
         // Export, re-import the export into a second store, compare.
         let exported_path = dir.path().join(format!("export-{backend}.jsonl"));
-        let mut out = Vec::new();
-        let n = export_ftm(&store, &mut out, &exported_path).await.unwrap();
+        let (out, n) = export_ftm(&store, Vec::new(), &exported_path)
+            .await
+            .unwrap();
         assert_eq!(n, corpus.len() as u64);
         std::fs::write(&exported_path, &out).unwrap();
         let second_dir = tempfile::tempdir().unwrap();
@@ -120,5 +121,67 @@ async fn export_then_import_round_trips_on_both_backends() {
             without_provenance(corpus.clone()),
             "{backend}"
         );
+    }
+}
+
+/// Keeps every other entity of each chunk, or fails on the chunk that holds
+/// more than `fail_after` entities seen so far.
+struct EveryOther {
+    seen: usize,
+    fail_after: usize,
+}
+
+impl ExportFilter for EveryOther {
+    type Error = String;
+
+    fn keep<'a>(&mut self, chunk: &'a [Entity]) -> Result<Vec<&'a Entity>, String> {
+        self.seen += chunk.len();
+        if self.seen > self.fail_after {
+            return Err(format!("refused after {}", self.seen));
+        }
+        Ok(chunk.iter().step_by(2).collect())
+    }
+}
+
+#[tokio::test]
+async fn a_filtered_export_writes_what_the_filter_keeps_across_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    // More than two chunks, so the reader runs ahead of the writer and the
+    // last chunk is partial.
+    let rows = CHUNK * 2 + 100;
+    let mut csv = String::from("id,name,birth_date\n");
+    for i in 0..rows {
+        csv.push_str(&format!("p{i},Person {i},1990-01-01\n"));
+    }
+    let file = crate::util::write(dir.path(), "persons.csv", csv.as_bytes());
+    let store = crate::util::sqlite(dir.path()).await;
+    import(&store, &file, &config(Schema::Person))
+        .await
+        .unwrap();
+    let path = dir.path().join("out.jsonl");
+
+    let filter = EveryOther {
+        seen: 0,
+        fail_after: usize::MAX,
+    };
+    let (filter, out, n) = export_ftm_filtered(&store, filter, Vec::new(), &path)
+        .await
+        .unwrap();
+    assert_eq!(filter.seen, rows, "the filter saw every stored entity once");
+    // Every other entity of each full chunk, and of the partial last one.
+    let expected = 2 * CHUNK.div_ceil(2) + 100usize.div_ceil(2);
+    assert_eq!(n, expected as u64);
+    assert_eq!(String::from_utf8(out).unwrap().lines().count(), expected);
+
+    let failing = EveryOther {
+        seen: 0,
+        fail_after: CHUNK,
+    };
+    match export_ftm_filtered(&store, failing, Vec::new(), &path).await {
+        Err(ExportError::Filter(reason)) => {
+            assert_eq!(reason, format!("refused after {}", 2 * CHUNK))
+        }
+        Err(ExportError::Export(err)) => panic!("expected the filter's error, got {err}"),
+        Ok((_, _, n)) => panic!("expected the filter's error, wrote {n}"),
     }
 }
