@@ -768,18 +768,11 @@ async fn answer_unique(
         let outcome = outcomes[query.envelope_idx].take();
         let answered = match (outcome, &stored) {
             (Some(Ok(answered)), Ok(_)) => answered,
-            (Some(Err(err)), _) => {
-                tracing::warn!(peer, query = %envelope.id, error = %err, "hit query failed");
-                if query.reserved {
-                    windows_delta.push((peer.to_owned(), reserved, false));
+            // The query failed, or storing the batch did: answered `unavailable`.
+            (outcome, _) => {
+                if let Some(Err(err)) = outcome {
+                    tracing::warn!(peer, query = %envelope.id, error = %err, "hit query failed");
                 }
-                payloads[query.envelope_idx] = Some((
-                    refusal_payload(shared, envelope.id, &Refusal::Unavailable),
-                    "failed",
-                ));
-                continue;
-            }
-            _ => {
                 if query.reserved {
                     windows_delta.push((peer.to_owned(), reserved, false));
                 }
