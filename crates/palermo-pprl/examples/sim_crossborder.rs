@@ -166,7 +166,7 @@ fn main() {
     let mut config = EncodeConfig { hardening, ..base };
     // Weights to try, `PALERMO_PPRL_WEIGHTS=name_bigram,name_phonetic,birth_date,
     // birth_date_swapped,birth_year,sex,nationality,identifier,identifier_bigram[,
-    // name_phonetic_bigram]`.
+    // name_phonetic_bigram[,name_thai_bigram]]`.
     if let Ok(w) = std::env::var("PALERMO_PPRL_WEIGHTS") {
         let v: Vec<u32> = w.split(',').map(|x| x.trim().parse().unwrap()).collect();
         config.weights = palermo_pprl::Weights {
@@ -180,12 +180,14 @@ fn main() {
             identifier: v[7],
             identifier_bigram: v[8],
             name_phonetic_bigram: v.get(9).copied().unwrap_or(0),
+            name_thai_bigram: v.get(10).copied().unwrap_or(0),
         };
     }
     println!("weights {:?}", config.weights);
     let encoder = Encoder::new(b"sim cross-border group secret", config).unwrap();
-    // Field scoring to try: `PALERMO_PPRL_SCORING=w1,…,w5,m1,…,m5,prefilter` (weights and
-    // missing similarities of name, birth year, birth day, identifier, contact).
+    // Field scoring to try: `PALERMO_PPRL_SCORING=w1,…,w5,m1,…,m5,prefilter[,namesake
+    // penalty]` (weights and missing similarities of name, birth year, birth day,
+    // identifier, contact).
     let scoring = std::env::var("PALERMO_PPRL_SCORING").ok().map(|v| {
         let v: Vec<f64> = v.split(',').map(|x| x.trim().parse().unwrap()).collect();
         let mut s = encoder.scoring().unwrap();
@@ -195,6 +197,9 @@ fn main() {
             f.missing = v[n + k];
         }
         s.prefilter = v[2 * n];
+        if let Some(&penalty) = v.get(2 * n + 1) {
+            s.namesake_penalty = penalty;
+        }
         s
     });
     if let Some(s) = scoring.clone().or_else(|| encoder.scoring()) {

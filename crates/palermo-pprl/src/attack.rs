@@ -143,19 +143,24 @@ impl Knowledge {
                     UnitKind::Name => {
                         let grams: BTreeSet<String> =
                             crate::encode::bigrams(&value).into_iter().collect();
-                        let key_grams = if config.fields.is_some() {
-                            crate::encode::bigrams(&palermo_resolve::normalize::phonetic_key(
-                                &value,
-                            ))
-                            .into_iter()
-                            .collect::<BTreeSet<String>>()
-                            .len()
+                        let distinct_grams = |key: String| {
+                            crate::encode::bigrams(&key)
+                                .into_iter()
+                                .collect::<BTreeSet<String>>()
+                                .len() as f64
+                        };
+                        let (key_grams, thai_grams) = if config.fields.is_some() {
+                            (
+                                distinct_grams(palermo_resolve::normalize::phonetic_key(&value)),
+                                distinct_grams(palermo_resolve::normalize::thai_key(&value)),
+                            )
                         } else {
-                            0
+                            (0.0, 0.0)
                         };
                         f64::from(w.name_phonetic)
                             + f64::from(w.name_bigram) * grams.len() as f64
-                            + f64::from(w.name_phonetic_bigram) * key_grams as f64
+                            + f64::from(w.name_phonetic_bigram) * key_grams
+                            + f64::from(w.name_thai_bigram) * thai_grams
                     }
                     UnitKind::Sex => f64::from(w.sex),
                     UnitKind::Nationality => f64::from(w.nationality),

@@ -15,10 +15,13 @@ use crate::scoring::FieldScoring;
 
 /// The `format` value of Palermo encodings files.
 pub const FORMAT: &str = "palermo-clk";
-/// The current `version` of Palermo encodings files: 2 adds `fields`, the field segments
-/// and their scoring ([`crate::scoring`]). Version 1 files (record-level encodings)
-/// still decode; a file written by a later version is refused with its version named.
-pub const VERSION: u32 = 2;
+/// The current `version` of Palermo encodings files: 2 added `fields`, the field segments
+/// and their scoring ([`crate::scoring`]); 3 encodes names with Thai-key tokens too and
+/// scores namesakes ([`FieldScoring::namesake_penalty`]), so a version 2 file would compare
+/// wrongly with a version 3 one and is refused with a request to encode again. Version 1
+/// files (record-level encodings, unchanged) still decode; a file written by a later
+/// version is refused with its version named.
+pub const VERSION: u32 = 3;
 
 /// A set of encodings with what is known about how they were made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,7 +135,14 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
         match file.version {
             Some(1) if file.fields.is_some() => {
                 return Err(malformed(
-                    "version 1 files have no \"fields\" (field segments are version 2)".to_owned(),
+                    "version 1 files have no \"fields\" (field segments are version 3)".to_owned(),
+                ));
+            }
+            Some(2) => {
+                return Err(malformed(
+                    "version 2 field-level encodings were made by an older build whose name \
+                     encoding differs: encode the records again with this build"
+                        .to_owned(),
                 ));
             }
             Some(1 | VERSION) => {}
@@ -192,7 +202,7 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
 }
 
 /// Writes Palermo encodings JSON (which clkhash tools also read, through `clks`):
-/// version 2 with `fields` for encodings with field segments, version 1 otherwise (so
+/// version 3 with `fields` for encodings with field segments, version 1 otherwise (so
 /// record-level files stay readable by older builds).
 pub fn to_json(clks: &Clks, ids: &[String], key_id: &str, hardening: &str) -> String {
     let file = FileOut {
@@ -279,8 +289,12 @@ mod tests {
         check_err(r#"{"clks": ["AQI="], "salt": 1}"#, "unknown field");
         check_err(r#"{"format": "x", "clks": []}"#, "unknown format \"x\"");
         check_err(
-            r#"{"format": "palermo-clk", "version": 3, "clks": []}"#,
-            "unsupported version Some(3) (this build reads 1 and 2)",
+            r#"{"format": "palermo-clk", "version": 4, "clks": []}"#,
+            "unsupported version Some(4) (this build reads 1 and 3)",
+        );
+        check_err(
+            r#"{"format": "palermo-clk", "version": 2, "key_id": "k", "clks": []}"#,
+            "version 2 field-level encodings were made by an older build",
         );
         let fields = r#""fields": {"fields": [{"field": "name", "words": 2, "weight": 1.0, "missing": 0.5}], "prefilter": 0.5}"#;
         check_err(
@@ -291,7 +305,7 @@ mod tests {
         );
         check_err(
             &format!(
-                r#"{{"format": "palermo-clk", "version": 2, "key_id": "k", {fields}, "clks": ["AQI="]}}"#
+                r#"{{"format": "palermo-clk", "version": 3, "key_id": "k", {fields}, "clks": ["AQI="]}}"#
             ),
             "\"fields\" do not fit the encodings: invalid configuration: fields: segments of 2 words for encodings of 1 words",
         );

@@ -49,6 +49,12 @@ pub struct Weights {
     /// Per bigram of a name token's phonetic key (field-level encodings only): spellings
     /// of one name in different romanisations share most of them.
     pub name_phonetic_bigram: u32,
+    /// Per bigram of a name token's Thai key (`palermo-resolve`'s `thai_key`: the
+    /// romanisation variants agencies write for one Thai name folded, then the phonetic
+    /// key), field-level encodings only. Every name gets these tokens, whatever its origin,
+    /// because the two sides of a pair must encode alike and the nationality that marks a
+    /// Thai name is often missing on one of them.
+    pub name_thai_bigram: u32,
     /// The full birth date.
     pub birth_date: u32,
     /// The birth date with day and month sorted (tolerates a day/month swap).
@@ -185,6 +191,7 @@ impl EncodeConfig {
                 name_bigram: 10,
                 name_phonetic: 15,
                 name_phonetic_bigram: 0,
+                name_thai_bigram: 0,
                 birth_date: 30,
                 birth_date_swapped: 20,
                 birth_year: 10,
@@ -218,6 +225,7 @@ impl EncodeConfig {
                 name_bigram: 8,
                 name_phonetic: 12,
                 name_phonetic_bigram: 4,
+                name_thai_bigram: 4,
                 birth_date: 32,
                 birth_date_swapped: 24,
                 birth_year: 40,
@@ -491,6 +499,12 @@ impl Encoder {
             if fields {
                 for gram in bigrams(&key) {
                     add(NAME, "nq", &gram, w.name_phonetic_bigram);
+                }
+                if w.name_thai_bigram > 0 {
+                    let thai = palermo_resolve::normalize::thai_key(token);
+                    for gram in bigrams(&thai) {
+                        add(NAME, "nt", &gram, w.name_thai_bigram);
+                    }
                 }
             }
         }
@@ -773,7 +787,7 @@ mod tests {
             ]
         );
         // A birth date missing on one side does not stop a match at the default cut
-        // (0.84); a stranger stays far below it.
+        // (0.826); a stranger stays far below it.
         let balanced = encoder(Hardening::Balance);
         let scoring = balanced.scoring().unwrap();
         let a = balanced.encode(&person("Ahmed Al-Rashid", "1984-03-02", "P1234567"));
@@ -798,6 +812,32 @@ mod tests {
                 .contains("segments of [800, 96, 128, 128, 128] bits"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn thai_romanisation_variants_share_their_thai_key_tokens() {
+        // Agencies write one Thai name several ways (ph/p, w/v, a silent r): the Thai-key
+        // tokens bring the name segments of the two spellings closer.
+        let name_dice = |thai: u32, a: &str, b: &str| {
+            let mut config = EncodeConfig {
+                hardening: Hardening::None,
+                ..EncodeConfig::field_level()
+            };
+            config.weights.name_thai_bigram = thai;
+            let e = Encoder::new(SECRET, config).unwrap();
+            let (x, y) = (e.encode(&person(a, "", "")), e.encode(&person(b, "", "")));
+            dice(&x[..10], &y[..10])
+        };
+        for (a, b) in [
+            ("Siriporn Petvong", "Sirphon Phetwong"),
+            ("Pimchanok Deekaew", "Phimchanok Dikaeo"),
+        ] {
+            let without = name_dice(0, a, b);
+            let with = name_dice(EncodeConfig::field_level().weights.name_thai_bigram, a, b);
+            assert!(with > without, "{a} / {b}: {with:.3} ≤ {without:.3}");
+        }
+        // The same name still encodes identically.
+        assert_eq!(name_dice(4, "Julia Bramsen", "JULIA BRAMSEN"), 1.0);
     }
 
     #[test]

@@ -812,6 +812,8 @@ mod tests {
                 },
             ],
             prefilter: 0.5,
+            namesake_penalty: 0.0,
+            namesake_similarity: 0.95,
         };
         let rows = rows.with_scoring(scoring.clone()).unwrap();
         let index = Index::build(
@@ -967,6 +969,8 @@ mod tests {
         let scoring = FieldScoring {
             fields: vec![field("name", 3), field("birth_year", 1)],
             prefilter: 0.5,
+            namesake_penalty: 0.0,
+            namesake_similarity: 0.95,
         };
         let rows = rows.with_scoring(scoring).unwrap();
         let config = |field_bands| IndexConfig {

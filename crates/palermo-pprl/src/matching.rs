@@ -22,9 +22,12 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use crate::clks::Clks;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::clks::{Clks, dice};
 use crate::error::{Error, Result};
 use crate::kernel::{AlignedWords, Kernel, interleave};
+use crate::scoring::FieldScoring;
 
 /// How candidate pairs are chosen before Dice is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +115,14 @@ pub fn match_clks(
     let scoring = left.scoring().or(right.scoring());
     let first = scoring.map_or(config.threshold, |s| s.first_pass(config.threshold));
     let min_count = MinCount::new(first, 2 * left.n_bits().max(right.n_bits()));
-    let per_left: Vec<(Vec<Pair>, u64)> = (0..left.len())
+    // Namesake counts (see `crate::scoring`): each left record's as it is scanned, each
+    // right record's (by sorted position) summed over all left records.
+    let namesakes = scoring.and_then(FieldScoring::namesakes);
+    let right_namesakes: Vec<AtomicU32> = match namesakes {
+        Some(_) => (0..right.len()).map(|_| AtomicU32::new(0)).collect(),
+        None => Vec::new(),
+    };
+    let per_left: Vec<(Vec<Pair>, u64, u32)> = (0..left.len())
         .into_par_iter()
         .with_min_len(16)
         .map_init(
@@ -124,7 +134,21 @@ pub fn match_clks(
                     None => sorted.scan_range(kernel, a, pa, first, &min_count, buf, &mut hits),
                     Some(index) => index.scan(kernel, &sorted, a, pa, first, &min_count, &mut hits),
                 };
+                let mut left_namesakes = 0u32;
+                if let Some((range, similarity, _)) = &namesakes {
+                    // A namesake pair always passes the first pass: its name segments,
+                    // more than half of the encoding, nearly coincide.
+                    for (j, _) in &hits {
+                        let b = sorted.row(*j as usize);
+                        if dice(&a[range.clone()], &b[range.clone()]) >= *similarity {
+                            left_namesakes += 1;
+                            right_namesakes[*j as usize].fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
                 if let Some(scoring) = scoring {
+                    // The namesake term only lowers a score, so a pair below the threshold
+                    // here stays below it.
                     hits.retain_mut(|(j, score)| {
                         *score = scoring.score(a, sorted.row(*j as usize));
                         *score >= config.threshold
@@ -134,14 +158,39 @@ pub fn match_clks(
                     .into_iter()
                     .map(|(j, score)| Pair {
                         left: i as u32,
-                        right: sorted.order[j as usize],
+                        // The sorted position until the namesake term is applied.
+                        right: if namesakes.is_some() {
+                            j
+                        } else {
+                            sorted.order[j as usize]
+                        },
                         score,
                     })
                     .collect();
-                pairs.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.right.cmp(&b.right)));
-                (pairs, computed)
+                if namesakes.is_none() {
+                    pairs.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.right.cmp(&b.right)));
+                }
+                (pairs, computed, left_namesakes)
             },
         )
+        .collect();
+    let per_left: Vec<(Vec<Pair>, u64)> = per_left
+        .into_iter()
+        .map(|(mut pairs, computed, left_namesakes)| {
+            if let Some(scoring) = scoring.filter(|_| namesakes.is_some()) {
+                // Every right record's count is known now: apply the namesake term, then
+                // turn sorted positions into right positions.
+                pairs.retain_mut(|p| {
+                    let j = p.right as usize;
+                    let right_count = right_namesakes[j].load(Ordering::Relaxed);
+                    p.score -= scoring.namesake_term(left_namesakes, right_count);
+                    p.right = sorted.order[j];
+                    p.score >= config.threshold
+                });
+                pairs.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.right.cmp(&b.right)));
+            }
+            (pairs, computed)
+        })
         .collect();
     let computed = per_left.iter().map(|(_, c)| c).sum();
     let candidates = per_left.iter().map(|(p, _)| p.len() as u64).sum();
@@ -501,6 +550,72 @@ mod tests {
             }
         }
         out
+    }
+
+    /// Encodings of a name segment (2 words) and a birth segment (1 word).
+    fn named(rows: &[[u64; 3]], penalty: f64) -> Clks {
+        use crate::scoring::{FieldWeight, NAMESAKE_SIMILARITY};
+        let mut clks = Clks::new(3 * 64);
+        for row in rows {
+            assert!(clks.push_words(row));
+        }
+        let field = |field: &str, words: usize| FieldWeight {
+            field: field.to_owned(),
+            words,
+            weight: 1.0,
+            missing: 0.5,
+        };
+        clks.with_scoring(FieldScoring {
+            fields: vec![field("name", 2), field("birth", 1)],
+            prefilter: 0.3,
+            namesake_penalty: penalty,
+            namesake_similarity: NAMESAKE_SIMILARITY,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn namesakes_lower_the_score_of_a_common_name() {
+        const COMMON: [u64; 2] = [0xffff_0000_ffff_0000, 0xff00_ff00_ff00_ff00];
+        const RARE: [u64; 2] = [0x0f0f_0f0f_0f0f_0f0f, 0x00ff_00ff_00ff_00ff];
+        let left = |penalty| named(&[[COMMON[0], COMMON[1], 0], [RARE[0], RARE[1], 0]], penalty);
+        // Three records share the common name (birth dates of their own); one has the rare
+        // name.
+        let right = |penalty| {
+            named(
+                &[
+                    [COMMON[0], COMMON[1], 0b1],
+                    [COMMON[0], COMMON[1], 0b10],
+                    [COMMON[0], COMMON[1], 0b100],
+                    [RARE[0], RARE[1], 0b1],
+                ],
+                penalty,
+            )
+        };
+        let c = config(0.5, Blocking::Exhaustive);
+        let (plain, _) = match_clks(&left(0.0), &right(0.0), &c).unwrap();
+        let (penalised, _) = match_clks(&left(0.01), &right(0.01), &c).unwrap();
+        assert_eq!(ids(&plain), vec![(0, 0), (0, 1), (0, 2), (1, 3)]);
+        assert_eq!(ids(&penalised), ids(&plain));
+        for (p, q) in plain.iter().zip(&penalised) {
+            // The name agrees and the birth date is missing on the left: (1 + 0.5) / 2.
+            assert!((p.score - 0.75).abs() < 1e-12, "{p:?}");
+            // Three namesakes on the right for the common name, one for the rare one.
+            let expect = if p.left == 0 {
+                0.75 - 0.01 * 3f64.ln()
+            } else {
+                0.75
+            };
+            assert!((q.score - expect).abs() < 1e-12, "{q:?}");
+        }
+        // A threshold between the two drops the common name's pairs only.
+        let (cut, _) = match_clks(
+            &left(0.01),
+            &right(0.01),
+            &config(0.745, Blocking::Exhaustive),
+        )
+        .unwrap();
+        assert_eq!(ids(&cut), vec![(1, 3)]);
     }
 
     fn ids(pairs: &[Pair]) -> Vec<(u32, u32)> {
