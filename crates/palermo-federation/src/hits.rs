@@ -91,6 +91,12 @@ pub struct HitConfig {
     pub calibration: Option<Calibration>,
     /// Most encodings in one query (10,000).
     pub max_batch: usize,
+    /// Most encodings of one POST answered inside it (1,000). The queries
+    /// beyond are stored and acknowledged at once and answered by a task of
+    /// their own (`hit-answer` sent when ready): matching a 10,000-encoding
+    /// batch against millions takes longer than a sender waits for its POST,
+    /// and answering it inside the POST made every retry match it again.
+    pub inline_encodings: usize,
     /// Queries a peer may have answered per window unless its setting says otherwise (100).
     pub max_queries: u64,
     /// Encodings a peer may have matched per window unless its setting says otherwise (50,000).
@@ -115,6 +121,7 @@ impl HitConfig {
             top_k: 3,
             calibration: None,
             max_batch: 10_000,
+            inline_encodings: 1_000,
             max_queries: 100,
             max_encodings: 50_000,
             window_secs: 3_600,
@@ -442,6 +449,16 @@ pub async fn set_peer(
     Ok(setting)
 }
 
+/// How many encodings a `hit-query` envelope carries (0 when its payload has
+/// no such list: it is refused as malformed, which costs nothing).
+pub(crate) fn encodings_in(envelope: &Envelope) -> usize {
+    envelope
+        .payload
+        .get("encodings")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len)
+}
+
 /// Whether a batch of `batch` encodings against `stored` ones is matched
 /// exactly rather than through the LSH buckets.
 fn matches_exactly(stored: usize, batch: usize) -> bool {
@@ -560,6 +577,9 @@ impl BatchReads {
 /// transactions and a ledger append (with its signed tree head) each.
 ///
 /// A query posted twice in one batch is answered once; both copies get that answer.
+///
+/// Also answers a query that was stored with its answer pending
+/// ([`crate::node`]'s `answer_apart`), one envelope at a time.
 pub(crate) async fn answer_all(
     shared: &Shared,
     envelopes: &[&Envelope],

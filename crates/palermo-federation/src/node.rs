@@ -11,7 +11,11 @@
 //! - `directory-refresh` → the directory is verified with the anchor's key and
 //!   replaces the cached one (`directory.json`) when its serial is newer;
 //! - `hit-query` → checked, matched and answered with a `hit-answer` reply
-//!   ([`crate::hits`]);
+//!   ([`crate::hits`]); the queries of a POST beyond
+//!   [`HitConfig::inline_encodings`] are stored with their effect pending,
+//!   acknowledged at once and answered by a task of their own, which
+//!   records the result and enqueues the reply in one transaction
+//!   (`inbox_complete`); a node answers what is still pending when it starts;
 //! - `hit-answer` → its hits are stored against the query this node sent;
 //! - the other known kinds are stored for the modules that will handle them.
 //!
@@ -19,7 +23,7 @@
 //! when accepted, `message-sent` when delivered or given up (subject = the
 //! message id), appended in batches by one recorder task.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -175,7 +179,13 @@ pub(crate) struct Shared {
     /// Sent hit queries recently settled, as stored ([`Node::settled_query`]
     /// waiters look here rather than each reading the store on every wake).
     pub(crate) settled: Mutex<Settled>,
+    /// Received hit queries being answered by a task of their own, by
+    /// message id (one task per query; see [`Shared::answer_apart`]).
+    pub(crate) answering: Arc<Mutex<HashSet<Uuid>>>,
 }
+
+/// Attempts to store the answer of a query answered apart (100 ms, doubled, between them).
+const APART_ATTEMPTS: u32 = 6;
 
 /// Most settled queries remembered in memory (the oldest are forgotten first;
 /// a waiter that misses one reads the store).
@@ -358,11 +368,22 @@ impl Node {
         let (recorder_stop_tx, recorder_stop_rx) = watch::channel(false);
         let recorder = tokio::spawn(ledger_loop(shared.clone(), recorder_stop_rx));
         let exchange = tokio::spawn(exchange_loop(shared.clone(), stop_rx));
+        // Queries accepted before a stop and not answered yet.
+        tokio::spawn(answer_pending(shared.clone()));
         shutdown.await;
         let _ = stop_tx.send(true);
         let mut result = Ok(());
         if let Ok(Err(err)) = server.await {
             result = Err(NodeError::Listen(err));
+        }
+        // Queries being answered apart finish (their replies stay in the
+        // outbox for the next run); one still matching after the grace
+        // period stays pending in the store and is answered at the next start.
+        let grace = tokio::time::Instant::now() + APART_GRACE;
+        while !shared.answering.lock().map_or(true, |a| a.is_empty())
+            && tokio::time::Instant::now() < grace
+        {
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
         }
         for task in [sender, exchange] {
             if let Ok(Err(err)) = task.await {
@@ -445,8 +466,38 @@ fn open(config: NodeConfig, store: AnyStore) -> Result<Arc<Shared>, NodeError> {
         ledger_group: GroupCommit::default(),
         send_group: GroupCommit::default(),
         settled: Mutex::new(Settled::default()),
+        answering: Arc::new(Mutex::new(HashSet::new())),
         config,
     }))
+}
+
+/// How long a stopping node waits for the queries it is answering apart.
+const APART_GRACE: StdDuration = StdDuration::from_secs(30);
+
+/// Most pending queries a starting node lists at once.
+const PENDING_BATCH: u32 = 1_000;
+
+/// Answers the received queries whose answer is still pending (the node
+/// stopped after acknowledging them), oldest first.
+async fn answer_pending(shared: Arc<Shared>) {
+    let rows = match shared.store.inbox_pending(PENDING_BATCH).await {
+        Ok(rows) => rows,
+        Err(err) => {
+            tracing::warn!(error = %err, "reading pending hit queries failed");
+            return;
+        }
+    };
+    for row in rows {
+        match Envelope::from_json(&row.envelope) {
+            Ok(envelope) if envelope.kind == Kind::HitQuery.as_str() => {
+                shared.answer_apart(envelope);
+            }
+            // Only hit queries are stored pending; anything else is left as it is.
+            Ok(_) | Err(_) => {
+                tracing::warn!(id = %row.id, kind = %row.kind, "a pending message is not a readable hit query");
+            }
+        }
+    }
 }
 
 /// Resolves when the stop flag is set (or its sender is gone).
@@ -510,6 +561,59 @@ impl Shared {
             result,
             replies,
             peer_head,
+            pending: false,
+        }
+    }
+
+    /// Answers the stored query `envelope` in a task of its own: checks,
+    /// matching, policy, the query's rows and ledger entries as for a query
+    /// answered inside its POST, then its result and `hit-answer` reply in
+    /// one transaction that completes the pending inbox row. A query already
+    /// being answered is not started again; one already completed is
+    /// answered from what was stored and its reply not enqueued twice.
+    pub(crate) fn answer_apart(self: &Arc<Self>, envelope: Envelope) {
+        match self.answering.lock() {
+            Ok(mut answering) => {
+                if !answering.insert(envelope.id) {
+                    return;
+                }
+            }
+            Err(_) => return,
+        }
+        let shared = self.clone();
+        tokio::spawn(async move {
+            shared.complete_apart(&envelope).await;
+            if let Ok(mut answering) = shared.answering.lock() {
+                answering.remove(&envelope.id);
+            }
+        });
+    }
+
+    async fn complete_apart(&self, envelope: &Envelope) {
+        let now = OffsetDateTime::now_utc();
+        let mut answers = crate::hits::answer_all(self, &[envelope], now).await;
+        let (result, replies) = answers.pop().unwrap_or_default();
+        let mut delay = StdDuration::from_millis(100);
+        for attempt in 1..=APART_ATTEMPTS {
+            match self
+                .store
+                .inbox_complete(envelope.id, &result, &replies)
+                .await
+            {
+                Ok(_) => {
+                    self.outbox_wake.notify_one();
+                    return;
+                }
+                Err(err) if attempt < APART_ATTEMPTS => {
+                    tracing::warn!(query = %envelope.id, error = %err, "storing a hit answer failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                // Left pending: answered again (from what was stored) at the next start.
+                Err(err) => {
+                    tracing::warn!(query = %envelope.id, error = %err, "storing a hit answer failed");
+                }
+            }
         }
     }
 
@@ -527,7 +631,27 @@ impl Shared {
                 .map(|(idx, (envelope, _))| (idx, *envelope))
                 .unzip()
         };
-        let (idxs, queries) = of_kind(Kind::HitQuery);
+        let (all_idxs, all_queries) = of_kind(Kind::HitQuery);
+        // Queries are answered inside the POST while their encodings fit in
+        // `inline_encodings`; the others are stored pending and answered
+        // apart once stored (`peer::receive` starts their tasks).
+        let mut budget = self.config.hits.inline_encodings;
+        let (mut idxs, mut queries) = (Vec::new(), Vec::new());
+        for (idx, envelope) in all_idxs.into_iter().zip(all_queries) {
+            let n = crate::hits::encodings_in(envelope);
+            if n <= budget {
+                budget -= n;
+                idxs.push(idx);
+                queries.push(envelope);
+            } else {
+                effects[idx] = Some(InboxEffect {
+                    result: json!({ "outcome": "queued" }),
+                    replies: Vec::new(),
+                    peer_head: None,
+                    pending: true,
+                });
+            }
+        }
         if !queries.is_empty() {
             let answers = crate::hits::answer_all(self, &queries, now).await;
             for (idx, (result, replies)) in idxs.into_iter().zip(answers) {
@@ -535,6 +659,7 @@ impl Shared {
                     result,
                     replies,
                     peer_head: None,
+                    pending: false,
                 });
             }
         }
@@ -546,6 +671,7 @@ impl Shared {
                     result,
                     replies: Vec::new(),
                     peer_head: None,
+                    pending: false,
                 });
             }
         }

@@ -286,9 +286,12 @@ async fn messages(
     }
 }
 
-/// Verifies, dedupes and applies a batch from the authenticated peer `member_id`.
+/// Verifies, dedupes and applies a batch from the authenticated peer
+/// `member_id`. Messages stored with their effect pending (large hit-query
+/// batches) are acknowledged now and answered by tasks started here once
+/// they are stored, only for ids that were new: a retry does not match again.
 pub(crate) async fn receive(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     member_id: &str,
     items: Vec<Value>,
     now: OffsetDateTime,
@@ -379,12 +382,18 @@ pub(crate) async fn receive(
         ));
     }
     let outcomes: Vec<Value> = batch.iter().map(|(_, e)| e.result.clone()).collect();
+    let pending: Vec<bool> = batch.iter().map(|(_, e)| e.pending).collect();
     let new_ids = shared.store.inbox_accept(batch).await?;
     if !new_ids.is_empty() {
         shared.ledger_wake.notify_one();
         shared.outbox_wake.notify_one();
     }
     let new_ids: std::collections::HashSet<Uuid> = new_ids.into_iter().collect();
+    for ((_, envelope, _), pending) in verified.iter().zip(&pending) {
+        if *pending && new_ids.contains(&envelope.id) {
+            shared.answer_apart(envelope.clone());
+        }
+    }
     for ((idx, envelope, _), outcome) in verified.iter().zip(outcomes) {
         if new_ids.contains(&envelope.id) {
             results[*idx].status = AckStatus::Accepted;

@@ -124,6 +124,12 @@ pub struct InboxEffect {
     pub replies: Vec<OutgoingMessage>,
     /// A countersigned peer head to store.
     pub peer_head: Option<PeerHead>,
+    /// Whether the effect is still to be applied, by a task of its own: the
+    /// row is stored (and the message acknowledged) with `pending` set, and
+    /// [`FederationStore::inbox_complete`] records the result and enqueues
+    /// the replies later. Used for work that takes longer than a sender
+    /// waits for its acknowledgement (a large hit-query batch).
+    pub pending: bool,
 }
 
 /// One stored received message.
@@ -245,6 +251,21 @@ pub trait FederationStore: Send + Sync {
 
     /// The latest `limit` received messages, newest first.
     fn inbox_list(&self, limit: u32) -> impl Future<Output = Result<Vec<InboxRow>>> + Send;
+
+    /// Up to `limit` received messages whose effect is still pending
+    /// ([`InboxEffect::pending`]), oldest first.
+    fn inbox_pending(&self, limit: u32) -> impl Future<Output = Result<Vec<InboxRow>>> + Send;
+
+    /// Completes the pending message `id`: records `result` and enqueues
+    /// `replies`, in one transaction. Returns false (and enqueues nothing)
+    /// when the message is not pending (unknown, or completed before), so
+    /// that a message is answered once.
+    fn inbox_complete(
+        &self,
+        id: Uuid,
+        result: &serde_json::Value,
+        replies: &[OutgoingMessage],
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// The stored heads of `peer`, smallest first.
     fn peer_heads(&self, peer: &str) -> impl Future<Output = Result<Vec<PeerHead>>> + Send;
@@ -451,6 +472,19 @@ impl FederationStore for AnyStore {
         delegate!(self, s => s.inbox_list(limit).await)
     }
 
+    async fn inbox_pending(&self, limit: u32) -> Result<Vec<InboxRow>> {
+        delegate!(self, s => s.inbox_pending(limit).await)
+    }
+
+    async fn inbox_complete(
+        &self,
+        id: Uuid,
+        result: &serde_json::Value,
+        replies: &[OutgoingMessage],
+    ) -> Result<bool> {
+        delegate!(self, s => s.inbox_complete(id, result, replies).await)
+    }
+
     async fn peer_heads(&self, peer: &str) -> Result<Vec<PeerHead>> {
         delegate!(self, s => s.peer_heads(peer).await)
     }
@@ -630,7 +664,7 @@ macro_rules! federation_impl {
                 let mut new_ids = std::collections::HashSet::new();
                 for chunk in batch.chunks(FED_ROWS_PER_STATEMENT) {
                     let mut insert = QueryBuilder::<$db>::new(
-                        "INSERT INTO fed_inbox (id, sender, kind, envelope, received_at, result) ",
+                        "INSERT INTO fed_inbox (id, sender, kind, envelope, received_at, result, pending) ",
                     );
                     insert.push_values(chunk, |mut b, (m, effect)| {
                         b.push_bind(m.id.to_string())
@@ -638,7 +672,8 @@ macro_rules! federation_impl {
                             .push_bind(m.kind.clone())
                             .push_bind(m.envelope.clone())
                             .push_bind(to_ms(m.received_at))
-                            .push_bind(effect.result.to_string());
+                            .push_bind(effect.result.to_string())
+                            .push_bind(i64::from(effect.pending));
                     });
                     insert.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
                     let ids: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
@@ -667,6 +702,35 @@ macro_rules! federation_impl {
                 q.push_bind(i64::from(limit));
                 let rows: Vec<InboxColumns> = q.build_query_as().fetch_all(self.pool()).await?;
                 rows.into_iter().map(inbox_row).collect()
+            }
+
+            async fn inbox_pending(&self, limit: u32) -> Result<Vec<InboxRow>> {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "SELECT {INBOX_COLUMNS} FROM fed_inbox WHERE pending = 1 ORDER BY received_at, id LIMIT "
+                ));
+                q.push_bind(i64::from(limit));
+                let rows: Vec<InboxColumns> = q.build_query_as().fetch_all(self.pool()).await?;
+                rows.into_iter().map(inbox_row).collect()
+            }
+
+            async fn inbox_complete(
+                &self,
+                id: Uuid,
+                result: &serde_json::Value,
+                replies: &[OutgoingMessage],
+            ) -> Result<bool> {
+                let mut tx = self.federation_begin().await?;
+                let mut update = QueryBuilder::<$db>::new("UPDATE fed_inbox SET pending = 0, result = ");
+                update
+                    .push_bind(result.to_string())
+                    .push(" WHERE pending = 1 AND id = ")
+                    .push_bind(id.to_string());
+                let completed = update.build().execute(&mut *tx).await?.rows_affected() == 1;
+                if completed {
+                    <$store>::outbox_enqueue_in(&mut tx, replies).await?;
+                }
+                tx.commit().await?;
+                Ok(completed)
             }
 
             async fn peer_heads(&self, peer: &str) -> Result<Vec<PeerHead>> {

@@ -9,7 +9,7 @@ use palermo_pprl::{EncodeConfig, Encoder, Encodings, Person, codec};
 use palermo_resolve::Property;
 use palermo_store::{
     AnyStore, BatchMeta, EntryFilter, FederationStore, HitDirection, HitEncodingSet, ImportTx,
-    InsertCounts, LedgerStore, OutgoingMessage, Store,
+    InboxEffect, IncomingMessage, InsertCounts, LedgerStore, OutgoingMessage, Store,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -705,4 +705,111 @@ async fn dictionary_probing_is_detected() {
     .collect::<Vec<_>>();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert!(alerts[0].contains("near-identical"), "{alerts:?}");
+}
+
+/// Queries beyond `inline_encodings` are acknowledged at once and answered
+/// by a task of their own: DE answers every query apart here. A query DE
+/// stored pending before it stopped is answered when it starts again, its
+/// redelivery is a duplicate (no second match, one ledger entry), and a
+/// query sent while it runs is answered apart too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_answered_apart_are_answered_once_and_after_a_restart() {
+    let mut net = Net::new(2, |_| None).await;
+    let (nl, de) = (net.nodes[0].id.clone(), net.nodes[1].id.clone());
+    hold(&net.nodes[1].store, &DE_PERSONS, &["de-p3"]).await;
+    allow(&net.nodes[1], &nl, None).await;
+    net.nodes[1].inline_encodings = Some(0);
+
+    // DE accepted NL's first query and stopped before answering it.
+    let first = send_raw(&net.nodes[0], &de, good_payload(&NL_QUERY), 4).await;
+    let row = net.nodes[0]
+        .store
+        .outbox_list(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == first)
+        .unwrap();
+    let stored = IncomingMessage {
+        id: first,
+        sender: nl.clone(),
+        kind: row.kind.clone(),
+        envelope: row.envelope.clone(),
+        received_at: OffsetDateTime::now_utc(),
+    };
+    let queued = InboxEffect {
+        result: serde_json::json!({ "outcome": "queued" }),
+        replies: Vec::new(),
+        peer_head: None,
+        pending: true,
+    };
+    let new = net.nodes[1]
+        .store
+        .inbox_accept(vec![(stored, queued)])
+        .await
+        .unwrap();
+    assert_eq!(new, vec![first]);
+
+    net.node(1).start().await;
+    net.node(0).start().await;
+    let asker = &net.nodes[0];
+    let second = palermo_federation::send_query(
+        &asker.store,
+        &asker.identity,
+        &request(&de, &NL_QUERY),
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    for id in [first, second] {
+        eventually("the query is answered", 30, || async {
+            query_status(&net.nodes[0].store, HitDirection::Sent, id)
+                .await
+                .as_deref()
+                == Some("answered")
+        })
+        .await;
+    }
+    net.node(0).stop().await;
+    net.node(1).stop().await;
+
+    let (nl_store, de_store) = (&net.nodes[0].store, &net.nodes[1].store);
+    for id in [first, second] {
+        // Olena and Dmytro hit; Svitlana's record expired, Maria is not held.
+        let sent = nl_store
+            .hit_query(HitDirection::Sent, id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(sent.n_hits, 2, "query {id}");
+        assert_eq!(
+            query_status(de_store, HitDirection::Received, id)
+                .await
+                .as_deref(),
+            Some("answered")
+        );
+        // One query entry on DE's ledger: the redelivery matched nothing again.
+        let entries = ledger_outcomes(de_store).await;
+        let id_text = id.to_string();
+        assert_eq!(
+            entries.iter().filter(|e| e.contains(&id_text)).count(),
+            1,
+            "query {id}"
+        );
+    }
+    assert!(de_store.inbox_pending(10).await.unwrap().is_empty());
+    let inbox = de_store.inbox_list(10).await.unwrap();
+    assert_eq!(inbox.iter().filter(|r| r.kind == "hit-query").count(), 2);
+    for row in inbox.iter().filter(|r| r.kind == "hit-query") {
+        assert_eq!(row.result["outcome"], "answered", "{:?}", row.result);
+    }
+    // One answer per query left DE.
+    let answers = de_store
+        .outbox_list(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == "hit-answer")
+        .count();
+    assert_eq!(answers, 2);
 }

@@ -20,6 +20,8 @@ pub(crate) struct TestNode {
     pub(crate) store: AnyStore,
     pub(crate) port: u16,
     pub(crate) ledger_key: NodeKey,
+    /// `HitConfig::inline_encodings` when set (the default otherwise).
+    pub(crate) inline_encodings: Option<usize>,
     running: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
 }
 
@@ -67,6 +69,7 @@ impl Net {
                 store,
                 port,
                 ledger_key: NodeKey::generate(),
+                inline_encodings: None,
                 running: None,
             });
         }
@@ -128,6 +131,9 @@ impl TestNode {
         config.retry_max = Duration::from_millis(400);
         config.tree_head_interval = Duration::from_millis(300);
         config.request_timeout = Duration::from_secs(5);
+        if let Some(n) = self.inline_encodings {
+            config.hits.inline_encodings = n;
+        }
         config
     }
 

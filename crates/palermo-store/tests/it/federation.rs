@@ -38,6 +38,7 @@ fn pong_effect(to: &str) -> InboxEffect {
         result: serde_json::json!({"replied": "pong"}),
         replies: vec![outgoing(to, 100)],
         peer_head: None,
+        pending: false,
     }
 }
 
@@ -147,6 +148,7 @@ async fn inbox_applies_each_message_once(store: &impl FederationStore) {
         result: serde_json::json!({"cosigned": 12}),
         replies: Vec::new(),
         peer_head: Some(head.clone()),
+        pending: false,
     };
     let batch = vec![
         (first.clone(), pong_effect("nl-knp")),
@@ -207,6 +209,65 @@ async fn inbox_applies_each_message_once(store: &impl FederationStore) {
     );
 }
 
+/// A message stored with its effect pending is listed until completed, and
+/// completed once: the replies of a second completion are not enqueued.
+async fn pending_effect_completes_once(store: &impl FederationStore) {
+    let queued = serde_json::json!({"outcome": "queued"});
+    let pending = incoming("nl-knp");
+    let done = incoming("nl-knp");
+    let effect = InboxEffect {
+        result: queued.clone(),
+        replies: Vec::new(),
+        peer_head: None,
+        pending: true,
+    };
+    let new = store
+        .inbox_accept(vec![
+            (pending.clone(), effect.clone()),
+            (done.clone(), pong_effect("nl-knp")),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(new, vec![pending.id, done.id]);
+    // A redelivery of the pending message is no new message and no second task.
+    let new = store
+        .inbox_accept(vec![(pending.clone(), effect)])
+        .await
+        .unwrap();
+    assert!(new.is_empty());
+    let listed = store.inbox_pending(10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![pending.id]
+    );
+    assert_eq!(listed[0].result, queued);
+    assert_eq!(store.fed_counts().await.unwrap().outbox_pending, 1);
+
+    let answered = serde_json::json!({"outcome": "answered"});
+    let reply = outgoing("nl-knp", 7);
+    assert!(
+        store
+            .inbox_complete(pending.id, &answered, std::slice::from_ref(&reply))
+            .await
+            .unwrap()
+    );
+    assert!(store.inbox_pending(10).await.unwrap().is_empty());
+    assert_eq!(store.fed_counts().await.unwrap().outbox_pending, 2);
+    let row = store.inbox_list(10).await.unwrap();
+    let row = row.iter().find(|r| r.id == pending.id).unwrap();
+    assert_eq!(row.result, answered);
+    // Completed again (a second task, a restart): nothing more is enqueued.
+    let again = outgoing("nl-knp", 8);
+    assert!(
+        !store
+            .inbox_complete(pending.id, &answered, &[again])
+            .await
+            .unwrap()
+    );
+    assert!(!store.inbox_complete(done.id, &answered, &[]).await.unwrap());
+    assert_eq!(store.fed_counts().await.unwrap().outbox_pending, 2);
+}
+
 /// A change and its outgoing message commit together, or neither does.
 async fn sqlite_enqueue_in_callers_transaction(store: &SqliteStore) {
     let message = outgoing("nl-knp", 1);
@@ -246,6 +307,12 @@ mod sqlite {
     }
 
     #[tokio::test]
+    async fn federation_pending_effect_completes_once() {
+        let (store, _dir) = open().await;
+        pending_effect_completes_once(&store).await;
+    }
+
+    #[tokio::test]
     async fn federation_enqueue_commits_with_the_callers_transaction() {
         let (store, _dir) = open().await;
         sqlite_enqueue_in_callers_transaction(&store).await;
@@ -276,6 +343,11 @@ mod postgres {
     #[tokio::test]
     async fn federation_inbox_applies_each_message_once() {
         inbox_applies_each_message_once(&open().await).await;
+    }
+
+    #[tokio::test]
+    async fn federation_pending_effect_completes_once() {
+        pending_effect_completes_once(&open().await).await;
     }
 
     #[tokio::test]
