@@ -609,10 +609,14 @@ pub fn explain_records(model: &Model, a: &Record, b: &Record, candidate: bool) -
         let part = parts.iter().find(|p| p.field == field);
         // Names are shown as parsed (given / family), since a full-name column is split.
         let (left, right) = match (field, g.swapped) {
-            (Field::GivenName, false) => (a.given.display.clone(), b.given.display.clone()),
-            (Field::GivenName, true) => (a.given.display.clone(), b.family.display.clone()),
-            (Field::FamilyName, false) => (a.family.display.clone(), b.family.display.clone()),
-            (Field::FamilyName, true) => (a.family.display.clone(), b.given.display.clone()),
+            (Field::GivenName, false) => (a.given.display.to_string(), b.given.display.to_string()),
+            (Field::GivenName, true) => (a.given.display.to_string(), b.family.display.to_string()),
+            (Field::FamilyName, false) => {
+                (a.family.display.to_string(), b.family.display.to_string())
+            }
+            (Field::FamilyName, true) => {
+                (a.family.display.to_string(), b.given.display.to_string())
+            }
             _ => (a.raw_of(field.properties()), b.raw_of(field.properties())),
         };
         fields.push(FieldExplanation {
