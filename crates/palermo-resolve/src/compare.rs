@@ -358,9 +358,7 @@ fn sorted_eq(a: &[Text], b: &[Text]) -> bool {
 }
 
 fn nickname_variant(a: &Name, b: &Name) -> bool {
-    !a.nick.is_empty()
-        && a.nick.iter().any(|g| b.nick.contains(g))
-        && a.tokens[1..] == b.tokens[1..]
+    !a.nick().is_empty() && nicks_meet(a.nick(), b.nick()) && a.tokens[1..] == b.tokens[1..]
 }
 
 /// Two tokens share a nickname group (their groups looked up in advance).

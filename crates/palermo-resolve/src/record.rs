@@ -19,8 +19,6 @@ pub(crate) struct Name {
     pub(crate) keys: TextList,
     /// Phonetic keys of the core tokens, in token order.
     pub(crate) token_keys: TextList,
-    /// Nickname groups of the first core token.
-    pub(crate) nick: &'static [u16],
     /// Nickname groups of each core token, in token order (looked up once here rather
     /// than per comparison).
     pub(crate) token_nicks: Box<[&'static [u16]]>,
@@ -50,10 +48,6 @@ impl Name {
             .collect();
         required.sort_unstable();
         let token_keys: Vec<String> = core.iter().map(|t| phonetic_key(t)).collect();
-        // The nickname table's own slice: no copy per record.
-        let nick = core
-            .first()
-            .map_or(&[][..], |t| normalize::nickname_groups(t));
         let mut keys = token_keys.clone();
         keys.sort_unstable();
         keys.dedup();
@@ -71,7 +65,6 @@ impl Name {
             all_joined: all_joined.into(),
             keys: keys.into_iter().collect(),
             token_keys: token_keys.into_iter().collect(),
-            nick,
             display: display.into(),
             key: key.into(),
             thai_key: thai_key.into(),
@@ -83,6 +76,11 @@ impl Name {
     pub(crate) fn parse(text: &str) -> Name {
         let (core, all) = normalize::name_tokens(text);
         Name::from_tokens(core, &all)
+    }
+
+    /// Nickname groups of the first core token.
+    pub(crate) fn nick(&self) -> &'static [u16] {
+        self.token_nicks.first().copied().unwrap_or_default()
     }
 
     /// True when nothing is known.
@@ -363,6 +361,17 @@ impl Record {
                 .any(|t| t.chars().any(crate::thai::is_thai));
         r.raw = RawValues::pack(&values);
         r
+    }
+
+    /// Builds many records at once, in parallel (as [`Record::new`] each, in input
+    /// order). Normalising is most of the cost of loading records (phone numbers,
+    /// transliteration, phonetic keys): a store's incremental run loads tens of thousands
+    /// of neighbours, and a full run every person.
+    pub fn new_many(rows: Vec<(String, Vec<(Property, String)>)>) -> Vec<Record> {
+        use rayon::prelude::*;
+        rows.into_par_iter()
+            .map(|(id, values)| Record::new(id, values))
+            .collect()
     }
 
     /// The key of the full name for term frequencies: the core tokens of given and family
