@@ -84,6 +84,18 @@ fn new_cluster_id() -> String {
 /// A stored person as a resolver record: FtM property names are the resolver's; the
 /// first `name` is the full name (further names are aliases, not part of it).
 fn to_record(p: &PersonRow) -> Record {
+    let (id, values) = record_input(p);
+    Record::new(id, values)
+}
+
+/// Stored persons as resolver records, normalised in parallel (`Record::new_many`):
+/// loading the neighbours of an incremental run was a large part of its time.
+fn to_records(persons: &[PersonRow]) -> Vec<Record> {
+    Record::new_many(persons.iter().map(record_input).collect())
+}
+
+/// The id and resolver properties of a stored person (see [`to_record`]).
+fn record_input(p: &PersonRow) -> (String, Vec<(Property, String)>) {
     let mut seen_name = false;
     let values = p
         .properties
@@ -102,7 +114,7 @@ fn to_record(p: &PersonRow) -> Record {
             Some((prop, v.clone()))
         })
         .collect();
-    Record::new(p.id.clone(), values)
+    (p.id.clone(), values)
 }
 
 fn check_threshold(threshold: f64) -> Result<()> {
@@ -228,7 +240,7 @@ pub async fn run(store: &AnyStore, config: &RunConfig) -> Result<RunSummary> {
             .iter()
             .map(|p| previous_by_seq.get(&p.seq).cloned())
             .collect();
-        let records: Vec<Record> = persons.iter().map(to_record).collect();
+        let records: Vec<Record> = to_records(&persons);
         let run = incremental::resolve_all(records, &previous, &decisions, &config, &mut new_id)
             .map_err(bad)?;
         let o = &run.outcome;
@@ -307,7 +319,7 @@ pub async fn run(store: &AnyStore, config: &RunConfig) -> Result<RunSummary> {
             &model_record.params,
             state.resolved + new_persons.len() as u64,
         )?;
-        let mut new_records: Vec<Record> = new_persons.iter().map(to_record).collect();
+        let mut new_records: Vec<Record> = to_records(&new_persons);
         let new_terms = incremental::term_counts(&new_records);
         // Candidates: resolved persons sharing a blocking key, and the partners of
         // human decisions about the new records; then all members of their clusters.
@@ -359,7 +371,7 @@ pub async fn run(store: &AnyStore, config: &RunConfig) -> Result<RunSummary> {
         let member_seqs: Vec<i64> = members.iter().map(|(s, _)| *s).collect();
         let cluster_of: HashMap<i64, String> = members.into_iter().collect();
         let existing_persons = store.resolution_persons_by_seq(&member_seqs).await?;
-        let mut existing_records: Vec<Record> = existing_persons.iter().map(to_record).collect();
+        let mut existing_records: Vec<Record> = to_records(&existing_persons);
         set_terms(store, &mut existing_records, &new_terms).await?;
         set_terms(store, &mut new_records, &new_terms).await?;
         let existing: Vec<(Record, String)> = existing_records
@@ -646,7 +658,7 @@ pub async fn decide(store: &AnyStore, d: HumanDecision) -> Result<(DecisionRepor
             let seqs: Vec<i64> = current.iter().map(|(s, _)| *s).collect();
             let cluster_of: HashMap<i64, String> = current.into_iter().collect();
             let persons = store.resolution_persons_by_seq(&seqs).await?;
-            let mut records: Vec<Record> = persons.iter().map(to_record).collect();
+            let mut records: Vec<Record> = to_records(&persons);
             set_terms(store, &mut records, &HashMap::new()).await?;
             let previous: Vec<String> = persons
                 .iter()

@@ -4,6 +4,7 @@ use crate::normalize;
 use crate::record::{Date, Name, Record};
 use crate::schema::Property;
 use crate::similarity::{jaro_winkler, jaro_winkler_at_least, osa_bounded};
+use crate::text::Text;
 
 /// Number of comparison fields.
 pub const N_FIELDS: usize = 16;
@@ -291,7 +292,7 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
     }
 }
 
-fn best(a: &[String], b: &[String], f: fn(&str, &str) -> u8) -> u8 {
+fn best(a: &[Text], b: &[Text], f: fn(&str, &str) -> u8) -> u8 {
     let mut out = MISSING;
     for x in a {
         for y in b {
@@ -345,21 +346,19 @@ pub(crate) fn name_level(a: &Name, b: &Name, thai: bool) -> u8 {
     if jw_at_least(0.92) { 2 } else { 3 }
 }
 
-fn sorted_eq(a: &[String], b: &[String]) -> bool {
+fn sorted_eq(a: &[Text], b: &[Text]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let mut x: Vec<&String> = a.iter().collect();
-    let mut y: Vec<&String> = b.iter().collect();
+    let mut x: Vec<&Text> = a.iter().collect();
+    let mut y: Vec<&Text> = b.iter().collect();
     x.sort_unstable();
     y.sort_unstable();
     x == y
 }
 
 fn nickname_variant(a: &Name, b: &Name) -> bool {
-    !a.nick.is_empty()
-        && a.nick.iter().any(|g| b.nick.contains(g))
-        && a.tokens[1..] == b.tokens[1..]
+    !a.nick().is_empty() && nicks_meet(a.nick(), b.nick()) && a.tokens[1..] == b.tokens[1..]
 }
 
 /// Two tokens share a nickname group (their groups looked up in advance).

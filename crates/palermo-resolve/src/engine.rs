@@ -206,9 +206,17 @@ pub struct Resolution {
 
 /// Candidate pairs up to which every comparison is kept between EM and scoring (about
 /// 512 MB at 32 bytes a pair) rather than compared twice: comparing is most of the time
-/// of a run, and at 1M pooled records (7M candidate pairs) the second pass cost as much
-/// as the first.
+/// of a run, and at 1M pooled records (5.4M candidate pairs) the second pass cost as much
+/// as the first. Larger inputs keep them too while there are at most
+/// [`KEEP_COMPARISONS_PER_RECORD`] pairs a record.
 const KEEP_COMPARISONS: usize = 16_000_000;
+
+/// Candidate pairs a record may bring into the comparison cache: 16 pairs are 512 bytes,
+/// under half of a record's own memory (about 1.2 KB at 1M pooled `palermo sim`
+/// records), so the cache grows with the input as the records do. Sub-blocking keeps
+/// `palermo sim` at about 7 candidate pairs a record, so its 10M-record run compares
+/// once, where the fixed limit alone made it compare every pair twice.
+const KEEP_COMPARISONS_PER_RECORD: usize = 16;
 
 fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -285,7 +293,11 @@ impl Resolution {
         });
         // Compare the candidates once and keep the results when there are few enough
         // (32 bytes a pair); otherwise EM runs on an even sample and scoring compares again.
-        let keep_all = candidates.len() <= config.em_sample_pairs.max(KEEP_COMPARISONS);
+        let keep_all = candidates.len()
+            <= config
+                .em_sample_pairs
+                .max(KEEP_COMPARISONS)
+                .max(n.saturating_mul(KEEP_COMPARISONS_PER_RECORD));
         let gammas: Vec<Gamma> = if keep_all {
             timed(&mut seconds, "comparison", || {
                 candidates
@@ -609,10 +621,14 @@ pub fn explain_records(model: &Model, a: &Record, b: &Record, candidate: bool) -
         let part = parts.iter().find(|p| p.field == field);
         // Names are shown as parsed (given / family), since a full-name column is split.
         let (left, right) = match (field, g.swapped) {
-            (Field::GivenName, false) => (a.given.display.clone(), b.given.display.clone()),
-            (Field::GivenName, true) => (a.given.display.clone(), b.family.display.clone()),
-            (Field::FamilyName, false) => (a.family.display.clone(), b.family.display.clone()),
-            (Field::FamilyName, true) => (a.family.display.clone(), b.given.display.clone()),
+            (Field::GivenName, false) => (a.given.display.to_string(), b.given.display.to_string()),
+            (Field::GivenName, true) => (a.given.display.to_string(), b.family.display.to_string()),
+            (Field::FamilyName, false) => {
+                (a.family.display.to_string(), b.family.display.to_string())
+            }
+            (Field::FamilyName, true) => {
+                (a.family.display.to_string(), b.given.display.to_string())
+            }
             _ => (a.raw_of(field.properties()), b.raw_of(field.properties())),
         };
         fields.push(FieldExplanation {

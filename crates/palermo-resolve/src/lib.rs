@@ -26,6 +26,7 @@ mod record;
 pub mod schema;
 mod similarity;
 mod store_model;
+mod text;
 mod thai;
 
 pub use blocking::{BlockingStats, KEY_KINDS, SUB_BLOCK_AT, WEAK_MAX_BLOCK};

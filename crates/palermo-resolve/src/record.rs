@@ -1,37 +1,36 @@
 //! A person record prepared for matching: every field normalised once, up front.
 
 use crate::normalize::{self, family_first_script, is_particle, is_patronymic, phonetic_key};
-use crate::schema::Property;
+use crate::schema::{PROPERTIES, Property};
+use crate::text::{Text, TextList};
 
 /// One part of a person's name (given or family), normalised.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Name {
     /// Core tokens (no particles, no honorifics), in written order.
-    pub(crate) tokens: Vec<String>,
+    pub(crate) tokens: TextList,
     /// Core tokens that are not patronymics, sorted (the part that must agree).
-    pub(crate) required: Vec<String>,
+    pub(crate) required: TextList,
     /// Core tokens concatenated (`ze dong` → `zedong`).
-    pub(crate) joined: String,
+    pub(crate) joined: Text,
     /// All tokens including particles, concatenated (`al rashid` → `alrashid`).
-    pub(crate) all_joined: String,
+    pub(crate) all_joined: Text,
     /// Phonetic keys of the core tokens, sorted.
-    pub(crate) keys: Vec<String>,
+    pub(crate) keys: TextList,
     /// Phonetic keys of the core tokens, in token order.
-    pub(crate) token_keys: Vec<String>,
-    /// Nickname groups of the first core token.
-    pub(crate) nick: Vec<u16>,
+    pub(crate) token_keys: TextList,
     /// Nickname groups of each core token, in token order (looked up once here rather
     /// than per comparison).
-    pub(crate) token_nicks: Vec<&'static [u16]>,
+    pub(crate) token_nicks: Box<[&'static [u16]]>,
     /// Hash of the sorted core tokens: equal for names with the same words in any order.
     pub(crate) bag: u64,
     /// All tokens with particles, space-separated (for explanations).
-    pub(crate) display: String,
+    pub(crate) display: Text,
     /// Phonetic key of `joined`.
-    pub(crate) key: String,
+    pub(crate) key: Text,
     /// Phonetic key of `joined` with Thai romanisation variants folded
     /// ([`normalize::thai_key`]); compared only when a record is of Thai origin.
-    pub(crate) thai_key: String,
+    pub(crate) thai_key: Text,
     /// How many records carry this exact `joined` value on the same side of the name
     /// (filled in by the data set, for term-frequency adjustment).
     pub(crate) freq: u32,
@@ -42,14 +41,13 @@ impl Name {
     pub(crate) fn from_tokens(core: Vec<String>, all: &[String]) -> Name {
         let joined: String = core.concat();
         let all_joined: String = all.concat();
-        let mut required: Vec<String> =
-            core.iter().filter(|t| !is_patronymic(t)).cloned().collect();
+        let mut required: Vec<&str> = core
+            .iter()
+            .map(String::as_str)
+            .filter(|t| !is_patronymic(t))
+            .collect();
         required.sort_unstable();
         let token_keys: Vec<String> = core.iter().map(|t| phonetic_key(t)).collect();
-        let nick = core
-            .first()
-            .map(|t| normalize::nickname_groups(t).to_vec())
-            .unwrap_or_default();
         let mut keys = token_keys.clone();
         keys.sort_unstable();
         keys.dedup();
@@ -61,16 +59,15 @@ impl Name {
         Name {
             token_nicks,
             bag,
-            tokens: core,
-            required,
-            joined,
-            all_joined,
-            keys,
-            token_keys,
-            nick,
-            display,
-            key,
-            thai_key,
+            required: required.into_iter().collect(),
+            tokens: core.into_iter().collect(),
+            joined: joined.into(),
+            all_joined: all_joined.into(),
+            keys: keys.into_iter().collect(),
+            token_keys: token_keys.into_iter().collect(),
+            display: display.into(),
+            key: key.into(),
+            thai_key: thai_key.into(),
             freq: 0,
         }
     }
@@ -79,6 +76,11 @@ impl Name {
     pub(crate) fn parse(text: &str) -> Name {
         let (core, all) = normalize::name_tokens(text);
         Name::from_tokens(core, &all)
+    }
+
+    /// Nickname groups of the first core token.
+    pub(crate) fn nick(&self) -> &'static [u16] {
+        self.token_nicks.first().copied().unwrap_or_default()
     }
 
     /// True when nothing is known.
@@ -251,19 +253,19 @@ pub struct Record {
     pub(crate) given: Name,
     pub(crate) family: Name,
     pub(crate) birth: Option<Date>,
-    pub(crate) ids: Vec<String>,
-    pub(crate) passports: Vec<String>,
-    pub(crate) phones: Vec<String>,
-    pub(crate) email: String,
-    pub(crate) street_number: String,
-    pub(crate) street: String,
-    pub(crate) street2: String,
-    pub(crate) city: String,
-    pub(crate) postcode: String,
-    pub(crate) region: String,
-    pub(crate) country: String,
-    pub(crate) nationality: String,
-    pub(crate) gender: String,
+    pub(crate) ids: TextList,
+    pub(crate) passports: TextList,
+    pub(crate) phones: TextList,
+    pub(crate) email: Text,
+    pub(crate) street_number: Text,
+    pub(crate) street: Text,
+    pub(crate) street2: Text,
+    pub(crate) city: Text,
+    pub(crate) postcode: Text,
+    pub(crate) region: Text,
+    pub(crate) country: Text,
+    pub(crate) nationality: Text,
+    pub(crate) gender: Text,
     /// How many records carry this exact full name (given and family, in either order;
     /// filled in by the data set, for the joint term-frequency adjustment; 0 = unknown).
     pub(crate) name_freq: u32,
@@ -279,7 +281,7 @@ pub struct Record {
     /// their Thai keys ([`Name::thai_key`]).
     pub(crate) thai: bool,
     /// The raw values as read, for explanations.
-    pub(crate) raw: Vec<(Property, String)>,
+    pub(crate) raw: RawValues,
 }
 
 impl Record {
@@ -295,6 +297,7 @@ impl Record {
         let mut full_text = String::new();
         let mut street_full = String::new();
         let mut phones_text: Vec<&str> = Vec::new();
+        let (mut ids, mut passports, mut phones) = (Vec::new(), Vec::new(), Vec::new());
         for (p, v) in &values {
             let v = v.trim();
             if v.is_empty() {
@@ -313,31 +316,34 @@ impl Record {
                 Property::LastName => append(&mut family_text),
                 Property::Name => append(&mut full_text),
                 Property::BirthDate => r.birth = r.birth.or_else(|| Date::parse(v)),
-                Property::IdNumber => push_nonempty(&mut r.ids, normalize::identifier(v)),
+                Property::IdNumber => push_nonempty(&mut ids, normalize::identifier(v)),
                 Property::PassportNumber => {
-                    push_nonempty(&mut r.passports, normalize::identifier(v));
+                    push_nonempty(&mut passports, normalize::identifier(v));
                 }
                 // Read once the record's country is known (national numbers need it).
                 Property::Phone => phones_text.push(v),
-                Property::Email => r.email = v.trim().to_lowercase(),
-                Property::StreetNumber => r.street_number = normalize::fold(v),
-                Property::Street => r.street = normalize::fold(v),
-                Property::Street2 => r.street2 = normalize::fold(v),
-                Property::City => r.city = normalize::fold(v),
-                Property::PostalCode => r.postcode = normalize::identifier(v),
-                Property::Region => r.region = normalize::fold(v),
-                Property::Country => r.country = normalize::fold(v),
+                Property::Email => r.email = v.trim().to_lowercase().into(),
+                Property::StreetNumber => r.street_number = normalize::fold(v).into(),
+                Property::Street => r.street = normalize::fold(v).into(),
+                Property::Street2 => r.street2 = normalize::fold(v).into(),
+                Property::City => r.city = normalize::fold(v).into(),
+                Property::PostalCode => r.postcode = normalize::identifier(v).into(),
+                Property::Region => r.region = normalize::fold(v).into(),
+                Property::Country => r.country = normalize::fold(v).into(),
                 Property::Address => append(&mut street_full),
-                Property::Nationality => r.nationality = normalize::fold(v),
-                Property::Gender => r.gender = gender(v),
+                Property::Nationality => r.nationality = normalize::fold(v).into(),
+                Property::Gender => r.gender = gender(v).into(),
             }
         }
         for v in phones_text {
             let value = r.phone_value(v);
-            push_nonempty(&mut r.phones, value);
+            push_nonempty(&mut phones, value);
         }
+        r.ids = ids.into_iter().collect();
+        r.passports = passports.into_iter().collect();
+        r.phones = phones.into_iter().collect();
         if r.street.is_empty() && !street_full.is_empty() {
-            r.street = normalize::fold(&street_full);
+            r.street = normalize::fold(&street_full).into();
         }
         r.given = Name::parse(&given_text);
         r.family = Name::parse(&family_text);
@@ -353,11 +359,19 @@ impl Record {
             || [&given_text, &family_text, &full_text]
                 .iter()
                 .any(|t| t.chars().any(crate::thai::is_thai));
-        r.raw = values
-            .into_iter()
-            .filter(|(_, v)| !v.trim().is_empty())
-            .collect();
+        r.raw = RawValues::pack(&values);
         r
+    }
+
+    /// Builds many records at once, in parallel (as [`Record::new`] each, in input
+    /// order). Normalising is most of the cost of loading records (phone numbers,
+    /// transliteration, phonetic keys): a store's incremental run loads tens of thousands
+    /// of neighbours, and a full run every person.
+    pub fn new_many(rows: Vec<(String, Vec<(Property, String)>)>) -> Vec<Record> {
+        use rayon::prelude::*;
+        rows.into_par_iter()
+            .map(|(id, values)| Record::new(id, values))
+            .collect()
     }
 
     /// The key of the full name for term frequencies: the core tokens of given and family
@@ -372,7 +386,7 @@ impl Record {
             .tokens
             .iter()
             .chain(&self.family.tokens)
-            .map(String::as_str)
+            .map(Text::as_str)
             .collect();
         tokens.sort_unstable();
         Some(tokens.join(" "))
@@ -401,6 +415,51 @@ impl Record {
     }
 }
 
+/// The raw values of a record as read, packed into one heap block for explanations.
+///
+/// Only explanations read them, yet as a `Vec<(Property, String)>` they were a third of a
+/// record's memory (a heap block per value). Each value is stored as its property's index
+/// in [`PROPERTIES`], its length as 4 little-endian bytes and its UTF-8 bytes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawValues(Box<[u8]>);
+
+impl RawValues {
+    /// Packs the non-empty values (as read, untrimmed).
+    fn pack(values: &[(Property, String)]) -> RawValues {
+        let mut out = Vec::with_capacity(values.iter().map(|(_, v)| v.len() + 5).sum());
+        for (p, v) in values {
+            if v.trim().is_empty() {
+                continue;
+            }
+            let (Some(idx), Ok(len)) = (
+                PROPERTIES.iter().position(|(q, _)| q == p),
+                u32::try_from(v.len()),
+            ) else {
+                continue;
+            };
+            out.push(idx as u8);
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(v.as_bytes());
+        }
+        RawValues(out.into_boxed_slice())
+    }
+
+    /// The values in the order they were read.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Property, &str)> + '_ {
+        let mut rest: &[u8] = &self.0;
+        std::iter::from_fn(move || {
+            let (&idx, tail) = rest.split_first()?;
+            let (len, tail) = tail.split_first_chunk::<4>()?;
+            let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
+            let (value, tail) = tail.split_at_checked(len)?;
+            rest = tail;
+            // Written from a `&str` by `pack`, so always valid; an empty string otherwise.
+            let value = std::str::from_utf8(value).unwrap_or_default();
+            Some((PROPERTIES.get(usize::from(idx))?.0, value))
+        })
+    }
+}
+
 /// See [`Record::name_bag`]: the hash of the sorted core tokens, 0 for fewer than three
 /// tokens (two tokens can only be split one way, and the crosswise comparison covers the
 /// swap) or when a part is missing.
@@ -408,13 +467,18 @@ fn name_bag(given: &Name, family: &Name) -> u64 {
     if given.is_empty() || family.is_empty() || given.tokens.len() + family.tokens.len() < 3 {
         return 0;
     }
-    let tokens: Vec<String> = given.tokens.iter().chain(&family.tokens).cloned().collect();
+    let tokens: Vec<&str> = given
+        .tokens
+        .iter()
+        .chain(family.tokens.iter())
+        .map(Text::as_str)
+        .collect();
     token_hash(&tokens)
 }
 
 /// FNV-1a over the sorted tokens (never 0, which stands for "no name").
-fn token_hash(tokens: &[String]) -> u64 {
-    let mut sorted: Vec<&str> = tokens.iter().map(String::as_str).collect();
+fn token_hash<S: AsRef<str>>(tokens: &[S]) -> u64 {
+    let mut sorted: Vec<&str> = tokens.iter().map(AsRef::as_ref).collect();
     sorted.sort_unstable();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for t in sorted {
