@@ -10,6 +10,8 @@
 # --out FILE`, which decides every record through the sharing policy (as the
 # local operator) and puts the decisions on the ledger. BENCH_CLI=0 skips
 # them; BENCH_BACKENDS=sqlite (or postgres) runs one backend only.
+# CPU time (user + system) is reported beside every wall time: on a shared
+# machine it is the steadier figure.
 # Afterwards the import_phases example times the CPU phases of the same file
 # without a store (CSV parsing, validation, JSON encoding, content hashing,
 # lookup keys); the rest of an import is SQL.
