@@ -10,6 +10,8 @@
 # --out FILE`, which decides every record through the sharing policy (as the
 # local operator) and puts the decisions on the ledger. BENCH_CLI=0 skips
 # them; BENCH_BACKENDS=sqlite (or postgres) runs one backend only.
+# CPU time (user + system) is reported beside every wall time: on a shared
+# machine it is the steadier figure.
 # Afterwards the import_phases example times the CPU phases of the same file
 # without a store (CSV parsing, validation, JSON encoding, content hashing,
 # lookup keys); the rest of an import is SQL.
@@ -32,13 +34,14 @@ if [ "$cli" != 0 ]; then
 fi
 palermo="${CARGO_TARGET_DIR:-target}/release/palermo"
 
-# Runs a command under GNU time; prints "SECONDS PEAK_RSS_KB".
+# Runs a command under GNU time; prints "SECONDS PEAK_RSS_KB CPU_SECONDS"
+# (CPU = user + system, the steadier figure on a shared machine).
 timed() {
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
         cat "$work/stderr" >&2
         return 1
     }
-    cat "$work/time"
+    awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$work/time"
 }
 
 results="$work/results.jsonl"
@@ -57,10 +60,10 @@ for run in $(seq 1 "$runs"); do
     done
     if [ "$cli" != 0 ]; then
         db="sqlite://$work/cli-$run.db"
-        read -r import_s import_kb < <(timed "$palermo" --db "$db" import "$work/persons-$rows.csv")
-        read -r export_s export_kb < <(timed "$palermo" --db "$db" export --out "$work/cli-export.jsonl")
+        read -r import_s import_kb import_cpu < <(timed "$palermo" --db "$db" import "$work/persons-$rows.csv")
+        read -r export_s export_kb export_cpu < <(timed "$palermo" --db "$db" export --out "$work/cli-export.jsonl")
         exported="$(wc -l <"$work/cli-export.jsonl")"
-        echo "{\"backend\":\"cli-sqlite\",\"rows\":$rows,\"import_s\":$import_s,\"export_s\":$export_s,\"exported\":$exported,\"peak_rss_mb\":$(( (import_kb > export_kb ? import_kb : export_kb) / 1024 ))}" | tee -a "$results"
+        echo "{\"backend\":\"cli-sqlite\",\"rows\":$rows,\"import_s\":$import_s,\"export_s\":$export_s,\"import_cpu_s\":$import_cpu,\"export_cpu_s\":$export_cpu,\"exported\":$exported,\"peak_rss_mb\":$(( (import_kb > export_kb ? import_kb : export_kb) / 1024 ))}" | tee -a "$results"
     fi
 done
 
@@ -74,7 +77,8 @@ for backend in ("sqlite", "postgres", "cli-sqlite"):
     med = lambda key: statistics.median(r[key] for r in runs)
     print(f"{backend}: {runs[0]['rows']} rows, {len(runs)} runs: import median {med('import_s'):.2f} s "
           f"({runs[0]['rows'] / med('import_s'):,.0f} rows/s), export median {med('export_s'):.2f} s, "
-          f"peak RSS median {med('peak_rss_mb'):.0f} MB"
+          + (f"CPU import {med('import_cpu_s'):.2f} s, export {med('export_cpu_s'):.2f} s, " if "import_cpu_s" in runs[0] else "")
+          + f"peak RSS median {med('peak_rss_mb'):.0f} MB (highest {max(r['peak_rss_mb'] for r in runs):.0f} MB)"
           + (f", csv {runs[0]['csv_mb']} MB" if "csv_mb" in runs[0] else
              f", {runs[0]['exported']} exported (the rest denied by the policy)"))
 PY

@@ -70,9 +70,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         imported_by: "bench".to_owned(),
     };
+    let cpu_before = cpu_s();
     let started = Instant::now();
     let summary = import_file(&store, &csv, &config, &mut |_| {}).await?;
     let import_s = started.elapsed().as_secs_f64();
+    let import_cpu_s = cpu_s() - cpu_before;
+    // The import's own peak, then the high-water mark is reset (Linux
+    // `clear_refs`) so that the export's is measured on its own.
+    let import_rss_mb = peak_rss_mb();
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     assert_eq!(summary.new, rows, "every generated row is new");
 
     let out = work.join("export.jsonl");
@@ -80,12 +86,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let writer = BufWriter::with_capacity(1 << 20, std::fs::File::create(&out)?);
     let (_, exported) = export_ftm(&store, writer, &out).await?;
     let export_s = started.elapsed().as_secs_f64();
+    let export_cpu_s = cpu_s() - cpu_before - import_cpu_s;
+    let export_rss_mb = peak_rss_mb();
     assert_eq!(exported, rows, "the export has every row");
     let backend = format!("{:?}", store.backend()).to_lowercase();
     println!(
-        "{{\"backend\":\"{backend}\",\"rows\":{rows},\"import_s\":{import_s:.3},\"export_s\":{export_s:.3},\"csv_mb\":{:.1},\"peak_rss_mb\":{:.1}}}",
+        "{{\"backend\":\"{backend}\",\"rows\":{rows},\"import_s\":{import_s:.3},\"export_s\":{export_s:.3},\"import_cpu_s\":{import_cpu_s:.2},\"export_cpu_s\":{export_cpu_s:.2},\"csv_mb\":{:.1},\"import_rss_mb\":{import_rss_mb:.1},\"export_rss_mb\":{export_rss_mb:.1},\"peak_rss_mb\":{:.1}}}",
         std::fs::metadata(&csv)?.len() as f64 / 1e6,
-        peak_rss_mb()
+        import_rss_mb.max(export_rss_mb)
     );
     Ok(())
 }
@@ -129,6 +137,24 @@ fn generate(path: &Path, rows: u64) -> std::io::Result<()> {
         writeln!(out, "{line}")?;
     }
     out.flush()
+}
+
+/// CPU time (user + system) of this process so far, in seconds (Linux
+/// `/proc/self/stat`, in clock ticks of 10 ms): on a shared machine the
+/// steadier figure beside the wall time.
+fn cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // The fields after the command name, which is in parentheses.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            // utime and stime are fields 14 and 15 of the whole line.
+            let user: f64 = fields.get(11)?.parse().ok()?;
+            let system: f64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) / 100.0)
+        })
+        .unwrap_or(0.0)
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), in MB.

@@ -388,7 +388,7 @@ impl PgImport<'_> {
         mut rows: Vec<EntityRow>,
         counts: &mut InsertCounts,
     ) -> Result<Vec<EntityRow>> {
-        let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+        let ids: Vec<&str> = rows.iter().map(|row| &*row.id).collect();
         let stored: Vec<(String, String, i64, String)> = sqlx::query_as(
             "SELECT e.id, e.content_hash, e.record, b.source_file FROM entities e \
              JOIN import_batches b ON b.id = e.batch_id WHERE e.id = ANY($1)",
@@ -401,17 +401,17 @@ impl PgImport<'_> {
             .map(|(id, hash, record, file)| (id, (hash, record, file)))
             .collect();
         for row in &rows {
-            if let Some((hash, record, file)) = stored.get(&row.id)
-                && *hash != row.content_hash
+            if let Some((hash, record, file)) = stored.get(&*row.id)
+                && **hash != *row.content_hash
             {
                 return Err(Error::Conflict {
-                    id: row.id.clone(),
+                    id: row.id.to_string(),
                     existing: origin(file, *record),
                 });
             }
         }
         let before = rows.len();
-        rows.retain(|row| !stored.contains_key(&row.id));
+        rows.retain(|row| !stored.contains_key(&*row.id));
         counts.unchanged += (before - rows.len()) as u64;
         Ok(rows)
     }
@@ -423,11 +423,11 @@ fn copy_text(batch: &str, rows: &[EntityRow], seqs: &[i64]) -> String {
     for (row, seq) in rows.iter().zip(seqs) {
         let _ = write!(data, "{seq}\t");
         let fields = [
-            Some(row.id.as_str()),
+            Some(&*row.id),
             Some(row.schema),
             Some(row.caption.as_str()),
             Some(row.properties.as_str()),
-            Some(row.markings.as_str()),
+            Some(&*row.markings),
             Some(row.tlp),
             row.role,
             Some(batch),

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use futures_util::TryStreamExt;
 use palermo_model::Entity;
@@ -15,7 +16,9 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::group_by;
-use crate::row::{EntityRow, MarkingsCache, RowEncoder, StoredRow, dedupe_chunk, origin};
+use crate::row::{
+    BatchInfo, EntityColumns, EntityRow, MarkingsCache, RowEncoder, StoredRow, dedupe_chunk, origin,
+};
 use crate::spill::KeySpill;
 use crate::{
     Backend, BatchMeta, BatchRecord, Error, ImportTx, InsertCounts, Result, Stats, Store,
@@ -109,8 +112,13 @@ impl SqliteStore {
 pub struct SqliteImport<'a> {
     tx: Transaction<'static, Sqlite>,
     batch_id: Uuid,
-    /// The batch id as stored in every row.
-    batch: String,
+    /// The batch id as stored in every row (shared by every bound copy).
+    batch: Arc<str>,
+    /// The sequence number of the next row, once known: the transaction
+    /// holds the write lock, so only this import adds rows.
+    next_seq: Option<i64>,
+    /// The few distinct short texts bound in every row (schema, TLP, role).
+    shared: SharedTexts,
     encoder: RowEncoder,
     /// Lookup keys of the new rows, added to `entity_keys` in key order at
     /// commit: appending sorted keys is far cheaper than millions of
@@ -142,7 +150,9 @@ impl Store for SqliteStore {
         Ok(SqliteImport {
             tx,
             batch_id: batch.id,
-            batch: batch.id.to_string(),
+            batch: Arc::from(batch.id.to_string()),
+            next_seq: None,
+            shared: SharedTexts::default(),
             encoder: RowEncoder::default(),
             keys: KeySpill::new(),
             _store: self,
@@ -217,14 +227,55 @@ impl Store for SqliteStore {
     where
         F: FnMut(Entity) -> Result<()> + Send,
     {
-        let mut rows = sqlx::query(concat!(select_stored!(), " ORDER BY e.seq")).fetch(&self.pool);
+        // One read transaction, so the batches and the entities come from
+        // the same snapshot. The few batches are read first and each row
+        // names its batch by id: joining every row to its batch cost a
+        // lookup and three copied texts per row on SQLite's worker thread.
+        let mut tx = self.pool.begin().await?;
+        let batches = sqlx::query_as::<_, (String, String, String, String)>(
+            "SELECT id, source_file, imported_by, started_at FROM import_batches",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(id, source_file, imported_by, started_at)| {
+            let info = BatchInfo {
+                id: parse_uuid(&id)?,
+                source_file,
+                imported_by,
+                imported_at: parse_time(&started_at)?,
+            };
+            Ok((id, info))
+        })
+        .collect::<Result<HashMap<String, BatchInfo>>>()?;
         let mut n = 0;
-        let mut times = TimeCache::default();
-        let mut markings = MarkingsCache::default();
-        while let Some(row) = rows.try_next().await? {
-            sink(stored_row_cached(&row, &mut times)?.into_entity_cached(&mut markings)?)?;
-            n += 1;
+        {
+            let mut rows = sqlx::query(
+                "SELECT id, schema, properties, markings, role, batch_id, record \
+                 FROM entities ORDER BY seq",
+            )
+            .fetch(&mut *tx);
+            let mut markings = MarkingsCache::default();
+            while let Some(row) = rows.try_next().await? {
+                // Texts are borrowed from the row, not copied.
+                let columns = EntityColumns {
+                    id: row.try_get(0)?,
+                    schema: row.try_get(1)?,
+                    properties: row.try_get(2)?,
+                    markings: row.try_get(3)?,
+                    role: row.try_get(4)?,
+                    record: row.try_get(6)?,
+                };
+                let batch_id: &str = row.try_get(5)?;
+                let batch = batches.get(batch_id).ok_or_else(|| Error::Corrupt {
+                    what: format!("entity `{}`", columns.id),
+                    reason: format!("import batch {batch_id} is not stored"),
+                })?;
+                sink(columns.into_entity(batch, &mut markings)?)?;
+                n += 1;
+            }
         }
+        tx.rollback().await?;
         Ok(n)
     }
 }
@@ -239,29 +290,42 @@ impl ImportTx for SqliteImport<'_> {
         let mut chunks = entities.chunks(ROWS_PER_STATEMENT);
         let mut next = chunks.next().map(|chunk| encode(&mut self.encoder, chunk));
         while let Some(all_rows) = next.take() {
-            let rows = dedupe_chunk(all_rows, &mut counts)?;
+            let mut rows = dedupe_chunk(all_rows, &mut counts)?;
             // The transaction holds SQLite's write lock (the batch row was
-            // written first), so nobody else can take these sequence numbers.
-            let first_seq: i64 =
-                sqlx::query_scalar("SELECT coalesce(max(seq), 0) + 1 FROM entities")
-                    .fetch_one(&mut *self.tx)
-                    .await?;
+            // written first), so nobody else can take these sequence numbers:
+            // the store is asked once per import, then they are counted here.
+            let first_seq = match self.next_seq {
+                Some(seq) => seq,
+                None => {
+                    sqlx::query_scalar("SELECT coalesce(max(seq), 0) + 1 FROM entities")
+                        .fetch_one(&mut *self.tx)
+                        .await?
+                }
+            };
+            self.next_seq = Some(first_seq + rows.len() as i64);
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO entities (seq, id, schema, caption, properties, markings, tlp, role, \
                  batch_id, record, content_hash) ",
             );
-            insert.push_values(rows.iter().zip(first_seq..), |mut b, (row, seq)| {
+            // Every text is bound as an `Arc<str>` or an owned `String`
+            // (moved: the caption and properties are not needed again): the
+            // driver copies a bound `&str` into two new allocations, which
+            // SQLite's worker thread then frees, and that churn was a large
+            // part of an import's CPU time.
+            let shared = &mut self.shared;
+            let batch = &self.batch;
+            insert.push_values(rows.iter_mut().zip(first_seq..), |mut b, (row, seq)| {
                 b.push_bind(seq)
-                    .push_bind(row.id.as_str())
-                    .push_bind(row.schema)
-                    .push_bind(row.caption.as_str())
-                    .push_bind(row.properties.as_str())
-                    .push_bind(row.markings.as_str())
-                    .push_bind(row.tlp)
-                    .push_bind(row.role)
-                    .push_bind(self.batch.as_str())
+                    .push_bind(Arc::clone(&row.id))
+                    .push_bind(shared.get(row.schema))
+                    .push_bind(std::mem::take(&mut row.caption))
+                    .push_bind(std::mem::take(&mut row.properties))
+                    .push_bind(Arc::clone(&row.markings))
+                    .push_bind(shared.get(row.tlp))
+                    .push_bind(row.role.map(|role| shared.get(role)))
+                    .push_bind(Arc::clone(batch))
                     .push_bind(row.record)
-                    .push_bind(row.content_hash.as_str());
+                    .push_bind(Arc::clone(&row.content_hash));
             });
             insert.push(" ON CONFLICT (id) DO NOTHING");
             // Only full-size statements are worth caching: every other length
@@ -306,7 +370,7 @@ impl ImportTx for SqliteImport<'_> {
             }
             for (row, seq) in rows
                 .iter()
-                .filter_map(|row| inserted.get(&row.id).map(|seq| (row, *seq)))
+                .filter_map(|row| inserted.get(&*row.id).map(|seq| (row, *seq)))
             {
                 for key in &row.keys {
                     self.keys.push(*key, seq)?;
@@ -361,14 +425,14 @@ impl SqliteImport<'_> {
     ) -> Result<u64> {
         let skipped: Vec<&EntityRow> = rows
             .iter()
-            .filter(|r| !inserted.contains_key(&r.id))
+            .filter(|r| !inserted.contains_key(&*r.id))
             .collect();
         let mut query = QueryBuilder::<Sqlite>::new(
             "SELECT e.id, e.content_hash, e.record, b.source_file FROM entities e \
              JOIN import_batches b ON b.id = e.batch_id WHERE e.id IN ",
         );
         query.push_tuples(&skipped, |mut b, row| {
-            b.push_bind(row.id.as_str());
+            b.push_bind(Arc::clone(&row.id));
         });
         let stored: HashMap<String, (String, i64, String)> = query
             .build_query_as::<(String, String, i64, String)>()
@@ -378,11 +442,11 @@ impl SqliteImport<'_> {
             .map(|(id, hash, record, file)| (id, (hash, record, file)))
             .collect();
         for row in &skipped {
-            match stored.get(&row.id) {
-                Some((hash, _, _)) if *hash == row.content_hash => {}
+            match stored.get(&*row.id) {
+                Some((hash, _, _)) if **hash == *row.content_hash => {}
                 Some((_, record, file)) => {
                     return Err(Error::Conflict {
-                        id: row.id.clone(),
+                        id: row.id.to_string(),
                         existing: origin(file, *record),
                     });
                 }
@@ -398,37 +462,29 @@ impl SqliteImport<'_> {
     }
 }
 
+/// Shared copies of the short static texts bound in every row, so binding
+/// one is a reference count rather than two allocations.
+#[derive(Default)]
+struct SharedTexts(Vec<(&'static str, Arc<str>)>);
+
+impl SharedTexts {
+    /// The shared copy of `text`.
+    fn get(&mut self, text: &'static str) -> Arc<str> {
+        if let Some((_, shared)) = self.0.iter().find(|(seen, _)| *seen == text) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.0.push((text, Arc::clone(&shared)));
+        shared
+    }
+}
+
 /// Flattens `chunk` into rows.
 fn encode(encoder: &mut RowEncoder, chunk: &[Entity]) -> Vec<EntityRow> {
     chunk.iter().map(|entity| encoder.row(entity)).collect()
 }
 
 fn stored_row(row: &SqliteRow) -> Result<StoredRow> {
-    stored_row_cached(row, &mut TimeCache::default())
-}
-
-/// The last batch time parsed: an export reads the same few batch times
-/// for millions of rows.
-#[derive(Default)]
-struct TimeCache {
-    last: Option<(String, OffsetDateTime)>,
-}
-
-impl TimeCache {
-    fn parse(&mut self, text: String) -> Result<OffsetDateTime> {
-        match &self.last {
-            Some((last, at)) if *last == text => Ok(*at),
-            _ => {
-                let at = parse_time(&text)?;
-                self.last = Some((text, at));
-                Ok(at)
-            }
-        }
-    }
-}
-
-fn stored_row_cached(row: &SqliteRow, times: &mut TimeCache) -> Result<StoredRow> {
-    let imported_at = times.parse(row.try_get(9)?)?;
     Ok(StoredRow {
         id: row.try_get(0)?,
         schema: row.try_get(1)?,
@@ -439,7 +495,7 @@ fn stored_row_cached(row: &SqliteRow, times: &mut TimeCache) -> Result<StoredRow
         record: row.try_get(6)?,
         source_file: row.try_get(7)?,
         imported_by: row.try_get(8)?,
-        imported_at,
+        imported_at: parse_time(row.try_get(9)?)?,
     })
 }
 
@@ -460,4 +516,95 @@ fn parse_uuid(text: &str) -> Result<Uuid> {
         what: "import batch id".to_owned(),
         reason: format!("{text:?}: {err}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use palermo_model::{EntityId, Provenance, Schema};
+
+    use super::*;
+
+    /// A person from `file` line `line` of `batch`, as an import makes it.
+    fn person(id: &str, batch: &BatchMeta, line: u64) -> Entity {
+        let mut entity = Entity::new(EntityId::new(id).unwrap(), Schema::Person);
+        entity.add("name", "Ana Ruiz").unwrap();
+        entity.provenance = Some(Provenance {
+            source_file: batch.source_file.clone(),
+            record: line,
+            batch_id: batch.id,
+            imported_at: batch.started_at,
+            imported_by: batch.imported_by.clone(),
+        });
+        entity
+    }
+
+    fn batch(file: &str, by: &str) -> BatchMeta {
+        BatchMeta {
+            id: Uuid::now_v7(),
+            source_file: file.to_owned(),
+            input_format: "csv".to_owned(),
+            imported_by: by.to_owned(),
+            // Whole seconds: stored times are RFC 3339 text.
+            started_at: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn export_gives_each_entity_its_own_batch() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let mut want = Vec::new();
+        for (file, by, ids) in [
+            ("a.csv", "ana", ["a1", "a2"]),
+            ("b.csv", "ben", ["b1", "b2"]),
+        ] {
+            let meta = batch(file, by);
+            let entities: Vec<Entity> = ids
+                .iter()
+                .zip(2..)
+                .map(|(id, line)| person(id, &meta, line))
+                .collect();
+            let mut tx = store.begin_import(&meta).await.unwrap();
+            let counts = tx.insert(&entities).await.unwrap();
+            // Sequence numbers are counted on from the first statement.
+            let again = tx.insert(&entities).await.unwrap();
+            assert_eq!(again.unchanged, 2);
+            tx.commit(2, counts).await.unwrap();
+            want.extend(entities);
+        }
+        let mut got = Vec::new();
+        let n = store
+            .export(|entity| {
+                got.push(entity);
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 4);
+        assert_eq!(got, want);
+    }
+
+    #[tokio::test]
+    async fn export_refuses_a_row_of_an_unknown_batch() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let meta = batch("a.csv", "ana");
+        let mut tx = store.begin_import(&meta).await.unwrap();
+        let counts = tx.insert(&[person("a1", &meta, 2)]).await.unwrap();
+        tx.commit(1, counts).await.unwrap();
+        // Only a damaged store has such a row: bypass the foreign key.
+        let mut conn = store.pool().acquire().await.unwrap();
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE entities SET batch_id = 'gone'")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        let err = store.export(|_| Ok(())).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt { reason, .. } if reason.contains("gone")),
+            "{err}"
+        );
+    }
 }
