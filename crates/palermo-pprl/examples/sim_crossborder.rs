@@ -304,7 +304,13 @@ fn main() {
                         out.push_str(&format!("{s:.4},"));
                     }
                     let same = entity(&ids_a[p.left as usize]) == entity(&ids_b[p.right as usize]);
-                    out.push_str(&format!("{},{},{}\n", u8::from(same), p.left, p.right));
+                    out.push_str(&format!(
+                        "{},{},{},{:.6}\n",
+                        u8::from(same),
+                        p.left,
+                        p.right,
+                        p.score
+                    ));
                 }
                 std::fs::write(format!("{dir}/{a}-{b}.csv"), out).unwrap();
                 std::fs::write(format!("{dir}/{a}-{b}.true"), true_pairs.to_string()).unwrap();
