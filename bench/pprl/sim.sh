@@ -9,7 +9,9 @@
 # Environment: COUNTRIES (default TH,MY,NL), SEED (default 7), HARDENING (encode
 #   --hardening, default the encoder's default), THRESHOLD (match --threshold, default the
 #   matcher's default), CALIBRATE=1 (also fit a calibration on the first country pair and
-#   rescore with --min-probability 0.5), WORK (scratch directory, default mktemp),
+#   rescore with --min-probability 0.5), CAL_SEED (with CALIBRATE=1: fit the calibration
+#   on the first country pair of another simulation, this seed, so that the seed scored
+#   is held out), WORK (scratch directory, default mktemp),
 #   SIM_DIR (where the simulation is generated and reused, default WORK),
 #   PALERMO (binary; default: cargo build --release -p palermo-cli).
 # Prints per country pair and overall: true cross-border pairs, pairs found, precision,
@@ -55,7 +57,29 @@ done
 
 cal_args=()
 if [ "${CALIBRATE:-0}" = 1 ]; then
-  "$PALERMO" pprl calibrate "$work/${ccs[0]}.json" "$work/${ccs[1]}.json" --truth "$work/truth.csv" \
+  cal_work="$work" cal_truth="$work/truth.csv"
+  if [ -n "${CAL_SEED:-}" ]; then
+    # A held-out calibration: the same countries and secret, another simulated population.
+    cal_sim="${SIM_DIR:-$work}/sim-$CAL_SEED-$persons-${countries//,/_}"
+    [ -f "$cal_sim/truth/records.csv" ] ||
+      "$PALERMO" sim --countries "$countries" --persons "$persons" --seed "$CAL_SEED" --out "$cal_sim" --force >/dev/null
+    cal_work="$work/cal-$CAL_SEED" cal_truth="$work/cal-$CAL_SEED/truth.csv"
+    mkdir -p "$cal_work"
+    python3 - "$cal_sim/truth/records.csv" "$cal_truth" <<'PY'
+import csv, sys
+with open(sys.argv[1]) as f, open(sys.argv[2], "w", newline="") as g:
+    w = csv.writer(g)
+    w.writerow(["record_id", "entity_id"])
+    for row in csv.DictReader(f):
+        if row["schema"] == "Person":
+            w.writerow([row["record_id"], row["true_id"]])
+PY
+    for cc in "${ccs[@]:0:2}"; do
+      "$PALERMO" pprl encode "$cal_sim/$cc/persons.csv" --id-column id --secret-file "$work/group.key" \
+        "${enc_args[@]}" --out "$cal_work/$cc.json" >/dev/null
+    done
+  fi
+  "$PALERMO" pprl calibrate "$cal_work/${ccs[0]}.json" "$cal_work/${ccs[1]}.json" --truth "$cal_truth" \
     --out "$work/calibration.json"
   cal_args+=(--calibration "$work/calibration.json" --min-probability 0.5)
 fi
