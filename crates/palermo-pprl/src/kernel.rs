@@ -312,7 +312,29 @@ mod x86 {
     /// so below 256) and then folded into four 64-bit row counts by `VPSADBW`.
     #[target_feature(enable = "avx2,popcnt")]
     pub(super) fn avx2_interleaved(a: &[u64], groups: &[u64], out: &mut [u32]) {
-        let w = a.len();
+        // The query words broadcast once; a fixed count for the usual lengths lets the
+        // compiler unroll the word loop.
+        match a.len() {
+            16 => {
+                let q: [__m256i; 16] = std::array::from_fn(|k| _mm256_set1_epi64x(a[k] as i64));
+                interleaved_avx2(&q, groups, out);
+            }
+            32 => {
+                let q: [__m256i; 32] = std::array::from_fn(|k| _mm256_set1_epi64x(a[k] as i64));
+                interleaved_avx2(&q, groups, out);
+            }
+            _ => {
+                let q: Vec<__m256i> = a.iter().map(|&x| _mm256_set1_epi64x(x as i64)).collect();
+                interleaved_avx2(q.as_slice(), groups, out);
+            }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt")]
+    fn interleaved_avx2<Q: AsRef<[__m256i]> + ?Sized>(q: &Q, groups: &[u64], out: &mut [u32]) {
+        let q = q.as_ref();
+        let w = q.len();
         let lut = _mm256_setr_epi8(
             0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, //
             0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
@@ -323,17 +345,16 @@ mod x86 {
         const FLUSH: usize = 31;
         for (group, o) in groups.chunks_exact(8 * w).zip(out.chunks_exact_mut(8)) {
             let (mut sum0, mut sum1) = (zero, zero);
-            for (block, qs) in group.chunks(8 * FLUSH).zip(a.chunks(FLUSH)) {
+            for (block, qs) in group.chunks(8 * FLUSH).zip(q.chunks(FLUSH)) {
                 let (mut b0, mut b1) = (zero, zero);
-                for (words, &q) in block.chunks_exact(8).zip(qs) {
-                    let q = _mm256_set1_epi64x(q as i64);
+                for (words, &qk) in block.chunks_exact(8).zip(qs) {
                     b0 = _mm256_add_epi8(
                         b0,
-                        nibbles(lut, low, _mm256_and_si256(q, load4(words, 0))),
+                        nibbles(lut, low, _mm256_and_si256(qk, load4(words, 0))),
                     );
                     b1 = _mm256_add_epi8(
                         b1,
-                        nibbles(lut, low, _mm256_and_si256(q, load4(words, 4))),
+                        nibbles(lut, low, _mm256_and_si256(qk, load4(words, 4))),
                     );
                 }
                 sum0 = _mm256_add_epi64(sum0, _mm256_sad_epu8(b0, zero));
