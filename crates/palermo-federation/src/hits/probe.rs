@@ -24,8 +24,11 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use palermo_pprl::{Blocking, Clks, Kernel, MatchConfig};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use palermo_pprl::{Clks, Kernel};
 use palermo_store::HitWindow;
+use rayon::prelude::*;
 use time::OffsetDateTime;
 
 /// How probing is detected. [`ProbeConfig::standard`] gives the defaults named on each field.
@@ -117,6 +120,7 @@ impl Recent {
         }
     }
 
+    #[cfg(test)]
     fn row(&self, k: usize) -> &[u64] {
         &self.words[k * self.n_words..(k + 1) * self.n_words]
     }
@@ -142,8 +146,8 @@ impl Recent {
 }
 
 /// Batches up to this many encodings are compared directly (each against
-/// the ring and the rest of its batch); larger ones go through
-/// [`palermo_pprl::match_clks`] and its blocking.
+/// the ring and the rest of its batch); larger ones by [`near_scanned`],
+/// each pair of the batch once, in parallel.
 const DIRECT_UP_TO: usize = 64;
 
 /// The Dice coefficient from an AND count and two popcounts.
@@ -181,7 +185,7 @@ impl ProbeMonitor {
         let near = if batch.len() <= DIRECT_UP_TO {
             near_direct(&state.recent, batch, config, since)
         } else {
-            near_matched(&state.recent, batch, config, since)
+            near_scanned(&state.recent, batch, config, since)
         };
         state.near.extend(std::iter::repeat_n(now, near));
         for idx in 0..batch.len() {
@@ -275,46 +279,77 @@ fn near_direct(
     near
 }
 
-/// [`near_direct`] for large batches, through [`palermo_pprl::match_clks`].
-fn near_matched(
+/// [`near_direct`] for large batches: the same exact count, with every pair
+/// inside the batch compared once (and counted for both of its encodings)
+/// and the encodings spread over rayon's pool.
+///
+/// This used to go through [`palermo_pprl::match_clks`] against a pool of
+/// the ring and the whole batch, which compares every pair of the batch
+/// twice (10,000 × 14,096 pairs for a 10,000-encoding batch, against
+/// 10,000 × 4,096 + 10,000 × 9,999 / 2 here) and copied the ring and the
+/// batch into a pool sorted by popcount first.
+fn near_scanned(
     recent: &Recent,
     batch: &Clks,
     config: &ProbeConfig,
     since: OffsetDateTime,
 ) -> usize {
-    let needed = config.min_partners.max(1);
-    let mut pool = Clks::new(batch.n_bits());
-    for k in 0..recent.len() {
-        if recent.at[k] >= since {
-            pool.push_words(recent.row(k));
-        }
+    let (threshold, needed) = (config.near_identical, config.min_partners.max(1));
+    let (n, n_words) = (batch.len(), batch.n_words());
+    if n == 0 || n_words == 0 {
+        return 0;
     }
-    let n_recent = pool.len();
-    for idx in 0..batch.len() {
-        pool.push_words(batch.row(idx));
+    // `observe` fits the ring to the batch's length first; a ring of
+    // another length has nothing comparable.
+    let ring = recent.n_words == n_words && recent.words.len() == recent.len() * n_words;
+    let kernel = Kernel::detect();
+    // The batch's rows one after the other, so that the kernel scans the
+    // rows after `i` in place.
+    let mut words: Vec<u64> = Vec::with_capacity(n * n_words);
+    for idx in 0..n {
+        words.extend_from_slice(batch.row(idx));
     }
-    let match_config = MatchConfig {
-        threshold: config.near_identical,
-        // Itself and `needed` others are all that is needed to count it.
-        top_k: Some(needed.saturating_add(1)),
-        one_to_one: false,
-        blocking: Blocking::Auto,
+    let live: Vec<bool> = if ring {
+        recent.at.iter().map(|at| *at >= since).collect()
+    } else {
+        Vec::new()
     };
-    match palermo_pprl::match_clks(batch, &pool, &match_config) {
-        // Every encoding matches itself at position n_recent + idx; count the others.
-        Ok((pairs, _)) => {
-            let mut partners = vec![0usize; batch.len()];
-            for pair in pairs {
-                if pair.right as usize != n_recent + pair.left as usize
-                    && let Some(slot) = partners.get_mut(pair.left as usize)
-                {
-                    *slot += 1;
+    let partners: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
+    (0..n).into_par_iter().with_min_len(8).for_each_init(
+        || vec![0u32; recent.len().max(n)],
+        |counts, i| {
+            let (row, popcount) = (batch.row(i), batch.popcount(i));
+            let mut found = 0;
+            if !live.is_empty() {
+                let counts = &mut counts[..recent.len()];
+                kernel.and_counts(row, &recent.words, counts);
+                found += counts
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, and)| {
+                        live[*k] && dice_of(**and, popcount, recent.popcounts[*k]) >= threshold
+                    })
+                    .count();
+            }
+            let later = n - i - 1;
+            if later > 0 {
+                let counts = &mut counts[..later];
+                kernel.and_counts(row, &words[(i + 1) * n_words..], counts);
+                for (k, and) in counts.iter().enumerate() {
+                    let j = i + 1 + k;
+                    if dice_of(*and, popcount, batch.popcount(j)) >= threshold {
+                        found += 1;
+                        partners[j].fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
-            partners.into_iter().filter(|n| *n >= needed).count()
-        }
-        Err(_) => 0,
-    }
+            partners[i].fetch_add(found, Ordering::Relaxed);
+        },
+    );
+    partners
+        .iter()
+        .filter(|p| p.load(Ordering::Relaxed) >= needed)
+        .count()
 }
 
 fn alert_once(
@@ -401,7 +436,7 @@ mod tests {
         assert_eq!(near(&monitor), 0);
         monitor.observe(&config, "de-bka", &clks(&[rows[5].clone()]), now);
         assert_eq!(near(&monitor), 1);
-        // A batch above DIRECT_UP_TO: pairs inside it count through match_clks.
+        // A batch above DIRECT_UP_TO: pairs inside it count through near_scanned.
         let mut big: Vec<Vec<u64>> = (0..(DIRECT_UP_TO as u64 + 6))
             .map(|i| {
                 vec![
@@ -462,6 +497,96 @@ mod tests {
             fresh
                 .observe(&config(), "my-pdrm", &clks(&pairs), now)
                 .is_none()
+        );
+    }
+
+    /// Counts as [`near_direct`] does, pair by pair: the reference for [`near_scanned`].
+    fn near_brute(
+        recent: &Recent,
+        batch: &Clks,
+        config: &ProbeConfig,
+        since: OffsetDateTime,
+    ) -> usize {
+        let needed = config.min_partners.max(1);
+        (0..batch.len())
+            .filter(|&i| {
+                let ring = (0..recent.len())
+                    .filter(|&k| recent.at[k] >= since)
+                    .filter(|&k| {
+                        palermo_pprl::dice(batch.row(i), recent.row(k)) >= config.near_identical
+                    })
+                    .count();
+                let others = (0..batch.len())
+                    .filter(|&j| j != i)
+                    .filter(|&j| {
+                        palermo_pprl::dice(batch.row(i), batch.row(j)) >= config.near_identical
+                    })
+                    .count();
+                ring + others >= needed
+            })
+            .count()
+    }
+
+    #[test]
+    fn large_batches_count_as_pair_by_pair() {
+        let now = OffsetDateTime::now_utc();
+        let since = now - time::Duration::seconds(60);
+        // Groups of close variants (a few bits flipped) among unrelated rows,
+        // 256-bit rows so that near-identical means within about 12 bits.
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        // SplitMix64, for fixed pseudo-random rows.
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let mut rows: Vec<Vec<u64>> = Vec::new();
+        for g in 0..60 {
+            let base: Vec<u64> = (0..4).map(|_| next()).collect();
+            for v in 0..(g % 7) {
+                let mut row = base.clone();
+                for _ in 0..(v * 3) {
+                    let bit = (next() % 256) as usize;
+                    row[bit / 64] ^= 1 << (bit % 64);
+                }
+                rows.push(row);
+            }
+            rows.push(base);
+        }
+        let mut batch = Clks::new(256);
+        for row in &rows[40..] {
+            assert!(batch.push_words(row));
+        }
+        assert!(batch.len() > DIRECT_UP_TO);
+        let mut recent = Recent::default();
+        recent.fit(4);
+        for (k, row) in rows[..40].iter().enumerate() {
+            // Every other ring row is older than the window: it must not count.
+            let at = if k % 2 == 0 {
+                now
+            } else {
+                since - time::Duration::seconds(1)
+            };
+            recent.push(4_096, row, row.iter().map(|w| w.count_ones()).sum(), at);
+        }
+        for min_partners in [1, 2, 4] {
+            let config = ProbeConfig {
+                min_partners,
+                ..ProbeConfig::standard()
+            };
+            let expected = near_brute(&recent, &batch, &config, since);
+            assert!(expected > 0, "the groups must give near-identical rows");
+            assert_eq!(
+                near_scanned(&recent, &batch, &config, since),
+                expected,
+                "{min_partners}"
+            );
+        }
+        assert_eq!(
+            near_scanned(&recent, &Clks::new(256), &ProbeConfig::standard(), since),
+            0
         );
     }
 
