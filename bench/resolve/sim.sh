@@ -5,7 +5,8 @@
 # Usage: bench/resolve/sim.sh PEER_BENCH_DIR PERSONS [RUNS]
 #   PERSONS  persons in the simulated world (records ≈ 0.78 × PERSONS)
 #   RUNS     timed runs per tool (default 1; Splink takes minutes at 100k)
-# Environment as in febrl.sh (PALERMO_PEERS, WORK, PALERMO); COUNTRIES (default TH,MY,NL).
+# Environment as in febrl.sh (PALERMO_PEERS, WORK, PALERMO); COUNTRIES (default TH,MY,NL);
+# SEED of the simulated world (default 1).
 set -euo pipefail
 
 peer="${1:-${PALERMO_PEER_BENCH:-}}"
@@ -27,7 +28,7 @@ fi
 
 sim="$work/sim"
 if [ ! -f "$work/pooled.csv" ]; then
-  "$PALERMO" sim --countries "${COUNTRIES:-TH,MY,NL}" --persons "$persons" --seed 1 --out "$sim" >/dev/null
+  "$PALERMO" sim --countries "${COUNTRIES:-TH,MY,NL}" --persons "$persons" --seed "${SEED:-1}" --out "$sim" >/dev/null
   first=1
   for f in "$sim"/*/persons.csv; do
     case "$f" in "$sim/truth/"*) continue ;; esac

@@ -70,7 +70,7 @@ pub const FIELDS: [Field; N_FIELDS] = [
 ];
 
 const NAME_LEVELS: &[&str] = &["exact", "variant", "close", "partial", "different"];
-const DATE_LEVELS: &[&str] = &["exact", "close", "partial", "year", "different"];
+const DATE_LEVELS: &[&str] = &["exact", "close", "partial", "month", "year", "different"];
 const ID_LEVELS: &[&str] = &["exact", "one-edit", "two-edits", "different"];
 const CODE_LEVELS: &[&str] = &["exact", "one-edit", "different"];
 const TEXT_LEVELS: &[&str] = &["exact", "close", "partial", "different"];
@@ -391,9 +391,10 @@ fn contained(small: &Name, big: &Name) -> bool {
         })
 }
 
-/// Date levels: 0 exact, 1 close (day/month swapped or one digit off), 2 partial (same
-/// year and month, or one year off with the same day and month), 3 same year where one side
-/// is a partial date (the known parts agree), 4 different.
+/// Date levels: 0 exact, 1 close (day/month swapped or one digit off), 2 partial (two
+/// complete dates with the same year and month, or one year off with the same day and
+/// month), 3 month (same year and month where one side knows no day), 4 year (same year
+/// where one side knows no month), 5 different.
 pub(crate) fn date_level(a: Option<&Date>, b: Option<&Date>) -> u8 {
     let (Some(a), Some(b)) = (a, b) else {
         return MISSING;
@@ -423,18 +424,19 @@ pub(crate) fn date_level(a: Option<&Date>, b: Option<&Date>) -> u8 {
                 // Two complete dates that differ in month and day (and are no swap or
                 // slip of one digit) are different dates, even in the same year: "same
                 // year" is evidence only when one side knows no more than the year.
-                4
+                5
             }
         }
-        // at least one partial date: only the known parts can agree
-        _ => {
-            let months_agree = a.month.is_none() || b.month.is_none() || a.month == b.month;
-            if a.year == b.year && months_agree {
-                3
-            } else {
-                4
-            }
-        }
+        // At least one partial date: only the known parts can agree. Year and month
+        // agreeing is a level of its own: about twelve times rarer among strangers than
+        // the year alone, it was lumped with "same year", so year-only pairs of namesakes
+        // borrowed its weight and year-and-month pairs of one person lacked it.
+        _ => match (a.month, b.month) {
+            _ if a.year != b.year => 5,
+            (Some(p), Some(q)) if p == q => 3,
+            (Some(_), Some(_)) => 5,
+            _ => 4,
+        },
     }
 }
 
@@ -575,6 +577,13 @@ mod tests {
         check_date("1990-04-21", "1990-09-02", "different");
         check_date("1990", "1990-04-21", "year");
         check_date("1990-05", "1990-04-21", "different");
+        check_date("1990-04", "1990-04-21", "month");
+        check_date("1990-04-21", "1990-04", "month");
+        check_date("1990-04", "1990-04", "month");
+        check_date("1990-04", "1991-04-21", "different");
+        check_date("1990", "1990-04", "year");
+        check_date("1990", "1990", "year");
+        check_date("1990", "1991-04-21", "different");
         check_date("1990-04-21", "1975-01-01", "different");
         check_date("", "1975-01-01", "missing");
     }

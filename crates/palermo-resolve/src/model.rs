@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::compare::{FIELDS, Field, Gamma, MISSING, N_FIELDS};
 
 /// Most levels any field has.
-pub(crate) const MAX_LEVELS: usize = 5;
+pub(crate) const MAX_LEVELS: usize = 6;
 /// Log-odds (bits) are squashed into ±this, so a probability never reaches exactly 0 or
 /// 1 (the independence assumption of Fellegi–Sunter cannot justify more certainty).
 /// Weights up to ±[`LINEAR_BITS`] are kept as they are; beyond, they are compressed

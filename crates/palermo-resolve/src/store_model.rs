@@ -47,6 +47,36 @@ pub struct StoredModel {
     pub name_dependence: f64,
 }
 
+/// Birth-date levels of models stored before year-and-month agreement (one side without a
+/// day) had a level of its own: it was part of "year".
+const DATE_LEVELS_BEFORE_MONTH: [&str; 5] = ["exact", "close", "partial", "year", "different"];
+
+/// A birth-date field stored with [`DATE_LEVELS_BEFORE_MONTH`], with "month" inserted and
+/// given the "year" parameters, so the stored model scores every pair as it did when it
+/// was trained; `None` for any other field.
+fn upgrade_date_levels(sf: &StoredField) -> Option<StoredField> {
+    let old = sf.field == crate::compare::Field::BirthDate.name()
+        && sf.levels.iter().eq(DATE_LEVELS_BEFORE_MONTH.iter())
+        && sf.m.len() == 5
+        && sf.u.len() == 5;
+    if !old {
+        return None;
+    }
+    let insert = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.insert(3, v[3]);
+        v
+    };
+    let mut levels = sf.levels.clone();
+    levels.insert(3, "month".to_owned());
+    Some(StoredField {
+        field: sf.field.clone(),
+        levels,
+        m: insert(&sf.m),
+        u: insert(&sf.u),
+    })
+}
+
 fn independent() -> f64 {
     1.0
 }
@@ -97,6 +127,8 @@ impl Model {
         let mut active = [false; N_FIELDS];
         let mut fields = Vec::new();
         for sf in &stored.fields {
+            let upgraded = upgrade_date_levels(sf);
+            let sf = upgraded.as_ref().unwrap_or(sf);
             let field = FIELDS
                 .iter()
                 .copied()
@@ -174,6 +206,27 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn models_stored_before_the_month_level_still_load() {
+        let text = r#"{"format":1,"fields":[{"field":"birthDate","levels":["exact","close","partial","year","different"],"m":[0.7,0.04,0.01,0.24,0.01],"u":[4e-5,1e-3,6e-4,3e-3,0.99]}],"prior":0.001,"candidate_match_rate":0.1,"em_iterations":1,"tf_records":10}"#;
+        let model = Model::from_json(text).unwrap();
+        let date = &model.fields[0];
+        assert_eq!(
+            date.levels,
+            ["exact", "close", "partial", "month", "year", "different"]
+        );
+        // "month" scores as "year" did when the model was trained.
+        assert_eq!(date.m, [0.7, 0.04, 0.01, 0.24, 0.24, 0.01]);
+        assert_eq!(date.u, [4e-5, 1e-3, 6e-4, 3e-3, 3e-3, 0.99]);
+        // Written back, it is in this build's levels and reads the same.
+        let again = Model::from_json(&model.to_json()).unwrap();
+        assert_eq!(again.fields[0].levels, date.levels);
+        assert_eq!(again.fields[0].m, date.m);
+        // A birth date with other wrong levels is still refused.
+        let wrong = text.replace(r#""year","different""#, r#""day","different""#);
+        assert!(Model::from_json(&wrong).is_err());
+    }
 
     #[test]
     fn bad_models_are_refused() {
