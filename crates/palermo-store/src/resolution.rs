@@ -226,7 +226,34 @@ macro_rules! resolution_impl {
             Ok(())
         }
 
-        async fn set_members(tx: &mut Tx, members: &[(i64, String)], run_id: &str) -> Result<()> {
+        /// Sets the cluster of each `(seq, cluster id)` and keeps `resolution_counts`
+        /// true. `replace`: membership was emptied first, so `members` is all of it.
+        async fn set_members(
+            tx: &mut Tx,
+            members: &[(i64, String)],
+            run_id: &str,
+            replace: bool,
+        ) -> Result<()> {
+            // The clusters whose existence can change: those the members join, and
+            // those they leave.
+            let mut touched: Vec<String> = members.iter().map(|(_, c)| c.clone()).collect();
+            if !replace {
+                let seqs: Vec<i64> = members.iter().map(|(s, _)| *s).collect();
+                for chunk in seqs.chunks(IN_CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT DISTINCT cluster_id FROM resolution_members WHERE entity_seq IN (",
+                    );
+                    let mut s = q.separated(", ");
+                    for seq in chunk {
+                        s.push_bind(*seq);
+                    }
+                    q.push(")");
+                    touched.extend(q.build_query_scalar::<String>().fetch_all(&mut **tx).await?);
+                }
+            }
+            touched.sort_unstable();
+            touched.dedup();
+            let before = if replace { 0 } else { existing_clusters(tx, &touched).await? };
             for chunk in members.chunks(ROWS_PER_STATEMENT) {
                 let mut q = QueryBuilder::<$db>::new(
                     "INSERT INTO resolution_members (entity_seq, cluster_id, run_id) ",
@@ -241,7 +268,37 @@ macro_rules! resolution_impl {
                 );
                 q.build().execute(&mut **tx).await?;
             }
+            let after = if replace {
+                i64::try_from(touched.len()).unwrap_or(i64::MAX)
+            } else {
+                existing_clusters(tx, &touched).await?
+            };
+            let mut q = QueryBuilder::<$db>::new("UPDATE resolution_counts SET clusters = ");
+            if replace {
+                q.push_bind(after);
+            } else {
+                q.push("clusters + ").push_bind(after - before);
+            }
+            q.push(" WHERE id = 1");
+            q.build().execute(&mut **tx).await?;
             Ok(())
+        }
+
+        /// How many of these distinct cluster ids have a member.
+        async fn existing_clusters(tx: &mut Tx, clusters: &[String]) -> Result<i64> {
+            let mut n = 0;
+            for chunk in clusters.chunks(IN_CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT count(DISTINCT cluster_id) FROM resolution_members WHERE cluster_id IN (",
+                );
+                let mut s = q.separated(", ");
+                for c in chunk {
+                    s.push_bind(c.clone());
+                }
+                q.push(")");
+                n += q.build_query_scalar::<i64>().fetch_one(&mut **tx).await?;
+            }
+            Ok(n)
         }
 
         async fn watermark(tx: &mut Tx) -> Result<i64> {
@@ -269,11 +326,14 @@ macro_rules! resolution_impl {
                     })
                 })
                 .transpose()?;
-                let (resolved, clusters): (i64, i64) = sqlx::query_as(
-                    "SELECT count(*), count(DISTINCT cluster_id) FROM resolution_members",
-                )
-                .fetch_one(pool)
-                .await?;
+                let resolved: i64 = sqlx::query_scalar("SELECT count(*) FROM resolution_members")
+                    .fetch_one(pool)
+                    .await?;
+                let clusters: i64 =
+                    sqlx::query_scalar("SELECT clusters FROM resolution_counts WHERE id = 1")
+                        .fetch_optional(pool)
+                        .await?
+                        .unwrap_or(0);
                 let (runs, watermark): (i64, Option<i64>) =
                     sqlx::query_as("SELECT count(*), max(watermark) FROM resolution_runs")
                         .fetch_one(pool)
@@ -439,7 +499,9 @@ macro_rules! resolution_impl {
             /// Human decisions (`confirm`, `reject`), oldest first.
             pub async fn resolution_human_decisions(&self) -> Result<Vec<DecisionRecord>> {
                 let mut q = QueryBuilder::<$db>::new(DECISION_COLUMNS);
-                q.push("WHERE kind <> 'merge' ORDER BY id");
+                // `IN`, not `<> 'merge'`: the kind index then finds the few human decisions
+                // among a run's hundreds of thousands of merges without reading them.
+                q.push("WHERE kind IN ('confirm', 'reject') ORDER BY id");
                 decision_rows(q.build().fetch_all(self.pool()).await?)
             }
 
@@ -544,7 +606,7 @@ macro_rules! resolution_impl {
                     .push_bind(run.summary.clone());
                 q.push(")");
                 q.build().execute(&mut *tx).await?;
-                set_members(&mut tx, &write.members, &run.id).await?;
+                set_members(&mut tx, &write.members, &run.id, write.replace).await?;
                 let mut keys = write.keys;
                 keys.sort_unstable();
                 keys.dedup();
@@ -580,7 +642,7 @@ macro_rules! resolution_impl {
             ) -> Result<()> {
                 let mut tx = self.resolution_begin().await?;
                 insert_decisions(&mut tx, std::slice::from_ref(decision)).await?;
-                set_members(&mut tx, members, &format!("decision by {}", decision.actor)).await?;
+                set_members(&mut tx, members, &format!("decision by {}", decision.actor), false).await?;
                 tx.commit().await?;
                 Ok(())
             }
