@@ -235,20 +235,25 @@ macro_rules! resolution_impl {
             replace: bool,
         ) -> Result<()> {
             // The clusters whose existence can change: those the members join, and
-            // those they leave.
+            // those they leave; and how many of the members were resolved before.
             let mut touched: Vec<String> = members.iter().map(|(_, c)| c.clone()).collect();
+            let mut seqs: Vec<i64> = members.iter().map(|(s, _)| *s).collect();
+            seqs.sort_unstable();
+            seqs.dedup();
+            let mut already = 0;
             if !replace {
-                let seqs: Vec<i64> = members.iter().map(|(s, _)| *s).collect();
                 for chunk in seqs.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(
-                        "SELECT DISTINCT cluster_id FROM resolution_members WHERE entity_seq IN (",
+                        "SELECT cluster_id FROM resolution_members WHERE entity_seq IN (",
                     );
                     let mut s = q.separated(", ");
                     for seq in chunk {
                         s.push_bind(*seq);
                     }
                     q.push(")");
-                    touched.extend(q.build_query_scalar::<String>().fetch_all(&mut **tx).await?);
+                    let old = q.build_query_scalar::<String>().fetch_all(&mut **tx).await?;
+                    already += old.len();
+                    touched.extend(old);
                 }
             }
             touched.sort_unstable();
@@ -273,11 +278,14 @@ macro_rules! resolution_impl {
             } else {
                 existing_clusters(tx, &touched).await?
             };
-            let mut q = QueryBuilder::<$db>::new("UPDATE resolution_counts SET clusters = ");
+            let added = i64::try_from(seqs.len().saturating_sub(already)).unwrap_or(i64::MAX);
+            let mut q = QueryBuilder::<$db>::new("UPDATE resolution_counts SET ");
             if replace {
-                q.push_bind(after);
+                q.push("resolved = ").push_bind(added);
+                q.push(", clusters = ").push_bind(after);
             } else {
-                q.push("clusters + ").push_bind(after - before);
+                q.push("resolved = resolved + ").push_bind(added);
+                q.push(", clusters = clusters + ").push_bind(after - before);
             }
             q.push(" WHERE id = 1");
             q.build().execute(&mut **tx).await?;
@@ -326,14 +334,11 @@ macro_rules! resolution_impl {
                     })
                 })
                 .transpose()?;
-                let resolved: i64 = sqlx::query_scalar("SELECT count(*) FROM resolution_members")
-                    .fetch_one(pool)
-                    .await?;
-                let clusters: i64 =
-                    sqlx::query_scalar("SELECT clusters FROM resolution_counts WHERE id = 1")
+                let (resolved, clusters): (i64, i64) =
+                    sqlx::query_as("SELECT resolved, clusters FROM resolution_counts WHERE id = 1")
                         .fetch_optional(pool)
                         .await?
-                        .unwrap_or(0);
+                        .unwrap_or((0, 0));
                 let (runs, watermark): (i64, Option<i64>) =
                     sqlx::query_as("SELECT count(*), max(watermark) FROM resolution_runs")
                         .fetch_one(pool)

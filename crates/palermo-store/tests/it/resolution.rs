@@ -54,14 +54,15 @@ fn decision(left: &str, right: &str, kind: &str, run_id: Option<&str>) -> Decisi
     }
 }
 
-/// The kept cluster count agrees with the clusters the members name.
+/// The kept counts agree with the members and the clusters they name.
 async fn assert_cluster_count(store: &AnyStore) {
     let members = store.resolution_all_members().await.unwrap();
     let distinct: std::collections::HashSet<&String> = members.iter().map(|(_, c)| c).collect();
+    let state = store.resolution_state().await.unwrap();
     assert_eq!(
-        store.resolution_state().await.unwrap().clusters,
-        distinct.len() as u64,
-        "kept cluster count against {members:?}"
+        (state.resolved, state.clusters),
+        (members.len() as u64, distinct.len() as u64),
+        "kept counts against {members:?}"
     );
 }
 
@@ -229,6 +230,38 @@ async fn resolution_round_trip(store: AnyStore) {
     assert_eq!(about[1], reject);
     assert_eq!(about[2], confirm);
 
+    // An incremental run that resolves a new person into an existing cluster.
+    import(
+        &store,
+        vec![person("p4", "Achmad", "Al Rashid", "P1234567")],
+    )
+    .await;
+    let p4 = store
+        .resolution_persons_by_id(&["p4".into()])
+        .await
+        .unwrap()[0]
+        .seq;
+    let mut fourth = ResolutionWrite {
+        run: run("run-3", "incremental", seqs[2] + 5),
+        expected_watermark: seqs[2] + 5,
+        new_model: None,
+        replace: false,
+        members: vec![(p4, "A".into())],
+        keys: Vec::new(),
+        terms: Vec::new(),
+        merges: Vec::new(),
+    };
+    fourth.run.model_version = 1;
+    store.resolution_commit(fourth).await.unwrap();
+    assert_eq!(
+        (
+            store.resolution_state().await.unwrap().resolved,
+            store.resolution_state().await.unwrap().clusters
+        ),
+        (4, 2)
+    );
+    assert_cluster_count(&store).await;
+
     // A replacing run trains model 2 and drops membership, keys and terms first.
     let third = ResolutionWrite {
         run: run("run-333", "full", seqs[2] + 5),
@@ -257,7 +290,15 @@ async fn resolution_round_trip(store: AnyStore) {
         .iter()
         .map(|r| (r.mode.as_str(), r.model_version))
         .collect();
-    assert_eq!(modes, [("full", 1), ("incremental", 1), ("full", 2)]);
+    assert_eq!(
+        modes,
+        [
+            ("full", 1),
+            ("incremental", 1),
+            ("incremental", 1),
+            ("full", 2)
+        ]
+    );
     // Decisions outlive replacing runs.
     assert_eq!(store.resolution_human_decisions().await.unwrap().len(), 3);
 }
