@@ -319,11 +319,11 @@ macro_rules! resolution_impl {
         impl $store {
             /// Where resolution stands: latest model, counts and watermark.
             pub async fn resolution_state(&self) -> Result<ResolutionState> {
-                let pool = self.pool();
+                let mut conn = self.pool().acquire().await?;
                 let model = sqlx::query(
                     "SELECT version, created, run_id, params FROM resolution_models ORDER BY version DESC LIMIT 1",
                 )
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await?
                 .map(|row| -> Result<ModelRecord> {
                     Ok(ModelRecord {
@@ -336,16 +336,16 @@ macro_rules! resolution_impl {
                 .transpose()?;
                 let (resolved, clusters): (i64, i64) =
                     sqlx::query_as("SELECT resolved, clusters FROM resolution_counts WHERE id = 1")
-                        .fetch_optional(pool)
+                        .fetch_optional(&mut *conn)
                         .await?
                         .unwrap_or((0, 0));
                 let (runs, watermark): (i64, Option<i64>) =
                     sqlx::query_as("SELECT count(*), max(watermark) FROM resolution_runs")
-                        .fetch_one(pool)
+                        .fetch_one(&mut *conn)
                         .await?;
                 let persons: i64 =
                     sqlx::query_scalar("SELECT count(*) FROM entities WHERE schema = 'Person'")
-                        .fetch_one(pool)
+                        .fetch_one(&mut *conn)
                         .await?;
                 Ok(ResolutionState {
                     model,
@@ -366,6 +366,10 @@ macro_rules! resolution_impl {
 
             /// Persons with these sequence numbers (unknown ones are left out), by seq.
             pub async fn resolution_persons_by_seq(&self, seqs: &[i64]) -> Result<Vec<PersonRow>> {
+                // One connection for every chunk: each pooled SQLite connection has
+                // a page cache of its own, and chunks spread over several connections
+                // read the same pages into each of them.
+                let mut conn = self.pool().acquire().await?;
                 let mut out = Vec::new();
                 for chunk in seqs.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(PERSONS);
@@ -375,7 +379,7 @@ macro_rules! resolution_impl {
                         s.push_bind(*seq);
                     }
                     q.push(")");
-                    out.extend(person_rows(q.build().fetch_all(self.pool()).await?)?);
+                    out.extend(person_rows(q.build().fetch_all(&mut *conn).await?)?);
                 }
                 out.sort_by_key(|p| p.seq);
                 Ok(out)
@@ -383,6 +387,10 @@ macro_rules! resolution_impl {
 
             /// Persons with these ids (unknown ids and other schemas are left out), by seq.
             pub async fn resolution_persons_by_id(&self, ids: &[String]) -> Result<Vec<PersonRow>> {
+                // One connection for every chunk: each pooled SQLite connection has
+                // a page cache of its own, and chunks spread over several connections
+                // read the same pages into each of them.
+                let mut conn = self.pool().acquire().await?;
                 let mut out = Vec::new();
                 for chunk in ids.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(PERSONS);
@@ -392,7 +400,7 @@ macro_rules! resolution_impl {
                         s.push_bind(id.clone());
                     }
                     q.push(")");
-                    out.extend(person_rows(q.build().fetch_all(self.pool()).await?)?);
+                    out.extend(person_rows(q.build().fetch_all(&mut *conn).await?)?);
                 }
                 out.sort_by_key(|p| p.seq);
                 Ok(out)
@@ -405,6 +413,10 @@ macro_rules! resolution_impl {
                 keys: &[i64],
                 max_block: i64,
             ) -> Result<Vec<(i64, i64)>> {
+                // One connection for every chunk: each pooled SQLite connection has
+                // a page cache of its own, and chunks spread over several connections
+                // read the same pages into each of them.
+                let mut conn = self.pool().acquire().await?;
                 let mut out = Vec::new();
                 for chunk in keys.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(
@@ -415,7 +427,7 @@ macro_rules! resolution_impl {
                         s.push_bind(*k);
                     }
                     q.push(") GROUP BY key_hash");
-                    let counts: Vec<(i64, i64)> = q.build_query_as().fetch_all(self.pool()).await?;
+                    let counts: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
                     let small: Vec<i64> = counts
                         .into_iter()
                         .filter(|(_, n)| *n <= max_block)
@@ -432,13 +444,17 @@ macro_rules! resolution_impl {
                         s.push_bind(*k);
                     }
                     q.push(")");
-                    out.extend(q.build_query_as::<(i64, i64)>().fetch_all(self.pool()).await?);
+                    out.extend(q.build_query_as::<(i64, i64)>().fetch_all(&mut *conn).await?);
                 }
                 Ok(out)
             }
 
             /// Stored term counts of these term hashes (absent ones are left out).
             pub async fn resolution_terms(&self, hashes: &[i64]) -> Result<Vec<(i64, i64)>> {
+                // One connection for every chunk: each pooled SQLite connection has
+                // a page cache of its own, and chunks spread over several connections
+                // read the same pages into each of them.
+                let mut conn = self.pool().acquire().await?;
                 let mut out = Vec::new();
                 for chunk in hashes.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(
@@ -449,13 +465,17 @@ macro_rules! resolution_impl {
                         s.push_bind(*h);
                     }
                     q.push(")");
-                    out.extend(q.build_query_as::<(i64, i64)>().fetch_all(self.pool()).await?);
+                    out.extend(q.build_query_as::<(i64, i64)>().fetch_all(&mut *conn).await?);
                 }
                 Ok(out)
             }
 
             /// `(seq, cluster id)` of these persons (unresolved ones are left out).
             pub async fn resolution_members_of(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
+                // One connection for every chunk: each pooled SQLite connection has
+                // a page cache of its own, and chunks spread over several connections
+                // read the same pages into each of them.
+                let mut conn = self.pool().acquire().await?;
                 let mut out = Vec::new();
                 for chunk in seqs.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(
@@ -466,7 +486,7 @@ macro_rules! resolution_impl {
                         s.push_bind(*seq);
                     }
                     q.push(")");
-                    out.extend(q.build_query_as::<(i64, String)>().fetch_all(self.pool()).await?);
+                    out.extend(q.build_query_as::<(i64, String)>().fetch_all(&mut *conn).await?);
                 }
                 Ok(out)
             }
@@ -476,6 +496,10 @@ macro_rules! resolution_impl {
                 &self,
                 clusters: &[String],
             ) -> Result<Vec<(i64, String)>> {
+                // One connection for every chunk: each pooled SQLite connection has
+                // a page cache of its own, and chunks spread over several connections
+                // read the same pages into each of them.
+                let mut conn = self.pool().acquire().await?;
                 let mut out = Vec::new();
                 for chunk in clusters.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(
@@ -486,7 +510,7 @@ macro_rules! resolution_impl {
                         s.push_bind(c.clone());
                     }
                     q.push(")");
-                    out.extend(q.build_query_as::<(i64, String)>().fetch_all(self.pool()).await?);
+                    out.extend(q.build_query_as::<(i64, String)>().fetch_all(&mut *conn).await?);
                 }
                 out.sort_unstable();
                 Ok(out)
@@ -515,6 +539,7 @@ macro_rules! resolution_impl {
                 &self,
                 ids: &[String],
             ) -> Result<Vec<DecisionRecord>> {
+                let mut conn = self.pool().acquire().await?;
                 let mut out: Vec<(i64, DecisionRecord)> = Vec::new();
                 for chunk in ids.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(
@@ -530,7 +555,7 @@ macro_rules! resolution_impl {
                         s.push_bind(id.clone());
                     }
                     q.push(")");
-                    let rows = q.build().fetch_all(self.pool()).await?;
+                    let rows = q.build().fetch_all(&mut *conn).await?;
                     let ids: Vec<i64> = rows
                         .iter()
                         .map(|r| r.try_get::<i64, _>("id"))
