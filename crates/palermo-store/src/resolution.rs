@@ -226,7 +226,39 @@ macro_rules! resolution_impl {
             Ok(())
         }
 
-        async fn set_members(tx: &mut Tx, members: &[(i64, String)], run_id: &str) -> Result<()> {
+        /// Sets the cluster of each `(seq, cluster id)` and keeps `resolution_counts`
+        /// true. `replace`: membership was emptied first, so `members` is all of it.
+        async fn set_members(
+            tx: &mut Tx,
+            members: &[(i64, String)],
+            run_id: &str,
+            replace: bool,
+        ) -> Result<()> {
+            // The clusters whose existence can change: those the members join, and
+            // those they leave; and how many of the members were resolved before.
+            let mut touched: Vec<String> = members.iter().map(|(_, c)| c.clone()).collect();
+            let mut seqs: Vec<i64> = members.iter().map(|(s, _)| *s).collect();
+            seqs.sort_unstable();
+            seqs.dedup();
+            let mut already = 0;
+            if !replace {
+                for chunk in seqs.chunks(IN_CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT cluster_id FROM resolution_members WHERE entity_seq IN (",
+                    );
+                    let mut s = q.separated(", ");
+                    for seq in chunk {
+                        s.push_bind(*seq);
+                    }
+                    q.push(")");
+                    let old = q.build_query_scalar::<String>().fetch_all(&mut **tx).await?;
+                    already += old.len();
+                    touched.extend(old);
+                }
+            }
+            touched.sort_unstable();
+            touched.dedup();
+            let before = if replace { 0 } else { existing_clusters(tx, &touched).await? };
             for chunk in members.chunks(ROWS_PER_STATEMENT) {
                 let mut q = QueryBuilder::<$db>::new(
                     "INSERT INTO resolution_members (entity_seq, cluster_id, run_id) ",
@@ -241,7 +273,40 @@ macro_rules! resolution_impl {
                 );
                 q.build().execute(&mut **tx).await?;
             }
+            let after = if replace {
+                i64::try_from(touched.len()).unwrap_or(i64::MAX)
+            } else {
+                existing_clusters(tx, &touched).await?
+            };
+            let added = i64::try_from(seqs.len().saturating_sub(already)).unwrap_or(i64::MAX);
+            let mut q = QueryBuilder::<$db>::new("UPDATE resolution_counts SET ");
+            if replace {
+                q.push("resolved = ").push_bind(added);
+                q.push(", clusters = ").push_bind(after);
+            } else {
+                q.push("resolved = resolved + ").push_bind(added);
+                q.push(", clusters = clusters + ").push_bind(after - before);
+            }
+            q.push(" WHERE id = 1");
+            q.build().execute(&mut **tx).await?;
             Ok(())
+        }
+
+        /// How many of these distinct cluster ids have a member.
+        async fn existing_clusters(tx: &mut Tx, clusters: &[String]) -> Result<i64> {
+            let mut n = 0;
+            for chunk in clusters.chunks(IN_CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT count(DISTINCT cluster_id) FROM resolution_members WHERE cluster_id IN (",
+                );
+                let mut s = q.separated(", ");
+                for c in chunk {
+                    s.push_bind(c.clone());
+                }
+                q.push(")");
+                n += q.build_query_scalar::<i64>().fetch_one(&mut **tx).await?;
+            }
+            Ok(n)
         }
 
         async fn watermark(tx: &mut Tx) -> Result<i64> {
@@ -254,11 +319,11 @@ macro_rules! resolution_impl {
         impl $store {
             /// Where resolution stands: latest model, counts and watermark.
             pub async fn resolution_state(&self) -> Result<ResolutionState> {
-                let pool = self.pool();
+                let mut conn = self.pool().acquire().await?;
                 let model = sqlx::query(
                     "SELECT version, created, run_id, params FROM resolution_models ORDER BY version DESC LIMIT 1",
                 )
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await?
                 .map(|row| -> Result<ModelRecord> {
                     Ok(ModelRecord {
@@ -269,18 +334,18 @@ macro_rules! resolution_impl {
                     })
                 })
                 .transpose()?;
-                let (resolved, clusters): (i64, i64) = sqlx::query_as(
-                    "SELECT count(*), count(DISTINCT cluster_id) FROM resolution_members",
-                )
-                .fetch_one(pool)
-                .await?;
+                let (resolved, clusters): (i64, i64) =
+                    sqlx::query_as("SELECT resolved, clusters FROM resolution_counts WHERE id = 1")
+                        .fetch_optional(&mut *conn)
+                        .await?
+                        .unwrap_or((0, 0));
                 let (runs, watermark): (i64, Option<i64>) =
                     sqlx::query_as("SELECT count(*), max(watermark) FROM resolution_runs")
-                        .fetch_one(pool)
+                        .fetch_one(&mut *conn)
                         .await?;
                 let persons: i64 =
                     sqlx::query_scalar("SELECT count(*) FROM entities WHERE schema = 'Person'")
-                        .fetch_one(pool)
+                        .fetch_one(&mut *conn)
                         .await?;
                 Ok(ResolutionState {
                     model,
@@ -301,6 +366,10 @@ macro_rules! resolution_impl {
 
             /// Persons with these sequence numbers (unknown ones are left out), by seq.
             pub async fn resolution_persons_by_seq(&self, seqs: &[i64]) -> Result<Vec<PersonRow>> {
+                // One connection for every chunk: each pooled SQLite connection has
+                // a page cache of its own, and chunks spread over several connections
+                // read the same pages into each of them.
+                let mut conn = self.pool().acquire().await?;
                 let mut out = Vec::new();
                 for chunk in seqs.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(PERSONS);
@@ -310,7 +379,7 @@ macro_rules! resolution_impl {
                         s.push_bind(*seq);
                     }
                     q.push(")");
-                    out.extend(person_rows(q.build().fetch_all(self.pool()).await?)?);
+                    out.extend(person_rows(q.build().fetch_all(&mut *conn).await?)?);
                 }
                 out.sort_by_key(|p| p.seq);
                 Ok(out)
@@ -318,6 +387,10 @@ macro_rules! resolution_impl {
 
             /// Persons with these ids (unknown ids and other schemas are left out), by seq.
             pub async fn resolution_persons_by_id(&self, ids: &[String]) -> Result<Vec<PersonRow>> {
+                // One connection for every chunk: each pooled SQLite connection has
+                // a page cache of its own, and chunks spread over several connections
+                // read the same pages into each of them.
+                let mut conn = self.pool().acquire().await?;
                 let mut out = Vec::new();
                 for chunk in ids.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(PERSONS);
@@ -327,7 +400,7 @@ macro_rules! resolution_impl {
                         s.push_bind(id.clone());
                     }
                     q.push(")");
-                    out.extend(person_rows(q.build().fetch_all(self.pool()).await?)?);
+                    out.extend(person_rows(q.build().fetch_all(&mut *conn).await?)?);
                 }
                 out.sort_by_key(|p| p.seq);
                 Ok(out)
@@ -340,6 +413,10 @@ macro_rules! resolution_impl {
                 keys: &[i64],
                 max_block: i64,
             ) -> Result<Vec<(i64, i64)>> {
+                // One connection for every chunk: each pooled SQLite connection has
+                // a page cache of its own, and chunks spread over several connections
+                // read the same pages into each of them.
+                let mut conn = self.pool().acquire().await?;
                 let mut out = Vec::new();
                 for chunk in keys.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(
@@ -350,7 +427,7 @@ macro_rules! resolution_impl {
                         s.push_bind(*k);
                     }
                     q.push(") GROUP BY key_hash");
-                    let counts: Vec<(i64, i64)> = q.build_query_as().fetch_all(self.pool()).await?;
+                    let counts: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
                     let small: Vec<i64> = counts
                         .into_iter()
                         .filter(|(_, n)| *n <= max_block)
@@ -367,13 +444,17 @@ macro_rules! resolution_impl {
                         s.push_bind(*k);
                     }
                     q.push(")");
-                    out.extend(q.build_query_as::<(i64, i64)>().fetch_all(self.pool()).await?);
+                    out.extend(q.build_query_as::<(i64, i64)>().fetch_all(&mut *conn).await?);
                 }
                 Ok(out)
             }
 
             /// Stored term counts of these term hashes (absent ones are left out).
             pub async fn resolution_terms(&self, hashes: &[i64]) -> Result<Vec<(i64, i64)>> {
+                // One connection for every chunk: each pooled SQLite connection has
+                // a page cache of its own, and chunks spread over several connections
+                // read the same pages into each of them.
+                let mut conn = self.pool().acquire().await?;
                 let mut out = Vec::new();
                 for chunk in hashes.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(
@@ -384,13 +465,17 @@ macro_rules! resolution_impl {
                         s.push_bind(*h);
                     }
                     q.push(")");
-                    out.extend(q.build_query_as::<(i64, i64)>().fetch_all(self.pool()).await?);
+                    out.extend(q.build_query_as::<(i64, i64)>().fetch_all(&mut *conn).await?);
                 }
                 Ok(out)
             }
 
             /// `(seq, cluster id)` of these persons (unresolved ones are left out).
             pub async fn resolution_members_of(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
+                // One connection for every chunk: each pooled SQLite connection has
+                // a page cache of its own, and chunks spread over several connections
+                // read the same pages into each of them.
+                let mut conn = self.pool().acquire().await?;
                 let mut out = Vec::new();
                 for chunk in seqs.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(
@@ -401,7 +486,7 @@ macro_rules! resolution_impl {
                         s.push_bind(*seq);
                     }
                     q.push(")");
-                    out.extend(q.build_query_as::<(i64, String)>().fetch_all(self.pool()).await?);
+                    out.extend(q.build_query_as::<(i64, String)>().fetch_all(&mut *conn).await?);
                 }
                 Ok(out)
             }
@@ -411,6 +496,10 @@ macro_rules! resolution_impl {
                 &self,
                 clusters: &[String],
             ) -> Result<Vec<(i64, String)>> {
+                // One connection for every chunk: each pooled SQLite connection has
+                // a page cache of its own, and chunks spread over several connections
+                // read the same pages into each of them.
+                let mut conn = self.pool().acquire().await?;
                 let mut out = Vec::new();
                 for chunk in clusters.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(
@@ -421,7 +510,7 @@ macro_rules! resolution_impl {
                         s.push_bind(c.clone());
                     }
                     q.push(")");
-                    out.extend(q.build_query_as::<(i64, String)>().fetch_all(self.pool()).await?);
+                    out.extend(q.build_query_as::<(i64, String)>().fetch_all(&mut *conn).await?);
                 }
                 out.sort_unstable();
                 Ok(out)
@@ -439,7 +528,9 @@ macro_rules! resolution_impl {
             /// Human decisions (`confirm`, `reject`), oldest first.
             pub async fn resolution_human_decisions(&self) -> Result<Vec<DecisionRecord>> {
                 let mut q = QueryBuilder::<$db>::new(DECISION_COLUMNS);
-                q.push("WHERE kind <> 'merge' ORDER BY id");
+                // `IN`, not `<> 'merge'`: the kind index then finds the few human decisions
+                // among a run's hundreds of thousands of merges without reading them.
+                q.push("WHERE kind IN ('confirm', 'reject') ORDER BY id");
                 decision_rows(q.build().fetch_all(self.pool()).await?)
             }
 
@@ -448,6 +539,7 @@ macro_rules! resolution_impl {
                 &self,
                 ids: &[String],
             ) -> Result<Vec<DecisionRecord>> {
+                let mut conn = self.pool().acquire().await?;
                 let mut out: Vec<(i64, DecisionRecord)> = Vec::new();
                 for chunk in ids.chunks(IN_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(
@@ -463,7 +555,7 @@ macro_rules! resolution_impl {
                         s.push_bind(id.clone());
                     }
                     q.push(")");
-                    let rows = q.build().fetch_all(self.pool()).await?;
+                    let rows = q.build().fetch_all(&mut *conn).await?;
                     let ids: Vec<i64> = rows
                         .iter()
                         .map(|r| r.try_get::<i64, _>("id"))
@@ -544,7 +636,7 @@ macro_rules! resolution_impl {
                     .push_bind(run.summary.clone());
                 q.push(")");
                 q.build().execute(&mut *tx).await?;
-                set_members(&mut tx, &write.members, &run.id).await?;
+                set_members(&mut tx, &write.members, &run.id, write.replace).await?;
                 let mut keys = write.keys;
                 keys.sort_unstable();
                 keys.dedup();
@@ -580,7 +672,7 @@ macro_rules! resolution_impl {
             ) -> Result<()> {
                 let mut tx = self.resolution_begin().await?;
                 insert_decisions(&mut tx, std::slice::from_ref(decision)).await?;
-                set_members(&mut tx, members, &format!("decision by {}", decision.actor)).await?;
+                set_members(&mut tx, members, &format!("decision by {}", decision.actor), false).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -54,6 +54,18 @@ fn decision(left: &str, right: &str, kind: &str, run_id: Option<&str>) -> Decisi
     }
 }
 
+/// The kept counts agree with the members and the clusters they name.
+async fn assert_cluster_count(store: &AnyStore) {
+    let members = store.resolution_all_members().await.unwrap();
+    let distinct: std::collections::HashSet<&String> = members.iter().map(|(_, c)| c).collect();
+    let state = store.resolution_state().await.unwrap();
+    assert_eq!(
+        (state.resolved, state.clusters),
+        (members.len() as u64, distinct.len() as u64),
+        "kept counts against {members:?}"
+    );
+}
+
 async fn resolution_round_trip(store: AnyStore) {
     let state = store.resolution_state().await.unwrap();
     assert_eq!((state.persons, state.resolved, state.watermark), (0, 0, 0));
@@ -113,6 +125,7 @@ async fn resolution_round_trip(store: AnyStore) {
         merges: vec![decision("p1", "p2", "merge", Some("run-1"))],
     };
     assert_eq!(store.resolution_commit(first.clone()).await.unwrap(), 1);
+    assert_cluster_count(&store).await;
     let state = store.resolution_state().await.unwrap();
     assert_eq!(
         (
@@ -167,6 +180,7 @@ async fn resolution_round_trip(store: AnyStore) {
         ]
     );
     assert_eq!(store.resolution_state().await.unwrap().clusters, 1);
+    assert_cluster_count(&store).await;
 
     // A human decision and the membership change it causes.
     let reject = decision("p3", "p1", "reject", None);
@@ -174,9 +188,24 @@ async fn resolution_round_trip(store: AnyStore) {
         .resolution_decide(&reject, &[(seqs[2], "C".into())])
         .await
         .unwrap();
+    assert_eq!(store.resolution_state().await.unwrap().clusters, 2);
+    assert_cluster_count(&store).await;
+    // Moving a whole cluster into another one removes it from the count.
+    let confirm = decision("p3", "p1", "confirm", None);
+    store
+        .resolution_decide(&confirm, &[(seqs[2], "A".into())])
+        .await
+        .unwrap();
+    assert_eq!(store.resolution_state().await.unwrap().clusters, 1);
+    assert_cluster_count(&store).await;
+    store
+        .resolution_decide(&reject, &[(seqs[2], "C".into())])
+        .await
+        .unwrap();
+    assert_cluster_count(&store).await;
     assert_eq!(
         store.resolution_human_decisions().await.unwrap(),
-        std::slice::from_ref(&reject)
+        [reject.clone(), confirm.clone(), reject.clone()]
     );
     assert_eq!(
         store
@@ -196,9 +225,42 @@ async fn resolution_round_trip(store: AnyStore) {
         .resolution_decisions_about(&["p1".into()])
         .await
         .unwrap();
-    assert_eq!(about.len(), 2);
+    assert_eq!(about.len(), 4);
     assert_eq!(about[0].kind, "merge");
     assert_eq!(about[1], reject);
+    assert_eq!(about[2], confirm);
+
+    // An incremental run that resolves a new person into an existing cluster.
+    import(
+        &store,
+        vec![person("p4", "Achmad", "Al Rashid", "P1234567")],
+    )
+    .await;
+    let p4 = store
+        .resolution_persons_by_id(&["p4".into()])
+        .await
+        .unwrap()[0]
+        .seq;
+    let mut fourth = ResolutionWrite {
+        run: run("run-3", "incremental", seqs[2] + 5),
+        expected_watermark: seqs[2] + 5,
+        new_model: None,
+        replace: false,
+        members: vec![(p4, "A".into())],
+        keys: Vec::new(),
+        terms: Vec::new(),
+        merges: Vec::new(),
+    };
+    fourth.run.model_version = 1;
+    store.resolution_commit(fourth).await.unwrap();
+    assert_eq!(
+        (
+            store.resolution_state().await.unwrap().resolved,
+            store.resolution_state().await.unwrap().clusters
+        ),
+        (4, 2)
+    );
+    assert_cluster_count(&store).await;
 
     // A replacing run trains model 2 and drops membership, keys and terms first.
     let third = ResolutionWrite {
@@ -212,6 +274,7 @@ async fn resolution_round_trip(store: AnyStore) {
         merges: Vec::new(),
     };
     assert_eq!(store.resolution_commit(third).await.unwrap(), 2);
+    assert_cluster_count(&store).await;
     assert_eq!(store.resolution_terms(&[7, 8]).await.unwrap(), [(7, 1)]);
     assert!(
         store
@@ -227,9 +290,17 @@ async fn resolution_round_trip(store: AnyStore) {
         .iter()
         .map(|r| (r.mode.as_str(), r.model_version))
         .collect();
-    assert_eq!(modes, [("full", 1), ("incremental", 1), ("full", 2)]);
+    assert_eq!(
+        modes,
+        [
+            ("full", 1),
+            ("incremental", 1),
+            ("incremental", 1),
+            ("full", 2)
+        ]
+    );
     // Decisions outlive replacing runs.
-    assert_eq!(store.resolution_human_decisions().await.unwrap().len(), 1);
+    assert_eq!(store.resolution_human_decisions().await.unwrap().len(), 3);
 }
 
 #[tokio::test]
