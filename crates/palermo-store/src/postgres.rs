@@ -390,7 +390,7 @@ impl PgImport<'_> {
     ) -> Result<Vec<EntityRow>> {
         let ids: Vec<&str> = rows.iter().map(|row| &*row.id).collect();
         let stored: Vec<(String, String, i64, String)> = sqlx::query_as(
-            "SELECT e.id, e.content_hash, e.record, b.source_file FROM entities e \
+            "SELECT e.id, encode(e.content_hash, 'hex'), e.record, b.source_file FROM entities e \
              JOIN import_batches b ON b.id = e.batch_id WHERE e.id = ANY($1)",
         )
         .bind(&ids)
@@ -436,9 +436,9 @@ fn copy_text(batch: &str, rows: &[EntityRow], seqs: &[i64]) -> String {
             push_copy_field(&mut data, field);
             data.push('\t');
         }
-        let _ = write!(data, "{}\t", row.record);
-        push_copy_field(&mut data, Some(&row.content_hash));
-        data.push('\n');
+        // `content_hash` is BYTEA: COPY's text form of it is `\x` and the
+        // hex digits, with the backslash escaped.
+        let _ = writeln!(data, "{}\t\\\\x{}", row.record, row.content_hash);
     }
     data
 }
@@ -540,6 +540,32 @@ mod tests {
         push_copy_field(&mut out, Some("a\tb\\c\nd\re"));
         push_copy_field(&mut out, None);
         assert_eq!(out, "a\\tb\\\\c\\nd\\re\\N");
+    }
+
+    #[test]
+    fn copies_rows_with_the_content_hash_as_bytea() {
+        let mut person = Entity::new(
+            palermo_model::EntityId::new("p1").unwrap(),
+            palermo_model::Schema::Person,
+        );
+        person
+            .properties
+            .insert("firstName".to_owned(), vec!["An\ta".to_owned()]);
+        let row = RowEncoder::default().row(&person);
+        let text = copy_text("b1", std::slice::from_ref(&row), &[7]);
+        let fields: Vec<&str> = text.trim_end_matches('\n').split('\t').collect();
+        // 11 columns: the tab in the value (JSON `\t`) is not a separator.
+        assert_eq!(fields.len(), 11, "{text}");
+        assert_eq!(fields[0], "7");
+        assert_eq!(fields[1], "p1");
+        assert!(fields[4].contains("An\\\\ta"), "{text}");
+        assert_eq!(fields[7], "\\N", "no role");
+        assert_eq!(fields[8], "b1");
+        // `\\x` is COPY's escaped `\x`, then the 32 hash bytes in hex.
+        let hash = fields[10].strip_prefix("\\\\x").unwrap();
+        assert_eq!(hash, &*row.content_hash);
+        assert_eq!(hash.len(), 64);
+        assert!(text.ends_with('\n'));
     }
 
     #[test]
