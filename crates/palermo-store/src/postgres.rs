@@ -172,8 +172,8 @@ impl Store for PgStore {
 
     async fn find_by_key(&self, key: &str) -> Result<Vec<String>> {
         let ids = sqlx::query_scalar(
-            "SELECT e.id FROM entity_keys k JOIN entities e ON e.seq = k.seq \
-             WHERE k.key_hash = $1 ORDER BY e.seq",
+            "SELECT e.id FROM entity_keys k CROSS JOIN LATERAL unnest(k.seqs) AS s (seq) \
+             JOIN entities e ON e.seq = s.seq WHERE k.key_hash = $1 ORDER BY e.seq",
         )
         .bind(crate::key_hash(key))
         .fetch_all(&self.pool)
@@ -298,15 +298,11 @@ impl ImportTx for PgImport<'_> {
             if run.is_empty() {
                 continue;
             }
-            let mut data = String::with_capacity(run.len() * 28);
-            for (key, seq) in &run {
-                let _ = writeln!(data, "{key}\t{seq}");
-            }
             let mut copy = self
                 .tx
-                .copy_in_raw("COPY entity_keys (key_hash, seq) FROM STDIN")
+                .copy_in_raw("COPY entity_keys (key_hash, seqs) FROM STDIN")
                 .await?;
-            copy.send(data.into_bytes()).await?;
+            copy.send(grouped_keys_text(&run).into_bytes()).await?;
             copy.finish().await?;
         }
         self.tx.commit().await?;
@@ -443,6 +439,34 @@ fn copy_text(batch: &str, rows: &[EntityRow], seqs: &[i64]) -> String {
     data
 }
 
+/// Sequence numbers per `entity_keys` row (migration 0004): 1.6 KB, below
+/// the size at which PostgreSQL moves a row out of line.
+const SEQS_PER_KEY_ROW: usize = 200;
+
+/// `(key_hash, seq)` pairs sorted by key, then sequence number, in COPY text
+/// format for `entity_keys (key_hash, seqs)`: one row per key and run of up
+/// to [`SEQS_PER_KEY_ROW`] numbers, so a key shared by many records costs
+/// the server a few rows and index entries, not one per record.
+fn grouped_keys_text(pairs: &[(i64, i64)]) -> String {
+    let mut data = String::with_capacity(pairs.len() * 12);
+    for same_key in pairs.chunk_by(|a, b| a.0 == b.0) {
+        for group in same_key.chunks(SEQS_PER_KEY_ROW) {
+            let Some(&(key, _)) = group.first() else {
+                continue;
+            };
+            let _ = write!(data, "{key}\t{{");
+            for (i, (_, seq)) in group.iter().enumerate() {
+                if i > 0 {
+                    data.push(',');
+                }
+                let _ = write!(data, "{seq}");
+            }
+            data.push_str("}\n");
+        }
+    }
+    data
+}
+
 /// Whether an id occurs twice among `entities`.
 fn has_repeated_ids(entities: &[Entity]) -> bool {
     let mut seen = HashSet::with_capacity(entities.len());
@@ -566,6 +590,29 @@ mod tests {
         assert_eq!(hash, &*row.content_hash);
         assert_eq!(hash.len(), 64);
         assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn groups_keys_by_hash_in_bounded_rows() {
+        assert_eq!(grouped_keys_text(&[]), "");
+        assert_eq!(
+            grouped_keys_text(&[(-5, 1), (-5, 9), (3, 2), (7, 4), (7, 8)]),
+            "-5\t{1,9}\n3\t{2}\n7\t{4,8}\n"
+        );
+        let many: Vec<(i64, i64)> = (0..450).map(|seq| (42, seq)).collect();
+        let text = grouped_keys_text(&many);
+        let rows: Vec<&str> = text.lines().collect();
+        assert_eq!(rows.len(), 3, "200 + 200 + 50");
+        let mut seqs = Vec::new();
+        for row in &rows {
+            let (key, list) = row.split_once('\t').unwrap();
+            assert_eq!(key, "42");
+            let list = list.strip_prefix('{').unwrap().strip_suffix('}').unwrap();
+            let part: Vec<i64> = list.split(',').map(|n| n.parse().unwrap()).collect();
+            assert!(part.len() <= SEQS_PER_KEY_ROW);
+            seqs.extend(part);
+        }
+        assert_eq!(seqs, (0..450).collect::<Vec<i64>>());
     }
 
     #[test]
