@@ -182,7 +182,7 @@ async fn a_store_written_before_migrations_0003_and_0004_migrates() {
     assert_eq!(store.find_by_key("id:P1234567").await.unwrap(), ["nl-1"]);
     // The migrated hashes still recognise the same records, and new keys
     // join the migrated ones.
-    let again = import_into(&store, "again.csv", &[anna.clone()])
+    let again = import_into(&store, "again.csv", std::slice::from_ref(&anna))
         .await
         .unwrap();
     assert_eq!((again.new, again.unchanged), (0, 1));
