@@ -12,6 +12,7 @@ use std::str::FromStr;
 
 use futures_util::TryStreamExt;
 use palermo_model::Entity;
+use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 use time::OffsetDateTime;
@@ -115,6 +116,10 @@ pub struct PgImport<'a> {
     batch_id: Uuid,
     /// The batch id as stored in every row.
     batch: String,
+    /// The sequence behind `entities.seq`, looked up once: naming it in the
+    /// reserving query cost a catalog lookup per number, about a seventh of
+    /// the server's time in an import.
+    seq_sequence: Oid,
     encoder: RowEncoder,
     /// Lookup keys of the new rows, copied into `entity_keys` in key order
     /// at commit: millions of inserts at random places in an index larger
@@ -152,10 +157,15 @@ impl Store for PgStore {
         .bind(batch.started_at)
         .execute(&mut *tx)
         .await?;
+        let seq_sequence: Oid =
+            sqlx::query_scalar("SELECT pg_get_serial_sequence('entities', 'seq')::regclass::oid")
+                .fetch_one(&mut *tx)
+                .await?;
         Ok(PgImport {
             tx,
             batch_id: batch.id,
             batch: batch.id.to_string(),
+            seq_sequence,
             encoder: RowEncoder::default(),
             keys: KeySpill::new(),
             _store: self,
@@ -172,8 +182,8 @@ impl Store for PgStore {
 
     async fn find_by_key(&self, key: &str) -> Result<Vec<String>> {
         let ids = sqlx::query_scalar(
-            "SELECT e.id FROM entity_keys k JOIN entities e ON e.seq = k.seq \
-             WHERE k.key_hash = $1 ORDER BY e.seq",
+            "SELECT e.id FROM entity_keys k CROSS JOIN LATERAL unnest(k.seqs) AS s (seq) \
+             JOIN entities e ON e.seq = s.seq WHERE k.key_hash = $1 ORDER BY e.seq",
         )
         .bind(crate::key_hash(key))
         .fetch_all(&self.pool)
@@ -298,15 +308,11 @@ impl ImportTx for PgImport<'_> {
             if run.is_empty() {
                 continue;
             }
-            let mut data = String::with_capacity(run.len() * 28);
-            for (key, seq) in &run {
-                let _ = writeln!(data, "{key}\t{seq}");
-            }
             let mut copy = self
                 .tx
-                .copy_in_raw("COPY entity_keys (key_hash, seq) FROM STDIN")
+                .copy_in_raw("COPY entity_keys (key_hash, seqs) FROM STDIN")
                 .await?;
-            copy.send(data.into_bytes()).await?;
+            copy.send(grouped_keys_text(&run).into_bytes()).await?;
             copy.finish().await?;
         }
         self.tx.commit().await?;
@@ -356,9 +362,9 @@ impl PgImport<'_> {
     /// reading the rows back; fetched as one array rather than `n` rows.
     async fn reserve_seqs(&mut self, n: usize) -> Result<Vec<i64>> {
         let seqs: Vec<i64> = sqlx::query_scalar(
-            "SELECT array_agg(nextval(pg_get_serial_sequence('entities', 'seq'))) \
-             FROM generate_series(1, $1)",
+            "SELECT array_agg(nextval($1::regclass)) FROM generate_series(1, $2)",
         )
+        .bind(self.seq_sequence)
         .bind(n as i64)
         .fetch_one(&mut *self.tx)
         .await?;
@@ -390,7 +396,7 @@ impl PgImport<'_> {
     ) -> Result<Vec<EntityRow>> {
         let ids: Vec<&str> = rows.iter().map(|row| &*row.id).collect();
         let stored: Vec<(String, String, i64, String)> = sqlx::query_as(
-            "SELECT e.id, e.content_hash, e.record, b.source_file FROM entities e \
+            "SELECT e.id, encode(e.content_hash, 'hex'), e.record, b.source_file FROM entities e \
              JOIN import_batches b ON b.id = e.batch_id WHERE e.id = ANY($1)",
         )
         .bind(&ids)
@@ -436,9 +442,37 @@ fn copy_text(batch: &str, rows: &[EntityRow], seqs: &[i64]) -> String {
             push_copy_field(&mut data, field);
             data.push('\t');
         }
-        let _ = write!(data, "{}\t", row.record);
-        push_copy_field(&mut data, Some(&row.content_hash));
-        data.push('\n');
+        // `content_hash` is BYTEA: COPY's text form of it is `\x` and the
+        // hex digits, with the backslash escaped.
+        let _ = writeln!(data, "{}\t\\\\x{}", row.record, row.content_hash);
+    }
+    data
+}
+
+/// Sequence numbers per `entity_keys` row (migration 0004): 1.6 KB, below
+/// the size at which PostgreSQL moves a row out of line.
+const SEQS_PER_KEY_ROW: usize = 200;
+
+/// `(key_hash, seq)` pairs sorted by key, then sequence number, in COPY text
+/// format for `entity_keys (key_hash, seqs)`: one row per key and run of up
+/// to [`SEQS_PER_KEY_ROW`] numbers, so a key shared by many records costs
+/// the server a few rows and index entries, not one per record.
+fn grouped_keys_text(pairs: &[(i64, i64)]) -> String {
+    let mut data = String::with_capacity(pairs.len() * 12);
+    for same_key in pairs.chunk_by(|a, b| a.0 == b.0) {
+        for group in same_key.chunks(SEQS_PER_KEY_ROW) {
+            let Some(&(key, _)) = group.first() else {
+                continue;
+            };
+            let _ = write!(data, "{key}\t{{");
+            for (i, (_, seq)) in group.iter().enumerate() {
+                if i > 0 {
+                    data.push(',');
+                }
+                let _ = write!(data, "{seq}");
+            }
+            data.push_str("}\n");
+        }
     }
     data
 }
@@ -540,6 +574,55 @@ mod tests {
         push_copy_field(&mut out, Some("a\tb\\c\nd\re"));
         push_copy_field(&mut out, None);
         assert_eq!(out, "a\\tb\\\\c\\nd\\re\\N");
+    }
+
+    #[test]
+    fn copies_rows_with_the_content_hash_as_bytea() {
+        let mut person = Entity::new(
+            palermo_model::EntityId::new("p1").unwrap(),
+            palermo_model::Schema::Person,
+        );
+        person
+            .properties
+            .insert("firstName".to_owned(), vec!["An\ta".to_owned()]);
+        let row = RowEncoder::default().row(&person);
+        let text = copy_text("b1", std::slice::from_ref(&row), &[7]);
+        let fields: Vec<&str> = text.trim_end_matches('\n').split('\t').collect();
+        // 11 columns: the tab in the value (JSON `\t`) is not a separator.
+        assert_eq!(fields.len(), 11, "{text}");
+        assert_eq!(fields[0], "7");
+        assert_eq!(fields[1], "p1");
+        assert!(fields[4].contains("An\\\\ta"), "{text}");
+        assert_eq!(fields[7], "\\N", "no role");
+        assert_eq!(fields[8], "b1");
+        // `\\x` is COPY's escaped `\x`, then the 32 hash bytes in hex.
+        let hash = fields[10].strip_prefix("\\\\x").unwrap();
+        assert_eq!(hash, &*row.content_hash);
+        assert_eq!(hash.len(), 64);
+        assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn groups_keys_by_hash_in_bounded_rows() {
+        assert_eq!(grouped_keys_text(&[]), "");
+        assert_eq!(
+            grouped_keys_text(&[(-5, 1), (-5, 9), (3, 2), (7, 4), (7, 8)]),
+            "-5\t{1,9}\n3\t{2}\n7\t{4,8}\n"
+        );
+        let many: Vec<(i64, i64)> = (0..450).map(|seq| (42, seq)).collect();
+        let text = grouped_keys_text(&many);
+        let rows: Vec<&str> = text.lines().collect();
+        assert_eq!(rows.len(), 3, "200 + 200 + 50");
+        let mut seqs = Vec::new();
+        for row in &rows {
+            let (key, list) = row.split_once('\t').unwrap();
+            assert_eq!(key, "42");
+            let list = list.strip_prefix('{').unwrap().strip_suffix('}').unwrap();
+            let part: Vec<i64> = list.split(',').map(|n| n.parse().unwrap()).collect();
+            assert!(part.len() <= SEQS_PER_KEY_ROW);
+            seqs.extend(part);
+        }
+        assert_eq!(seqs, (0..450).collect::<Vec<i64>>());
     }
 
     #[test]
