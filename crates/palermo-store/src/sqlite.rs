@@ -237,9 +237,14 @@ impl Store for SqliteStore {
         // otherwise fill (and keep) beside the memory of its own pipeline.
         sqlx::query(EXPORT_CACHE).execute(&mut *tx).await?;
         let result = export_rows(&mut tx, &mut sink).await;
-        sqlx::query(DEFAULT_CACHE).execute(&mut *tx).await?;
-        tx.rollback().await?;
-        result
+        // The cache is set back and the read ended whatever happened; an
+        // error of the export itself is the one reported.
+        let restored = sqlx::query(DEFAULT_CACHE).execute(&mut *tx).await;
+        let ended = tx.rollback().await;
+        let n = result?;
+        restored?;
+        ended?;
+        Ok(n)
     }
 }
 
