@@ -205,6 +205,56 @@ macro_rules! resolution_impl {
         const DECISION_COLUMNS: &str =
             "SELECT left_id, right_id, kind, probability, weights, run_id, actor, note, time FROM resolution_decisions ";
 
+        /// Appends `(v1, v2, …)` with every value bound.
+        fn push_list<T>(q: &mut QueryBuilder<$db>, values: &[T])
+        where
+            T: Clone + Send + for<'q> sqlx::Encode<'q, $db> + sqlx::Type<$db> + 'static,
+        {
+            q.push("(");
+            let mut s = q.separated(", ");
+            for v in values {
+                s.push_bind(v.clone());
+            }
+            q.push(")");
+        }
+
+        /// `head`, the bound list of `values`, then `tail`.
+        fn in_list<T>(head: &str, values: &[T], tail: &str) -> QueryBuilder<$db>
+        where
+            T: Clone + Send + for<'q> sqlx::Encode<'q, $db> + sqlx::Type<$db> + 'static,
+        {
+            let mut q = QueryBuilder::<$db>::new(head);
+            push_list(&mut q, values);
+            q.push(tail);
+            q
+        }
+
+        /// The rows of `head (…) tail` for all of `values`, `IN_CHUNK` values per
+        /// statement. Every chunk runs on the one connection given: each pooled SQLite
+        /// connection has a page cache of its own, and chunks spread over several
+        /// connections read the same pages into each of them.
+        async fn fetch_in<T, R>(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            head: &str,
+            values: &[T],
+            tail: &str,
+        ) -> Result<Vec<R>>
+        where
+            T: Clone + Send + Sync + for<'q> sqlx::Encode<'q, $db> + sqlx::Type<$db> + 'static,
+            R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+        {
+            let mut out = Vec::new();
+            for chunk in values.chunks(IN_CHUNK) {
+                out.extend(
+                    in_list(head, chunk, tail)
+                        .build_query_as::<R>()
+                        .fetch_all(&mut *conn)
+                        .await?,
+                );
+            }
+            Ok(out)
+        }
+
         async fn insert_decisions(tx: &mut Tx, decisions: &[DecisionRecord]) -> Result<()> {
             for chunk in decisions.chunks(ROWS_PER_STATEMENT) {
                 let mut q = QueryBuilder::<$db>::new(
@@ -242,19 +292,15 @@ macro_rules! resolution_impl {
             seqs.dedup();
             let mut already = 0;
             if !replace {
-                for chunk in seqs.chunks(IN_CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "SELECT cluster_id FROM resolution_members WHERE entity_seq IN (",
-                    );
-                    let mut s = q.separated(", ");
-                    for seq in chunk {
-                        s.push_bind(*seq);
-                    }
-                    q.push(")");
-                    let old = q.build_query_scalar::<String>().fetch_all(&mut **tx).await?;
-                    already += old.len();
-                    touched.extend(old);
-                }
+                let old: Vec<(String,)> = fetch_in(
+                    &mut **tx,
+                    "SELECT cluster_id FROM resolution_members WHERE entity_seq IN ",
+                    &seqs,
+                    "",
+                )
+                .await?;
+                already = old.len();
+                touched.extend(old.into_iter().map(|(c,)| c));
             }
             touched.sort_unstable();
             touched.dedup();
@@ -294,19 +340,14 @@ macro_rules! resolution_impl {
 
         /// How many of these distinct cluster ids have a member.
         async fn existing_clusters(tx: &mut Tx, clusters: &[String]) -> Result<i64> {
-            let mut n = 0;
-            for chunk in clusters.chunks(IN_CHUNK) {
-                let mut q = QueryBuilder::<$db>::new(
-                    "SELECT count(DISTINCT cluster_id) FROM resolution_members WHERE cluster_id IN (",
-                );
-                let mut s = q.separated(", ");
-                for c in chunk {
-                    s.push_bind(c.clone());
-                }
-                q.push(")");
-                n += q.build_query_scalar::<i64>().fetch_one(&mut **tx).await?;
-            }
-            Ok(n)
+            let counts: Vec<(i64,)> = fetch_in(
+                &mut **tx,
+                "SELECT count(DISTINCT cluster_id) FROM resolution_members WHERE cluster_id IN ",
+                clusters,
+                "",
+            )
+            .await?;
+            Ok(counts.into_iter().map(|(n,)| n).sum())
         }
 
         async fn watermark(tx: &mut Tx) -> Result<i64> {
@@ -366,20 +407,13 @@ macro_rules! resolution_impl {
 
             /// Persons with these sequence numbers (unknown ones are left out), by seq.
             pub async fn resolution_persons_by_seq(&self, seqs: &[i64]) -> Result<Vec<PersonRow>> {
-                // One connection for every chunk: each pooled SQLite connection has
-                // a page cache of its own, and chunks spread over several connections
-                // read the same pages into each of them.
+                // One connection for every chunk, as in `fetch_in`.
                 let mut conn = self.pool().acquire().await?;
+                let head = format!("{PERSONS}e.seq IN ");
                 let mut out = Vec::new();
                 for chunk in seqs.chunks(IN_CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new(PERSONS);
-                    q.push("e.seq IN (");
-                    let mut s = q.separated(", ");
-                    for seq in chunk {
-                        s.push_bind(*seq);
-                    }
-                    q.push(")");
-                    out.extend(person_rows(q.build().fetch_all(&mut *conn).await?)?);
+                    let rows = in_list(&head, chunk, "").build().fetch_all(&mut *conn).await?;
+                    out.extend(person_rows(rows)?);
                 }
                 out.sort_by_key(|p| p.seq);
                 Ok(out)
@@ -387,20 +421,13 @@ macro_rules! resolution_impl {
 
             /// Persons with these ids (unknown ids and other schemas are left out), by seq.
             pub async fn resolution_persons_by_id(&self, ids: &[String]) -> Result<Vec<PersonRow>> {
-                // One connection for every chunk: each pooled SQLite connection has
-                // a page cache of its own, and chunks spread over several connections
-                // read the same pages into each of them.
+                // One connection for every chunk, as in `fetch_in`.
                 let mut conn = self.pool().acquire().await?;
+                let head = format!("{PERSONS}e.id IN ");
                 let mut out = Vec::new();
                 for chunk in ids.chunks(IN_CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new(PERSONS);
-                    q.push("e.id IN (");
-                    let mut s = q.separated(", ");
-                    for id in chunk {
-                        s.push_bind(id.clone());
-                    }
-                    q.push(")");
-                    out.extend(person_rows(q.build().fetch_all(&mut *conn).await?)?);
+                    let rows = in_list(&head, chunk, "").build().fetch_all(&mut *conn).await?;
+                    out.extend(person_rows(rows)?);
                 }
                 out.sort_by_key(|p| p.seq);
                 Ok(out)
@@ -413,82 +440,38 @@ macro_rules! resolution_impl {
                 keys: &[i64],
                 max_block: i64,
             ) -> Result<Vec<(i64, i64)>> {
-                // One connection for every chunk: each pooled SQLite connection has
-                // a page cache of its own, and chunks spread over several connections
-                // read the same pages into each of them.
                 let mut conn = self.pool().acquire().await?;
-                let mut out = Vec::new();
-                for chunk in keys.chunks(IN_CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "SELECT key_hash, count(*) FROM resolution_keys WHERE key_hash IN (",
-                    );
-                    let mut s = q.separated(", ");
-                    for k in chunk {
-                        s.push_bind(*k);
-                    }
-                    q.push(") GROUP BY key_hash");
-                    let counts: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
-                    let small: Vec<i64> = counts
-                        .into_iter()
-                        .filter(|(_, n)| *n <= max_block)
-                        .map(|(k, _)| k)
-                        .collect();
-                    if small.is_empty() {
-                        continue;
-                    }
-                    let mut q = QueryBuilder::<$db>::new(
-                        "SELECT key_hash, entity_seq FROM resolution_keys WHERE key_hash IN (",
-                    );
-                    let mut s = q.separated(", ");
-                    for k in &small {
-                        s.push_bind(*k);
-                    }
-                    q.push(")");
-                    out.extend(q.build_query_as::<(i64, i64)>().fetch_all(&mut *conn).await?);
-                }
-                Ok(out)
+                let counts: Vec<(i64, i64)> = fetch_in(
+                    &mut conn,
+                    "SELECT key_hash, count(*) FROM resolution_keys WHERE key_hash IN ",
+                    keys,
+                    " GROUP BY key_hash",
+                )
+                .await?;
+                let small: Vec<i64> = counts
+                    .into_iter()
+                    .filter(|(_, n)| *n <= max_block)
+                    .map(|(k, _)| k)
+                    .collect();
+                fetch_in(
+                    &mut conn,
+                    "SELECT key_hash, entity_seq FROM resolution_keys WHERE key_hash IN ",
+                    &small,
+                    "",
+                )
+                .await
             }
 
             /// Stored term counts of these term hashes (absent ones are left out).
             pub async fn resolution_terms(&self, hashes: &[i64]) -> Result<Vec<(i64, i64)>> {
-                // One connection for every chunk: each pooled SQLite connection has
-                // a page cache of its own, and chunks spread over several connections
-                // read the same pages into each of them.
                 let mut conn = self.pool().acquire().await?;
-                let mut out = Vec::new();
-                for chunk in hashes.chunks(IN_CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "SELECT term_hash, n FROM resolution_terms WHERE term_hash IN (",
-                    );
-                    let mut s = q.separated(", ");
-                    for h in chunk {
-                        s.push_bind(*h);
-                    }
-                    q.push(")");
-                    out.extend(q.build_query_as::<(i64, i64)>().fetch_all(&mut *conn).await?);
-                }
-                Ok(out)
+                fetch_in(&mut conn, "SELECT term_hash, n FROM resolution_terms WHERE term_hash IN ", hashes, "").await
             }
 
             /// `(seq, cluster id)` of these persons (unresolved ones are left out).
             pub async fn resolution_members_of(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
-                // One connection for every chunk: each pooled SQLite connection has
-                // a page cache of its own, and chunks spread over several connections
-                // read the same pages into each of them.
                 let mut conn = self.pool().acquire().await?;
-                let mut out = Vec::new();
-                for chunk in seqs.chunks(IN_CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "SELECT entity_seq, cluster_id FROM resolution_members WHERE entity_seq IN (",
-                    );
-                    let mut s = q.separated(", ");
-                    for seq in chunk {
-                        s.push_bind(*seq);
-                    }
-                    q.push(")");
-                    out.extend(q.build_query_as::<(i64, String)>().fetch_all(&mut *conn).await?);
-                }
-                Ok(out)
+                fetch_in(&mut conn, "SELECT entity_seq, cluster_id FROM resolution_members WHERE entity_seq IN ", seqs, "").await
             }
 
             /// `(seq, cluster id)` of every member of these clusters, by seq.
@@ -496,22 +479,8 @@ macro_rules! resolution_impl {
                 &self,
                 clusters: &[String],
             ) -> Result<Vec<(i64, String)>> {
-                // One connection for every chunk: each pooled SQLite connection has
-                // a page cache of its own, and chunks spread over several connections
-                // read the same pages into each of them.
                 let mut conn = self.pool().acquire().await?;
-                let mut out = Vec::new();
-                for chunk in clusters.chunks(IN_CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "SELECT entity_seq, cluster_id FROM resolution_members WHERE cluster_id IN (",
-                    );
-                    let mut s = q.separated(", ");
-                    for c in chunk {
-                        s.push_bind(c.clone());
-                    }
-                    q.push(")");
-                    out.extend(q.build_query_as::<(i64, String)>().fetch_all(&mut *conn).await?);
-                }
+                let mut out = fetch_in(&mut conn, "SELECT entity_seq, cluster_id FROM resolution_members WHERE cluster_id IN ", clusters, "").await?;
                 out.sort_unstable();
                 Ok(out)
             }
@@ -542,19 +511,12 @@ macro_rules! resolution_impl {
                 let mut conn = self.pool().acquire().await?;
                 let mut out: Vec<(i64, DecisionRecord)> = Vec::new();
                 for chunk in ids.chunks(IN_CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "SELECT id, left_id, right_id, kind, probability, weights, run_id, actor, note, time FROM resolution_decisions WHERE left_id IN (",
+                    let mut q = in_list(
+                        "SELECT id, left_id, right_id, kind, probability, weights, run_id, actor, note, time FROM resolution_decisions WHERE left_id IN ",
+                        chunk,
+                        " OR right_id IN ",
                     );
-                    let mut s = q.separated(", ");
-                    for id in chunk {
-                        s.push_bind(id.clone());
-                    }
-                    q.push(") OR right_id IN (");
-                    let mut s = q.separated(", ");
-                    for id in chunk {
-                        s.push_bind(id.clone());
-                    }
-                    q.push(")");
+                    push_list(&mut q, chunk);
                     let rows = q.build().fetch_all(&mut *conn).await?;
                     let ids: Vec<i64> = rows
                         .iter()
