@@ -12,7 +12,10 @@
 //!   (longer rows take one horizontal sum per row). On [`interleave`]d rows (groups of
 //!   8 rows with their words interleaved) eight rows fill the lanes of one vector: per
 //!   group and word one broadcast AND, one `VPOPCNTQ` and one add, and no horizontal
-//!   sum at all; this is what full scans use.
+//!   sum at all; this is what full scans use. [`Kernel::and_counts_interleaved_multi`]
+//!   scans [`MULTI_QUERIES`] queries per pass: each 512-bit word of a group is loaded
+//!   once and serves every query, so rows that live in L2 are read once per four
+//!   queries instead of once per query.
 //!
 //! Every build gives the same counts as the scalar reference (property-tested for every
 //! build the CPU has).
@@ -158,6 +161,63 @@ impl Kernel {
         }
     }
 
+    /// Like [`Kernel::and_counts_interleaved`] for several queries in one pass over the
+    /// rows: `queries` holds queries of `w` words one after the other, and query `i`'s
+    /// counts go to `out[i·n..(i + 1)·n]`, where `n = groups.len() / w` is the number of
+    /// interleaved rows (padding included). The counts are those of
+    /// [`Kernel::and_counts_interleaved`] query by query.
+    ///
+    /// The AVX-512 build scans [`MULTI_QUERIES`] queries per pass: each 512-bit word of a
+    /// group is loaded once and ANDed with every query's broadcast word, so a scan of
+    /// rows that live in L2 moves a quarter of the bytes. Other builds, and the last
+    /// queries when their number is not a multiple of [`MULTI_QUERIES`], run query by
+    /// query.
+    ///
+    /// # Panics
+    /// If `w` is 0, `queries.len()` is not a multiple of `w`, `groups.len()` is not
+    /// `n · w` with `n` a multiple of 8, or `out.len()` is not `n` per query.
+    pub fn and_counts_interleaved_multi(
+        self,
+        queries: &[u64],
+        w: usize,
+        groups: &[u64],
+        out: &mut [u32],
+    ) {
+        let n = groups.len().checked_div(w).unwrap_or(0);
+        assert!(
+            w > 0
+                && queries.len().is_multiple_of(w)
+                && n.is_multiple_of(8)
+                && groups.len() == n * w
+                && out.len() == queries.len() / w * n,
+            "invariant: {} queries of {w} words against {} interleaved words into {} counts",
+            queries.len() / w.max(1),
+            groups.len(),
+            out.len()
+        );
+        if n == 0 {
+            return;
+        }
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 if self.is_available() => {
+                #[allow(unsafe_code)]
+                // SAFETY: `avx512_interleaved_multi` is `unsafe` only because of its
+                // `#[target_feature(enable = "avx512f,avx512vpopcntdq")]`, and the CPU has
+                // both (checked by `is_available` just above). Its loads and stores go
+                // through slices of exactly 8 elements.
+                unsafe {
+                    x86::avx512_interleaved_multi(queries, w, groups, out);
+                }
+            }
+            _ => {
+                for (a, o) in queries.chunks_exact(w).zip(out.chunks_exact_mut(n)) {
+                    self.and_counts_interleaved(a, groups, o);
+                }
+            }
+        }
+    }
+
     fn run<R: Rows>(self, a: &[u64], rows: &R, out: &mut [u32]) {
         match self {
             #[cfg(target_arch = "x86_64")]
@@ -186,6 +246,10 @@ impl Kernel {
         }
     }
 }
+
+/// Queries the AVX-512 build of [`Kernel::and_counts_interleaved_multi`] scans per pass
+/// over the rows.
+pub const MULTI_QUERIES: usize = 4;
 
 /// Rows the kernel reads: `n` rows of `w` words.
 trait Rows {
@@ -447,6 +511,94 @@ mod x86 {
         }
     }
 
+    /// AVX-512 counts of several queries against interleaved groups (see
+    /// `Kernel::and_counts_interleaved_multi`): `MULTI_QUERIES` at a time, the rest one by
+    /// one.
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    pub(super) fn avx512_interleaved_multi(
+        queries: &[u64],
+        w: usize,
+        groups: &[u64],
+        out: &mut [u32],
+    ) {
+        const Q: usize = super::MULTI_QUERIES;
+        let n = groups.len() / w;
+        for (qs, o) in queries.chunks(Q * w).zip(out.chunks_mut(Q * n)) {
+            if qs.len() < Q * w {
+                for (a, o) in qs.chunks_exact(w).zip(o.chunks_exact_mut(n)) {
+                    avx512_interleaved(a, groups, o);
+                }
+                continue;
+            }
+            match w {
+                16 => multi_fixed::<Q, 16>(&query_words(qs), groups, o),
+                8 => multi_fixed::<Q, 8>(&query_words(qs), groups, o),
+                32 => multi_fixed::<Q, 32>(&query_words(qs), groups, o),
+                _ => multi_any::<Q>(qs, w, groups, o),
+            }
+        }
+    }
+
+    /// `Q` queries of `W` words from `qs` (`Q · W` words).
+    #[inline]
+    fn query_words<const Q: usize, const W: usize>(qs: &[u64]) -> [[u64; W]; Q] {
+        std::array::from_fn(|i| std::array::from_fn(|k| qs[i * W + k]))
+    }
+
+    /// `Q` queries of exactly `W` words: per group and word one 512-bit load of 8 rows,
+    /// then per query one AND with the broadcast query word, one `VPOPCNTQ` and one add
+    /// into that query's accumulator.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    fn multi_fixed<const Q: usize, const W: usize>(
+        q: &[[u64; W]; Q],
+        groups: &[u64],
+        out: &mut [u32],
+    ) {
+        let n = groups.len() / W;
+        for (g, group) in groups.chunks_exact(8 * W).enumerate() {
+            let mut acc = [_mm512_setzero_si512(); Q];
+            for k in 0..W {
+                let b = load8(group, 8 * k);
+                for (acc_i, q_i) in acc.iter_mut().zip(q) {
+                    *acc_i = and_popcnt(*acc_i, _mm512_set1_epi64(q_i[k] as i64), b);
+                }
+            }
+            for (i, acc_i) in acc.iter().enumerate() {
+                store8(&mut out[i * n + 8 * g..], _mm512_cvtepi64_epi32(*acc_i));
+            }
+        }
+    }
+
+    /// Like `multi_fixed` for any query length `w`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    fn multi_any<const Q: usize>(qs: &[u64], w: usize, groups: &[u64], out: &mut [u32]) {
+        let n = groups.len() / w;
+        for (g, group) in groups.chunks_exact(8 * w).enumerate() {
+            let mut acc = [_mm512_setzero_si512(); Q];
+            for k in 0..w {
+                let b = load8(group, 8 * k);
+                for (i, acc_i) in acc.iter_mut().enumerate() {
+                    *acc_i = and_popcnt(*acc_i, _mm512_set1_epi64(qs[i * w + k] as i64), b);
+                }
+            }
+            for (i, acc_i) in acc.iter().enumerate() {
+                store8(&mut out[i * n + 8 * g..], _mm512_cvtepi64_epi32(*acc_i));
+            }
+        }
+    }
+
+    /// Stores the 8 counts `v` into `s[..8]`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn store8(s: &mut [u32], v: __m256i) {
+        let chunk: &mut [u32] = &mut s[..8];
+        // SAFETY: `chunk` is 8 `u32`s (32 bytes) long, exactly what the unaligned 256-bit
+        // store writes.
+        unsafe { _mm256_storeu_si256(chunk.as_mut_ptr().cast(), v) }
+    }
+
     /// AVX-512 counts of `out.len()` rows of `a.len()` words (`a` not empty).
     #[target_feature(enable = "avx512f,avx512vpopcntdq")]
     pub(super) fn avx512_counts<R: Rows>(a: &[u64], rows: &R, out: &mut [u32]) {
@@ -656,6 +808,59 @@ mod tests {
                 kernel.and_counts_interleaved(&a, &groups, &mut out);
                 prop_assert_eq!(&out, &expect, "{} interleaved, {} words", kernel.name(), w);
             }
+        }
+    }
+
+    /// Every build's multi-query counts against the portable single-query ones:
+    /// `n_queries` queries of `w` words against `n` rows.
+    fn check_multi(w: usize, n: usize, n_queries: usize, seed: u64) {
+        let mut state = seed;
+        let mut word = || crate::matching::splitmix(&mut state);
+        let rows: Vec<u64> = (0..w * n).map(|_| word()).collect();
+        let queries: Vec<u64> = (0..w * n_queries).map(|_| word()).collect();
+        let groups = interleave(&rows, w);
+        let padded = n.div_ceil(8) * 8;
+        let mut expect = vec![u32::MAX; padded * n_queries];
+        for (a, o) in queries
+            .chunks_exact(w)
+            .zip(expect.chunks_exact_mut(padded.max(1)))
+        {
+            Kernel::Portable.and_counts_interleaved(a, &groups, o);
+        }
+        for kernel in Kernel::ALL {
+            let mut out = vec![u32::MAX; padded * n_queries];
+            kernel.and_counts_interleaved_multi(&queries, w, &groups, &mut out);
+            assert_eq!(
+                out,
+                expect,
+                "{} multi: {n_queries} queries of {w} words, {n} rows",
+                kernel.name()
+            );
+        }
+    }
+
+    #[test]
+    fn multi_query_equals_single_query() {
+        // The fixed widths and two others; query counts around multiples of the pass
+        // size, row counts with and without a padded last group.
+        for w in [8, 16, 32, 1, 5, 33] {
+            for n_queries in [0, 1, 3, 4, 5, 8, 9, 11] {
+                for n in [0, 3, 8, 21, 64] {
+                    check_multi(w, n, n_queries, (w * 1000 + n_queries * 100 + n) as u64);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn multi_query_equals_the_reference(
+            w in 1usize..40,
+            n in 0usize..40,
+            n_queries in 0usize..11,
+            seed in any::<u64>(),
+        ) {
+            check_multi(w, n, n_queries, seed);
         }
     }
 
