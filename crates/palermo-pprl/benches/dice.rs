@@ -84,7 +84,17 @@ fn kernels(c: &mut Criterion) {
         for q in qs.chunks(MULTI_QUERIES * w) {
             for block in groups.chunks(256 * w) {
                 let out = &mut out[..q.len() / w * block.len() / w];
-                kernel.and_counts_interleaved_multi(q, w, block, out);
+                let at_least = [u32::MAX; MULTI_QUERIES];
+                let mut reached = [false; MULTI_QUERIES];
+                let n_queries = q.len() / w;
+                kernel.and_counts_interleaved_multi(
+                    q,
+                    w,
+                    block,
+                    &at_least[..n_queries],
+                    out,
+                    &mut reached[..n_queries],
+                );
                 total += out.iter().map(|&x| u64::from(x)).sum::<u64>();
             }
         }

@@ -165,7 +165,10 @@ impl Kernel {
     /// rows: `queries` holds queries of `w` words one after the other, and query `i`'s
     /// counts go to `out[i·n..(i + 1)·n]`, where `n = groups.len() / w` is the number of
     /// interleaved rows (padding included). The counts are those of
-    /// [`Kernel::and_counts_interleaved`] query by query.
+    /// [`Kernel::and_counts_interleaved`] query by query. `reached[i]` is set to whether
+    /// any of query `i`'s counts is at least `at_least[i]`, so that a caller looking for
+    /// rare counts above a bound can skip the rest (the AVX-512 build compares the
+    /// counts while they are still in registers).
     ///
     /// The AVX-512 build scans [`MULTI_QUERIES`] queries per pass: each 512-bit word of a
     /// group is loaded once and ANDed with every query's broadcast word, so a scan of
@@ -175,27 +178,36 @@ impl Kernel {
     ///
     /// # Panics
     /// If `w` is 0, `queries.len()` is not a multiple of `w`, `groups.len()` is not
-    /// `n · w` with `n` a multiple of 8, or `out.len()` is not `n` per query.
+    /// `n · w` with `n` a multiple of 8, `out.len()` is not `n` per query, or `at_least`
+    /// and `reached` do not have one element per query.
     pub fn and_counts_interleaved_multi(
         self,
         queries: &[u64],
         w: usize,
         groups: &[u64],
+        at_least: &[u32],
         out: &mut [u32],
+        reached: &mut [bool],
     ) {
         let n = groups.len().checked_div(w).unwrap_or(0);
+        let n_queries = queries.len().checked_div(w).unwrap_or(0);
         assert!(
             w > 0
                 && queries.len().is_multiple_of(w)
                 && n.is_multiple_of(8)
                 && groups.len() == n * w
-                && out.len() == queries.len() / w * n,
-            "invariant: {} queries of {w} words against {} interleaved words into {} counts",
-            queries.len() / w.max(1),
+                && out.len() == n_queries * n
+                && at_least.len() == n_queries
+                && reached.len() == n_queries,
+            "invariant: {n_queries} queries of {w} words against {} interleaved words into {} \
+             counts, {} bounds and {} flags",
             groups.len(),
-            out.len()
+            out.len(),
+            at_least.len(),
+            reached.len()
         );
         if n == 0 {
+            reached.fill(false);
             return;
         }
         match self {
@@ -207,12 +219,18 @@ impl Kernel {
                 // both (checked by `is_available` just above). Its loads and stores go
                 // through slices of exactly 8 elements.
                 unsafe {
-                    x86::avx512_interleaved_multi(queries, w, groups, out);
+                    x86::avx512_interleaved_multi(queries, w, groups, at_least, out, reached);
                 }
             }
             _ => {
-                for (a, o) in queries.chunks_exact(w).zip(out.chunks_exact_mut(n)) {
+                for (((a, o), &need), r) in queries
+                    .chunks_exact(w)
+                    .zip(out.chunks_exact_mut(n))
+                    .zip(at_least)
+                    .zip(reached.iter_mut())
+                {
                     self.and_counts_interleaved(a, groups, o);
+                    *r = reaches(o, need);
                 }
             }
         }
@@ -250,6 +268,12 @@ impl Kernel {
 /// Queries the AVX-512 build of [`Kernel::and_counts_interleaved_multi`] scans per pass
 /// over the rows.
 pub const MULTI_QUERIES: usize = 4;
+
+/// True when some count is at least `need`.
+#[inline]
+fn reaches(counts: &[u32], need: u32) -> bool {
+    counts.iter().fold(0, |m, &c| m.max(c)) >= need
+}
 
 /// Rows the kernel reads: `n` rows of `w` words.
 trait Rows {
@@ -354,9 +378,9 @@ mod x86 {
         __m256i, __m512i, _mm256_add_epi8, _mm256_add_epi64, _mm256_and_si256, _mm256_loadu_si256,
         _mm256_sad_epu8, _mm256_set1_epi8, _mm256_set1_epi64x, _mm256_setr_epi8,
         _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16, _mm256_storeu_si256,
-        _mm512_add_epi64, _mm512_and_si512, _mm512_cvtepi64_epi32, _mm512_loadu_si512,
-        _mm512_maskz_loadu_epi64, _mm512_or_si512, _mm512_popcnt_epi64, _mm512_reduce_add_epi64,
-        _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64,
+        _mm512_add_epi64, _mm512_and_si512, _mm512_cmpge_epu64_mask, _mm512_cvtepi64_epi32,
+        _mm512_loadu_si512, _mm512_maskz_loadu_epi64, _mm512_or_si512, _mm512_popcnt_epi64,
+        _mm512_reduce_add_epi64, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64,
     };
 
     use super::Rows;
@@ -519,42 +543,65 @@ mod x86 {
         queries: &[u64],
         w: usize,
         groups: &[u64],
+        at_least: &[u32],
         out: &mut [u32],
+        reached: &mut [bool],
     ) {
         const Q: usize = super::MULTI_QUERIES;
         let n = groups.len() / w;
-        for (qs, o) in queries.chunks(Q * w).zip(out.chunks_mut(Q * n)) {
+        for (((qs, o), need), r) in queries
+            .chunks(Q * w)
+            .zip(out.chunks_mut(Q * n))
+            .zip(at_least.chunks(Q))
+            .zip(reached.chunks_mut(Q))
+        {
             if qs.len() < Q * w {
-                for (a, o) in qs.chunks_exact(w).zip(o.chunks_exact_mut(n)) {
+                // The last queries, fewer than `Q`: one by one.
+                for (((a, o), &need), r) in qs
+                    .chunks_exact(w)
+                    .zip(o.chunks_exact_mut(n))
+                    .zip(need)
+                    .zip(r.iter_mut())
+                {
                     avx512_interleaved(a, groups, o);
+                    *r = super::reaches(o, need);
                 }
                 continue;
             }
+            // Every chunk but the last holds `Q` queries, bounds and flags.
+            let (Ok(need), Ok(r)) = (<&[u32; Q]>::try_from(need), <&mut [bool; Q]>::try_from(r))
+            else {
+                continue;
+            };
             match w {
-                16 => multi_fixed::<Q, 16>(&query_words(qs), groups, o),
-                8 => multi_fixed::<Q, 8>(&query_words(qs), groups, o),
-                32 => multi_fixed::<Q, 32>(&query_words(qs), groups, o),
-                _ => multi_any::<Q>(qs, w, groups, o),
+                16 => multi_fixed::<Q, 16>(qs, groups, need, o, r),
+                8 => multi_fixed::<Q, 8>(qs, groups, need, o, r),
+                32 => multi_fixed::<Q, 32>(qs, groups, need, o, r),
+                _ => multi_any::<Q>(qs, w, groups, need, o, r),
             }
         }
     }
 
-    /// `Q` queries of `W` words from `qs` (`Q · W` words).
-    #[inline]
-    fn query_words<const Q: usize, const W: usize>(qs: &[u64]) -> [[u64; W]; Q] {
-        std::array::from_fn(|i| std::array::from_fn(|k| qs[i * W + k]))
-    }
-
-    /// `Q` queries of exactly `W` words: per group and word one 512-bit load of 8 rows,
-    /// then per query one AND with the broadcast query word, one `VPOPCNTQ` and one add
-    /// into that query's accumulator.
+    /// `Q` queries of exactly `W` words (`qs`, `Q · W` words): per group and word one
+    /// 512-bit load of 8 rows, then per query one AND with the broadcast query word, one
+    /// `VPOPCNTQ` and one add into that query's accumulator; per group and query one
+    /// compare with the query's bound.
     #[inline]
     #[target_feature(enable = "avx512f,avx512vpopcntdq")]
     fn multi_fixed<const Q: usize, const W: usize>(
-        q: &[[u64; W]; Q],
+        qs: &[u64],
         groups: &[u64],
+        at_least: &[u32; Q],
         out: &mut [u32],
+        reached: &mut [bool; Q],
     ) {
+        // The queries as arrays, without a copy.
+        let (q, _) = qs.as_chunks::<W>();
+        let Ok(q) = <&[[u64; W]; Q]>::try_from(q) else {
+            return;
+        };
+        let need: [__m512i; Q] = std::array::from_fn(|i| _mm512_set1_epi64(at_least[i].into()));
+        let mut hits = [0u8; Q];
         let n = groups.len() / W;
         for (g, group) in groups.chunks_exact(8 * W).enumerate() {
             let mut acc = [_mm512_setzero_si512(); Q];
@@ -565,15 +612,28 @@ mod x86 {
                 }
             }
             for (i, acc_i) in acc.iter().enumerate() {
+                hits[i] |= _mm512_cmpge_epu64_mask(*acc_i, need[i]);
                 store8(&mut out[i * n + 8 * g..], _mm512_cvtepi64_epi32(*acc_i));
             }
+        }
+        for (r, h) in reached.iter_mut().zip(hits) {
+            *r = h != 0;
         }
     }
 
     /// Like `multi_fixed` for any query length `w`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512vpopcntdq")]
-    fn multi_any<const Q: usize>(qs: &[u64], w: usize, groups: &[u64], out: &mut [u32]) {
+    fn multi_any<const Q: usize>(
+        qs: &[u64],
+        w: usize,
+        groups: &[u64],
+        at_least: &[u32; Q],
+        out: &mut [u32],
+        reached: &mut [bool; Q],
+    ) {
+        let need: [__m512i; Q] = std::array::from_fn(|i| _mm512_set1_epi64(at_least[i].into()));
+        let mut hits = [0u8; Q];
         let n = groups.len() / w;
         for (g, group) in groups.chunks_exact(8 * w).enumerate() {
             let mut acc = [_mm512_setzero_si512(); Q];
@@ -584,8 +644,12 @@ mod x86 {
                 }
             }
             for (i, acc_i) in acc.iter().enumerate() {
+                hits[i] |= _mm512_cmpge_epu64_mask(*acc_i, need[i]);
                 store8(&mut out[i * n + 8 * g..], _mm512_cvtepi64_epi32(*acc_i));
             }
+        }
+        for (r, h) in reached.iter_mut().zip(hits) {
+            *r = h != 0;
         }
     }
 
@@ -812,7 +876,8 @@ mod tests {
     }
 
     /// Every build's multi-query counts against the portable single-query ones:
-    /// `n_queries` queries of `w` words against `n` rows.
+    /// `n_queries` queries of `w` words against `n` rows, with bounds just below, at
+    /// and just above each query's largest count.
     fn check_multi(w: usize, n: usize, n_queries: usize, seed: u64) {
         let mut state = seed;
         let mut word = || crate::matching::splitmix(&mut state);
@@ -827,15 +892,35 @@ mod tests {
         {
             Kernel::Portable.and_counts_interleaved(a, &groups, o);
         }
+        let max_count = |i: usize| expect[i * padded..(i + 1) * padded].iter().max().copied();
+        let at_least: Vec<u32> = (0..n_queries)
+            .map(|i| match (i % 4, max_count(i)) {
+                (0, Some(m)) => m,
+                (1, Some(m)) => m + 1,
+                (2, Some(m)) => m.saturating_sub(1),
+                _ => u32::MAX,
+            })
+            .collect();
+        let expect_reached: Vec<bool> = (0..n_queries)
+            .map(|i| max_count(i).is_some_and(|m| m >= at_least[i]))
+            .collect();
         for kernel in Kernel::ALL {
             let mut out = vec![u32::MAX; padded * n_queries];
-            kernel.and_counts_interleaved_multi(&queries, w, &groups, &mut out);
-            assert_eq!(
-                out,
-                expect,
+            let mut reached = vec![true; n_queries];
+            kernel.and_counts_interleaved_multi(
+                &queries,
+                w,
+                &groups,
+                &at_least,
+                &mut out,
+                &mut reached,
+            );
+            let what = format!(
                 "{} multi: {n_queries} queries of {w} words, {n} rows",
                 kernel.name()
             );
+            assert_eq!(out, expect, "{what}");
+            assert_eq!(reached, expect_reached, "{what}");
         }
     }
 

@@ -463,65 +463,48 @@ impl SortedSide {
         }
         let groups = self.groups.as_slice();
         scratch.counts.resize(n_queries * BLOCK, 0);
+        scratch.reached.resize(n_queries, false);
         let (mut g, g_end) = (lo / 8, hi.div_ceil(8));
         while g < g_end {
             let g2 = (g + BLOCK / 8).min(g_end);
             let n_rows = (g2 - g) * 8;
+            // Popcounts ascend, so the block's first row needs the least: the kernel
+            // flags the queries with a count reaching that, and in the rest of the
+            // block (nearly every one) no row is looked at.
+            scratch.need.clear();
+            scratch.need.extend(
+                scratch
+                    .ranges
+                    .iter()
+                    .map(|(pa, _)| min_count.need(pa + self.popcounts[g * 8])),
+            );
             let counts = &mut scratch.counts[..n_queries * n_rows];
             kernel.and_counts_interleaved_multi(
                 &scratch.queries,
                 w,
                 &groups[g * 8 * w..g2 * 8 * w],
+                &scratch.need,
                 counts,
+                &mut scratch.reached,
             );
-            for ((pa, r), (counts, out)) in scratch
+            for ((((pa, r), &need_lo), _), (counts, out)) in scratch
                 .ranges
                 .iter()
+                .zip(&scratch.need)
+                .zip(&scratch.reached)
                 .zip(counts.chunks_exact(n_rows).zip(out.iter_mut()))
+                .filter(|(((_, _), reached), _)| **reached)
             {
-                let (first, last) = ((g * 8).max(r.start), (g2 * 8).min(r.end));
-                if first >= last {
-                    continue;
-                }
-                // Popcounts ascend, so the first row needs the least: most rows fail
-                // this one comparison and are never looked up in the table.
-                let need_lo = min_count.need(pa + self.popcounts[first]);
-                let counts = &counts[first - g * 8..last - g * 8];
-                let mut chunks = counts.chunks_exact(8);
-                let mut j = first;
-                for chunk in &mut chunks {
-                    // Most groups of 8 hold no row near the threshold, and one vector
-                    // maximum rules them all out.
-                    if chunk.iter().fold(0, |m, &c| m.max(c)) >= need_lo {
-                        self.hits(chunk, j, *pa, need_lo, min_count, out);
+                for j in (g * 8).max(r.start)..(g2 * 8).min(r.end) {
+                    let c = counts[j - g * 8];
+                    if c >= need_lo
+                        && let Some(s) = min_count.check(c, pa + self.popcounts[j])
+                    {
+                        out.push((j as u32, s));
                     }
-                    j += 8;
                 }
-                self.hits(chunks.remainder(), j, *pa, need_lo, min_count, out);
             }
             g = g2;
-        }
-    }
-
-    /// Pushes the rows `first..first + counts.len()` whose count `counts[j - first]`
-    /// reaches the threshold with popcount `pa`, checking `need_lo` (at most what any of
-    /// them needs) before the table.
-    #[inline]
-    fn hits(
-        &self,
-        counts: &[u32],
-        first: usize,
-        pa: u32,
-        need_lo: u32,
-        min_count: &MinCount,
-        out: &mut Vec<(u32, f64)>,
-    ) {
-        for (j, &c) in (first..).zip(counts) {
-            if c >= need_lo
-                && let Some(s) = min_count.check(c, pa + self.popcounts[j])
-            {
-                out.push((j as u32, s));
-            }
         }
     }
 }
@@ -535,6 +518,10 @@ struct Scratch {
     ranges: Vec<(u32, std::ops::Range<usize>)>,
     /// The kernel's counts, query by query.
     counts: Vec<u32>,
+    /// Per query, the least count any row of the block needs.
+    need: Vec<u32>,
+    /// Per query, whether some row of the block reaches its `need`.
+    reached: Vec<bool>,
 }
 
 /// The positions in `popcounts` (sorted ascending) whose popcount `q` can reach Dice `t`
