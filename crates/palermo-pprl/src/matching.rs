@@ -87,7 +87,9 @@ pub struct Pair {
 pub struct MatchStats {
     /// `left × right`: the comparisons an all-to-all matcher would make.
     pub nominal_comparisons: u64,
-    /// Dice coefficients actually computed (after the popcount filter and blocking).
+    /// Pairs left by the popcount filter and blocking, whose Dice coefficients are
+    /// computed (a multi-query scan also counts the few rows of its neighbours' ranges
+    /// outside a query's own, and ignores them).
     pub computed_comparisons: u64,
     /// Pairs at or above the threshold, before top-k and one-to-one.
     pub candidates: u64,
