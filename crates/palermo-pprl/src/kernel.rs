@@ -15,7 +15,8 @@
 //!   sum at all; this is what full scans use. [`Kernel::and_counts_interleaved_multi`]
 //!   scans [`MULTI_QUERIES`] queries per pass: each 512-bit word of a group is loaded
 //!   once and serves every query, so rows that live in L2 are read once per four
-//!   queries instead of once per query.
+//!   queries instead of once per query; each query's counts are also compared with a
+//!   bound while in registers, so a caller looking for rare high counts skips the rest.
 //!
 //! Every build gives the same counts as the scalar reference (property-tested for every
 //! build the CPU has).
@@ -595,7 +596,8 @@ mod x86 {
         out: &mut [u32],
         reached: &mut [bool; Q],
     ) {
-        // The queries as arrays, without a copy.
+        // The queries as arrays, without a copy (the caller passes exactly `Q · W` words,
+        // so the `else` is never taken).
         let (q, _) = qs.as_chunks::<W>();
         let Ok(q) = <&[[u64; W]; Q]>::try_from(q) else {
             return;
