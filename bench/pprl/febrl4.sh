@@ -11,7 +11,11 @@
 #              PALERMO_NATIVE (a second binary built with RUSTFLAGS="-C target-cpu=native";
 #              NATIVE=1 builds it into $CARGO_TARGET_DIR/native; default 0: the kernel
 #              already picks AVX-512 or AVX2 at run time),
-#              THRESHOLD (Dice threshold for the clkhash CLKs, default 0.7 as in the harness).
+#              THRESHOLD (Dice threshold for the clkhash CLKs, default 0.7 as in the harness),
+#              KERNEL (portable, avx2 or avx512: force that popcount build in $PALERMO with
+#              `--kernel`; default: the fastest the CPU has),
+#              PALERMO_BASE (a baseline binary, e.g. the build before a change: run in turn
+#              with the others, on its default kernel, checked to write the same pairs).
 # Prints one table: F1 of both tools, median matching seconds, comparisons per second
 # (left × right / matching seconds, the figure anonlink_match.py reports) and their ratio,
 # palermo's Dice coefficients actually computed per second, and the load average.
@@ -57,7 +61,15 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$work/anonlink.jsonl"
 : >"$work/palermo.jsonl"
 : >"$work/palermo_native.jsonl"
+: >"$work/palermo_base.jsonl"
+kernel_args=()
+[ -n "${KERNEL:-}" ] && kernel_args=(--kernel "$KERNEL")
 for i in $(seq "$runs"); do
+  if [ -n "${PALERMO_BASE:-}" ]; then
+    "$PALERMO_BASE" --format json pprl match "$work/clk_a.json" "$work/clk_b.json" --threshold "$threshold" \
+      --one-to-one --out "$work/palermo_base_pairs_pos.csv" | "$py" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' \
+      >>"$work/palermo_base.jsonl"
+  fi
   if [ -n "${PALERMO_NATIVE:-}" ]; then
     "$PALERMO_NATIVE" --format json pprl match "$work/clk_a.json" "$work/clk_b.json" --threshold "$threshold" \
       --one-to-one --out "$work/palermo_native_pairs_pos.csv" | "$py" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' \
@@ -67,11 +79,15 @@ for i in $(seq "$runs"); do
     --out "$work/anonlink_pairs.csv" --ids-a "$work/clk_a.json.ids" --ids-b "$work/clk_b.json.ids" \
     2>>"$work/anonlink.jsonl"
   "$PALERMO" --format json pprl match "$work/clk_a.json" "$work/clk_b.json" --threshold "$threshold" \
-    --one-to-one --out "$work/palermo_pairs_pos.csv" | "$py" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' \
+    "${kernel_args[@]}" --one-to-one --out "$work/palermo_pairs_pos.csv" | "$py" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' \
     >>"$work/palermo.jsonl"
 done
 if [ -n "${PALERMO_NATIVE:-}" ] && ! cmp -s "$work/palermo_pairs_pos.csv" "$work/palermo_native_pairs_pos.csv"; then
   echo "the target-cpu=native build wrote different pairs" >&2
+  exit 1
+fi
+if [ -n "${PALERMO_BASE:-}" ] && ! cmp -s "$work/palermo_pairs_pos.csv" "$work/palermo_base_pairs_pos.csv"; then
+  echo "the baseline build wrote different pairs" >&2
   exit 1
 fi
 "$PALERMO" pprl match "$work/palermo_a.json" "$work/palermo_b.json" --one-to-one \
@@ -94,7 +110,7 @@ for t in anonlink_pairs palermo_pairs palermo_own_pairs; do
 done
 
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
-"$py" - "$work" "$threshold" "$load_before" "$load_after" "$(nproc)" <<'PY'
+"$py" - "$work" "$threshold" "$load_before" "$load_after" "$(nproc)" "${KERNEL:-}" <<'PY'
 import json, statistics, sys
 work, threshold, load_before, load_after, cores = sys.argv[1:6]
 an = [json.loads(l) for l in open(f"{work}/anonlink.jsonl") if l.startswith("{")]
@@ -105,14 +121,23 @@ an_cps = statistics.median(r["comparisons_per_s"] for r in an)
 pa_s = statistics.median(r["match_seconds"] for r in pa)
 pa_cps = statistics.median(r["nominal_comparisons_per_second"] for r in pa)
 na = [json.loads(l) for l in open(f"{work}/palermo_native.jsonl")]
+ba = [json.loads(l) for l in open(f"{work}/palermo_base.jsonl")]
 computed = pa[0]["computed_comparisons"]
 pa_computed_cps = statistics.median(r["computed_comparisons"] / r["match_seconds"] for r in pa)
 print(f"FEBRL4 clkhash CLKs (1024 bits), Dice >= {threshold}, {len(pa)} runs each (interleaved), medians;"
       f" {cores} cores, load average {load_before} before, {load_after} after")
 print(f"{'tool':<34}{'F1':>8}{'P':>8}{'R':>8}{'match s':>10}{'comparisons/s':>16}")
 print(f"{'anonlink (candidates + solve)':<34}{score['anonlink_pairs']['f1']:>8.4f}{score['anonlink_pairs']['precision']:>8.4f}{score['anonlink_pairs']['recall']:>8.4f}{an_s:>10.3f}{an_cps:>16.3e}")
+kernel = pa[0].get("kernel", "?")
 print(f"{'palermo pprl match --one-to-one':<34}{score['palermo_pairs']['f1']:>8.4f}{score['palermo_pairs']['precision']:>8.4f}{score['palermo_pairs']['recall']:>8.4f}{pa_s:>10.3f}{pa_cps:>16.3e}")
 ratio = pa_cps / an_cps
+print(f"  ({kernel} kernel{', forced' if len(sys.argv) > 6 and sys.argv[6] else ''})")
+if ba:
+    ba_s = statistics.median(r["match_seconds"] for r in ba)
+    ba_cps = statistics.median(r["nominal_comparisons_per_second"] for r in ba)
+    print(f"{'  baseline build (PALERMO_BASE)':<34}{'(same pairs)':>24}{ba_s:>10.3f}{ba_cps:>16.3e}")
+    print(f"baseline build: ratio {ba_cps / an_cps:.1f}x; this build / baseline: {pa_cps / ba_cps:.2f}x; "
+          f"per run baseline {[round(r['match_seconds'], 4) for r in ba]} s")
 if na:
     na_s = statistics.median(r["match_seconds"] for r in na)
     na_cps = statistics.median(r["nominal_comparisons_per_second"] for r in na)

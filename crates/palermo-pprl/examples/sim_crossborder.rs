@@ -224,6 +224,7 @@ fn main() {
                 top_k: None,
                 one_to_one: false,
                 blocking: Blocking::Exhaustive,
+                kernel: None,
             };
             let (pairs, _) = palermo_pprl::match_clks(clks, clks, &mc).unwrap();
             let mut out = String::new();
@@ -260,6 +261,7 @@ fn main() {
                 top_k: None,
                 one_to_one: false,
                 blocking: Blocking::Exhaustive,
+                kernel: None,
             };
             let (pairs, _) = palermo_pprl::match_clks(clks_a, clks_b, &mc).unwrap();
             let tp = pairs

@@ -12,7 +12,11 @@
 //!   (longer rows take one horizontal sum per row). On [`interleave`]d rows (groups of
 //!   8 rows with their words interleaved) eight rows fill the lanes of one vector: per
 //!   group and word one broadcast AND, one `VPOPCNTQ` and one add, and no horizontal
-//!   sum at all; this is what full scans use.
+//!   sum at all; this is what full scans use. [`Kernel::and_counts_interleaved_multi`]
+//!   scans [`MULTI_QUERIES`] queries per pass: each 512-bit word of a group is loaded
+//!   once and serves every query, so rows that live in L2 are read once per four
+//!   queries instead of once per query; each query's counts are also compared with a
+//!   bound while in registers, so a caller looking for rare high counts skips the rest.
 //!
 //! Every build gives the same counts as the scalar reference (property-tested for every
 //! build the CPU has).
@@ -158,6 +162,81 @@ impl Kernel {
         }
     }
 
+    /// Like [`Kernel::and_counts_interleaved`] for several queries in one pass over the
+    /// rows: `queries` holds queries of `w` words one after the other, and query `i`'s
+    /// counts go to `out[i·n..(i + 1)·n]`, where `n = groups.len() / w` is the number of
+    /// interleaved rows (padding included). The counts are those of
+    /// [`Kernel::and_counts_interleaved`] query by query. `reached[i]` is set to whether
+    /// any of query `i`'s counts is at least `at_least[i]`, so that a caller looking for
+    /// rare counts above a bound can skip the rest (the AVX-512 build compares the
+    /// counts while they are still in registers).
+    ///
+    /// The AVX-512 build scans [`MULTI_QUERIES`] queries per pass: each 512-bit word of a
+    /// group is loaded once and ANDed with every query's broadcast word, so a scan of
+    /// rows that live in L2 moves a quarter of the bytes. Other builds, and the last
+    /// queries when their number is not a multiple of [`MULTI_QUERIES`], run query by
+    /// query.
+    ///
+    /// # Panics
+    /// If `w` is 0, `queries.len()` is not a multiple of `w`, `groups.len()` is not
+    /// `n · w` with `n` a multiple of 8, `out.len()` is not `n` per query, or `at_least`
+    /// and `reached` do not have one element per query.
+    pub fn and_counts_interleaved_multi(
+        self,
+        queries: &[u64],
+        w: usize,
+        groups: &[u64],
+        at_least: &[u32],
+        out: &mut [u32],
+        reached: &mut [bool],
+    ) {
+        let n = groups.len().checked_div(w).unwrap_or(0);
+        let n_queries = queries.len().checked_div(w).unwrap_or(0);
+        assert!(
+            w > 0
+                && queries.len().is_multiple_of(w)
+                && n.is_multiple_of(8)
+                && groups.len() == n * w
+                && out.len() == n_queries * n
+                && at_least.len() == n_queries
+                && reached.len() == n_queries,
+            "invariant: {n_queries} queries of {w} words against {} interleaved words into {} \
+             counts, {} bounds and {} flags",
+            groups.len(),
+            out.len(),
+            at_least.len(),
+            reached.len()
+        );
+        if n == 0 {
+            reached.fill(false);
+            return;
+        }
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 if self.is_available() => {
+                #[allow(unsafe_code)]
+                // SAFETY: `avx512_interleaved_multi` is `unsafe` only because of its
+                // `#[target_feature(enable = "avx512f,avx512vpopcntdq")]`, and the CPU has
+                // both (checked by `is_available` just above). Its loads and stores go
+                // through slices of exactly 8 elements.
+                unsafe {
+                    x86::avx512_interleaved_multi(queries, w, groups, at_least, out, reached);
+                }
+            }
+            _ => {
+                for (((a, o), &need), r) in queries
+                    .chunks_exact(w)
+                    .zip(out.chunks_exact_mut(n))
+                    .zip(at_least)
+                    .zip(reached.iter_mut())
+                {
+                    self.and_counts_interleaved(a, groups, o);
+                    *r = reaches(o, need);
+                }
+            }
+        }
+    }
+
     fn run<R: Rows>(self, a: &[u64], rows: &R, out: &mut [u32]) {
         match self {
             #[cfg(target_arch = "x86_64")]
@@ -185,6 +264,16 @@ impl Kernel {
             _ => portable_counts(a, rows, out),
         }
     }
+}
+
+/// Queries the AVX-512 build of [`Kernel::and_counts_interleaved_multi`] scans per pass
+/// over the rows.
+pub const MULTI_QUERIES: usize = 4;
+
+/// True when some count is at least `need`.
+#[inline]
+fn reaches(counts: &[u32], need: u32) -> bool {
+    counts.iter().fold(0, |m, &c| m.max(c)) >= need
 }
 
 /// Rows the kernel reads: `n` rows of `w` words.
@@ -290,9 +379,9 @@ mod x86 {
         __m256i, __m512i, _mm256_add_epi8, _mm256_add_epi64, _mm256_and_si256, _mm256_loadu_si256,
         _mm256_sad_epu8, _mm256_set1_epi8, _mm256_set1_epi64x, _mm256_setr_epi8,
         _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16, _mm256_storeu_si256,
-        _mm512_add_epi64, _mm512_and_si512, _mm512_cvtepi64_epi32, _mm512_loadu_si512,
-        _mm512_maskz_loadu_epi64, _mm512_or_si512, _mm512_popcnt_epi64, _mm512_reduce_add_epi64,
-        _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64,
+        _mm512_add_epi64, _mm512_and_si512, _mm512_cmpge_epu64_mask, _mm512_cvtepi64_epi32,
+        _mm512_loadu_si512, _mm512_maskz_loadu_epi64, _mm512_or_si512, _mm512_popcnt_epi64,
+        _mm512_reduce_add_epi64, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64,
     };
 
     use super::Rows;
@@ -445,6 +534,135 @@ mod x86 {
             // store writes.
             unsafe { _mm256_storeu_si256(o.as_mut_ptr().cast(), counts) }
         }
+    }
+
+    /// AVX-512 counts of several queries against interleaved groups (see
+    /// `Kernel::and_counts_interleaved_multi`): `MULTI_QUERIES` at a time, the rest one by
+    /// one.
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    pub(super) fn avx512_interleaved_multi(
+        queries: &[u64],
+        w: usize,
+        groups: &[u64],
+        at_least: &[u32],
+        out: &mut [u32],
+        reached: &mut [bool],
+    ) {
+        const Q: usize = super::MULTI_QUERIES;
+        let n = groups.len() / w;
+        for (((qs, o), need), r) in queries
+            .chunks(Q * w)
+            .zip(out.chunks_mut(Q * n))
+            .zip(at_least.chunks(Q))
+            .zip(reached.chunks_mut(Q))
+        {
+            if qs.len() < Q * w {
+                // The last queries, fewer than `Q`: one by one.
+                for (((a, o), &need), r) in qs
+                    .chunks_exact(w)
+                    .zip(o.chunks_exact_mut(n))
+                    .zip(need)
+                    .zip(r.iter_mut())
+                {
+                    avx512_interleaved(a, groups, o);
+                    *r = super::reaches(o, need);
+                }
+                continue;
+            }
+            // Every chunk but the last holds `Q` queries, bounds and flags.
+            let (Ok(need), Ok(r)) = (<&[u32; Q]>::try_from(need), <&mut [bool; Q]>::try_from(r))
+            else {
+                continue;
+            };
+            match w {
+                16 => multi_fixed::<Q, 16>(qs, groups, need, o, r),
+                8 => multi_fixed::<Q, 8>(qs, groups, need, o, r),
+                32 => multi_fixed::<Q, 32>(qs, groups, need, o, r),
+                _ => multi_any::<Q>(qs, w, groups, need, o, r),
+            }
+        }
+    }
+
+    /// `Q` queries of exactly `W` words (`qs`, `Q · W` words): per group and word one
+    /// 512-bit load of 8 rows, then per query one AND with the broadcast query word, one
+    /// `VPOPCNTQ` and one add into that query's accumulator; per group and query one
+    /// compare with the query's bound.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    fn multi_fixed<const Q: usize, const W: usize>(
+        qs: &[u64],
+        groups: &[u64],
+        at_least: &[u32; Q],
+        out: &mut [u32],
+        reached: &mut [bool; Q],
+    ) {
+        // The queries as arrays, without a copy (the caller passes exactly `Q · W` words,
+        // so the `else` is never taken).
+        let (q, _) = qs.as_chunks::<W>();
+        let Ok(q) = <&[[u64; W]; Q]>::try_from(q) else {
+            return;
+        };
+        let need: [__m512i; Q] = std::array::from_fn(|i| _mm512_set1_epi64(at_least[i].into()));
+        let mut hits = [0u8; Q];
+        let n = groups.len() / W;
+        for (g, group) in groups.chunks_exact(8 * W).enumerate() {
+            let mut acc = [_mm512_setzero_si512(); Q];
+            for k in 0..W {
+                let b = load8(group, 8 * k);
+                for (acc_i, q_i) in acc.iter_mut().zip(q) {
+                    *acc_i = and_popcnt(*acc_i, _mm512_set1_epi64(q_i[k] as i64), b);
+                }
+            }
+            for (i, acc_i) in acc.iter().enumerate() {
+                hits[i] |= _mm512_cmpge_epu64_mask(*acc_i, need[i]);
+                store8(&mut out[i * n + 8 * g..], _mm512_cvtepi64_epi32(*acc_i));
+            }
+        }
+        for (r, h) in reached.iter_mut().zip(hits) {
+            *r = h != 0;
+        }
+    }
+
+    /// Like `multi_fixed` for any query length `w`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    fn multi_any<const Q: usize>(
+        qs: &[u64],
+        w: usize,
+        groups: &[u64],
+        at_least: &[u32; Q],
+        out: &mut [u32],
+        reached: &mut [bool; Q],
+    ) {
+        let need: [__m512i; Q] = std::array::from_fn(|i| _mm512_set1_epi64(at_least[i].into()));
+        let mut hits = [0u8; Q];
+        let n = groups.len() / w;
+        for (g, group) in groups.chunks_exact(8 * w).enumerate() {
+            let mut acc = [_mm512_setzero_si512(); Q];
+            for k in 0..w {
+                let b = load8(group, 8 * k);
+                for (i, acc_i) in acc.iter_mut().enumerate() {
+                    *acc_i = and_popcnt(*acc_i, _mm512_set1_epi64(qs[i * w + k] as i64), b);
+                }
+            }
+            for (i, acc_i) in acc.iter().enumerate() {
+                hits[i] |= _mm512_cmpge_epu64_mask(*acc_i, need[i]);
+                store8(&mut out[i * n + 8 * g..], _mm512_cvtepi64_epi32(*acc_i));
+            }
+        }
+        for (r, h) in reached.iter_mut().zip(hits) {
+            *r = h != 0;
+        }
+    }
+
+    /// Stores the 8 counts `v` into `s[..8]`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn store8(s: &mut [u32], v: __m256i) {
+        let chunk: &mut [u32] = &mut s[..8];
+        // SAFETY: `chunk` is 8 `u32`s (32 bytes) long, exactly what the unaligned 256-bit
+        // store writes.
+        unsafe { _mm256_storeu_si256(chunk.as_mut_ptr().cast(), v) }
     }
 
     /// AVX-512 counts of `out.len()` rows of `a.len()` words (`a` not empty).
@@ -656,6 +874,80 @@ mod tests {
                 kernel.and_counts_interleaved(&a, &groups, &mut out);
                 prop_assert_eq!(&out, &expect, "{} interleaved, {} words", kernel.name(), w);
             }
+        }
+    }
+
+    /// Every build's multi-query counts against the portable single-query ones:
+    /// `n_queries` queries of `w` words against `n` rows, with bounds just below, at
+    /// and just above each query's largest count.
+    fn check_multi(w: usize, n: usize, n_queries: usize, seed: u64) {
+        let mut state = seed;
+        let mut word = || crate::matching::splitmix(&mut state);
+        let rows: Vec<u64> = (0..w * n).map(|_| word()).collect();
+        let queries: Vec<u64> = (0..w * n_queries).map(|_| word()).collect();
+        let groups = interleave(&rows, w);
+        let padded = n.div_ceil(8) * 8;
+        let mut expect = vec![u32::MAX; padded * n_queries];
+        for (a, o) in queries
+            .chunks_exact(w)
+            .zip(expect.chunks_exact_mut(padded.max(1)))
+        {
+            Kernel::Portable.and_counts_interleaved(a, &groups, o);
+        }
+        let max_count = |i: usize| expect[i * padded..(i + 1) * padded].iter().max().copied();
+        let at_least: Vec<u32> = (0..n_queries)
+            .map(|i| match (i % 4, max_count(i)) {
+                (0, Some(m)) => m,
+                (1, Some(m)) => m + 1,
+                (2, Some(m)) => m.saturating_sub(1),
+                _ => u32::MAX,
+            })
+            .collect();
+        let expect_reached: Vec<bool> = (0..n_queries)
+            .map(|i| max_count(i).is_some_and(|m| m >= at_least[i]))
+            .collect();
+        for kernel in Kernel::ALL {
+            let mut out = vec![u32::MAX; padded * n_queries];
+            let mut reached = vec![true; n_queries];
+            kernel.and_counts_interleaved_multi(
+                &queries,
+                w,
+                &groups,
+                &at_least,
+                &mut out,
+                &mut reached,
+            );
+            let what = format!(
+                "{} multi: {n_queries} queries of {w} words, {n} rows",
+                kernel.name()
+            );
+            assert_eq!(out, expect, "{what}");
+            assert_eq!(reached, expect_reached, "{what}");
+        }
+    }
+
+    #[test]
+    fn multi_query_equals_single_query() {
+        // The fixed widths and two others; query counts around multiples of the pass
+        // size, row counts with and without a padded last group.
+        for w in [8, 16, 32, 1, 5, 33] {
+            for n_queries in [0, 1, 3, 4, 5, 8, 9, 11] {
+                for n in [0, 3, 8, 21, 64] {
+                    check_multi(w, n, n_queries, (w * 1000 + n_queries * 100 + n) as u64);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn multi_query_equals_the_reference(
+            w in 1usize..40,
+            n in 0usize..40,
+            n_queries in 0usize..11,
+            seed in any::<u64>(),
+        ) {
+            check_multi(w, n, n_queries, seed);
         }
     }
 

@@ -16,7 +16,11 @@
 //! aligned rows (AVX-512 `VPOPCNTQ`, AVX2 + POPCNT or portable, chosen at run time),
 //! then one table lookup per row decides the threshold: `min_count[|a| + |b|]` is the
 //! smallest intersection whose Dice reaches it, so no division is done for pairs that
-//! fail. Left encodings are spread over all cores.
+//! fail. Left encodings are taken in popcount order, [`MULTI_QUERIES`] at a time, so
+//! that one pass of the multi-query kernel over the union of their (nearly equal)
+//! popcount ranges serves all of them; these chunks are spread over all cores.
+//!
+//! [`MULTI_QUERIES`]: crate::kernel::MULTI_QUERIES
 
 use std::collections::HashMap;
 
@@ -26,7 +30,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::clks::{Clks, dice};
 use crate::error::{Error, Result};
-use crate::kernel::{AlignedWords, Kernel, interleave};
+use crate::kernel::{AlignedWords, Kernel, MULTI_QUERIES, interleave};
 use crate::scoring::FieldScoring;
 
 /// How candidate pairs are chosen before Dice is computed.
@@ -60,6 +64,10 @@ pub struct MatchConfig {
     pub one_to_one: bool,
     /// Candidate selection.
     pub blocking: Blocking,
+    /// The popcount kernel build (`None`: the fastest this CPU has, [`Kernel::detect`]).
+    /// A build the CPU lacks is an error; forcing one lets a benchmark measure, say, the
+    /// AVX2 build on a CPU with AVX-512.
+    pub kernel: Option<Kernel>,
 }
 
 /// One scored pair: positions in the left and right sets and the score (the Dice
@@ -79,7 +87,9 @@ pub struct Pair {
 pub struct MatchStats {
     /// `left × right`: the comparisons an all-to-all matcher would make.
     pub nominal_comparisons: u64,
-    /// Dice coefficients actually computed (after the popcount filter and blocking).
+    /// Pairs left by the popcount filter and blocking, whose Dice coefficients are
+    /// computed (a multi-query scan also counts the few rows of its neighbours' ranges
+    /// outside a query's own, and ignores them).
     pub computed_comparisons: u64,
     /// Pairs at or above the threshold, before top-k and one-to-one.
     pub candidates: u64,
@@ -91,7 +101,7 @@ pub struct MatchStats {
 ///
 /// Returns the pairs sorted by left position, best score first, and the statistics.
 /// Errors: encodings of different lengths, a threshold outside `(0, 1]`, LSH bands of
-/// 0 or more than 64 bits, `top_k` of 0.
+/// 0 or more than 64 bits, `top_k` of 0, a kernel build this CPU lacks.
 pub fn match_clks(
     left: &Clks,
     right: &Clks,
@@ -109,7 +119,7 @@ pub fn match_clks(
         Blocking::Auto => (nominal > AUTO_EXHAUSTIVE_LIMIT).then_some((32, 16)),
     };
     let lsh = lsh_params.map(|(bands, bits)| LshIndex::new(&sorted, bands, bits));
-    let kernel = Kernel::detect();
+    let kernel = config.kernel.unwrap_or_else(Kernel::detect);
     // Field segments: the kernel finds the pairs whose whole-encoding Dice reaches the
     // scoring's first pass, and those are scored field by field.
     let scoring = left.scoring().or(right.scoring());
@@ -122,58 +132,94 @@ pub fn match_clks(
         Some(_) => (0..right.len()).map(|_| AtomicU32::new(0)).collect(),
         None => Vec::new(),
     };
-    let per_left: Vec<(Vec<Pair>, u64, u32)> = (0..left.len())
-        .into_par_iter()
-        .with_min_len(16)
-        .map_init(
-            || vec![0u32; BLOCK],
-            |buf, i| {
-                let mut hits = Vec::new();
-                let (a, pa) = (left.row(i), left.popcount(i));
-                let computed = match &lsh {
-                    None => sorted.scan_range(kernel, a, pa, first, &min_count, buf, &mut hits),
-                    Some(index) => index.scan(kernel, &sorted, a, pa, first, &min_count, &mut hits),
-                };
-                let mut left_namesakes = 0u32;
-                if let Some((range, similarity, _)) = &namesakes {
-                    // A namesake pair always passes the first pass: its name segments,
-                    // more than half of the encoding, nearly coincide.
-                    for (j, _) in &hits {
-                        let b = sorted.row(*j as usize);
-                        if dice(&a[range.clone()], &b[range.clone()]) >= *similarity {
-                            left_namesakes += 1;
-                            right_namesakes[*j as usize].fetch_add(1, Ordering::Relaxed);
-                        }
+    // What follows the scan for left encoding `i` with its hits `(sorted position,
+    // Dice)`: the namesake counts, the field scores, and its pairs best first.
+    let finish = |i: usize, mut hits: Vec<(u32, f64)>| -> (Vec<Pair>, u32) {
+        let a = left.row(i);
+        let mut left_namesakes = 0u32;
+        if let Some((range, similarity, _)) = &namesakes {
+            // A namesake pair always passes the first pass: its name segments, more than
+            // half of the encoding, nearly coincide.
+            for (j, _) in &hits {
+                let b = sorted.row(*j as usize);
+                if dice(&a[range.clone()], &b[range.clone()]) >= *similarity {
+                    left_namesakes += 1;
+                    right_namesakes[*j as usize].fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        if let Some(scoring) = scoring {
+            // The namesake term only lowers a score, so a pair below the threshold here
+            // stays below it.
+            hits.retain_mut(|(j, score)| {
+                *score = scoring.score(a, sorted.row(*j as usize));
+                *score >= config.threshold
+            });
+        }
+        let mut pairs: Vec<Pair> = hits
+            .into_iter()
+            .map(|(j, score)| Pair {
+                left: i as u32,
+                // The sorted position until the namesake term is applied.
+                right: if namesakes.is_some() {
+                    j
+                } else {
+                    sorted.order[j as usize]
+                },
+                score,
+            })
+            .collect();
+        if namesakes.is_none() {
+            pairs.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.right.cmp(&b.right)));
+        }
+        (pairs, left_namesakes)
+    };
+    // The left side in popcount order, `MULTI_QUERIES` at a time: neighbours in that
+    // order have nearly the same popcount range on the right, so the multi-query kernel
+    // scans their common range once for all of them.
+    let mut left_order: Vec<u32> = (0..left.len() as u32).collect();
+    left_order.sort_by_key(|&i| (left.popcount(i as usize), i));
+    // Per left encoding: its position, pairs, comparisons and namesakes.
+    type Scanned = (u32, Vec<Pair>, u64, u32);
+    let per_chunk: Vec<Vec<Scanned>> = left_order
+        .par_chunks(MULTI_QUERIES)
+        .with_min_len(4)
+        .map_init(Scratch::default, |scratch, chunk| {
+            let mut hits: Vec<Vec<(u32, f64)>> = vec![Vec::new(); chunk.len()];
+            let mut computed = vec![0u64; chunk.len()];
+            match &lsh {
+                None => sorted.scan_ranges(
+                    kernel,
+                    left,
+                    chunk,
+                    first,
+                    &min_count,
+                    scratch,
+                    &mut hits,
+                    &mut computed,
+                ),
+                Some(index) => {
+                    for ((&i, hits), computed) in chunk.iter().zip(&mut hits).zip(&mut computed) {
+                        let (a, pa) = (left.row(i as usize), left.popcount(i as usize));
+                        *computed = index.scan(kernel, &sorted, a, pa, first, &min_count, hits);
                     }
                 }
-                if let Some(scoring) = scoring {
-                    // The namesake term only lowers a score, so a pair below the threshold
-                    // here stays below it.
-                    hits.retain_mut(|(j, score)| {
-                        *score = scoring.score(a, sorted.row(*j as usize));
-                        *score >= config.threshold
-                    });
-                }
-                let mut pairs: Vec<Pair> = hits
-                    .into_iter()
-                    .map(|(j, score)| Pair {
-                        left: i as u32,
-                        // The sorted position until the namesake term is applied.
-                        right: if namesakes.is_some() {
-                            j
-                        } else {
-                            sorted.order[j as usize]
-                        },
-                        score,
-                    })
-                    .collect();
-                if namesakes.is_none() {
-                    pairs.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.right.cmp(&b.right)));
-                }
-                (pairs, computed, left_namesakes)
-            },
-        )
+            }
+            chunk
+                .iter()
+                .zip(hits)
+                .zip(computed)
+                .map(|((&i, hits), computed)| {
+                    let (pairs, left_namesakes) = finish(i as usize, hits);
+                    (i, pairs, computed, left_namesakes)
+                })
+                .collect()
+        })
         .collect();
+    let mut per_left: Vec<(Vec<Pair>, u64, u32)> = vec![(Vec::new(), 0, 0); left.len()];
+    for (i, pairs, computed, left_namesakes) in per_chunk.into_iter().flatten() {
+        per_left[i as usize] = (pairs, computed, left_namesakes);
+    }
     let per_left: Vec<(Vec<Pair>, u64)> = per_left
         .into_iter()
         .map(|(mut pairs, computed, left_namesakes)| {
@@ -263,6 +309,12 @@ fn validate(left: &Clks, right: &Clks, config: &MatchConfig) -> Result<()> {
         return Err(Error::InvalidConfig {
             field: "threshold",
             reason: format!("{t} is not in (0, 1]"),
+        });
+    }
+    if let Some(kernel) = config.kernel.filter(|k| !k.is_available()) {
+        return Err(Error::InvalidConfig {
+            field: "kernel",
+            reason: format!("this CPU cannot run the {} build", kernel.name()),
         });
     }
     if config.top_k == Some(0) {
@@ -373,48 +425,105 @@ impl SortedSide {
         popcount_range(&self.popcounts, p, t)
     }
 
-    /// Scans the popcount range of `a`; returns the number of comparisons made.
+    /// Scans the popcount ranges of the left encodings `chunk` (at most
+    /// `MULTI_QUERIES`) in one pass over the union of their ranges, and pushes each one's
+    /// hits `(sorted position, Dice)` to `out[k]`; `computed[k]` gets the size of its own
+    /// popcount range (the rows of the union outside it are counted by the kernel but
+    /// ignored here).
     #[allow(clippy::too_many_arguments)]
-    fn scan_range(
+    fn scan_ranges(
         &self,
         kernel: Kernel,
-        a: &[u64],
-        pa: u32,
+        left: &Clks,
+        chunk: &[u32],
         t: f64,
         min_count: &MinCount,
-        buf: &mut [u32],
-        out: &mut Vec<(u32, f64)>,
-    ) -> u64 {
-        let r = self.range(pa, t);
-        if a.is_empty() {
-            return 0;
-        }
-        if r.is_empty() {
-            return 0;
-        }
+        scratch: &mut Scratch,
+        out: &mut [Vec<(u32, f64)>],
+        computed: &mut [u64],
+    ) {
         let w = self.n_words;
+        if w == 0 {
+            return;
+        }
+        let n_queries = chunk.len();
+        let (mut lo, mut hi) = (usize::MAX, 0);
+        scratch.queries.clear();
+        scratch.ranges.clear();
+        for (k, &i) in chunk.iter().enumerate() {
+            let pa = left.popcount(i as usize);
+            let r = self.range(pa, t);
+            computed[k] = r.len() as u64;
+            if !r.is_empty() {
+                (lo, hi) = (lo.min(r.start), hi.max(r.end));
+            }
+            scratch.queries.extend_from_slice(left.row(i as usize));
+            scratch.ranges.push((pa, r));
+        }
+        if lo >= hi {
+            return;
+        }
         let groups = self.groups.as_slice();
-        let (mut g, g_end) = (r.start / 8, r.end.div_ceil(8));
+        scratch.counts.resize(n_queries * BLOCK, 0);
+        scratch.reached.resize(n_queries, false);
+        let (mut g, g_end) = (lo / 8, hi.div_ceil(8));
         while g < g_end {
-            let g2 = (g + buf.len() / 8).min(g_end);
-            let counts = &mut buf[..(g2 - g) * 8];
-            kernel.and_counts_interleaved(a, &groups[g * 8 * w..g2 * 8 * w], counts);
-            let (first, last) = ((g * 8).max(r.start), (g2 * 8).min(r.end));
-            // Popcounts ascend, so the first row needs the least: most rows fail this
-            // one comparison and are never looked up in the table.
-            let need_lo = min_count.need(pa + self.popcounts[first]);
-            for j in first..last {
-                let c = counts[j - g * 8];
-                if c >= need_lo
-                    && let Some(s) = min_count.check(c, pa + self.popcounts[j])
-                {
-                    out.push((j as u32, s));
+            let g2 = (g + BLOCK / 8).min(g_end);
+            let n_rows = (g2 - g) * 8;
+            // Popcounts ascend, so the block's first row needs the least: the kernel
+            // flags the queries with a count reaching that, and in the rest of the
+            // block (nearly every one) no row is looked at.
+            scratch.need.clear();
+            scratch.need.extend(
+                scratch
+                    .ranges
+                    .iter()
+                    .map(|(pa, _)| min_count.need(pa + self.popcounts[g * 8])),
+            );
+            let counts = &mut scratch.counts[..n_queries * n_rows];
+            kernel.and_counts_interleaved_multi(
+                &scratch.queries,
+                w,
+                &groups[g * 8 * w..g2 * 8 * w],
+                &scratch.need,
+                counts,
+                &mut scratch.reached,
+            );
+            for ((((pa, r), &need_lo), _), (counts, out)) in scratch
+                .ranges
+                .iter()
+                .zip(&scratch.need)
+                .zip(&scratch.reached)
+                .zip(counts.chunks_exact(n_rows).zip(out.iter_mut()))
+                .filter(|(((_, _), reached), _)| **reached)
+            {
+                for j in (g * 8).max(r.start)..(g2 * 8).min(r.end) {
+                    let c = counts[j - g * 8];
+                    if c >= need_lo
+                        && let Some(s) = min_count.check(c, pa + self.popcounts[j])
+                    {
+                        out.push((j as u32, s));
+                    }
                 }
             }
             g = g2;
         }
-        r.len() as u64
     }
+}
+
+/// Per-thread buffers of `SortedSide::scan_ranges`.
+#[derive(Default)]
+struct Scratch {
+    /// The chunk's queries, one after the other.
+    queries: Vec<u64>,
+    /// Each query's popcount and popcount range.
+    ranges: Vec<(u32, std::ops::Range<usize>)>,
+    /// The kernel's counts, query by query.
+    counts: Vec<u32>,
+    /// Per query, the least count any row of the block needs.
+    need: Vec<u32>,
+    /// Per query, whether some row of the block reaches its `need`.
+    reached: Vec<bool>,
 }
 
 /// The positions in `popcounts` (sorted ascending) whose popcount `q` can reach Dice `t`
@@ -521,6 +630,7 @@ mod tests {
             top_k: None,
             one_to_one: false,
             blocking,
+            kernel: None,
         }
     }
 
@@ -639,6 +749,32 @@ mod tests {
                         (p.score - dice(l.row(p.left as usize), r.row(p.right as usize))).abs()
                             < 1e-12
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_kernel_gives_the_same_pairs() {
+        // 61 left encodings: the last chunk of the multi-query scan holds one.
+        for n_words in [16, 3] {
+            let (l, r) = sets(61, n_words, n_words * 8);
+            let portable = MatchConfig {
+                kernel: Some(Kernel::Portable),
+                ..config(0.6, Blocking::Exhaustive)
+            };
+            let expect = match_clks(&l, &r, &portable).unwrap();
+            for kernel in Kernel::ALL {
+                let c = MatchConfig {
+                    kernel: Some(kernel),
+                    ..portable
+                };
+                match match_clks(&l, &r, &c) {
+                    Ok(res) => assert_eq!(res, expect, "{} {n_words} words", kernel.name()),
+                    Err(e) => {
+                        assert!(!kernel.is_available(), "{e}");
+                        assert!(e.to_string().contains("cannot run"), "{e}");
+                    }
                 }
             }
         }

@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use palermo_pprl::attack::{AttackConfig, AttackScore, Knowledge};
 use palermo_pprl::{
-    Blocking, Calibration, EncodeConfig, Encoder, Encodings, Hardening, MatchConfig, codec,
+    Blocking, Calibration, EncodeConfig, Encoder, Encodings, Hardening, Kernel, MatchConfig, codec,
 };
 use palermo_resolve::Mapping;
 use serde::Serialize;
@@ -68,6 +68,17 @@ pub(crate) enum BlockingArg {
     Exhaustive,
     /// Hamming-LSH bit sampling (`--lsh-bands`, `--lsh-bits`).
     Lsh,
+}
+
+/// The popcount kernel build for `match`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum KernelArg {
+    /// Plain Rust, any CPU.
+    Portable,
+    /// AVX2 + POPCNT.
+    Avx2,
+    /// AVX-512F + AVX-512 VPOPCNTDQ.
+    Avx512,
 }
 
 /// Arguments of `palermo pprl encode`.
@@ -138,6 +149,9 @@ pub(crate) struct MatchArgs {
     /// Keep only pairs whose calibrated probability reaches P (needs --calibration).
     #[arg(long, value_name = "P")]
     min_probability: Option<f64>,
+    /// Force a popcount kernel build (default: the fastest this CPU has); for benchmarks.
+    #[arg(long, value_enum)]
+    kernel: Option<KernelArg>,
 }
 
 /// Arguments of `palermo pprl calibrate`.
@@ -204,6 +218,7 @@ struct MatchReport {
     n_bits: usize,
     threshold: f64,
     blocking: &'static str,
+    kernel: &'static str,
     nominal_comparisons: u64,
     computed_comparisons: u64,
     candidates: u64,
@@ -363,6 +378,11 @@ fn run_match(ctx: &Ctx, args: MatchArgs) -> Result<(), CliError> {
         top_k: args.top_k,
         one_to_one: args.one_to_one,
         blocking,
+        kernel: args.kernel.map(|k| match k {
+            KernelArg::Portable => Kernel::Portable,
+            KernelArg::Avx2 => Kernel::Avx2,
+            KernelArg::Avx512 => Kernel::Avx512,
+        }),
     };
     let match_start = Instant::now();
     let (mut pairs, stats) =
@@ -398,6 +418,7 @@ fn run_match(ctx: &Ctx, args: MatchArgs) -> Result<(), CliError> {
         n_bits: left.clks.n_bits(),
         threshold,
         blocking: if stats.lsh { "lsh" } else { "exhaustive" },
+        kernel: config.kernel.unwrap_or_else(Kernel::detect).name(),
         nominal_comparisons: stats.nominal_comparisons,
         computed_comparisons: stats.computed_comparisons,
         candidates: stats.candidates,
@@ -410,12 +431,13 @@ fn run_match(ctx: &Ctx, args: MatchArgs) -> Result<(), CliError> {
     };
     ctx.report(&report, |r| {
         format!(
-            "matched {} × {} encodings ({} bits, {}): {} comparisons computed of {}, {} candidates at dice ≥ {}, {} pairs → {}\n\
+            "matched {} × {} encodings ({} bits, {}, {} kernel): {} comparisons computed of {}, {} candidates at dice ≥ {}, {} pairs → {}\n\
              match {:.3} s ({:.3e} nominal comparisons/s), total {:.3} s\n",
             r.left_records,
             r.right_records,
             r.n_bits,
             r.blocking,
+            r.kernel,
             r.computed_comparisons,
             r.nominal_comparisons,
             r.candidates,
@@ -483,6 +505,7 @@ fn run_calibrate(ctx: &Ctx, args: CalibrateArgs) -> Result<(), CliError> {
         top_k: Some(args.top_k),
         one_to_one: false,
         blocking: Blocking::Auto,
+        kernel: None,
     };
     let (pairs, _) = palermo_pprl::match_clks(&left.clks, &right.clks, &config).bad_input()?;
     let labelled: Vec<(f64, bool)> = pairs

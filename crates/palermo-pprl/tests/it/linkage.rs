@@ -61,6 +61,7 @@ fn links_across_scripts_with_every_hardening() {
             top_k: None,
             one_to_one: true,
             blocking: Blocking::Auto,
+            kernel: None,
         };
         let (pairs, _) = match_clks(&left.clks, &right.clks, &config).unwrap();
         let got: Vec<(String, String)> = pairs
@@ -104,6 +105,7 @@ fn field_segments_forgive_missing_fields_and_survive_the_file() {
         top_k: None,
         one_to_one: true,
         blocking: Blocking::Exhaustive,
+        kernel: None,
     };
     let (pairs, _) = match_clks(&left.clks, &right.clks, &config).unwrap();
     let expect: Vec<(String, String)> = [("a1", "b1"), ("a2", "b2"), ("a3", "b3")]
