@@ -539,9 +539,9 @@ macro_rules! federation_impl {
 
         use crate::federation::{
             COUNTS_SQL, FED_ROWS_PER_STATEMENT, FederationCounts, FederationStore, INBOX_COLUMNS,
-            InboxColumns, InboxEffect, InboxRow, InboxSelection, IncomingMessage, OUTBOX_COLUMNS, OutboxColumns,
-            OutboxRow, OutgoingMessage, PeerHead, PeerHeadColumns, Unledgered, counts,
-            first_of_each_id, inbox_row, outbox_row, peer_head_row, to_ms,
+            InboxColumns, InboxEffect, InboxRow, InboxSelection, IncomingMessage, OUTBOX_COLUMNS,
+            OutboxColumns, OutboxRow, OutgoingMessage, PeerHead, PeerHeadColumns, Unledgered,
+            counts, first_of_each_id, inbox_row, outbox_row, peer_head_row, to_ms,
         };
         use crate::ledger::to_i64;
         use crate::Result;
