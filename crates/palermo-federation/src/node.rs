@@ -191,18 +191,43 @@ const APART_ATTEMPTS: u32 = 6;
 /// a waiter that misses one reads the store).
 const SETTLED_KEPT: usize = 16_384;
 
+/// Most queries remembered as sent and not settled (forgotten all at once
+/// beyond it: their waiters then read the store).
+const PENDING_KEPT: usize = 65_536;
+
 /// Sent queries settled lately: their stored records by id, and the ids in
-/// settlement order.
+/// settlement order; and the queries sent through [`Node::send_query`] that
+/// are not settled yet.
 #[derive(Default)]
 pub(crate) struct Settled {
     by_id: HashMap<Uuid, HitQueryRecord>,
     order: std::collections::VecDeque<Uuid>,
+    pending: HashSet<Uuid>,
 }
 
 impl Settled {
+    /// Notes that query `id` is being sent by this node (not settled yet).
+    pub(crate) fn sent(&mut self, id: Uuid) {
+        if self.pending.len() >= PENDING_KEPT {
+            self.pending.clear();
+        }
+        self.pending.insert(id);
+    }
+
+    /// Forgets a query whose sending failed.
+    pub(crate) fn unsent(&mut self, id: Uuid) {
+        self.pending.remove(&id);
+    }
+
+    /// Whether query `id` was sent by this node and is not settled yet (as far as it remembers).
+    pub(crate) fn is_pending(&self, id: Uuid) -> bool {
+        self.pending.contains(&id)
+    }
+
     /// Remembers `query` (as committed to the store), forgetting the oldest beyond [`SETTLED_KEPT`].
     pub(crate) fn insert(&mut self, query: HitQueryRecord) {
         let id = query.id;
+        self.pending.remove(&id);
         if self.by_id.insert(id, query).is_none() {
             self.order.push_back(id);
         }
@@ -279,7 +304,13 @@ impl Node {
             crate::hits::prepare_query(&self.shared.identity, request, OffsetDateTime::now_utc())?;
         let id = record.id;
         let store = &self.shared.store;
-        self.shared
+        // Known pending before its message can leave, so that an answer
+        // settling it at once finds it here (and takes it out).
+        if let Ok(mut settled) = self.shared.settled.lock() {
+            settled.sent(id);
+        }
+        let committed = self
+            .shared
             .send_group
             .submit(
                 (record, message),
@@ -295,7 +326,13 @@ impl Node {
                 },
             )
             .await
-            .map_err(NodeError::Commit)?;
+            .map_err(NodeError::Commit);
+        if committed.is_err()
+            && let Ok(mut settled) = self.shared.settled.lock()
+        {
+            settled.unsent(id);
+        }
+        committed?;
         self.shared.outbox_wake.notify_one();
         Ok(id)
     }
@@ -309,10 +346,16 @@ impl Node {
         timeout: StdDuration,
     ) -> Result<Option<HitQueryRecord>, NodeError> {
         let deadline = tokio::time::Instant::now() + timeout;
-        // The store is read first, at the deadline and once a second; in
-        // between, a wake-up looks at the queries settled in memory, so that
-        // every answer stored does not cost every waiter a store read.
-        let mut read_store = true;
+        // The store is read first (unless this node sent the query and has
+        // not seen it settled: then its settlement will be in memory), at the
+        // deadline and once a second; in between, a wake-up looks at the
+        // queries settled in memory, so that every answer stored does not
+        // cost every waiter a store read.
+        let mut read_store = !self
+            .shared
+            .settled
+            .lock()
+            .is_ok_and(|settled| settled.is_pending(id));
         loop {
             // Registered before anything is read, so that an answer stored
             // in between still wakes this waiter.
@@ -1253,5 +1296,24 @@ mod tests {
             settled.get(last).map(|q| q.status),
             Some("refused".to_owned())
         );
+    }
+
+    #[test]
+    fn a_sent_query_is_pending_until_settled_or_unsent() {
+        let mut settled = Settled::default();
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        settled.sent(a);
+        settled.sent(b);
+        assert!(settled.is_pending(a) && settled.is_pending(b));
+        settled.insert(sent(a, "answered"));
+        assert!(!settled.is_pending(a));
+        settled.unsent(b);
+        assert!(!settled.is_pending(b));
+        // Beyond the limit every pending id is forgotten (their waiters read the store).
+        for _ in 0..PENDING_KEPT {
+            settled.sent(Uuid::now_v7());
+        }
+        settled.sent(a);
+        assert_eq!(settled.pending.len(), 1);
     }
 }

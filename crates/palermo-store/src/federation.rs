@@ -376,6 +376,25 @@ pub(crate) fn inbox_row(row: InboxColumns) -> Result<InboxRow> {
     })
 }
 
+/// Which inbox rows a listing reads, and in what order.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum InboxSelection {
+    /// Every row, newest first ([`FederationStore::inbox_list`]).
+    Latest,
+    /// Rows whose effect is pending, oldest first ([`FederationStore::inbox_pending`]).
+    PendingOldest,
+}
+
+impl InboxSelection {
+    /// The `WHERE` and `ORDER BY` clauses (the same on both backends).
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            InboxSelection::Latest => "ORDER BY received_at DESC, id DESC",
+            InboxSelection::PendingOldest => "WHERE pending = 1 ORDER BY received_at, id",
+        }
+    }
+}
+
 /// The stored columns of a peer head.
 pub(crate) type PeerHeadColumns = (String, i64, String, String, String, i64);
 
@@ -520,9 +539,9 @@ macro_rules! federation_impl {
 
         use crate::federation::{
             COUNTS_SQL, FED_ROWS_PER_STATEMENT, FederationCounts, FederationStore, INBOX_COLUMNS,
-            InboxColumns, InboxEffect, InboxRow, IncomingMessage, OUTBOX_COLUMNS, OutboxColumns,
-            OutboxRow, OutgoingMessage, PeerHead, PeerHeadColumns, Unledgered, counts,
-            first_of_each_id, inbox_row, outbox_row, peer_head_row, to_ms,
+            InboxColumns, InboxEffect, InboxRow, InboxSelection, IncomingMessage, OUTBOX_COLUMNS,
+            OutboxColumns, OutboxRow, OutgoingMessage, PeerHead, PeerHeadColumns, Unledgered,
+            counts, first_of_each_id, inbox_row, outbox_row, peer_head_row, to_ms,
         };
         use crate::ledger::to_i64;
         use crate::Result;
@@ -555,6 +574,17 @@ macro_rules! federation_impl {
         }
 
         impl $store {
+            /// Up to `limit` inbox rows of `selection`, in its order.
+            async fn inbox_select(&self, selection: InboxSelection, limit: u32) -> Result<Vec<InboxRow>> {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "SELECT {INBOX_COLUMNS} FROM fed_inbox {} LIMIT ",
+                    selection.sql()
+                ));
+                q.push_bind(i64::from(limit));
+                let rows: Vec<InboxColumns> = q.build_query_as().fetch_all(self.pool()).await?;
+                rows.into_iter().map(inbox_row).collect()
+            }
+
             /// Counts a failed delivery attempt of a pending message and sets
             /// `column` (`next_attempt_at`: retry then; `failed_at`: give up).
             async fn outbox_attempt_failed(
@@ -696,21 +726,11 @@ macro_rules! federation_impl {
             }
 
             async fn inbox_list(&self, limit: u32) -> Result<Vec<InboxRow>> {
-                let mut q = QueryBuilder::<$db>::new(format!(
-                    "SELECT {INBOX_COLUMNS} FROM fed_inbox ORDER BY received_at DESC, id DESC LIMIT "
-                ));
-                q.push_bind(i64::from(limit));
-                let rows: Vec<InboxColumns> = q.build_query_as().fetch_all(self.pool()).await?;
-                rows.into_iter().map(inbox_row).collect()
+                self.inbox_select(InboxSelection::Latest, limit).await
             }
 
             async fn inbox_pending(&self, limit: u32) -> Result<Vec<InboxRow>> {
-                let mut q = QueryBuilder::<$db>::new(format!(
-                    "SELECT {INBOX_COLUMNS} FROM fed_inbox WHERE pending = 1 ORDER BY received_at, id LIMIT "
-                ));
-                q.push_bind(i64::from(limit));
-                let rows: Vec<InboxColumns> = q.build_query_as().fetch_all(self.pool()).await?;
-                rows.into_iter().map(inbox_row).collect()
+                self.inbox_select(InboxSelection::PendingOldest, limit).await
             }
 
             async fn inbox_complete(

@@ -46,6 +46,10 @@ macro_rules! select_stored {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The ledger's right edge after this store's last append (shared by
+    /// its clones), reused by the next append while the log still has that
+    /// size (`ledger/sqlite.rs`).
+    pub(crate) ledger_tip: Arc<std::sync::Mutex<Option<palermo_ledger::audit::LogTip>>>,
 }
 
 impl SqliteStore {
@@ -77,7 +81,10 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            ledger_tip: Arc::default(),
+        })
     }
 
     /// The connection pool, for modules of this crate that add their own tables.

@@ -46,11 +46,25 @@ impl LedgerStore for SqliteStore {
         // IMMEDIATE takes the write lock before reading the tip, so two
         // appenders cannot both extend the same tip.
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let size = size(&mut tx).await?;
-        let ids = LogTip::nodes(size);
-        let hashes = nodes(&mut tx, &ids).await?;
-        let mut tip = LogTip::from_hashes(size, &hashes).map_err(corrupt)?;
-        check_tip(latest_head(&mut tx).await?, &tip)?;
+        let (size, head) = size_and_head(&mut tx).await?;
+        // The right edge this store left after its last append, while the
+        // log still ends there (another process appending, or an entry
+        // deleted at the end, changes the size): reading the frontier's
+        // hashes back cost one or two statements per append.
+        let cached = self
+            .ledger_tip
+            .lock()
+            .ok()
+            .and_then(|mut cached| cached.take())
+            .filter(|tip| tip.frontier.size() == size);
+        let mut tip = match cached {
+            Some(tip) => tip,
+            None => {
+                let hashes = nodes(&mut tx, &LogTip::nodes(size)).await?;
+                LogTip::from_hashes(size, &hashes).map_err(corrupt)?
+            }
+        };
+        check_tip(head, &tip)?;
         let batch =
             seal_batch(&mut tip, entries, key, OffsetDateTime::now_utc()).map_err(corrupt)?;
         for (chunk_idx, chunk) in batch.entries.chunks(LEDGER_ROWS_PER_STATEMENT).enumerate() {
@@ -92,6 +106,10 @@ impl LedgerStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        // Kept only once committed: a failed append leaves the cache empty.
+        if let Ok(mut cached) = self.ledger_tip.lock() {
+            *cached = Some(tip);
+        }
         Ok(Some(batch.head))
     }
 
@@ -216,6 +234,30 @@ async fn size(conn: &mut SqliteConnection) -> Result<u64> {
         .fetch_one(conn)
         .await?;
     to_u64(next, "ledger size")
+}
+
+/// The log's size and its latest signed head, in one statement.
+async fn size_and_head(conn: &mut SqliteConnection) -> Result<(u64, Option<SignedTreeHead>)> {
+    type Row = (
+        i64,
+        Option<i64>,
+        Option<Vec<u8>>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+    );
+    let (next, size, root, timestamp_ms, key_id, signature): Row = sqlx::query_as(
+        "SELECT (SELECT COALESCE(MAX(seq) + 1, 0) FROM ledger_entries), \
+         h.size, h.root, h.timestamp_ms, h.key_id, h.signature FROM (SELECT 1) \
+         LEFT JOIN (SELECT * FROM ledger_heads ORDER BY size DESC LIMIT 1) h",
+    )
+    .fetch_one(conn)
+    .await?;
+    let head = match (size, root, timestamp_ms, key_id, signature) {
+        (Some(s), Some(r), Some(t), Some(k), Some(sig)) => Some(head_from_row(s, &r, t, k, sig)?),
+        _ => None,
+    };
+    Ok((to_u64(next, "ledger size")?, head))
 }
 
 async fn latest_head(conn: &mut SqliteConnection) -> Result<Option<SignedTreeHead>> {
