@@ -190,6 +190,19 @@ pub(crate) struct Gamma {
 /// Compares two records on the active fields.
 pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamma {
     let mut levels = [MISSING; N_FIELDS];
+    if !active[Field::GivenName.index()] && !active[Field::FamilyName.index()] {
+        // Neither name counts (u from random pairs takes the names' from elsewhere):
+        // comparing them, the larger part of the work, would be thrown away.
+        rest_levels(a, b, active, &mut levels);
+        return Gamma {
+            levels,
+            given_freq: a.given.freq.max(b.given.freq),
+            family_freq: a.family.freq.max(b.family.freq),
+            name_freq: 0,
+            swapped: false,
+            regrouped: false,
+        };
+    }
     // Names: straight and crossed, keep the better alignment.
     let thai = a.thai || b.thai;
     let (gs, fs) = (
@@ -254,6 +267,25 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
     } else {
         0
     };
+    rest_levels(a, b, active, &mut levels);
+    if !active[0] {
+        levels[0] = MISSING;
+    }
+    if !active[1] {
+        levels[1] = MISSING;
+    }
+    Gamma {
+        levels,
+        given_freq,
+        family_freq,
+        name_freq,
+        swapped,
+        regrouped,
+    }
+}
+
+/// The levels of the active fields other than the names.
+fn rest_levels(a: &Record, b: &Record, active: &[bool; N_FIELDS], levels: &mut [u8; N_FIELDS]) {
     for field in FIELDS.iter().skip(2) {
         if !active[field.index()] {
             continue;
@@ -275,20 +307,6 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
             Field::Gender => exact_level(&a.gender, &b.gender),
             Field::GivenName | Field::FamilyName => MISSING,
         };
-    }
-    if !active[0] {
-        levels[0] = MISSING;
-    }
-    if !active[1] {
-        levels[1] = MISSING;
-    }
-    Gamma {
-        levels,
-        given_freq,
-        family_freq,
-        name_freq,
-        swapped,
-        regrouped,
     }
 }
 
@@ -376,12 +394,12 @@ fn contained(small: &Name, big: &Name) -> bool {
         .tokens
         .iter()
         .zip(&small.token_keys)
-        .zip(&small.token_nicks)
+        .zip(small.token_nicks.as_slice())
         .all(|((s, sk), sn)| {
             big.tokens
                 .iter()
                 .zip(&big.token_keys)
-                .zip(&big.token_nicks)
+                .zip(big.token_nicks.as_slice())
                 .any(|((t, tk), tn)| {
                     s == t
                         || (s.len() == 1 && t.starts_with(s.as_str()))
@@ -477,8 +495,16 @@ fn email_level(a: &str, b: &str) -> u8 {
     if a == b {
         return 0;
     }
-    let local = |s: &str| s.split('@').next().unwrap_or("").replace('.', "");
-    if local(a) == local(b) || osa_bounded(a, b, 1) <= 1 {
+    // The local parts without dots, compared without building them (every candidate pair
+    // with two different addresses comes here).
+    fn local(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.split('@')
+            .next()
+            .unwrap_or("")
+            .bytes()
+            .filter(|&c| c != b'.')
+    }
+    if local(a).eq(local(b)) || osa_bounded(a, b, 1) <= 1 {
         1
     } else {
         2
