@@ -78,22 +78,20 @@ impl Chunk {
         Ok(())
     }
 
-    /// Normalises the chunk's rows into records, in parallel, in row order; the ids are
-    /// moved into the records.
-    fn build(&mut self, uses: &[(usize, Property)], memo: &Memo) -> Vec<Record> {
+    /// Normalises the chunk's rows into records appended to `records`, in parallel, in
+    /// row order; the ids are moved into the records. The records are written in place
+    /// (a chunk's own list, then copied, touched every record's memory twice).
+    fn build(&mut self, uses: &[(usize, Property)], memo: &Memo, records: &mut Vec<Record>) {
         let ids = std::mem::take(&mut self.ids);
-        self.rows[..self.len]
-            .par_iter()
-            .zip(ids)
-            .map(|(row, id)| {
-                let raw: Vec<(Property, Cow<'_, str>)> = uses
-                    .iter()
-                    .map(|&(i, p)| (p, String::from_utf8_lossy(row.get(i).unwrap_or_default())))
-                    .collect();
-                let values: Vec<(Property, &str)> = raw.iter().map(|(p, v)| (*p, &**v)).collect();
-                Record::build(id, &values, Some(memo))
-            })
-            .collect()
+        let rows = self.rows[..self.len].par_iter().zip(ids).map(|(row, id)| {
+            let raw: Vec<(Property, Cow<'_, str>)> = uses
+                .iter()
+                .map(|&(i, p)| (p, String::from_utf8_lossy(row.get(i).unwrap_or_default())))
+                .collect();
+            let values: Vec<(Property, &str)> = raw.iter().map(|(p, v)| (*p, &**v)).collect();
+            Record::build(id, &values, Some(memo))
+        });
+        records.par_extend(rows);
     }
 }
 
@@ -189,11 +187,10 @@ pub fn read_csv<R: Read>(
     let mut pending = Chunk::default();
     let mut next = Chunk::default();
     loop {
-        let mut built: Vec<Record> = Vec::new();
         let read = rayon::in_place_scope(|scope| {
             if pending.len > 0 {
-                let (chunk, memo, uses, built) = (&mut pending, &memo, &uses, &mut built);
-                scope.spawn(move |_| *built = chunk.build(uses, memo));
+                let (chunk, memo, uses, records) = (&mut pending, &memo, &uses, &mut records);
+                scope.spawn(move |_| chunk.build(uses, memo, records));
             }
             next.read(&mut csv, |record| {
                 let line = record.position().map_or(0, csv::Position::line);
@@ -222,7 +219,6 @@ pub fn read_csv<R: Read>(
                 ReadError::Row(e) => e,
             })
         });
-        records.append(&mut built);
         read?;
         if next.len == 0 {
             break;
