@@ -3,7 +3,7 @@
 use crate::normalize;
 use crate::record::{Date, Name, Record};
 use crate::schema::Property;
-use crate::similarity::{jaro_winkler, jaro_winkler_at_least, osa_bounded};
+use crate::similarity::{jaro_winkler_from, osa_bounded};
 use crate::text::Text;
 
 /// Number of comparison fields.
@@ -350,18 +350,24 @@ pub(crate) fn name_level(a: &Name, b: &Name, thai: bool) -> u8 {
     {
         return 2;
     }
-    let jw_at_least = |min: f64| {
-        jaro_winkler_at_least(&a.joined, &b.joined, min)
-            || (particles && jaro_winkler_at_least(&a.all_joined, &b.all_joined, min))
+    // The similarity once (below 0.80 it is only bounded): then against both thresholds.
+    let jw = if particles {
+        jaro_winkler_from(&a.joined, &b.joined, 0.80).max(jaro_winkler_from(
+            &a.all_joined,
+            &b.all_joined,
+            0.80,
+        ))
+    } else {
+        jaro_winkler_from(&a.joined, &b.joined, 0.80)
     };
-    if !jw_at_least(0.80) {
+    if jw < 0.80 {
         return if contained(a, b) || contained(b, a) {
             3
         } else {
             4
         };
     }
-    if jw_at_least(0.92) { 2 } else { 3 }
+    if jw >= 0.92 { 2 } else { 3 }
 }
 
 fn sorted_eq(a: &[Text], b: &[Text]) -> bool {
@@ -531,10 +537,11 @@ fn text_level(a: &str, b: &str) -> u8 {
     if osa_bounded(a, b, 1) <= 1 {
         return 1;
     }
-    if !jaro_winkler_at_least(a, b, 0.80) {
+    let jw = jaro_winkler_from(a, b, 0.80);
+    if jw < 0.80 {
         return 3;
     }
-    if jaro_winkler(a, b) >= 0.92 { 1 } else { 2 }
+    if jw >= 0.92 { 1 } else { 2 }
 }
 
 #[cfg(test)]
