@@ -17,6 +17,7 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::prefetch;
 use crate::record::Record;
 
 /// Names of the key kinds, in kind order.
@@ -88,8 +89,8 @@ pub(crate) fn keys(r: &Record, out: &mut Vec<u64>) {
             out.push(hash(2, &[gk, y]));
         }
     }
-    if let Some(d) = r.birth.and_then(|d| d.digits()) {
-        out.push(hash(3, &[d.as_bytes()]));
+    if let Some(d) = r.birth.and_then(|d| d.digit_bytes()) {
+        out.push(hash(3, &[&d]));
     }
     for id in &r.ids {
         out.push(hash(4, &[id.as_bytes()]));
@@ -283,23 +284,18 @@ fn sub_key(r: &Record, sub: Sub) -> Option<u64> {
     }
 }
 
-/// What one block produced.
+/// What blocks produced.
 #[derive(Debug, Default)]
 struct BlockOut {
     /// Pairs, `a << 32 | b` with `a < b`.
     pairs: Vec<u64>,
-    /// True when the block was larger than its limit and split into sub-blocks.
-    split: bool,
+    /// Blocks larger than their limit, split into sub-blocks.
+    split: u64,
     /// Sub-blocks (or, for kinds without sub-keys, blocks) skipped as still too large.
     skipped: u64,
 }
 
 /// The pairs of one block of `kind` with `members` (record indices, ascending).
-///
-/// A block up to the kind's limit is paired in full; a larger one is split by the kind's
-/// [`sub_keys`] and each sub-block up to the limit is paired in full; larger sub-blocks are
-/// skipped. `keep(a, b)` filters pairs (one record per side when linking, a new record when
-/// matching new records against existing ones).
 fn block_pairs(
     records: &[Record],
     kind: u8,
@@ -307,8 +303,28 @@ fn block_pairs(
     max_block: usize,
     keep: &(impl Fn(u32, u32) -> bool + Sync),
 ) -> BlockOut {
-    let limit = kind_max_block(kind, max_block);
     let mut out = BlockOut::default();
+    block_pairs_into(records, kind, members, max_block, keep, &mut out);
+    out
+}
+
+/// Appends the pairs of one block of `kind` with `members` (record indices, ascending) to
+/// `out`, each once, and returns how many.
+///
+/// A block up to the kind's limit is paired in full; a larger one is split by the kind's
+/// [`sub_keys`] and each sub-block up to the limit is paired in full; larger sub-blocks are
+/// skipped. `keep(a, b)` filters pairs (one record per side when linking, a new record when
+/// matching new records against existing ones).
+fn block_pairs_into(
+    records: &[Record],
+    kind: u8,
+    members: &[u32],
+    max_block: usize,
+    keep: &(impl Fn(u32, u32) -> bool + Sync),
+    out: &mut BlockOut,
+) -> usize {
+    let limit = kind_max_block(kind, max_block);
+    let start = out.pairs.len();
     let full = |group: &[u32], out: &mut BlockOut| {
         for (x, &a) in group.iter().enumerate() {
             for &b in &group[x + 1..] {
@@ -319,47 +335,71 @@ fn block_pairs(
         }
     };
     if members.len() <= limit {
-        full(members, &mut out);
-        return out;
+        full(members, out);
+        return out.pairs.len() - start;
     }
-    out.split = true;
+    out.split += 1;
     let subs = sub_keys(kind);
     if subs.is_empty() {
         out.skipped += 1;
-        return out;
+        return 0;
     }
-    let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(members.len());
-    for &sub in subs {
-        keyed.clear();
-        keyed.extend(
-            members
-                .iter()
-                .filter_map(|&m| sub_key(&records[m as usize], sub).map(|k| (k, m))),
-        );
+    // Every family's sub-keys in one pass over the members, whose records lie far apart
+    // (a cache miss each), prefetched a few members ahead.
+    let mut by_sub: Vec<Vec<(u64, u32)>> = subs
+        .iter()
+        .map(|_| Vec::with_capacity(members.len()))
+        .collect();
+    for (x, &m) in members.iter().enumerate() {
+        if let Some(&ahead) = members.get(x + prefetch::AHEAD) {
+            // Only what `sub_key` reads, not the whole record.
+            let r = &records[ahead as usize];
+            prefetch::prefetch(&r.birth);
+            for name in [&r.given, &r.family] {
+                prefetch::prefetch(&name.joined);
+                prefetch::prefetch(&name.key);
+            }
+        }
+        let r = &records[m as usize];
+        for (keyed, &sub) in by_sub.iter_mut().zip(subs) {
+            if let Some(k) = sub_key(r, sub) {
+                keyed.push((k, m));
+            }
+        }
+    }
+    for keyed in &mut by_sub {
         keyed.sort_unstable();
         let mut group: Vec<u32> = Vec::new();
-        let mut start = 0;
+        let mut first = 0;
         for i in 1..=keyed.len() {
-            if i < keyed.len() && keyed[i].0 == keyed[start].0 {
+            if i < keyed.len() && keyed[i].0 == keyed[first].0 {
                 continue;
             }
-            let n = i - start;
+            let n = i - first;
             if n > limit {
                 out.skipped += 1;
             } else if n >= 2 {
                 group.clear();
-                group.extend(keyed[start..i].iter().map(|e| e.1));
-                full(&group, &mut out);
+                group.extend(keyed[first..i].iter().map(|e| e.1));
+                full(&group, out);
             }
-            start = i;
+            first = i;
         }
     }
     // Sub-blocks of different families can hold the same pair.
     if subs.len() > 1 {
-        out.pairs.sort_unstable();
-        out.pairs.dedup();
+        let tail = &mut out.pairs[start..];
+        tail.sort_unstable();
+        let mut kept = 0;
+        for i in 0..tail.len() {
+            if kept == 0 || tail[i] != tail[kept - 1] {
+                tail[kept] = tail[i];
+                kept += 1;
+            }
+        }
+        out.pairs.truncate(start + kept);
     }
-    out
+    out.pairs.len() - start
 }
 
 /// Splits sorted `(key, record)` entries into blocks of two or more: `(start, end)`.
@@ -451,22 +491,33 @@ pub(crate) fn candidates(
     let blocks = block_bounds(&entries);
     let left = n_left.map(|k| u32::try_from(k).unwrap_or(u32::MAX));
     let keep = move |a: u32, b: u32| left.is_none_or(|k| a < k && b >= k);
-    let per_block: Vec<(u8, BlockOut)> = blocks
+    // Each thread appends its blocks' pairs to one list (a list per block was millions of
+    // small allocations at 1M records).
+    let per_thread: Vec<(BlockOut, Vec<u64>)> = blocks
         .par_iter()
-        .map(|&(s, e)| {
-            let kind = kind_of(entries[s].0);
-            let members: Vec<u32> = entries[s..e].iter().map(|x| x.1).collect();
-            (kind, block_pairs(records, kind, &members, max_block, &keep))
-        })
+        .fold(
+            || (BlockOut::default(), vec![0u64; KEY_KINDS.len()], Vec::new()),
+            |(mut out, mut by_kind, mut members), &(s, e)| {
+                let kind = kind_of(entries[s].0);
+                members.clear();
+                members.extend(entries[s..e].iter().map(|x| x.1));
+                let n = block_pairs_into(records, kind, &members, max_block, &keep, &mut out);
+                if let Some(c) = by_kind.get_mut(usize::from(kind)) {
+                    *c += n as u64;
+                }
+                (out, by_kind, members)
+            },
+        )
+        .map(|(out, by_kind, _)| (out, by_kind))
         .collect();
     let mut by_kind = vec![0u64; KEY_KINDS.len()];
     let (mut split, mut skipped) = (0u64, 0u64);
-    let mut all: Vec<u64> = Vec::with_capacity(per_block.iter().map(|(_, b)| b.pairs.len()).sum());
-    for (kind, block) in per_block {
-        if let Some(c) = by_kind.get_mut(usize::from(kind)) {
-            *c += block.pairs.len() as u64;
+    let mut all: Vec<u64> = Vec::with_capacity(per_thread.iter().map(|(b, _)| b.pairs.len()).sum());
+    for (block, counts) in per_thread {
+        for (total, c) in by_kind.iter_mut().zip(counts) {
+            *total += c;
         }
-        split += u64::from(block.split);
+        split += block.split;
         skipped += block.skipped;
         all.extend(block.pairs);
     }
@@ -554,7 +605,7 @@ mod tests {
         assert_eq!(keys_of(&records[0])[0], keys_of(&records[62])[0]);
         let members: Vec<u32> = (0..64).collect();
         let block = block_pairs(&records, 0, &members, 400, &|_, _| true);
-        assert!(block.split && has(&block.pairs, 62, 63) && !has(&block.pairs, 0, 62));
+        assert!(block.split > 0 && has(&block.pairs, 62, 63) && !has(&block.pairs, 0, 62));
         let (pairs, _) = candidates(&records, None, 400);
         assert!(has(&pairs, 62, 63));
         // A block within the limit is paired in full, whatever its sub-keys.
@@ -583,7 +634,7 @@ mod tests {
         }
         let members: Vec<u32> = (40..60).collect();
         let block = block_pairs(&records, 3, &members, 400, &|_, _| true);
-        assert!(block.split && has(&block.pairs, 40, 41));
+        assert!(block.split > 0 && has(&block.pairs, 40, 41));
         let (pairs, _) = candidates(&records, None, 400);
         assert!(has(&pairs, 40, 41));
         // Records that share neither initial in either order stay apart.

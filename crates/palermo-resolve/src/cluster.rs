@@ -38,7 +38,9 @@ pub(crate) fn cluster(
         .map(|&(i, j, w)| ((i.min(j), i.max(j)), crate::model::probability(w)))
         .collect();
     let mut parent: Vec<u32> = (0..n as u32).collect();
-    let mut members: Vec<Vec<u32>> = (0..n as u32).map(|i| vec![i]).collect();
+    // The members of each cluster by its representative; empty stands for the
+    // representative alone, so the records that never merge (most) need no list.
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); n];
     fn find(parent: &mut [u32], mut x: u32) -> u32 {
         while parent[x as usize] != x {
             let p = parent[parent[x as usize] as usize];
@@ -54,16 +56,22 @@ pub(crate) fn cluster(
             continue;
         }
         let (lo, hi) = (ri.min(rj), ri.max(rj));
-        let state = (
-            lo,
-            hi,
-            members[lo as usize].len(),
-            members[hi as usize].len(),
-        );
+        let size = |r: u32| members[r as usize].len().max(1);
+        let state = (lo, hi, size(lo), size(hi));
         if rejected.contains(&state) {
             continue;
         }
-        let (a, b) = (&members[ri as usize], &members[rj as usize]);
+        let (ri_alone, rj_alone) = ([ri], [rj]);
+        let a: &[u32] = if members[ri as usize].is_empty() {
+            &ri_alone
+        } else {
+            &members[ri as usize]
+        };
+        let b: &[u32] = if members[rj as usize].is_empty() {
+            &rj_alone
+        } else {
+            &members[rj as usize]
+        };
         let merge = if a.len() == 1 && b.len() == 1 {
             true
         } else {
@@ -86,7 +94,15 @@ pub(crate) fn cluster(
             let (keep, drop) = if ri < rj { (ri, rj) } else { (rj, ri) };
             parent[drop as usize] = keep;
             let moved = std::mem::take(&mut members[drop as usize]);
-            members[keep as usize].extend(moved);
+            let kept = &mut members[keep as usize];
+            if kept.is_empty() {
+                kept.push(keep);
+            }
+            if moved.is_empty() {
+                kept.push(drop);
+            } else {
+                kept.extend(moved);
+            }
         }
     }
     (0..n as u32).map(|i| find(&mut parent, i)).collect()

@@ -3,7 +3,7 @@
 use crate::normalize;
 use crate::record::{Date, Name, Record};
 use crate::schema::Property;
-use crate::similarity::{jaro_winkler, jaro_winkler_at_least, osa_bounded};
+use crate::similarity::{jaro_winkler_from, osa_bounded};
 use crate::text::Text;
 
 /// Number of comparison fields.
@@ -190,6 +190,19 @@ pub(crate) struct Gamma {
 /// Compares two records on the active fields.
 pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamma {
     let mut levels = [MISSING; N_FIELDS];
+    if !active[Field::GivenName.index()] && !active[Field::FamilyName.index()] {
+        // Neither name counts (u from random pairs takes the names' from elsewhere):
+        // comparing them, the larger part of the work, would be thrown away.
+        rest_levels(a, b, active, &mut levels);
+        return Gamma {
+            levels,
+            given_freq: a.given.freq.max(b.given.freq),
+            family_freq: a.family.freq.max(b.family.freq),
+            name_freq: 0,
+            swapped: false,
+            regrouped: false,
+        };
+    }
     // Names: straight and crossed, keep the better alignment.
     let thai = a.thai || b.thai;
     let (gs, fs) = (
@@ -254,6 +267,25 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
     } else {
         0
     };
+    rest_levels(a, b, active, &mut levels);
+    if !active[0] {
+        levels[0] = MISSING;
+    }
+    if !active[1] {
+        levels[1] = MISSING;
+    }
+    Gamma {
+        levels,
+        given_freq,
+        family_freq,
+        name_freq,
+        swapped,
+        regrouped,
+    }
+}
+
+/// The levels of the active fields other than the names.
+fn rest_levels(a: &Record, b: &Record, active: &[bool; N_FIELDS], levels: &mut [u8; N_FIELDS]) {
     for field in FIELDS.iter().skip(2) {
         if !active[field.index()] {
             continue;
@@ -275,20 +307,6 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
             Field::Gender => exact_level(&a.gender, &b.gender),
             Field::GivenName | Field::FamilyName => MISSING,
         };
-    }
-    if !active[0] {
-        levels[0] = MISSING;
-    }
-    if !active[1] {
-        levels[1] = MISSING;
-    }
-    Gamma {
-        levels,
-        given_freq,
-        family_freq,
-        name_freq,
-        swapped,
-        regrouped,
     }
 }
 
@@ -332,18 +350,24 @@ pub(crate) fn name_level(a: &Name, b: &Name, thai: bool) -> u8 {
     {
         return 2;
     }
-    let jw_at_least = |min: f64| {
-        jaro_winkler_at_least(&a.joined, &b.joined, min)
-            || (particles && jaro_winkler_at_least(&a.all_joined, &b.all_joined, min))
+    // The similarity once (below 0.80 it is only bounded): then against both thresholds.
+    let jw = if particles {
+        jaro_winkler_from(&a.joined, &b.joined, 0.80).max(jaro_winkler_from(
+            &a.all_joined,
+            &b.all_joined,
+            0.80,
+        ))
+    } else {
+        jaro_winkler_from(&a.joined, &b.joined, 0.80)
     };
-    if !jw_at_least(0.80) {
+    if jw < 0.80 {
         return if contained(a, b) || contained(b, a) {
             3
         } else {
             4
         };
     }
-    if jw_at_least(0.92) { 2 } else { 3 }
+    if jw >= 0.92 { 2 } else { 3 }
 }
 
 fn sorted_eq(a: &[Text], b: &[Text]) -> bool {
@@ -376,12 +400,12 @@ fn contained(small: &Name, big: &Name) -> bool {
         .tokens
         .iter()
         .zip(&small.token_keys)
-        .zip(&small.token_nicks)
+        .zip(small.token_nicks.as_slice())
         .all(|((s, sk), sn)| {
             big.tokens
                 .iter()
                 .zip(&big.token_keys)
-                .zip(&big.token_nicks)
+                .zip(big.token_nicks.as_slice())
                 .any(|((t, tk), tn)| {
                     s == t
                         || (s.len() == 1 && t.starts_with(s.as_str()))
@@ -477,8 +501,16 @@ fn email_level(a: &str, b: &str) -> u8 {
     if a == b {
         return 0;
     }
-    let local = |s: &str| s.split('@').next().unwrap_or("").replace('.', "");
-    if local(a) == local(b) || osa_bounded(a, b, 1) <= 1 {
+    // The local parts without dots, compared without building them (every candidate pair
+    // with two different addresses comes here).
+    fn local(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.split('@')
+            .next()
+            .unwrap_or("")
+            .bytes()
+            .filter(|&c| c != b'.')
+    }
+    if local(a).eq(local(b)) || osa_bounded(a, b, 1) <= 1 {
         1
     } else {
         2
@@ -505,10 +537,11 @@ fn text_level(a: &str, b: &str) -> u8 {
     if osa_bounded(a, b, 1) <= 1 {
         return 1;
     }
-    if !jaro_winkler_at_least(a, b, 0.80) {
+    let jw = jaro_winkler_from(a, b, 0.80);
+    if jw < 0.80 {
         return 3;
     }
-    if jaro_winkler(a, b) >= 0.92 { 1 } else { 2 }
+    if jw >= 0.92 { 1 } else { 2 }
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! Reading person records from CSV text (any `Read`; the caller opens files).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
 
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::memo::{Fnv, Memo};
 use crate::record::Record;
 use crate::schema::{ColumnUse, Mapping, Property};
 
@@ -33,6 +35,65 @@ impl Dataset {
 
 /// Rows read before they are normalised into records together.
 const READ_CHUNK: usize = 16_384;
+
+/// Up to [`READ_CHUNK`] rows as read: the raw fields of each and its checked id. The
+/// row buffers are kept for the next chunk.
+#[derive(Default)]
+struct Chunk {
+    rows: Vec<csv::ByteRecord>,
+    ids: Vec<String>,
+    /// Rows of `rows` that hold this chunk's rows (the others are spare buffers).
+    len: usize,
+}
+
+/// Why reading a chunk stopped early.
+enum ReadError {
+    Csv(csv::Error),
+    Row(Error),
+}
+
+impl Chunk {
+    /// Reads up to [`READ_CHUNK`] rows (fewer at the end of the input); `check` returns a
+    /// row's id or the error that ends reading.
+    fn read<R: Read>(
+        &mut self,
+        csv: &mut csv::Reader<R>,
+        mut check: impl FnMut(&csv::ByteRecord) -> Result<String>,
+    ) -> std::result::Result<(), ReadError> {
+        self.len = 0;
+        self.ids.clear();
+        while self.len < READ_CHUNK {
+            if self.rows.len() == self.len {
+                self.rows.push(csv::ByteRecord::new());
+            }
+            let record = &mut self.rows[self.len];
+            match csv.read_byte_record(record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => return Err(ReadError::Csv(e)),
+            }
+            self.ids.push(check(record).map_err(ReadError::Row)?);
+            self.len += 1;
+        }
+        Ok(())
+    }
+
+    /// Normalises the chunk's rows into records appended to `records`, in parallel, in
+    /// row order; the ids are moved into the records. The records are written in place
+    /// (a chunk's own list, then copied, touched every record's memory twice).
+    fn build(&mut self, uses: &[(usize, Property)], memo: &Memo, records: &mut Vec<Record>) {
+        let ids = std::mem::take(&mut self.ids);
+        let rows = self.rows[..self.len].par_iter().zip(ids).map(|(row, id)| {
+            let raw: Vec<(Property, Cow<'_, str>)> = uses
+                .iter()
+                .map(|&(i, p)| (p, String::from_utf8_lossy(row.get(i).unwrap_or_default())))
+                .collect();
+            let values: Vec<(Property, &str)> = raw.iter().map(|(p, v)| (*p, &**v)).collect();
+            Record::build(id, &values, Some(memo))
+        });
+        records.par_extend(rows);
+    }
+}
 
 /// Reads a CSV with a header row: the id column, and every column that `mapping` or the
 /// header table maps to a property (other columns are ignored).
@@ -117,49 +178,53 @@ pub fn read_csv<R: Read>(
         });
     }
     // Rows are normalised into records a chunk at a time (in parallel), so the raw rows
-    // of the whole file are never held beside all of its records.
-    let mut rows: Vec<(String, Vec<(Property, String)>)> = Vec::with_capacity(READ_CHUNK);
+    // of the whole file are never held beside all of its records; while one chunk is
+    // normalised (on rayon's threads), this thread reads the next, and the two chunks'
+    // row buffers take turns, so reading allocates no row after the first two chunks.
+    let memo = Memo::default();
+    let mut seen: HashMap<String, u64, Fnv> = HashMap::default();
     let mut records: Vec<Record> = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    let mut record = csv::ByteRecord::new();
+    let mut pending = Chunk::default();
+    let mut next = Chunk::default();
     loop {
-        match csv.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(csv_err(e)),
+        let read = rayon::in_place_scope(|scope| {
+            if pending.len > 0 {
+                let (chunk, memo, uses, records) = (&mut pending, &memo, &uses, &mut records);
+                scope.spawn(move |_| chunk.build(uses, memo, records));
+            }
+            next.read(&mut csv, |record| {
+                let line = record.position().map_or(0, csv::Position::line);
+                let id = String::from_utf8_lossy(record.get(id_idx).unwrap_or_default())
+                    .trim()
+                    .to_owned();
+                if id.is_empty() {
+                    return Err(Error::EmptyId {
+                        source_name: source_name.to_owned(),
+                        line,
+                        column: id_column.to_owned(),
+                    });
+                }
+                if let Some(first_line) = seen.insert(id.clone(), line) {
+                    return Err(Error::DuplicateId {
+                        source_name: source_name.to_owned(),
+                        line,
+                        first_line,
+                        id,
+                    });
+                }
+                Ok(id)
+            })
+            .map_err(|e| match e {
+                ReadError::Csv(e) => csv_err(e),
+                ReadError::Row(e) => e,
+            })
+        });
+        read?;
+        if next.len == 0 {
+            break;
         }
-        let line = record.position().map_or(0, csv::Position::line);
-        let field =
-            |i: usize| String::from_utf8_lossy(record.get(i).unwrap_or_default()).into_owned();
-        let id = field(id_idx).trim().to_owned();
-        if id.is_empty() {
-            return Err(Error::EmptyId {
-                source_name: source_name.to_owned(),
-                line,
-                column: id_column.to_owned(),
-            });
-        }
-        if let Some(first_line) = seen.insert(id.clone(), line) {
-            return Err(Error::DuplicateId {
-                source_name: source_name.to_owned(),
-                line,
-                first_line,
-                id,
-            });
-        }
-        let values = uses.iter().map(|(i, p)| (*p, field(*i))).collect();
-        rows.push((id, values));
-        if rows.len() == READ_CHUNK {
-            records.par_extend(
-                rows.par_drain(..)
-                    .map(|(id, values)| Record::new(id, values)),
-            );
-        }
+        std::mem::swap(&mut pending, &mut next);
     }
-    records.par_extend(
-        rows.into_par_iter()
-            .map(|(id, values)| Record::new(id, values)),
-    );
     Ok(Dataset {
         source_name: source_name.to_owned(),
         records,

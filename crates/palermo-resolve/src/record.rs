@@ -1,5 +1,6 @@
 //! A person record prepared for matching: every field normalised once, up front.
 
+use crate::memo::Memo;
 use crate::normalize::{self, family_first_script, is_particle, is_patronymic, phonetic_key};
 use crate::schema::{PROPERTIES, Property};
 use crate::text::{Text, TextList};
@@ -21,7 +22,7 @@ pub(crate) struct Name {
     pub(crate) token_keys: TextList,
     /// Nickname groups of each core token, in token order (looked up once here rather
     /// than per comparison).
-    pub(crate) token_nicks: Box<[&'static [u16]]>,
+    pub(crate) token_nicks: Nicks,
     /// Hash of the sorted core tokens: equal for names with the same words in any order.
     pub(crate) bag: u64,
     /// All tokens with particles, space-separated (for explanations).
@@ -54,7 +55,7 @@ impl Name {
         let key = phonetic_key(&joined);
         let thai_key = normalize::thai_key(&joined);
         let display = all.join(" ");
-        let token_nicks = core.iter().map(|t| normalize::nickname_groups(t)).collect();
+        let token_nicks = Nicks::new(core.iter().map(|t| normalize::nickname_groups(t)).collect());
         let bag = token_hash(&core);
         Name {
             token_nicks,
@@ -80,12 +81,47 @@ impl Name {
 
     /// Nickname groups of the first core token.
     pub(crate) fn nick(&self) -> &'static [u16] {
-        self.token_nicks.first().copied().unwrap_or_default()
+        self.token_nicks
+            .as_slice()
+            .first()
+            .copied()
+            .unwrap_or_default()
     }
 
     /// True when nothing is known.
     pub(crate) fn is_empty(&self) -> bool {
         self.tokens.is_empty()
+    }
+}
+
+/// The nickname groups of each token of a name: one token's without a heap block (most
+/// names have one token, and the comparison of every candidate pair reads them).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Nicks {
+    One(&'static [u16]),
+    Many(Box<[&'static [u16]]>),
+}
+
+impl Default for Nicks {
+    fn default() -> Nicks {
+        Nicks::Many(Box::default())
+    }
+}
+
+impl Nicks {
+    fn new(mut groups: Vec<&'static [u16]>) -> Nicks {
+        match groups.len() {
+            1 => Nicks::One(groups.pop().unwrap_or_default()),
+            _ => Nicks::Many(groups.into_boxed_slice()),
+        }
+    }
+
+    /// The groups, one slice per token.
+    pub(crate) fn as_slice(&self) -> &[&'static [u16]] {
+        match self {
+            Nicks::One(g) => std::slice::from_ref(g),
+            Nicks::Many(gs) => gs,
+        }
     }
 }
 
@@ -220,12 +256,6 @@ impl Date {
         }
     }
 
-    /// `YYYYMMDD` digits of a complete date.
-    pub(crate) fn digits(&self) -> Option<String> {
-        self.digit_bytes()
-            .map(|d| d.iter().map(|&b| char::from(b)).collect())
-    }
-
     /// `YYYYMMDD` digits of a complete date as bytes, without allocating (compared for
     /// every candidate pair). Parts too large for their width keep their last digits.
     pub(crate) fn digit_bytes(&self) -> Option<[u8; 8]> {
@@ -288,9 +318,22 @@ impl Record {
     /// Builds a record from raw `(property, value)` pairs; empty values are ignored and
     /// repeated properties accumulate.
     pub fn new(id: impl Into<String>, values: Vec<(Property, String)>) -> Record {
+        let values: Vec<(Property, &str)> = values.iter().map(|(p, v)| (*p, v.as_str())).collect();
+        Record::build(id.into(), &values, None)
+    }
+
+    /// [`Record::new`] from borrowed values, with the normalised names and short codes
+    /// taken from `memo` when given (the same record either way: see [`Memo`]).
+    pub(crate) fn build(id: String, values: &[(Property, &str)], memo: Option<&Memo>) -> Record {
         let mut r = Record {
-            id: id.into(),
+            id,
             ..Record::default()
+        };
+        let fold = |v: &str| -> Text {
+            match memo {
+                Some(m) => m.fold(v),
+                None => normalize::fold(v).into(),
+            }
         };
         let mut given_text = String::new();
         let mut family_text = String::new();
@@ -298,7 +341,7 @@ impl Record {
         let mut street_full = String::new();
         let mut phones_text: Vec<&str> = Vec::new();
         let (mut ids, mut passports, mut phones) = (Vec::new(), Vec::new(), Vec::new());
-        for (p, v) in &values {
+        for &(p, v) in values {
             let v = v.trim();
             if v.is_empty() {
                 continue;
@@ -326,16 +369,18 @@ impl Record {
                 Property::StreetNumber => r.street_number = normalize::fold(v).into(),
                 Property::Street => r.street = normalize::fold(v).into(),
                 Property::Street2 => r.street2 = normalize::fold(v).into(),
-                Property::City => r.city = normalize::fold(v).into(),
+                Property::City => r.city = fold(v),
                 Property::PostalCode => r.postcode = normalize::identifier(v).into(),
-                Property::Region => r.region = normalize::fold(v).into(),
-                Property::Country => r.country = normalize::fold(v).into(),
+                Property::Region => r.region = fold(v),
+                Property::Country => r.country = fold(v),
                 Property::Address => append(&mut street_full),
-                Property::Nationality => r.nationality = normalize::fold(v).into(),
-                Property::Gender => r.gender = gender(v).into(),
+                Property::Nationality => r.nationality = fold(v),
+                Property::Gender => r.gender = gender(&fold(v)).into(),
             }
         }
         for v in phones_text {
+            // Not memoised: nearly every phone number of a file is written once (at 1M
+            // pooled `palermo sim` records, 228,912 distinct of 231,680).
             let value = r.phone_value(v);
             push_nonempty(&mut phones, value);
         }
@@ -345,10 +390,17 @@ impl Record {
         if r.street.is_empty() && !street_full.is_empty() {
             r.street = normalize::fold(&street_full).into();
         }
-        r.given = Name::parse(&given_text);
-        r.family = Name::parse(&family_text);
+        let name = |text: &str| match memo {
+            Some(m) => m.name(text),
+            None => Name::parse(text),
+        };
+        r.given = name(&given_text);
+        r.family = name(&family_text);
         if r.given.is_empty() && r.family.is_empty() && !full_text.is_empty() {
-            let (g, f) = split_full_name(&full_text);
+            let (g, f) = match memo {
+                Some(m) => m.full_name(&full_text),
+                None => split_full_name(&full_text),
+            };
             r.given = g;
             r.family = f;
             r.name_split_guessed = true;
@@ -359,18 +411,24 @@ impl Record {
             || [&given_text, &family_text, &full_text]
                 .iter()
                 .any(|t| t.chars().any(crate::thai::is_thai));
-        r.raw = RawValues::pack(&values);
+        r.raw = RawValues::pack(values);
         r
     }
 
     /// Builds many records at once, in parallel (as [`Record::new`] each, in input
     /// order). Normalising is most of the cost of loading records (phone numbers,
     /// transliteration, phonetic keys): a store's incremental run loads tens of thousands
-    /// of neighbours, and a full run every person.
+    /// of neighbours, and a full run every person. Names and short codes that repeat are
+    /// normalised once ([`Memo`]).
     pub fn new_many(rows: Vec<(String, Vec<(Property, String)>)>) -> Vec<Record> {
         use rayon::prelude::*;
+        let memo = Memo::default();
         rows.into_par_iter()
-            .map(|(id, values)| Record::new(id, values))
+            .map(|(id, values)| {
+                let values: Vec<(Property, &str)> =
+                    values.iter().map(|(p, v)| (*p, v.as_str())).collect();
+                Record::build(id, &values, Some(&memo))
+            })
             .collect()
     }
 
@@ -396,11 +454,16 @@ impl Record {
     /// record's country, else its nationality), otherwise the digits [`normalize::phone`]
     /// keeps.
     fn phone_value(&self, text: &str) -> String {
-        let region = [&self.country, &self.nationality]
+        normalize::phone_e164(text, self.phone_region()).unwrap_or_else(|| normalize::phone(text))
+    }
+
+    /// The region national phone numbers are read in: the record's country, else its
+    /// nationality, when it is a two-letter code.
+    fn phone_region(&self) -> Option<&str> {
+        [&self.country, &self.nationality]
             .into_iter()
             .find(|c| c.len() == 2)
-            .map(|c| c.as_str());
-        normalize::phone_e164(text, region).unwrap_or_else(|| normalize::phone(text))
+            .map(|c| c.as_str())
     }
 
     /// The raw values of one property, joined with ` | ` (for explanations).
@@ -425,14 +488,14 @@ pub(crate) struct RawValues(Box<[u8]>);
 
 impl RawValues {
     /// Packs the non-empty values (as read, untrimmed).
-    fn pack(values: &[(Property, String)]) -> RawValues {
+    fn pack(values: &[(Property, &str)]) -> RawValues {
         let mut out = Vec::with_capacity(values.iter().map(|(_, v)| v.len() + 5).sum());
-        for (p, v) in values {
+        for &(p, v) in values {
             if v.trim().is_empty() {
                 continue;
             }
             let (Some(idx), Ok(len)) = (
-                PROPERTIES.iter().position(|(q, _)| q == p),
+                PROPERTIES.iter().position(|(q, _)| *q == p),
                 u32::try_from(v.len()),
             ) else {
                 continue;
@@ -496,8 +559,9 @@ fn push_nonempty(list: &mut Vec<String>, value: String) {
     }
 }
 
-fn gender(v: &str) -> String {
-    match normalize::fold(v).as_str() {
+/// The gender code of a folded value.
+fn gender(folded: &str) -> String {
+    match folded {
         "m" | "male" | "man" | "h" | "homme" | "masculin" => "m".to_owned(),
         "f" | "female" | "woman" | "w" | "femme" | "feminin" => "f".to_owned(),
         other => other.to_owned(),
