@@ -4,7 +4,7 @@
 //! - [`normalize`]: Unicode folding, transliteration, name tokens, particles, a
 //!   cross-language phonetic key and the nickname table;
 //! - [`schema`]: person properties and the header → property table;
-//! - [`read_csv`]: records from CSV text;
+//! - [`read_csv`]: records from CSV text ([`read_csv_sized`] when its length is known);
 //! - blocking with several OR-ed keys, per-field comparison levels, Fellegi–Sunter with
 //!   EM-estimated m/u and term-frequency adjustment, chaining-resistant clustering, and
 //!   per-field explanations, all driven by [`Resolution`];
@@ -39,7 +39,7 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 pub use model::{FieldParams, LINEAR_BITS, MAX_BITS, Model, probability, squash};
-pub use read::{Dataset, read_csv};
+pub use read::{Dataset, read_csv, read_csv_sized};
 pub use record::Record;
 pub use schema::{Mapping, Property};
 pub use store_model::{MODEL_FORMAT, StoredField, StoredModel};

@@ -107,6 +107,20 @@ pub fn read_csv<R: Read>(
     id_column: &str,
     mapping: &Mapping,
 ) -> Result<Dataset> {
+    read_csv_sized(reader, source_name, id_column, mapping, None)
+}
+
+/// [`read_csv`] of an input of about `size` bytes (a file's length): the records list is
+/// sized once from the first rows' bytes, so it does not grow by doubling. A doubling
+/// copies the list (hundreds of megabytes at a million records) and holds old and new
+/// at once; a wrong `size` only costs that doubling again, never a wrong result.
+pub fn read_csv_sized<R: Read>(
+    reader: R,
+    source_name: &str,
+    id_column: &str,
+    mapping: &Mapping,
+    size: Option<u64>,
+) -> Result<Dataset> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -223,6 +237,10 @@ pub fn read_csv<R: Read>(
         if next.len == 0 {
             break;
         }
+        if records.capacity() == 0 {
+            // A reservation the allocator refuses (a bogus size) is left to growth.
+            let _ = records.try_reserve(expected_rows(size, csv.position().byte(), next.len));
+        }
         std::mem::swap(&mut pending, &mut next);
     }
     Ok(Dataset {
@@ -231,6 +249,25 @@ pub fn read_csv<R: Read>(
         columns,
     })
 }
+
+/// Rows expected in an input of `size` bytes whose first `bytes` held `rows` rows (and
+/// the header), with a margin of a twentieth and one chunk; 0 without a size. At most
+/// [`MAX_RESERVED_ROWS`]: a bogus size must not ask for absurd memory.
+fn expected_rows(size: Option<u64>, bytes: u64, rows: usize) -> usize {
+    let Some(size) = size.filter(|_| bytes > 0) else {
+        return 0;
+    };
+    let rows = u128::try_from(rows).unwrap_or(u128::MAX);
+    let estimate = u128::from(size).saturating_mul(rows) / u128::from(bytes);
+    let with_margin = estimate.saturating_add(estimate / 20);
+    usize::try_from(with_margin)
+        .unwrap_or(usize::MAX)
+        .saturating_add(READ_CHUNK)
+        .min(MAX_RESERVED_ROWS)
+}
+
+/// The most rows reserved ahead from a size (2^27, about 134 million records).
+const MAX_RESERVED_ROWS: usize = 1 << 27;
 
 #[cfg(test)]
 mod tests {
@@ -277,5 +314,41 @@ mod tests {
             "line 2: expected 2 fields, found 3",
         );
         check_err("id,name\n1,a\n", &["nom=lastName"], "no column \"nom\"");
+    }
+
+    #[test]
+    fn a_known_size_reserves_the_records_once() {
+        let text: String = std::iter::once("id,name\n".to_owned())
+            .chain((0..1000).map(|i| format!("{i},Person Number{i}\n")))
+            .collect();
+        let size = u64::try_from(text.len()).unwrap();
+        let sized = read_csv_sized(
+            text.as_bytes(),
+            "t.csv",
+            "id",
+            &Mapping::default(),
+            Some(size),
+        )
+        .unwrap();
+        let plain = read(&text, &[]).unwrap();
+        assert_eq!(sized.records.len(), 1000);
+        let debug = |d: &Dataset| format!("{:?}", d.records);
+        assert_eq!(debug(&sized), debug(&plain));
+        assert!(sized.records.capacity() >= 1000);
+        // A wrong size only changes the reservation, never what is read.
+        for wrong in [Some(0), Some(1), Some(u64::MAX), None] {
+            let d =
+                read_csv_sized(text.as_bytes(), "t.csv", "id", &Mapping::default(), wrong).unwrap();
+            assert_eq!(debug(&d), debug(&plain));
+        }
+    }
+
+    #[test]
+    fn expected_rows_scales_the_first_chunk() {
+        assert_eq!(expected_rows(None, 100, 10), 0);
+        assert_eq!(expected_rows(Some(1000), 0, 10), 0);
+        // 10 rows in 100 bytes of 1,000: about 100 rows, plus a twentieth and a chunk.
+        assert_eq!(expected_rows(Some(1000), 100, 10), 105 + READ_CHUNK);
+        assert_eq!(expected_rows(Some(u64::MAX), 1, 10), MAX_RESERVED_ROWS);
     }
 }

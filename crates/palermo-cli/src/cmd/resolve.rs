@@ -105,11 +105,14 @@ fn load(path: &Path, common: &Common) -> Result<Dataset, CliError> {
     let file = File::open(path)
         .with_context(|| format!("reading {}", path.display()))
         .bad_input()?;
-    palermo_resolve::read_csv(
+    // The file's length sizes the records list once (see `read_csv_sized`).
+    let size = file.metadata().ok().map(|m| m.len());
+    palermo_resolve::read_csv_sized(
         BufReader::new(file),
         &path.display().to_string(),
         &common.id_column,
         &mapping,
+        size,
     )
     .bad_input()
 }
