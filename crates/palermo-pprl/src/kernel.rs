@@ -583,10 +583,8 @@ mod x86 {
         }
     }
 
-    /// `Q` queries of exactly `W` words (`qs`, `Q · W` words): per group and word one
-    /// 512-bit load of 8 rows, then per query one AND with the broadcast query word, one
-    /// `VPOPCNTQ` and one add into that query's accumulator; per group and query one
-    /// compare with the query's bound.
+    /// `Q` queries of exactly `W` words (`qs`, `Q · W` words), as fixed-size arrays so
+    /// that the word loop is unrolled and unchecked (see `multi_body`).
     #[inline]
     #[target_feature(enable = "avx512f,avx512vpopcntdq")]
     fn multi_fixed<const Q: usize, const W: usize>(
@@ -602,25 +600,7 @@ mod x86 {
         let Ok(q) = <&[[u64; W]; Q]>::try_from(q) else {
             return;
         };
-        let need: [__m512i; Q] = std::array::from_fn(|i| _mm512_set1_epi64(at_least[i].into()));
-        let mut hits = [0u8; Q];
-        let n = groups.len() / W;
-        for (g, group) in groups.chunks_exact(8 * W).enumerate() {
-            let mut acc = [_mm512_setzero_si512(); Q];
-            for k in 0..W {
-                let b = load8(group, 8 * k);
-                for (acc_i, q_i) in acc.iter_mut().zip(q) {
-                    *acc_i = and_popcnt(*acc_i, _mm512_set1_epi64(q_i[k] as i64), b);
-                }
-            }
-            for (i, acc_i) in acc.iter().enumerate() {
-                hits[i] |= _mm512_cmpge_epu64_mask(*acc_i, need[i]);
-                store8(&mut out[i * n + 8 * g..], _mm512_cvtepi64_epi32(*acc_i));
-            }
-        }
-        for (r, h) in reached.iter_mut().zip(hits) {
-            *r = h != 0;
-        }
+        multi_body(W, groups, at_least, out, reached, |i, k| q[i][k]);
     }
 
     /// Like `multi_fixed` for any query length `w`.
@@ -634,6 +614,23 @@ mod x86 {
         out: &mut [u32],
         reached: &mut [bool; Q],
     ) {
+        multi_body(w, groups, at_least, out, reached, |i, k| qs[i * w + k]);
+    }
+
+    /// The scan of `Q` queries of `w` words, word `k` of query `i` being `word(i, k)`:
+    /// per group and word one 512-bit load of 8 rows, then per query one AND with the
+    /// broadcast query word, one `VPOPCNTQ` and one add into that query's accumulator;
+    /// per group and query one compare with the query's bound.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    fn multi_body<const Q: usize>(
+        w: usize,
+        groups: &[u64],
+        at_least: &[u32; Q],
+        out: &mut [u32],
+        reached: &mut [bool; Q],
+        word: impl Fn(usize, usize) -> u64,
+    ) {
         let need: [__m512i; Q] = std::array::from_fn(|i| _mm512_set1_epi64(at_least[i].into()));
         let mut hits = [0u8; Q];
         let n = groups.len() / w;
@@ -642,7 +639,7 @@ mod x86 {
             for k in 0..w {
                 let b = load8(group, 8 * k);
                 for (i, acc_i) in acc.iter_mut().enumerate() {
-                    *acc_i = and_popcnt(*acc_i, _mm512_set1_epi64(qs[i * w + k] as i64), b);
+                    *acc_i = and_popcnt(*acc_i, _mm512_set1_epi64(word(i, k) as i64), b);
                 }
             }
             for (i, acc_i) in acc.iter().enumerate() {
