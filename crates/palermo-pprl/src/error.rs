@@ -23,6 +23,12 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// The input has no header row at all.
+    #[error("{source_name}: the file is empty (no header row)")]
+    Empty {
+        /// The file name given by the caller.
+        source_name: String,
+    },
     /// The id column named by the caller is not in the header.
     #[error("{source_name}: no id column {column:?} (columns: {available})")]
     MissingIdColumn {
@@ -107,3 +113,46 @@ pub enum Error {
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The error of `palermo_resolve::open_csv`, the header check this crate's CSV
+    /// reader shares with `palermo-resolve`, as this crate's error.
+    pub(crate) fn from_reader(e: palermo_resolve::Error, source: &str) -> Error {
+        use palermo_resolve::Error as R;
+        match e {
+            R::Csv {
+                source_name,
+                line,
+                reason,
+            } => Error::Csv {
+                source_name,
+                line,
+                reason,
+            },
+            R::Empty { source_name } => Error::Empty { source_name },
+            R::MissingIdColumn {
+                source_name,
+                column,
+                available,
+            } => Error::MissingIdColumn {
+                source_name,
+                column,
+                available,
+            },
+            R::NoNameField {
+                source_name,
+                available,
+            } => Error::NoNameField {
+                source_name,
+                available,
+            },
+            R::InvalidMapping { mapping, reason } => Error::InvalidMapping { mapping, reason },
+            // `open_csv` returns none of the others; kept whole rather than lost.
+            other => Error::Csv {
+                source_name: source.to_owned(),
+                line: 1,
+                reason: other.to_string(),
+            },
+        }
+    }
+}

@@ -1,14 +1,14 @@
 //! Reading people from CSV text (any `Read`; the caller opens files).
 //!
-//! Columns are found the way `palermo link` finds them: `--map COLUMN=property` first,
-//! then the header table of `palermo-resolve` (`given_name`, `surname`, `dob`,
-//! `passport`, `nationality`, `sex`, ...). Columns that are not encoded are ignored.
+//! Columns are found by `palermo_resolve::open_csv`, the header check `palermo link`
+//! uses too: `--map COLUMN=property` first, then the header table of `palermo-resolve`
+//! (`given_name`, `surname`, `dob`, `passport`, `nationality`, `sex`, ...). Columns that
+//! are not encoded are ignored.
 
 use std::collections::HashMap;
 use std::io::Read;
 
 use palermo_resolve::Mapping;
-use palermo_resolve::schema::ColumnUse;
 
 use crate::error::{Error, Result};
 use crate::person::Person;
@@ -23,69 +23,17 @@ pub fn read_csv<R: Read>(
     id_column: &str,
     mapping: &Mapping,
 ) -> Result<(Vec<String>, Vec<Person>)> {
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(reader);
+    let (mut csv, header) = palermo_resolve::open_csv(reader, source_name, id_column, mapping)
+        .map_err(|e| Error::from_reader(e, source_name))?;
+    let (id_idx, uses) = (header.id, header.uses);
     let csv_err = |e: csv::Error| {
-        let line = e.position().map_or(1, csv::Position::line);
-        let reason = match e.kind() {
-            csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            } => {
-                format!("expected {expected_len} fields, found {len}")
-            }
-            _ => e.to_string(),
-        };
+        let (line, reason) = palermo_resolve::csv_error_parts(&e);
         Error::Csv {
             source_name: source_name.to_owned(),
             line,
             reason,
         }
     };
-    let headers: Vec<String> = csv
-        .byte_headers()
-        .map_err(csv_err)?
-        .iter()
-        .map(|h| {
-            String::from_utf8_lossy(h)
-                .trim()
-                .trim_start_matches('\u{feff}')
-                .to_owned()
-        })
-        .collect();
-    let available = headers.join(", ");
-    let id_idx = headers
-        .iter()
-        .position(|h| h == id_column.trim())
-        .ok_or_else(|| Error::MissingIdColumn {
-            source_name: source_name.to_owned(),
-            column: id_column.to_owned(),
-            available: available.clone(),
-        })?;
-    for column in mapping.columns() {
-        if !headers.iter().any(|h| h == column) {
-            return Err(Error::InvalidMapping {
-                mapping: column.to_owned(),
-                reason: format!("{source_name} has no column {column:?} (columns: {available})"),
-            });
-        }
-    }
-    let uses: Vec<(usize, palermo_resolve::Property)> = headers
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != id_idx)
-        .filter_map(|(i, h)| match mapping.resolve(h) {
-            Some(ColumnUse::Property(p)) => Some((i, p)),
-            _ => None,
-        })
-        .collect();
-    if !uses.iter().any(|(_, p)| p.is_name()) {
-        return Err(Error::NoNameField {
-            source_name: source_name.to_owned(),
-            available,
-        });
-    }
     let mut ids = Vec::new();
     let mut people = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -197,6 +145,7 @@ mod tests {
             "line 2: expected 2 fields, found 3",
         );
         check_err("id,name\n1,a\n", &["nom=lastName"], "no column \"nom\"");
+        check_err("", &[], "t.csv: the file is empty (no header row)");
     }
 
     #[test]

@@ -95,6 +95,105 @@ impl Chunk {
     }
 }
 
+/// The columns of a CSV input as the readers use them.
+#[derive(Debug, Clone)]
+pub struct CsvHeader {
+    /// The id column's index.
+    pub id: usize,
+    /// `(column index, property)` of the columns that map to a property, in column order.
+    pub uses: Vec<(usize, Property)>,
+    /// `(column name, property)` of the same columns.
+    pub columns: Vec<(String, Property)>,
+}
+
+/// Opens `reader` as a CSV with a header row (strict field counts) and finds its id
+/// column and the columns that `mapping` or the header table maps to a property; the
+/// one header check of every CSV reader of persons (this crate's and `palermo-pprl`'s).
+///
+/// Errors: an empty input, a missing id column, a mapped column that does not exist, no
+/// name column, an unreadable header.
+pub fn open_csv<R: Read>(
+    reader: R,
+    source_name: &str,
+    id_column: &str,
+    mapping: &Mapping,
+) -> Result<(csv::Reader<R>, CsvHeader)> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(reader);
+    let headers: Vec<String> = csv
+        .byte_headers()
+        .map_err(|e| {
+            let (line, reason) = csv_error_parts(&e);
+            Error::Csv {
+                source_name: source_name.to_owned(),
+                line,
+                reason,
+            }
+        })?
+        .iter()
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_owned()
+        })
+        .collect();
+    if headers.is_empty() || headers.iter().all(String::is_empty) {
+        return Err(Error::Empty {
+            source_name: source_name.to_owned(),
+        });
+    }
+    let available = headers.join(", ");
+    let id = headers
+        .iter()
+        .position(|h| h == id_column.trim())
+        .ok_or_else(|| Error::MissingIdColumn {
+            source_name: source_name.to_owned(),
+            column: id_column.to_owned(),
+            available: available.clone(),
+        })?;
+    for column in mapping.columns() {
+        if !headers.iter().any(|h| h == column) {
+            return Err(Error::InvalidMapping {
+                mapping: column.to_owned(),
+                reason: format!("{source_name} has no column {column:?} (columns: {available})"),
+            });
+        }
+    }
+    let mut uses: Vec<(usize, Property)> = Vec::new();
+    let mut columns = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        if i == id {
+            continue;
+        }
+        if let Some(ColumnUse::Property(p)) = mapping.resolve(h) {
+            uses.push((i, p));
+            columns.push((h.clone(), p));
+        }
+    }
+    if !uses.iter().any(|(_, p)| p.is_name()) {
+        return Err(Error::NoNameField {
+            source_name: source_name.to_owned(),
+            available,
+        });
+    }
+    Ok((csv, CsvHeader { id, uses, columns }))
+}
+
+/// The 1-based line and the reason of a CSV error, worded for a person fixing the file.
+pub fn csv_error_parts(e: &csv::Error) -> (u64, String) {
+    let line = e.position().map_or(1, csv::Position::line);
+    let reason = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("expected {expected_len} fields, found {len}"),
+        _ => e.to_string(),
+    };
+    (line, reason)
+}
+
 /// Reads a CSV with a header row: the id column, and every column that `mapping` or the
 /// header table maps to a property (other columns are ignored).
 ///
@@ -121,76 +220,20 @@ pub fn read_csv_sized<R: Read>(
     mapping: &Mapping,
     size: Option<u64>,
 ) -> Result<Dataset> {
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(reader);
+    let (mut csv, header) = open_csv(reader, source_name, id_column, mapping)?;
+    let CsvHeader {
+        id: id_idx,
+        uses,
+        columns,
+    } = header;
     let csv_err = |e: csv::Error| {
-        let line = e.position().map_or(1, csv::Position::line);
-        let reason = match e.kind() {
-            csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            } => {
-                format!("expected {expected_len} fields, found {len}")
-            }
-            _ => e.to_string(),
-        };
+        let (line, reason) = csv_error_parts(&e);
         Error::Csv {
             source_name: source_name.to_owned(),
             line,
             reason,
         }
     };
-    let headers: Vec<String> = csv
-        .byte_headers()
-        .map_err(csv_err)?
-        .iter()
-        .map(|h| {
-            String::from_utf8_lossy(h)
-                .trim()
-                .trim_start_matches('\u{feff}')
-                .to_owned()
-        })
-        .collect();
-    if headers.is_empty() || headers.iter().all(String::is_empty) {
-        return Err(Error::Empty {
-            source_name: source_name.to_owned(),
-        });
-    }
-    let available = headers.join(", ");
-    let id_idx = headers
-        .iter()
-        .position(|h| h == id_column.trim())
-        .ok_or_else(|| Error::MissingIdColumn {
-            source_name: source_name.to_owned(),
-            column: id_column.to_owned(),
-            available: available.clone(),
-        })?;
-    for column in mapping.columns() {
-        if !headers.iter().any(|h| h == column) {
-            return Err(Error::InvalidMapping {
-                mapping: column.to_owned(),
-                reason: format!("{source_name} has no column {column:?} (columns: {available})"),
-            });
-        }
-    }
-    let mut uses: Vec<(usize, Property)> = Vec::new();
-    let mut columns = Vec::new();
-    for (i, h) in headers.iter().enumerate() {
-        if i == id_idx {
-            continue;
-        }
-        if let Some(ColumnUse::Property(p)) = mapping.resolve(h) {
-            uses.push((i, p));
-            columns.push((h.clone(), p));
-        }
-    }
-    if !uses.iter().any(|(_, p)| p.is_name()) {
-        return Err(Error::NoNameField {
-            source_name: source_name.to_owned(),
-            available,
-        });
-    }
     // Rows are normalised into records a chunk at a time (in parallel), so the raw rows
     // of the whole file are never held beside all of its records; while one chunk is
     // normalised (on rayon's threads), this thread reads the next, and the two chunks'
