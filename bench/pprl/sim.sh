@@ -34,7 +34,8 @@ if [ ! -f "$sim/truth/records.csv" ]; then
   "$PALERMO" sim --countries "$countries" --persons "$persons" --seed "$seed" --out "$sim" --force >/dev/null
 fi
 # Truth in the usual record_id,entity_id form, persons only.
-python3 - "$sim/truth/records.csv" "$work/truth.csv" <<'PY'
+person_truth() { # TRUTH_RECORDS.csv OUT.csv
+  python3 - "$1" "$2" <<'PY'
 import csv, sys
 with open(sys.argv[1]) as f, open(sys.argv[2], "w", newline="") as g:
     w = csv.writer(g)
@@ -43,6 +44,8 @@ with open(sys.argv[1]) as f, open(sys.argv[2], "w", newline="") as g:
         if row["schema"] == "Person":
             w.writerow([row["record_id"], row["true_id"]])
 PY
+}
+person_truth "$sim/truth/records.csv" "$work/truth.csv"
 
 printf 'sim cross-border group secret\n' >"$work/group.key"
 enc_args=()
@@ -65,15 +68,7 @@ if [ "${CALIBRATE:-0}" = 1 ]; then
       "$PALERMO" sim --countries "$countries" --persons "$persons" --seed "$CAL_SEED" --out "$cal_sim" --force >/dev/null
     cal_work="$work/cal-$CAL_SEED" cal_truth="$work/cal-$CAL_SEED/truth.csv"
     mkdir -p "$cal_work"
-    python3 - "$cal_sim/truth/records.csv" "$cal_truth" <<'PY'
-import csv, sys
-with open(sys.argv[1]) as f, open(sys.argv[2], "w", newline="") as g:
-    w = csv.writer(g)
-    w.writerow(["record_id", "entity_id"])
-    for row in csv.DictReader(f):
-        if row["schema"] == "Person":
-            w.writerow([row["record_id"], row["true_id"]])
-PY
+    person_truth "$cal_sim/truth/records.csv" "$cal_truth"
     for cc in "${ccs[@]:0:2}"; do
       "$PALERMO" pprl encode "$cal_sim/$cc/persons.csv" --id-column id --secret-file "$work/group.key" \
         "${enc_args[@]}" --out "$cal_work/$cc.json" >/dev/null
