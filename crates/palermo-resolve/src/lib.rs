@@ -15,6 +15,7 @@
 mod blocking;
 mod cluster;
 mod compare;
+mod e164;
 mod engine;
 mod error;
 pub mod incremental;

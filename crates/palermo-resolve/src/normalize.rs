@@ -381,6 +381,21 @@ pub fn phone(text: &str) -> String {
 /// Returns `None` when the number cannot be read (no region for a national number, too few
 /// or too many digits, not a number); the caller then falls back to [`phone`].
 pub fn phone_e164(text: &str, region: Option<&str>) -> Option<String> {
+    let text = e164_input(text)?;
+    // The plain forms most files hold are read without the crate, to the same answer.
+    crate::e164::read(&text, region).or_else(|| e164_by_crate(&text, region))
+}
+
+/// [`phone_e164`] by the `phonenumber` crate alone (what the fast reader is checked
+/// against).
+#[cfg(test)]
+pub(crate) fn phone_e164_slow(text: &str, region: Option<&str>) -> Option<String> {
+    e164_by_crate(&e164_input(text)?, region)
+}
+
+/// The text [`phone_e164`] reads: trimmed, with a `00` prefix spelled `+`; `None` when
+/// the digits are too few or too many to be a number.
+fn e164_input(text: &str) -> Option<std::borrow::Cow<'_, str>> {
     let digits = text.bytes().filter(u8::is_ascii_digit).count();
     if !(4..=17).contains(&digits) {
         return None;
@@ -388,8 +403,14 @@ pub fn phone_e164(text: &str, region: Option<&str>) -> Option<String> {
     let trimmed = text.trim();
     // `00` is the international prefix in most of the world; libphonenumber reads it only
     // when it knows the caller's region, so spell it as `+`.
-    let international = trimmed.strip_prefix("00").map(|rest| format!("+{rest}"));
-    let text = international.as_deref().unwrap_or(trimmed);
+    Some(match trimmed.strip_prefix("00") {
+        Some(rest) => format!("+{rest}").into(),
+        None => trimmed.into(),
+    })
+}
+
+/// [`phone_e164`] of an [`e164_input`] text by the `phonenumber` crate.
+fn e164_by_crate(text: &str, region: Option<&str>) -> Option<String> {
     let region = region.filter(|r| r.len() == 2).and_then(|r| {
         r.to_ascii_uppercase()
             .parse::<phonenumber::country::Id>()
@@ -410,6 +431,10 @@ pub fn phone_e164(text: &str, region: Option<&str>) -> Option<String> {
     // back as itself: keep the digits instead, so the result is stable when read again.
     if e164.len() < 8 {
         return None;
+    }
+    // Read back the same text with no region, the parser gives the same answer.
+    if e164 == text {
+        return Some(e164);
     }
     let again = phonenumber::parse(None, &e164).ok()?;
     (again.format().mode(phonenumber::Mode::E164).to_string() == e164).then_some(e164)
