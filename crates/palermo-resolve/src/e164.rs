@@ -260,7 +260,10 @@ fn national(table: &Table, plan: &Plan, text: &str) -> Option<String> {
 fn kept_as_is(plan: &Plan, national: &str) -> bool {
     (2..=MAX_NATIONAL).contains(&national.len())
         && !national.starts_with('0')
-        && !plan.trunk.as_deref().is_some_and(|t| national.starts_with(t))
+        && !plan
+            .trunk
+            .as_deref()
+            .is_some_and(|t| national.starts_with(t))
 }
 
 /// The ASCII digits of `text` when it is digit groups split by single `sep` bytes (no
