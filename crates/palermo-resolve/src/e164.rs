@@ -450,6 +450,39 @@ mod tests {
         assert!(fast * 5 > checked, "{fast} of {checked}");
     }
 
+    /// Every phone number of a CSV file of persons (columns `phone`, `country`,
+    /// `nationality`), read in the region a record reads it in, when
+    /// `PALERMO_E164_CSV` names the file (a pooled `palermo sim` world holds a few hundred
+    /// thousand numbers; too slow for every run).
+    #[test]
+    fn agrees_with_the_crate_on_a_csv_file() {
+        let Ok(path) = std::env::var("PALERMO_E164_CSV") else {
+            return;
+        };
+        let mut reader = csv::Reader::from_path(&path).expect("reading the CSV file");
+        let headers = reader.headers().expect("a header row").clone();
+        let column = |name: &str| headers.iter().position(|h| h == name);
+        let phone = column("phone").expect("a phone column");
+        let (country, nationality) = (column("country"), column("nationality"));
+        let (mut checked, mut fast) = (0usize, 0usize);
+        for row in reader.records() {
+            let row = row.expect("a CSV row");
+            let text = row.get(phone).unwrap_or_default().trim();
+            if text.is_empty() {
+                continue;
+            }
+            let code = |c: Option<usize>| {
+                c.and_then(|c| row.get(c))
+                    .map(|v| v.trim().to_lowercase())
+                    .filter(|v| v.len() == 2)
+            };
+            let region = code(country).or_else(|| code(nationality));
+            checked += 1;
+            fast += usize::from(agrees(text, region.as_deref()));
+        }
+        eprintln!("{fast} of {checked} numbers of {path} read fast");
+    }
+
     /// The numbers `palermo sim` writes: its countries' mobile plans in its four styles.
     #[test]
     fn agrees_with_the_crate_on_simulated_numbers() {
