@@ -104,15 +104,7 @@ impl From<String> for Text {
 
 impl PartialEq for Text {
     fn eq(&self, other: &Text) -> bool {
-        match (&self.0, &other.0) {
-            // The bytes after `len` are zero (see `Repr::Inline`), so two inline texts are
-            // equal exactly when their lengths and byte arrays are: a fixed-size compare
-            // without a call to `memcmp`, which every name comparison made several times.
-            (Repr::Inline { len: a, bytes: x }, Repr::Inline { len: b, bytes: y }) => {
-                a == b && x == y
-            }
-            _ => self.as_str() == other.as_str(),
-        }
+        self.as_str() == other.as_str()
     }
 }
 
