@@ -351,6 +351,21 @@ mod tests {
         assert_eq!(literal_start("\\d0"), None);
     }
 
+    proptest::proptest! {
+        /// Any text of digits, plus signs, spaces and hyphens, in a few regions.
+        #[test]
+        fn agrees_with_the_crate_on_any_text(
+            text in "[+0-9 -]{0,20}",
+            region in "(TH|MY|NL|GB|UA|RU|AE|DE|US|IT|th|X)?",
+        ) {
+            let region = (!region.is_empty()).then_some(region.as_str());
+            proptest::prop_assert_eq!(
+                crate::normalize::phone_e164(&text, region),
+                phone_e164_slow(&text, region)
+            );
+        }
+    }
+
     /// A small deterministic generator (splitmix64), so the sweep needs no seed file.
     struct Gen(u64);
 
