@@ -18,6 +18,9 @@
 //!
 //! A row is only marked after the answer, so a sender killed mid-delivery
 //! sends it again after restart; the receiver's inbox makes that harmless.
+//! Acknowledged rows are marked with their `message-sent` ledger entries in
+//! one transaction (`AnyStore::outbox_ack_recorded`); the recorder records
+//! the rows given up.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -255,6 +258,7 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, recipient: &str, row
     let by_id: HashMap<Uuid, &OutboxRow> = rows.iter().map(|r| (r.id, r)).collect();
     let mut acked = Vec::with_capacity(rows.len());
     let mut answered = HashSet::with_capacity(rows.len());
+    let mut rejected = false;
     let at = OffsetDateTime::now_utc();
     for ack in &reply.results {
         let Some(row) = ack.id.and_then(|id| by_id.get(&id)) else {
@@ -278,10 +282,11 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, recipient: &str, row
                 );
                 tracing::warn!(id = %row.id, %recipient, %error, "message rejected by the recipient");
                 log_store(shared.store.outbox_fail(row.id, &error, at).await);
+                rejected = true;
             }
         }
     }
-    log_store(shared.store.outbox_ack(&acked, at).await.map(|_| ()));
+    ack(shared, &rows, acked, at).await;
     let unanswered: Vec<OutboxRow> = rows
         .into_iter()
         .filter(|r| !answered.contains(&r.id))
@@ -294,7 +299,39 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, recipient: &str, row
         )
         .await;
     }
-    shared.ledger_wake.notify_one();
+    // Acknowledged rows went on the ledger with their acknowledgement; the
+    // recorder records the rejected ones.
+    if rejected {
+        shared.ledger_wake.notify_one();
+    }
+}
+
+/// Marks the rows `acked` acknowledged at `at` with their `message-sent`
+/// entries, in one transaction (the recorder has nothing left to do for
+/// them); on failure they stay pending and are posted again (the peer
+/// answers `duplicate`).
+async fn ack(shared: &Shared, rows: &[OutboxRow], acked: Vec<Uuid>, at: OffsetDateTime) {
+    if acked.is_empty() {
+        return;
+    }
+    let by_id: HashMap<Uuid, &OutboxRow> = rows.iter().map(|r| (r.id, r)).collect();
+    let delivered: Vec<(Uuid, palermo_ledger::entry::NewEntry)> = acked
+        .iter()
+        .filter_map(|id| by_id.get(id))
+        .map(|row| (row.id, crate::node::sent_entry(shared.node_id(), row, at)))
+        .collect();
+    let result = async {
+        shared.announce_ledger_key().await?;
+        shared
+            .store
+            .outbox_ack_recorded(delivered, at, &shared.config.ledger_key)
+            .await?;
+        Ok::<(), crate::node::NodeError>(())
+    }
+    .await;
+    if let Err(err) = result {
+        tracing::warn!(error = %err, "updating the outbox failed");
+    }
 }
 
 async fn retry_all(shared: &Shared, rows: &[OutboxRow], error: &str) {

@@ -41,7 +41,7 @@ pub use crate::federation::{
 };
 pub use crate::hits::{
     HitDirection, HitEncodingSet, HitEncodings, HitPeer, HitQueryRecord, HitRecord, HitSettlement,
-    HitWindow,
+    HitWindow, InboxWrites,
 };
 pub use crate::keys::{entity_key_hashes_of, entity_keys, key_hash, name_key};
 pub use crate::law::LawUpdateRecord;

@@ -46,71 +46,10 @@ impl LedgerStore for SqliteStore {
         // IMMEDIATE takes the write lock before reading the tip, so two
         // appenders cannot both extend the same tip.
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let (size, head) = size_and_head(&mut tx).await?;
-        // The right edge this store left after its last append, while the
-        // log still ends there (another process appending, or an entry
-        // deleted at the end, changes the size): reading the frontier's
-        // hashes back cost one or two statements per append.
-        let cached = self
-            .ledger_tip
-            .lock()
-            .ok()
-            .and_then(|mut cached| cached.take())
-            .filter(|tip| tip.frontier.size() == size);
-        let mut tip = match cached {
-            Some(tip) => tip,
-            None => {
-                let hashes = nodes(&mut tx, &LogTip::nodes(size)).await?;
-                LogTip::from_hashes(size, &hashes).map_err(corrupt)?
-            }
-        };
-        check_tip(head, &tip)?;
-        let batch =
-            seal_batch(&mut tip, entries, key, OffsetDateTime::now_utc()).map_err(corrupt)?;
-        for (chunk_idx, chunk) in batch.entries.chunks(LEDGER_ROWS_PER_STATEMENT).enumerate() {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO ledger_entries (seq, leaf, body, kind, actor, case_id, subject, time) ",
-            );
-            insert.push_values(chunk.iter().enumerate(), |mut b, (idx, e)| {
-                b.push_bind(to_i64(e.seq))
-                    .push_bind(e.leaf.0.to_vec())
-                    .push_bind(e.bytes.clone())
-                    .push_bind(e.kind)
-                    .push_bind(e.actor.clone())
-                    .push_bind(e.case.clone())
-                    .push_bind(e.subject.clone())
-                    .push_bind(time_text(
-                        &batch,
-                        chunk_idx * LEDGER_ROWS_PER_STATEMENT + idx,
-                    ));
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        for chunk in batch.nodes.chunks(LEDGER_ROWS_PER_STATEMENT) {
-            let mut insert =
-                QueryBuilder::<Sqlite>::new("INSERT INTO ledger_nodes (level, idx, hash) ");
-            insert.push_values(chunk, |mut b, (id, hash)| {
-                b.push_bind(i64::from(id.level))
-                    .push_bind(to_i64(id.index))
-                    .push_bind(hash.0.to_vec());
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        let head = &batch.head;
-        sqlx::query("INSERT INTO ledger_heads (size, root, timestamp_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)")
-            .bind(to_i64(head.head.size))
-            .bind(head.head.root.0.to_vec())
-            .bind(to_i64(head.head.timestamp_ms))
-            .bind(&head.key_id)
-            .bind(&head.signature)
-            .execute(&mut *tx)
-            .await?;
+        let (head, tip) = append_in(self, &mut tx, entries, key).await?;
         tx.commit().await?;
-        // Kept only once committed: a failed append leaves the cache empty.
-        if let Ok(mut cached) = self.ledger_tip.lock() {
-            *cached = Some(tip);
-        }
-        Ok(Some(batch.head))
+        self.keep_ledger_tip(tip);
+        Ok(Some(head))
     }
 
     async fn ledger_size(&self) -> Result<u64> {
@@ -227,6 +166,88 @@ impl LedgerStore for SqliteStore {
         }
         Ok(auditor.finish(n_nodes))
     }
+}
+
+impl SqliteStore {
+    /// Keeps the right edge of the log after an append that committed, for
+    /// the next append (a failed append leaves the cache empty).
+    pub(crate) fn keep_ledger_tip(&self, tip: LogTip) {
+        if let Ok(mut cached) = self.ledger_tip.lock() {
+            *cached = Some(tip);
+        }
+    }
+}
+
+/// Seals `entries` after the end of the log and writes them, their nodes and
+/// the new signed head on `conn`, inside the caller's write transaction
+/// (begun with `BEGIN IMMEDIATE`, so that the tip read here stays the tip);
+/// returns the head and the new right edge, to be kept with
+/// [`SqliteStore::keep_ledger_tip`] once the transaction committed.
+pub(crate) async fn append_in(
+    store: &SqliteStore,
+    conn: &mut SqliteConnection,
+    entries: Vec<NewEntry>,
+    key: &NodeKey,
+) -> Result<(SignedTreeHead, LogTip)> {
+    let (size, head) = size_and_head(&mut *conn).await?;
+    // The right edge this store left after its last append, while the
+    // log still ends there (another process appending, or an entry
+    // deleted at the end, changes the size): reading the frontier's
+    // hashes back cost one or two statements per append.
+    let cached = store
+        .ledger_tip
+        .lock()
+        .ok()
+        .and_then(|mut cached| cached.take())
+        .filter(|tip| tip.frontier.size() == size);
+    let mut tip = match cached {
+        Some(tip) => tip,
+        None => {
+            let hashes = nodes(&mut *conn, &LogTip::nodes(size)).await?;
+            LogTip::from_hashes(size, &hashes).map_err(corrupt)?
+        }
+    };
+    check_tip(head, &tip)?;
+    let batch = seal_batch(&mut tip, entries, key, OffsetDateTime::now_utc()).map_err(corrupt)?;
+    for (chunk_idx, chunk) in batch.entries.chunks(LEDGER_ROWS_PER_STATEMENT).enumerate() {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO ledger_entries (seq, leaf, body, kind, actor, case_id, subject, time) ",
+        );
+        insert.push_values(chunk.iter().enumerate(), |mut b, (idx, e)| {
+            b.push_bind(to_i64(e.seq))
+                .push_bind(e.leaf.0.to_vec())
+                .push_bind(e.bytes.clone())
+                .push_bind(e.kind)
+                .push_bind(e.actor.clone())
+                .push_bind(e.case.clone())
+                .push_bind(e.subject.clone())
+                .push_bind(time_text(
+                    &batch,
+                    chunk_idx * LEDGER_ROWS_PER_STATEMENT + idx,
+                ));
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    for chunk in batch.nodes.chunks(LEDGER_ROWS_PER_STATEMENT) {
+        let mut insert =
+            QueryBuilder::<Sqlite>::new("INSERT INTO ledger_nodes (level, idx, hash) ");
+        insert.push_values(chunk, |mut b, (id, hash)| {
+            b.push_bind(i64::from(id.level))
+                .push_bind(to_i64(id.index))
+                .push_bind(hash.0.to_vec());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    let head = &batch.head;
+    sqlx::query("INSERT INTO ledger_heads (size, root, timestamp_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)")
+        .bind(to_i64(head.head.size))
+        .bind(head.head.root.0.to_vec())
+        .bind(to_i64(head.head.timestamp_ms))
+        .bind(&head.key_id)
+        .bind(&head.signature)
+        .execute(&mut *conn)
+        .await?;
+    Ok((batch.head, tip))
 }
 
 async fn size(conn: &mut SqliteConnection) -> Result<u64> {
