@@ -136,6 +136,17 @@ pub struct InboxEffect {
     pub pending: bool,
 }
 
+/// Pending outgoing messages of one recipient ([`FederationStore::outbox_pending_counts`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingCount {
+    /// The recipient node id.
+    pub recipient: String,
+    /// Pending messages due now.
+    pub due: u64,
+    /// The earliest next attempt of a pending message not due yet.
+    pub next_due: Option<OffsetDateTime>,
+}
+
 /// One stored received message.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct InboxRow {
@@ -218,6 +229,15 @@ pub trait FederationStore: Send + Sync {
 
     /// The earliest next attempt of any pending message.
     fn outbox_next_due(&self) -> impl Future<Output = Result<Option<OffsetDateTime>>> + Send;
+
+    /// Per recipient with pending messages: how many are due at `now`, and
+    /// the earliest next attempt after `now` (in one cheap statement that
+    /// reads no envelope: the sender asks it to know whether reading the due
+    /// rows could start a POST).
+    fn outbox_pending_counts(
+        &self,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<PendingCount>>> + Send;
 
     /// Marks messages acknowledged; returns how many were pending.
     fn outbox_ack(
@@ -466,6 +486,10 @@ impl FederationStore for AnyStore {
         delegate!(self, s => s.outbox_next_due().await)
     }
 
+    async fn outbox_pending_counts(&self, now: OffsetDateTime) -> Result<Vec<PendingCount>> {
+        delegate!(self, s => s.outbox_pending_counts(now).await)
+    }
+
     async fn outbox_ack(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<u64> {
         delegate!(self, s => s.outbox_ack(ids, at).await)
     }
@@ -553,19 +577,10 @@ impl AnyStore {
                 let mut tx = s.pool().begin_with("BEGIN IMMEDIATE").await?;
                 let acked = SqliteStore::outbox_ack_in(&mut tx, &ids, at, true).await?;
                 let entries = pick(&acked, delivered);
-                let tip = if entries.is_empty() {
-                    None
-                } else {
-                    Some(
-                        crate::ledger::sqlite::append_in(s, &mut tx, entries, key)
-                            .await?
-                            .1,
-                    )
-                };
-                tx.commit().await?;
-                if let Some(tip) = tip {
-                    s.keep_ledger_tip(tip);
+                if !entries.is_empty() {
+                    crate::ledger::sqlite::append_in(s, &mut tx, entries, key).await?;
                 }
+                tx.commit().await?;
                 Ok(acked)
             }
             AnyStore::Postgres(s) => {
@@ -602,7 +617,8 @@ macro_rules! federation_impl {
         use crate::federation::{
             COUNTS_SQL, FED_ROWS_PER_STATEMENT, FederationCounts, FederationStore, INBOX_COLUMNS,
             InboxColumns, InboxEffect, InboxRow, InboxSelection, IncomingMessage, OUTBOX_COLUMNS,
-            OutboxColumns, OutboxRow, OutgoingMessage, PeerHead, PeerHeadColumns, Unledgered,
+            OutboxColumns, OutboxRow, OutgoingMessage, PeerHead, PeerHeadColumns, PendingCount,
+            Unledgered,
             counts, first_of_each_id, inbox_row, outbox_row, peer_head_row, to_ms,
         };
         use crate::ledger::to_i64;
@@ -777,6 +793,33 @@ macro_rules! federation_impl {
                 .fetch_one(self.pool())
                 .await?;
                 next.map(|ms| crate::federation::from_ms(ms, "fed_outbox")).transpose()
+            }
+
+            async fn outbox_pending_counts(&self, now: OffsetDateTime) -> Result<Vec<PendingCount>> {
+                let now_ms = to_ms(now);
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT recipient, CAST(sum(CASE WHEN next_attempt_at <= ",
+                );
+                q.push_bind(now_ms)
+                    .push(" THEN 1 ELSE 0 END) AS BIGINT), min(CASE WHEN next_attempt_at > ")
+                    .push_bind(now_ms)
+                    .push(
+                        " THEN next_attempt_at END) FROM fed_outbox \
+                         WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY recipient",
+                    );
+                let rows: Vec<(String, i64, Option<i64>)> =
+                    q.build_query_as().fetch_all(self.pool()).await?;
+                rows.into_iter()
+                    .map(|(recipient, due, next)| {
+                        Ok(PendingCount {
+                            recipient,
+                            due: u64::try_from(due).unwrap_or(0),
+                            next_due: next
+                                .map(|ms| crate::federation::from_ms(ms, "fed_outbox"))
+                                .transpose()?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn outbox_ack(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<u64> {

@@ -929,19 +929,10 @@ impl AnyStore {
                 let hits: Vec<&HitRecord> = hits.iter().collect();
                 insert_hits!(tx, sql, &hits);
                 settle!(tx, sql, &settlements);
-                let tip = if entries.is_empty() {
-                    None
-                } else {
-                    Some(
-                        crate::ledger::sqlite::append_in(s, &mut tx, entries, key)
-                            .await?
-                            .1,
-                    )
-                };
-                tx.commit().await?;
-                if let Some(tip) = tip {
-                    s.keep_ledger_tip(tip);
+                if !entries.is_empty() {
+                    crate::ledger::sqlite::append_in(s, &mut tx, entries, key).await?;
                 }
+                tx.commit().await?;
                 Ok(accepted)
             }
             AnyStore::Postgres(s) => {

@@ -37,7 +37,7 @@ pub use crate::any::{AnyImport, AnyStore, open};
 pub use crate::error::{Error, Result};
 pub use crate::federation::{
     FederationCounts, FederationStore, InboxEffect, InboxRow, IncomingMessage, OutboxRow,
-    OutboxStatus, OutgoingMessage, PeerHead, Unledgered,
+    OutboxStatus, OutgoingMessage, PeerHead, PendingCount, Unledgered,
 };
 pub use crate::hits::{
     HitDirection, HitEncodingSet, HitEncodings, HitPeer, HitQueryRecord, HitRecord, HitSettlement,

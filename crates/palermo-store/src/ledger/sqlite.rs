@@ -46,9 +46,8 @@ impl LedgerStore for SqliteStore {
         // IMMEDIATE takes the write lock before reading the tip, so two
         // appenders cannot both extend the same tip.
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let (head, tip) = append_in(self, &mut tx, entries, key).await?;
+        let head = append_in(self, &mut tx, entries, key).await?;
         tx.commit().await?;
-        self.keep_ledger_tip(tip);
         Ok(Some(head))
     }
 
@@ -169,9 +168,10 @@ impl LedgerStore for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Keeps the right edge of the log after an append that committed, for
-    /// the next append (a failed append leaves the cache empty).
-    pub(crate) fn keep_ledger_tip(&self, tip: LogTip) {
+    /// Keeps the right edge of the log after an append, for the next
+    /// append (which uses it only while the log's size and latest signed
+    /// head still match it).
+    fn keep_ledger_tip(&self, tip: LogTip) {
         if let Ok(mut cached) = self.ledger_tip.lock() {
             *cached = Some(tip);
         }
@@ -181,25 +181,30 @@ impl SqliteStore {
 /// Seals `entries` after the end of the log and writes them, their nodes and
 /// the new signed head on `conn`, inside the caller's write transaction
 /// (begun with `BEGIN IMMEDIATE`, so that the tip read here stays the tip);
-/// returns the head and the new right edge, to be kept with
-/// [`SqliteStore::keep_ledger_tip`] once the transaction committed.
+/// returns the new head.
 pub(crate) async fn append_in(
     store: &SqliteStore,
     conn: &mut SqliteConnection,
     entries: Vec<NewEntry>,
     key: &NodeKey,
-) -> Result<(SignedTreeHead, LogTip)> {
+) -> Result<SignedTreeHead> {
     let (size, head) = size_and_head(&mut *conn).await?;
     // The right edge this store left after its last append, while the
-    // log still ends there (another process appending, or an entry
-    // deleted at the end, changes the size): reading the frontier's
-    // hashes back cost one or two statements per append.
+    // log still ends there: same size and the latest signed head's root
+    // (another process appending, an entry deleted at the end or an append
+    // rolled back after it was kept changes one of them). Reading the
+    // frontier's hashes back cost one or two statements per append.
     let cached = store
         .ledger_tip
         .lock()
         .ok()
-        .and_then(|mut cached| cached.take())
-        .filter(|tip| tip.frontier.size() == size);
+        .and_then(|cached| cached.clone())
+        .filter(|tip| {
+            tip.frontier.size() == size
+                && head
+                    .as_ref()
+                    .map_or(size == 0, |h| h.head.root == tip.frontier.root())
+        });
     let mut tip = match cached {
         Some(tip) => tip,
         None => {
@@ -247,7 +252,10 @@ pub(crate) async fn append_in(
         .bind(&head.signature)
         .execute(&mut *conn)
         .await?;
-    Ok((batch.head, tip))
+    // Kept now rather than after the commit: the next appender may take the
+    // write lock the moment this one commits, before this task runs again.
+    store.keep_ledger_tip(tip);
+    Ok(batch.head)
 }
 
 async fn size(conn: &mut SqliteConnection) -> Result<u64> {
