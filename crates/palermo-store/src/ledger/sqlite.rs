@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use palermo_ledger::audit::{AuditSummary, Auditor, Finding, LogTip, seal_batch};
+use palermo_ledger::audit::{AuditSummary, Auditor, Finding, LogTip, SealedBatch, seal_batch};
 use palermo_ledger::entry::NewEntry;
 use palermo_ledger::{Hash, NodeId, NodeKey, PublicKey, SignedTreeHead};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -180,44 +180,63 @@ impl SqliteStore {
 
 /// Seals `entries` after the end of the log and writes them, their nodes and
 /// the new signed head on `conn`, inside the caller's write transaction
-/// (begun with `BEGIN IMMEDIATE`, so that the tip read here stays the tip);
-/// returns the new head.
+/// (begun with `BEGIN IMMEDIATE`, so that the end of the log stays where it
+/// was found); returns the new head.
+///
+/// The right edge this store kept at its last append is used first, the
+/// first insert guarded by the log's end: it inserts nothing unless the log
+/// still has that size and its latest signed head that root (another
+/// process appending, an entry deleted at the end or an append rolled back
+/// after it was kept changes one of them). Only then is the end read back:
+/// the size and head, and the frontier's hashes (one to three statements
+/// per append before).
 pub(crate) async fn append_in(
     store: &SqliteStore,
     conn: &mut SqliteConnection,
     entries: Vec<NewEntry>,
     key: &NodeKey,
 ) -> Result<SignedTreeHead> {
-    let (size, head) = size_and_head(&mut *conn).await?;
-    // The right edge this store left after its last append, while the
-    // log still ends there: same size and the latest signed head's root
-    // (another process appending, an entry deleted at the end or an append
-    // rolled back after it was kept changes one of them). Reading the
-    // frontier's hashes back cost one or two statements per append.
     let cached = store
         .ledger_tip
         .lock()
         .ok()
         .and_then(|cached| cached.clone())
-        .filter(|tip| {
-            tip.frontier.size() == size
-                && head
-                    .as_ref()
-                    .map_or(size == 0, |h| h.head.root == tip.frontier.root())
-        });
-    let mut tip = match cached {
-        Some(tip) => tip,
-        None => {
-            let hashes = nodes(&mut *conn, &LogTip::nodes(size)).await?;
-            LogTip::from_hashes(size, &hashes).map_err(corrupt)?
+        .filter(|tip| tip.frontier.size() > 0);
+    if let Some(mut tip) = cached {
+        let end = (tip.frontier.size(), tip.frontier.root());
+        let batch = seal_batch(&mut tip, entries.clone(), key, OffsetDateTime::now_utc())
+            .map_err(corrupt)?;
+        if write_batch(&mut *conn, &batch, Some(end)).await? {
+            store.keep_ledger_tip(tip);
+            return Ok(batch.head);
         }
-    };
+    }
+    let (size, head) = size_and_head(&mut *conn).await?;
+    let hashes = nodes(&mut *conn, &LogTip::nodes(size)).await?;
+    let mut tip = LogTip::from_hashes(size, &hashes).map_err(corrupt)?;
     check_tip(head, &tip)?;
     let batch = seal_batch(&mut tip, entries, key, OffsetDateTime::now_utc()).map_err(corrupt)?;
+    write_batch(&mut *conn, &batch, None).await?;
+    store.keep_ledger_tip(tip);
+    Ok(batch.head)
+}
+
+/// Writes a sealed batch (entries, nodes, head); returns false, having
+/// written nothing, when `end` (size, root) is given and the log does not
+/// end there.
+async fn write_batch(
+    conn: &mut SqliteConnection,
+    batch: &SealedBatch,
+    end: Option<(u64, Hash)>,
+) -> Result<bool> {
     for (chunk_idx, chunk) in batch.entries.chunks(LEDGER_ROWS_PER_STATEMENT).enumerate() {
+        let guard = end.filter(|_| chunk_idx == 0);
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO ledger_entries (seq, leaf, body, kind, actor, case_id, subject, time) ",
         );
+        if guard.is_some() {
+            insert.push("SELECT * FROM (");
+        }
         insert.push_values(chunk.iter().enumerate(), |mut b, (idx, e)| {
             b.push_bind(to_i64(e.seq))
                 .push_bind(e.leaf.0.to_vec())
@@ -227,11 +246,21 @@ pub(crate) async fn append_in(
                 .push_bind(e.case.clone())
                 .push_bind(e.subject.clone())
                 .push_bind(time_text(
-                    &batch,
+                    batch,
                     chunk_idx * LEDGER_ROWS_PER_STATEMENT + idx,
                 ));
         });
-        insert.build().execute(&mut *conn).await?;
+        if let Some((size, root)) = guard {
+            insert
+                .push(") WHERE (SELECT COALESCE(MAX(seq) + 1, 0) FROM ledger_entries) = ")
+                .push_bind(to_i64(size))
+                .push(" AND (SELECT root FROM ledger_heads ORDER BY size DESC LIMIT 1) = ")
+                .push_bind(root.0.to_vec());
+        }
+        let n = insert.build().execute(&mut *conn).await?.rows_affected();
+        if guard.is_some() && n == 0 {
+            return Ok(false);
+        }
     }
     for chunk in batch.nodes.chunks(LEDGER_ROWS_PER_STATEMENT) {
         let mut insert =
@@ -252,10 +281,7 @@ pub(crate) async fn append_in(
         .bind(&head.signature)
         .execute(&mut *conn)
         .await?;
-    // Kept now rather than after the commit: the next appender may take the
-    // write lock the moment this one commits, before this task runs again.
-    store.keep_ledger_tip(tip);
-    Ok(batch.head)
+    Ok(true)
 }
 
 async fn size(conn: &mut SqliteConnection) -> Result<u64> {
