@@ -6,7 +6,10 @@
 //! batches, so that transfer and the receiver's commits overlap; never the
 //! same row in two of them; recipients in parallel) and posts them over
 //! mutual TLS
-//! (reqwest with [`crate::tls::client_config`]). Per envelope, the answer is:
+//! (reqwest with [`crate::tls::client_config`]). While POSTs are in flight,
+//! a wake-up first asks per-recipient counts
+//! ([`palermo_store::FederationStore::outbox_pending_counts`]) and reads the
+//! rows only when they could start another POST. Per envelope, the answer is:
 //! - `accepted` / `duplicate` → acknowledged (`delivered`);
 //! - `rejected` → given up with the code and message (never retried);
 //! - a batch refused as too large (413) → sent again in halves; a single
@@ -18,6 +21,9 @@
 //!
 //! A row is only marked after the answer, so a sender killed mid-delivery
 //! sends it again after restart; the receiver's inbox makes that harmless.
+//! Acknowledged rows are marked with their `message-sent` ledger entries in
+//! one transaction (`AnyStore::outbox_ack_recorded`); the recorder records
+//! the rows given up.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -61,7 +67,8 @@ pub(crate) async fn sender_loop(
     let client = client(&shared.identity, shared.config.request_timeout)?;
     // Each task returns its recipient and the rows it posted.
     let mut in_flight: JoinSet<(String, Vec<Uuid>)> = JoinSet::new();
-    let mut posts: HashMap<String, usize> = HashMap::new();
+    // Per recipient: POSTs in flight and the rows they carry.
+    let mut posts: HashMap<String, (usize, usize)> = HashMap::new();
     let mut posted: HashSet<Uuid> = HashSet::new();
     let stop_fut = stopped(stop.clone());
     tokio::pin!(stop_fut);
@@ -81,14 +88,44 @@ pub(crate) async fn sender_loop(
         }
         let now = OffsetDateTime::now_utc();
         let mut n_started = 0;
-        // Rows already posted are still due until answered: read past them.
         let batch = shared.config.batch_size as usize;
+        // While POSTs are in flight, counts (one small statement, no
+        // envelopes) say whether reading the due rows could start another;
+        // every message enqueued meanwhile woke the sender into reading them
+        // all, the posted ones included, and a wait of 5 ms for the posted
+        // rows, which are due (a read and a poll per query under load).
+        let mut next_due: Option<Option<OffsetDateTime>> = None;
+        let read = if in_flight.is_empty() {
+            true
+        } else {
+            match shared.store.outbox_pending_counts(now).await {
+                Ok(counts) => {
+                    next_due = Some(counts.iter().filter_map(|c| c.next_due).min());
+                    counts.iter().any(|c| {
+                        let (n_posts, n_rows) = posts.get(&c.recipient).copied().unwrap_or((0, 0));
+                        let unposted = usize::try_from(c.due)
+                            .unwrap_or(usize::MAX)
+                            .saturating_sub(n_rows);
+                        match n_posts {
+                            0 => unposted > 0,
+                            n => n < POSTS_IN_FLIGHT && unposted >= batch,
+                        }
+                    })
+                }
+                Err(_) => true,
+            }
+        };
+        // Rows already posted are still due until answered: read past them.
         let limit = batch * (POSTS_IN_FLIGHT + 1);
-        match shared
-            .store
-            .outbox_due(now, u32::try_from(limit).unwrap_or(u32::MAX))
-            .await
-        {
+        let due = if read {
+            shared
+                .store
+                .outbox_due(now, u32::try_from(limit).unwrap_or(u32::MAX))
+                .await
+        } else {
+            Ok(Vec::new())
+        };
+        match due {
             Ok(rows) => {
                 let mut by_recipient: HashMap<String, Vec<OutboxRow>> = HashMap::new();
                 for row in rows {
@@ -101,7 +138,7 @@ pub(crate) async fn sender_loop(
                 }
                 for (recipient, mut rows) in by_recipient {
                     loop {
-                        let n = posts.get(&recipient).copied().unwrap_or(0);
+                        let n = posts.get(&recipient).map_or(0, |(n, _)| *n);
                         // A second POST only for a backlog (a full batch):
                         // a trickle keeps one POST at a time, so that
                         // concurrent commits at the receiver add no latency.
@@ -116,7 +153,9 @@ pub(crate) async fn sender_loop(
                         let chunk = std::mem::replace(&mut rows, rest);
                         let ids: Vec<Uuid> = chunk.iter().map(|r| r.id).collect();
                         posted.extend(ids.iter().copied());
-                        *posts.entry(recipient.clone()).or_default() += 1;
+                        let entry = posts.entry(recipient.clone()).or_default();
+                        entry.0 += 1;
+                        entry.1 += ids.len();
                         n_started += 1;
                         let shared = shared.clone();
                         let client = client.clone();
@@ -133,7 +172,13 @@ pub(crate) async fn sender_loop(
         if n_started > 0 {
             continue;
         }
-        let wait = match shared.store.outbox_next_due().await {
+        // Known from the counts when they were read (only rows not due yet:
+        // the due ones are posted, or wait for a POST to end).
+        let next_due = match next_due {
+            Some(next) => Ok(next),
+            None => shared.store.outbox_next_due().await,
+        };
+        let wait = match next_due {
             Ok(Some(next)) => {
                 let until = (next - OffsetDateTime::now_utc()).max(time::Duration::milliseconds(5));
                 Duration::try_from(until)
@@ -159,11 +204,12 @@ pub(crate) async fn sender_loop(
 /// may be read again (they are settled, or due for a retry).
 fn settle(
     (recipient, ids): (String, Vec<Uuid>),
-    posts: &mut HashMap<String, usize>,
+    posts: &mut HashMap<String, (usize, usize)>,
     posted: &mut HashSet<Uuid>,
 ) {
-    if let Some(n) = posts.get_mut(&recipient) {
-        *n = n.saturating_sub(1);
+    if let Some((n_posts, n_rows)) = posts.get_mut(&recipient) {
+        *n_posts = n_posts.saturating_sub(1);
+        *n_rows = n_rows.saturating_sub(ids.len());
     }
     for id in ids {
         posted.remove(&id);
@@ -255,6 +301,7 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, recipient: &str, row
     let by_id: HashMap<Uuid, &OutboxRow> = rows.iter().map(|r| (r.id, r)).collect();
     let mut acked = Vec::with_capacity(rows.len());
     let mut answered = HashSet::with_capacity(rows.len());
+    let mut rejected = false;
     let at = OffsetDateTime::now_utc();
     for ack in &reply.results {
         let Some(row) = ack.id.and_then(|id| by_id.get(&id)) else {
@@ -278,10 +325,11 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, recipient: &str, row
                 );
                 tracing::warn!(id = %row.id, %recipient, %error, "message rejected by the recipient");
                 log_store(shared.store.outbox_fail(row.id, &error, at).await);
+                rejected = true;
             }
         }
     }
-    log_store(shared.store.outbox_ack(&acked, at).await.map(|_| ()));
+    ack(shared, &rows, acked, at).await;
     let unanswered: Vec<OutboxRow> = rows
         .into_iter()
         .filter(|r| !answered.contains(&r.id))
@@ -294,7 +342,39 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, recipient: &str, row
         )
         .await;
     }
-    shared.ledger_wake.notify_one();
+    // Acknowledged rows went on the ledger with their acknowledgement; the
+    // recorder records the rejected ones.
+    if rejected {
+        shared.ledger_wake.notify_one();
+    }
+}
+
+/// Marks the rows `acked` acknowledged at `at` with their `message-sent`
+/// entries, in one transaction (the recorder has nothing left to do for
+/// them); on failure they stay pending and are posted again (the peer
+/// answers `duplicate`).
+async fn ack(shared: &Shared, rows: &[OutboxRow], acked: Vec<Uuid>, at: OffsetDateTime) {
+    if acked.is_empty() {
+        return;
+    }
+    let by_id: HashMap<Uuid, &OutboxRow> = rows.iter().map(|r| (r.id, r)).collect();
+    let delivered: Vec<(Uuid, palermo_ledger::entry::NewEntry)> = acked
+        .iter()
+        .filter_map(|id| by_id.get(id))
+        .map(|row| (row.id, crate::node::sent_entry(shared.node_id(), row, at)))
+        .collect();
+    let result = async {
+        shared.announce_ledger_key().await?;
+        shared
+            .store
+            .outbox_ack_recorded(delivered, at, &shared.config.ledger_key)
+            .await?;
+        Ok::<(), crate::node::NodeError>(())
+    }
+    .await;
+    if let Err(err) = result {
+        tracing::warn!(error = %err, "updating the outbox failed");
+    }
 }
 
 async fn retry_all(shared: &Shared, rows: &[OutboxRow], error: &str) {

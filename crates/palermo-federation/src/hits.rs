@@ -32,10 +32,13 @@
 //! both sides.
 //!
 //! **Throughput.** The queries (and answers) that arrive in one POST are
-//! applied together (`answer_all`, `receive_answers`): one store
-//! transaction records all their queries and hits, one ledger append all
-//! their entries; peer settings and the encoding set are read once per
-//! batch; matching runs on the blocking thread pool. Quotas are checked
+//! applied together (`answer_all`, `receive_answers`) and committed with
+//! the POST's inbox rows: one store transaction per POST records the
+//! messages, their queries, hits and settlements, and appends their ledger
+//! entries (`AnyStore::inbox_accept_recorded`); peer settings and the
+//! encoding set are read once per batch; matching runs on the blocking
+//! thread pool. A query answered apart (a large batch) records its rows and
+//! entries itself, as before, before its inbox row completes. Quotas are checked
 //! against windows held in memory (module `window`), loaded from the store once
 //! per peer and kept up to date as queries are answered. Queries sent at the
 //! same time through [`crate::Node::send_query`] are recorded in one
@@ -61,7 +64,7 @@ use palermo_policy::{
 use palermo_pprl::{Calibration, Clks, Encodings, Index, IndexConfig, codec};
 use palermo_store::{
     AnyStore, HitDirection, HitPeer, HitQueryRecord, HitRecord, HitSettlement, HitWindow,
-    OutgoingMessage,
+    InboxWrites, OutgoingMessage,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -504,6 +507,53 @@ pub fn find_candidates(
         .collect())
 }
 
+/// What the effects of received hit messages leave to the transaction that
+/// stores the messages' inbox rows (`peer::receive`): their rows and ledger
+/// entries, and what to give back in memory when a message turns out to be
+/// a duplicate (a concurrent POST of it stored it first) or the transaction
+/// fails.
+#[derive(Default)]
+pub(crate) struct Deferred {
+    /// The rows and ledger entries, by message id.
+    pub(crate) writes: InboxWrites,
+    /// Quota taken in the windows, by message id: the peer, what was taken and when.
+    windows: Vec<(Uuid, String, HitWindow, OffsetDateTime)>,
+    /// Sent queries settled, by the id of the answer that settles them.
+    settled: Vec<(Uuid, HitQueryRecord)>,
+}
+
+impl Deferred {
+    /// After the transaction committed, `new` being the messages that were
+    /// new: gives back the quota the others took, and lets the waiters of
+    /// the queries settled see them.
+    pub(crate) fn committed(self, shared: &Shared, new: &std::collections::HashSet<Uuid>) {
+        if let Ok(mut windows) = shared.hit_windows.lock() {
+            for (id, peer, taken, at) in &self.windows {
+                if !new.contains(id) {
+                    windows.remove(peer, *at, *taken);
+                }
+            }
+        }
+        if self.settled.is_empty() {
+            return;
+        }
+        if let Ok(mut settled) = shared.settled.lock() {
+            for (id, record) in self.settled {
+                if new.contains(&id) {
+                    settled.insert(record);
+                }
+            }
+        }
+        shared.hits_settled.notify_waiters();
+    }
+
+    /// After the transaction failed (nothing stored; the sender retries):
+    /// gives back every quota taken.
+    pub(crate) fn failed(self, shared: &Shared) {
+        self.committed(shared, &std::collections::HashSet::new());
+    }
+}
+
 /// A stored set of encodings held in memory, valid while its generation is current.
 pub(crate) struct CachedIndex {
     key_id: String,
@@ -580,10 +630,16 @@ impl BatchReads {
 ///
 /// Also answers a query that was stored with its answer pending
 /// ([`crate::node`]'s `answer_apart`), one envelope at a time.
+///
+/// With `deferred`, the queries' rows and ledger entries are not written
+/// here but left in it, for the transaction that stores the messages'
+/// inbox rows (one transaction per POST); a query is then new unless its
+/// row was stored before. Without, they are written here.
 pub(crate) async fn answer_all(
     shared: &Shared,
     envelopes: &[&Envelope],
     now: OffsetDateTime,
+    deferred: Option<&mut Deferred>,
 ) -> Vec<(Value, Vec<OutgoingMessage>)> {
     let mut first: std::collections::HashMap<Uuid, usize> = Default::default();
     let mut unique: Vec<&Envelope> = Vec::with_capacity(envelopes.len());
@@ -593,7 +649,7 @@ pub(crate) async fn answer_all(
             unique.len() - 1
         });
     }
-    let answers = answer_unique(shared, &unique, now).await;
+    let answers = answer_unique(shared, &unique, now, deferred).await;
     envelopes
         .iter()
         .map(|e| {
@@ -611,26 +667,28 @@ async fn answer_unique(
     shared: &Shared,
     envelopes: &[&Envelope],
     now: OffsetDateTime,
+    deferred: Option<&mut Deferred>,
 ) -> Vec<(Value, Vec<OutgoingMessage>)> {
     let config = &shared.config.hits;
     // A query answered before (redelivered after a crash) is answered again
     // from what was stored, without counting it twice.
     let ids: Vec<Uuid> = envelopes.iter().map(|e| e.id).collect();
-    let answered_before: std::collections::HashSet<Uuid> = match shared
+    let stored_before: std::collections::HashMap<Uuid, String> = match shared
         .store
         .hit_queries_by_id(HitDirection::Received, &ids)
         .await
     {
-        Ok(rows) => rows
-            .into_iter()
-            .filter(|q| q.status == "answered")
-            .map(|q| q.id)
-            .collect(),
+        Ok(rows) => rows.into_iter().map(|q| (q.id, q.status)).collect(),
         Err(err) => {
             tracing::warn!(error = %err, "reading received hit queries failed");
             Default::default()
         }
     };
+    let answered_before: std::collections::HashSet<Uuid> = stored_before
+        .iter()
+        .filter(|(_, status)| *status == "answered")
+        .map(|(id, _)| *id)
+        .collect();
     let mut reads = BatchReads::default();
     let mut refused: Vec<(usize, Refusal, Partial)> = Vec::new();
     let mut admitted: Vec<Admitted> = Vec::new();
@@ -746,7 +804,16 @@ async fn answer_unique(
         .map(|(idx, refusal, partial)| refused_record(envelopes[*idx], refusal, partial, now))
         .collect();
     records.extend(refused_records.iter().cloned());
-    let stored = shared.store.hit_queries_record(&records, &hits).await;
+    let stored = if deferred.is_some() {
+        // Written with the inbox rows, and only for messages that turn out
+        // new there: a query is new unless its row was stored before.
+        Ok(records
+            .iter()
+            .map(|r| !stored_before.contains_key(&r.id))
+            .collect::<Vec<bool>>())
+    } else {
+        shared.store.hit_queries_record(&records, &hits).await
+    };
     let new: std::collections::HashMap<Uuid, bool> = match &stored {
         Ok(new) => records
             .iter()
@@ -759,7 +826,8 @@ async fn answer_unique(
         }
     };
 
-    let mut entries: Vec<NewEntry> = Vec::new();
+    // Ledger entries by the id of the query (message) they record.
+    let mut entries: Vec<(Uuid, NewEntry)> = Vec::new();
     let mut payloads: Vec<Option<(AnswerPayload, &'static str)>> =
         (0..envelopes.len()).map(|_| None).collect();
     for (idx, refusal, _) in &refused {
@@ -777,10 +845,16 @@ async fn answer_unique(
     for record in &refused_records {
         if stored.is_err() || new.get(&record.id).copied().unwrap_or(false) {
             let code = record.code.as_deref().unwrap_or("refused");
-            entries.push(query_entry(record, Vec::new(), format!("refused: {code}")));
+            entries.push((
+                record.id,
+                query_entry(record, Vec::new(), format!("refused: {code}")),
+            ));
         }
     }
-    let mut windows_delta: Vec<(String, HitWindow, bool)> = Vec::new();
+    let mut windows_delta: Vec<(Uuid, String, HitWindow, bool)> = Vec::new();
+    // What the new answered queries took, to give back if the inbox
+    // transaction finds them duplicates or fails (with `deferred`).
+    let mut taken: Vec<(Uuid, String, HitWindow, OffsetDateTime)> = Vec::new();
     for query in &admitted {
         let envelope = envelopes[query.envelope_idx];
         let peer = envelope.sender.as_str();
@@ -794,7 +868,7 @@ async fn answer_unique(
                     tracing::warn!(peer, query = %envelope.id, error = %err, "hit query failed");
                 }
                 if query.reserved {
-                    windows_delta.push((peer.to_owned(), reserved, false));
+                    windows_delta.push((envelope.id, peer.to_owned(), reserved, false));
                 }
                 payloads[query.envelope_idx] = Some((
                     refusal_payload(shared, envelope.id, &Refusal::Unavailable),
@@ -811,7 +885,7 @@ async fn answer_unique(
             // Stored before (a redelivery, or the same query answered at the
             // same time): answer with what was stored, not fresh references.
             if query.reserved {
-                windows_delta.push((peer.to_owned(), reserved, false));
+                windows_delta.push((envelope.id, peer.to_owned(), reserved, false));
             }
             match shared
                 .store
@@ -837,28 +911,44 @@ async fn answer_unique(
                 .collect();
             matched.sort_unstable();
             matched.dedup();
-            entries.push(query_entry(
-                &answered.record,
-                matched,
-                format!(
-                    "answered: {} of {} encodings hit",
-                    results.len(),
-                    answered.record.n_encodings
+            entries.push((
+                envelope.id,
+                query_entry(
+                    &answered.record,
+                    matched,
+                    format!(
+                        "answered: {} of {} encodings hit",
+                        results.len(),
+                        answered.record.n_encodings
+                    ),
                 ),
             ));
             entries.extend(
                 answered
                     .decisions
                     .iter()
-                    .map(|d| decision_entry(d, &query.case)),
+                    .map(|d| (envelope.id, decision_entry(d, &query.case))),
             );
-            entries.extend(answered.alert.iter().map(|a| alert_entry(peer, a)));
+            entries.extend(
+                answered
+                    .alert
+                    .iter()
+                    .map(|a| (envelope.id, alert_entry(peer, a))),
+            );
             let hit_delta = HitWindow {
                 queries: 0,
                 encodings: 0,
                 hits: answered.record.n_hits,
             };
-            windows_delta.push((peer.to_owned(), hit_delta, true));
+            windows_delta.push((envelope.id, peer.to_owned(), hit_delta, true));
+            if query.reserved {
+                let total = HitWindow {
+                    queries: reserved.queries,
+                    encodings: reserved.encodings,
+                    hits: hit_delta.hits,
+                };
+                taken.push((envelope.id, peer.to_owned(), total, now));
+            }
         }
         payloads[query.envelope_idx] = Some((
             AnswerPayload {
@@ -875,27 +965,52 @@ async fn answer_unique(
     // The windows now hold what was answered: releases of reservations that
     // ended in no new answer, hits of the new ones, then the ratio detector
     // judges each peer that got a new answer.
-    let mut ratio_peers: Vec<String> = Vec::new();
+    // Each ratio alert is recorded with the first new answer to its peer.
+    let mut ratio_peers: Vec<(String, Uuid)> = Vec::new();
     if let Ok(mut windows) = shared.hit_windows.lock() {
-        for (peer, delta, answered) in &windows_delta {
+        for (id, peer, delta, answered) in &windows_delta {
             if *answered {
                 windows.add(peer, now, *delta);
-                if !ratio_peers.contains(peer) {
-                    ratio_peers.push(peer.clone());
+                if !ratio_peers.iter().any(|(p, _)| p == peer) {
+                    ratio_peers.push((peer.clone(), *id));
                 }
             } else {
                 windows.remove(peer, now, *delta);
             }
         }
     }
-    for peer in &ratio_peers {
+    for (peer, id) in &ratio_peers {
         if let Some(used) = probe_window(shared, peer, now).await
             && let Some(alert) = shared.probe_ratio(peer, used, now)
         {
-            entries.push(alert_entry(peer, &alert));
+            entries.push((*id, alert_entry(peer, &alert)));
         }
     }
-    shared.append_ledger(entries).await;
+    match deferred {
+        Some(deferred) => {
+            // Only the new queries' rows: a query stored before keeps the
+            // rows (and references) it was first answered with.
+            let is_new = |id: &Uuid| new.get(id).copied().unwrap_or(false);
+            deferred.writes.queries.extend(
+                records
+                    .into_iter()
+                    .filter(|r| is_new(&r.id))
+                    .map(|r| (r.id, r)),
+            );
+            deferred.writes.hits.extend(
+                hits.into_iter()
+                    .filter(|h| is_new(&h.query_id))
+                    .map(|h| (h.query_id, h)),
+            );
+            deferred.writes.entries.extend(entries);
+            deferred.windows.extend(taken);
+        }
+        None => {
+            shared
+                .append_ledger(entries.into_iter().map(|(_, e)| e).collect())
+                .await
+        }
+    }
 
     envelopes
         .iter()
@@ -1460,7 +1575,15 @@ fn permit(
 ///
 /// An answer to a query already settled (a redelivered answer) is
 /// acknowledged without storing or recording it again.
-pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) -> Vec<Value> {
+///
+/// With `deferred`, the hits, settlements and ledger entries are left in it
+/// for the transaction that stores the answers' inbox rows (see
+/// [`answer_all`]); without, they are written here.
+pub(crate) async fn receive_answers(
+    shared: &Shared,
+    envelopes: &[&Envelope],
+    deferred: Option<&mut Deferred>,
+) -> Vec<Value> {
     let now = OffsetDateTime::now_utc();
     let mut results: Vec<Option<Value>> = vec![None; envelopes.len()];
     let mut parsed: Vec<(usize, AnswerPayload)> = Vec::new();
@@ -1488,10 +1611,11 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
                 .collect();
         }
     };
-    let mut settlements: Vec<HitSettlement> = Vec::new();
-    let mut settled_records: Vec<HitQueryRecord> = Vec::new();
-    let mut hits: Vec<HitRecord> = Vec::new();
-    let mut entries: Vec<NewEntry> = Vec::new();
+    // Each by the id of the answer (message) it comes from.
+    let mut settlements: Vec<(Uuid, HitSettlement)> = Vec::new();
+    let mut settled_records: Vec<(Uuid, HitQueryRecord)> = Vec::new();
+    let mut hits: Vec<(Uuid, HitRecord)> = Vec::new();
+    let mut entries: Vec<(Uuid, NewEntry)> = Vec::new();
     let mut settling: Vec<usize> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (idx, payload) in parsed {
@@ -1520,20 +1644,29 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
                 message = payload.message.as_deref().unwrap_or(""),
                 "hit query refused by the peer"
             );
-            entries.push(query_entry(query, Vec::new(), format!("refused: {code}")));
+            entries.push((
+                envelope.id,
+                query_entry(query, Vec::new(), format!("refused: {code}")),
+            ));
             results[idx] = Some(json!({ "stored": true, "outcome": "refused", "code": code }));
-            settlements.push(HitSettlement {
-                id: query.id,
-                status: "refused".to_owned(),
-                code: Some(code.clone()),
-                n_hits: 0,
-            });
-            settled_records.push(HitQueryRecord {
-                status: "refused".to_owned(),
-                code: Some(code),
-                n_hits: 0,
-                ..query.clone()
-            });
+            settlements.push((
+                envelope.id,
+                HitSettlement {
+                    id: query.id,
+                    status: "refused".to_owned(),
+                    code: Some(code.clone()),
+                    n_hits: 0,
+                },
+            ));
+            settled_records.push((
+                envelope.id,
+                HitQueryRecord {
+                    status: "refused".to_owned(),
+                    code: Some(code),
+                    n_hits: 0,
+                    ..query.clone()
+                },
+            ));
             settling.push(idx);
             continue;
         }
@@ -1548,29 +1681,35 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
             };
             local.push(record_id.clone());
             for hit in &result.hits {
-                hits.push(HitRecord {
-                    direction: HitDirection::Sent,
-                    peer: envelope.sender.clone(),
-                    hit_ref: hit.reference.clone(),
-                    query_id: query.id,
-                    query_index: result.index,
-                    case_id: query.case_id.clone(),
-                    band: hit.band.clone(),
-                    score: None,
-                    record_ids: vec![record_id.clone()],
-                    at: now,
-                    status: "open".to_owned(),
-                });
+                hits.push((
+                    envelope.id,
+                    HitRecord {
+                        direction: HitDirection::Sent,
+                        peer: envelope.sender.clone(),
+                        hit_ref: hit.reference.clone(),
+                        query_id: query.id,
+                        query_index: result.index,
+                        case_id: query.case_id.clone(),
+                        band: hit.band.clone(),
+                        score: None,
+                        record_ids: vec![record_id.clone()],
+                        at: now,
+                        status: "open".to_owned(),
+                    },
+                ));
             }
         }
         let n_hits = local.len() as u64;
         tracing::info!(peer = %envelope.sender, query = %query.id, n_hits, "hit answer received");
-        entries.push(query_entry(
-            query,
-            local,
-            format!(
-                "answered by {}: {n_hits} of {} encodings hit",
-                envelope.sender, query.n_encodings
+        entries.push((
+            envelope.id,
+            query_entry(
+                query,
+                local,
+                format!(
+                    "answered by {}: {n_hits} of {} encodings hit",
+                    envelope.sender, query.n_encodings
+                ),
             ),
         ));
         results[idx] = Some(json!({
@@ -1578,21 +1717,35 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
             "outcome": "answered",
             "hits": hits.len() - n_before,
         }));
-        settlements.push(HitSettlement {
-            id: query.id,
-            status: "answered".to_owned(),
-            code: None,
-            n_hits,
-        });
-        settled_records.push(HitQueryRecord {
-            status: "answered".to_owned(),
-            code: None,
-            n_hits,
-            ..query.clone()
-        });
+        settlements.push((
+            envelope.id,
+            HitSettlement {
+                id: query.id,
+                status: "answered".to_owned(),
+                code: None,
+                n_hits,
+            },
+        ));
+        settled_records.push((
+            envelope.id,
+            HitQueryRecord {
+                status: "answered".to_owned(),
+                code: None,
+                n_hits,
+                ..query.clone()
+            },
+        ));
         settling.push(idx);
     }
-    if !settlements.is_empty() {
+    if let Some(deferred) = deferred {
+        deferred.writes.settlements.extend(settlements);
+        deferred.writes.hits.extend(hits);
+        deferred.writes.entries.extend(entries);
+        deferred.settled.extend(settled_records);
+    } else if !settlements.is_empty() {
+        let settlements: Vec<HitSettlement> = settlements.into_iter().map(|(_, s)| s).collect();
+        let hits: Vec<HitRecord> = hits.into_iter().map(|(_, h)| h).collect();
+        let mut entries: Vec<NewEntry> = entries.into_iter().map(|(_, e)| e).collect();
         if let Err(err) = shared.store.hit_answers_store(&settlements, &hits).await {
             tracing::warn!(error = %err, "storing received hits failed");
             for idx in settling {
@@ -1605,7 +1758,7 @@ pub(crate) async fn receive_answers(shared: &Shared, envelopes: &[&Envelope]) ->
         // What was just committed (and put on the ledger), for the waiters
         // to read from memory.
         if let Ok(mut settled) = shared.settled.lock() {
-            for record in settled_records {
+            for (_, record) in settled_records {
                 settled.insert(record);
             }
         }

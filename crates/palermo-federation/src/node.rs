@@ -20,8 +20,10 @@
 //! - the other known kinds are stored for the modules that will handle them.
 //!
 //! Every message is recorded once on the node's ledger: `message-received`
-//! when accepted, `message-sent` when delivered or given up (subject = the
-//! message id), appended in batches by one recorder task.
+//! when accepted, in the transaction that stores it (its inbox row is stored
+//! as recorded), `message-sent` when delivered or given up (subject = the
+//! message id), appended in batches by one recorder task, which also records
+//! received rows stored unrecorded (by an earlier version).
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -36,7 +38,8 @@ use palermo_ledger::merkle::ConsistencyProof;
 use palermo_ledger::witness::{self, Observation, WitnessBook};
 use palermo_ledger::{EntryBody, Hash, NodeKey, PublicKey, SignedTreeHead};
 use palermo_store::{
-    AnyStore, EntryFilter, FederationStore, InboxEffect, LedgerStore, OutgoingMessage, PeerHead,
+    AnyStore, EntryFilter, FederationStore, InboxEffect, LedgerStore, OutboxRow, OutgoingMessage,
+    PeerHead,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -590,12 +593,12 @@ impl Shared {
             },
             Kind::DirectoryRefresh => (self.refresh_directory(envelope, now), Vec::new(), None),
             Kind::HitQuery => {
-                let mut answers = crate::hits::answer_all(self, &[envelope], now).await;
+                let mut answers = crate::hits::answer_all(self, &[envelope], now, None).await;
                 let (result, replies) = answers.pop().unwrap_or_default();
                 (result, replies, None)
             }
             Kind::HitAnswer => {
-                let mut results = crate::hits::receive_answers(self, &[envelope]).await;
+                let mut results = crate::hits::receive_answers(self, &[envelope], None).await;
                 (results.pop().unwrap_or_default(), Vec::new(), None)
             }
             _ => (json!({ "stored": true }), Vec::new(), None),
@@ -634,7 +637,7 @@ impl Shared {
 
     async fn complete_apart(&self, envelope: &Envelope) {
         let now = OffsetDateTime::now_utc();
-        let mut answers = crate::hits::answer_all(self, &[envelope], now).await;
+        let mut answers = crate::hits::answer_all(self, &[envelope], now, None).await;
         let (result, replies) = answers.pop().unwrap_or_default();
         let mut delay = StdDuration::from_millis(100);
         for attempt in 1..=APART_ATTEMPTS {
@@ -661,9 +664,14 @@ impl Shared {
     }
 
     /// The effects of a batch of verified messages, in order. Hit queries
-    /// and hit answers are applied together per kind (one store transaction
-    /// and one ledger append for all of them); the others one by one.
-    pub(crate) async fn effects(&self, messages: &[(&Envelope, Kind)]) -> Vec<InboxEffect> {
+    /// and hit answers are applied together per kind, their rows and ledger
+    /// entries left in `deferred` for the transaction that stores the
+    /// messages (`peer::receive`); the others one by one.
+    pub(crate) async fn effects(
+        &self,
+        messages: &[(&Envelope, Kind)],
+        deferred: &mut crate::hits::Deferred,
+    ) -> Vec<InboxEffect> {
         let now = OffsetDateTime::now_utc();
         let mut effects: Vec<Option<InboxEffect>> = (0..messages.len()).map(|_| None).collect();
         let of_kind = |kind: Kind| -> (Vec<usize>, Vec<&Envelope>) {
@@ -696,7 +704,7 @@ impl Shared {
             }
         }
         if !queries.is_empty() {
-            let answers = crate::hits::answer_all(self, &queries, now).await;
+            let answers = crate::hits::answer_all(self, &queries, now, Some(&mut *deferred)).await;
             for (idx, (result, replies)) in idxs.into_iter().zip(answers) {
                 effects[idx] = Some(InboxEffect {
                     result,
@@ -708,7 +716,7 @@ impl Shared {
         }
         let (idxs, answers) = of_kind(Kind::HitAnswer);
         if !answers.is_empty() {
-            let results = crate::hits::receive_answers(self, &answers).await;
+            let results = crate::hits::receive_answers(self, &answers, Some(&mut *deferred)).await;
             for (idx, result) in idxs.into_iter().zip(results) {
                 effects[idx] = Some(InboxEffect {
                     result,
@@ -861,7 +869,7 @@ impl Shared {
         &self,
         entries: Vec<NewEntry>,
     ) -> Result<(), NodeError> {
-        if entries.is_empty() {
+        if entries.is_empty() && self.ledger_key_announced.load(Ordering::Relaxed) {
             return Ok(());
         }
         self.ledger_group
@@ -872,12 +880,20 @@ impl Shared {
                     let n = batches.len();
                     let mut entries: Vec<NewEntry> = batches.into_iter().flatten().collect();
                     let result = async {
-                        if let Some(key_change) = key_change_entry(self).await? {
+                        let announcing = key_change_entry(self).await?;
+                        let announced = announcing.is_some();
+                        if let Some(key_change) = announcing {
                             entries.insert(0, key_change);
+                        }
+                        if entries.is_empty() {
+                            return Ok(());
                         }
                         self.store
                             .ledger_append(entries, &self.config.ledger_key)
                             .await?;
+                        if announced {
+                            self.ledger_key_announced.store(true, Ordering::Relaxed);
+                        }
                         Ok::<(), NodeError>(())
                     }
                     .await
@@ -887,6 +903,13 @@ impl Shared {
             )
             .await
             .map_err(NodeError::Commit)
+    }
+
+    /// Makes sure the ledger holds the `key-change` entry announcing the
+    /// ledger key (appending it when not), so that appends made outside the
+    /// group commit (with received messages) need not look for it.
+    pub(crate) async fn announce_ledger_key(&self) -> Result<(), NodeError> {
+        self.append_ledger_grouped(Vec::new()).await
     }
 
     /// This node and `peer` as the policy crate sees them, from the directory;
@@ -1133,20 +1156,10 @@ pub(crate) async fn record_once(
         if before_start(row.created_at) && on_ledger(store, "message-sent", row.id).await? {
             continue;
         }
-        let outcome = match (&row.delivered_at, &row.last_error) {
-            (Some(_), _) => "delivered".to_owned(),
-            (None, Some(error)) => format!("failed: {error}"),
-            (None, None) => "failed".to_owned(),
-        };
-        entries.push(entry(
+        entries.push(sent_entry(
             &actor,
-            row.delivered_at.or(row.failed_at),
-            EntryBody::MessageSent {
-                id: row.id.to_string(),
-                to: row.recipient.clone(),
-                message_kind: row.kind.clone(),
-                outcome,
-            },
+            row,
+            row.delivered_at.or(row.failed_at).unwrap_or(row.created_at),
         ));
     }
     for row in &rows.received {
@@ -1156,25 +1169,69 @@ pub(crate) async fn record_once(
         let signature = Envelope::from_json(&row.envelope)
             .map(|e| e.signature)
             .unwrap_or_default();
-        entries.push(entry(
+        entries.extend(received_entries(
             &actor,
-            Some(row.received_at),
-            EntryBody::MessageReceived {
-                id: row.id.to_string(),
-                from: row.sender.clone(),
-                message_kind: row.kind.clone(),
-                signature,
-            },
+            row.id,
+            &row.sender,
+            &row.kind,
+            signature,
+            &row.result,
+            row.received_at,
         ));
-        if let Some(body) = witness_entry(&row.kind, &row.result) {
-            entries.push(entry(&actor, Some(row.received_at), body));
-        }
     }
     shared.append_ledger_grouped(entries).await?;
     let sent: Vec<Uuid> = rows.sent.iter().map(|r| r.id).collect();
     let received: Vec<Uuid> = rows.received.iter().map(|r| r.id).collect();
     store.fed_mark_ledgered(&sent, &received).await?;
     Ok(n_rows)
+}
+
+/// The `message-sent` entry of an outgoing message that reached its
+/// outcome (`row`'s delivered or failed time; `at` when neither is set yet,
+/// as when the entry is written with the acknowledgement).
+pub(crate) fn sent_entry(actor: &str, row: &OutboxRow, at: OffsetDateTime) -> NewEntry {
+    let outcome = match (&row.failed_at, &row.last_error) {
+        (Some(_), Some(error)) => format!("failed: {error}"),
+        (Some(_), None) => "failed".to_owned(),
+        (None, _) => "delivered".to_owned(),
+    };
+    entry(
+        actor,
+        Some(row.delivered_at.or(row.failed_at).unwrap_or(at)),
+        EntryBody::MessageSent {
+            id: row.id.to_string(),
+            to: row.recipient.clone(),
+            message_kind: row.kind.clone(),
+            outcome,
+        },
+    )
+}
+
+/// The `message-received` entry of a message this node received (and its
+/// `witness` entry, for a countersigned or refused peer head with `result`).
+pub(crate) fn received_entries(
+    actor: &str,
+    id: Uuid,
+    sender: &str,
+    kind: &str,
+    signature: String,
+    result: &Value,
+    at: OffsetDateTime,
+) -> Vec<NewEntry> {
+    let mut entries = vec![entry(
+        actor,
+        Some(at),
+        EntryBody::MessageReceived {
+            id: id.to_string(),
+            from: sender.to_owned(),
+            message_kind: kind.to_owned(),
+            signature,
+        },
+    )];
+    if let Some(body) = witness_entry(kind, result) {
+        entries.push(entry(actor, Some(at), body));
+    }
+    entries
 }
 
 fn entry(actor: &str, time: Option<OffsetDateTime>, body: EntryBody) -> NewEntry {

@@ -26,7 +26,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::serve::{IncomingStream, Listener};
-use palermo_store::{FederationStore, IncomingMessage};
+use palermo_store::IncomingMessage;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -295,7 +295,7 @@ pub(crate) async fn receive(
     member_id: &str,
     items: Vec<Value>,
     now: OffsetDateTime,
-) -> Result<BatchReply, palermo_store::Error> {
+) -> Result<BatchReply, crate::node::NodeError> {
     let mut results: Vec<Ack> = Vec::with_capacity(items.len());
     let mut verified = Vec::new();
     for item in items {
@@ -367,9 +367,38 @@ pub(crate) async fn receive(
     }
     let messages: Vec<(&Envelope, crate::Kind)> =
         verified.iter().map(|(_, e, k)| (e, *k)).collect();
-    let effects = shared.effects(&messages).await;
+    let mut deferred = crate::hits::Deferred::default();
+    let effects = shared.effects(&messages, &mut deferred).await;
+    // Each message's `message-received` entry (and witness entry) first,
+    // then the entries of its effect, all appended in the transaction that
+    // stores the messages.
+    let mut by_message: std::collections::HashMap<Uuid, Vec<palermo_ledger::entry::NewEntry>> =
+        std::collections::HashMap::new();
+    for (id, entry) in std::mem::take(&mut deferred.writes.entries) {
+        by_message.entry(id).or_default().push(entry);
+    }
     let mut batch = Vec::with_capacity(verified.len());
+    let mut seen = std::collections::HashSet::with_capacity(verified.len());
     for ((_, envelope, _), effect) in verified.iter().zip(effects) {
+        // A message posted twice in one batch is stored (and recorded) once.
+        if seen.insert(envelope.id) {
+            let received = crate::node::received_entries(
+                shared.node_id(),
+                envelope.id,
+                &envelope.sender,
+                &envelope.kind,
+                envelope.signature.clone(),
+                &effect.result,
+                now,
+            );
+            let effect_entries = by_message.remove(&envelope.id).unwrap_or_default();
+            deferred.writes.entries.extend(
+                received
+                    .into_iter()
+                    .chain(effect_entries)
+                    .map(|entry| (envelope.id, entry)),
+            );
+        }
         batch.push((
             IncomingMessage {
                 id: envelope.id,
@@ -382,13 +411,37 @@ pub(crate) async fn receive(
         ));
     }
     let outcomes: Vec<Value> = batch.iter().map(|(_, e)| e.result.clone()).collect();
+    let replies = batch.iter().any(|(_, e)| !e.replies.is_empty());
     let pending: Vec<bool> = batch.iter().map(|(_, e)| e.pending).collect();
-    let new_ids = shared.store.inbox_accept(batch).await?;
-    if !new_ids.is_empty() {
-        shared.ledger_wake.notify_one();
+    if batch.is_empty() {
+        return Ok(BatchReply { results });
+    }
+    let accepted = async {
+        shared.announce_ledger_key().await?;
+        let writes = std::mem::take(&mut deferred.writes);
+        let key = &shared.config.ledger_key;
+        Ok::<_, crate::node::NodeError>(
+            shared
+                .store
+                .inbox_accept_recorded(batch, writes, key)
+                .await?,
+        )
+    }
+    .await;
+    let new_ids = match accepted {
+        Ok(new_ids) => new_ids,
+        Err(err) => {
+            deferred.failed(shared);
+            return Err(err);
+        }
+    };
+    // The rows are on the ledger already: nothing for the recorder; the
+    // sender has work only when replies were enqueued.
+    if !new_ids.is_empty() && replies {
         shared.outbox_wake.notify_one();
     }
     let new_ids: std::collections::HashSet<Uuid> = new_ids.into_iter().collect();
+    deferred.committed(shared, &new_ids);
     for ((_, envelope, _), pending) in verified.iter().zip(&pending) {
         if *pending && new_ids.contains(&envelope.id) {
             shared.answer_apart(envelope.clone());

@@ -24,6 +24,8 @@
 //! `message-sent` / `message-received` entries for [`FederationStore::fed_unledgered`]
 //! rows and then calls [`FederationStore::fed_mark_ledgered`]; after a crash
 //! between the two it checks the ledger by subject (the message id) first.
+//! [`AnyStore::inbox_accept_recorded`] stores received rows already marked,
+//! appending their entries in the transaction that stores them.
 //!
 //! Times are stored as milliseconds since the Unix epoch on both backends.
 
@@ -32,13 +34,15 @@ mod sqlite;
 
 use std::future::Future;
 
+use palermo_ledger::NodeKey;
+use palermo_ledger::entry::NewEntry;
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{AnyStore, Error, PgStore, Result, SqliteStore};
 
-/// Rows per multi-row INSERT (at most 7 bound columns each).
+/// Rows per multi-row INSERT (at most 8 bound columns each).
 pub(crate) const FED_ROWS_PER_STATEMENT: usize = 500;
 
 /// A sealed envelope to deliver.
@@ -132,6 +136,17 @@ pub struct InboxEffect {
     pub pending: bool,
 }
 
+/// Pending outgoing messages of one recipient ([`FederationStore::outbox_pending_counts`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingCount {
+    /// The recipient node id.
+    pub recipient: String,
+    /// Pending messages due now.
+    pub due: u64,
+    /// The earliest next attempt of a pending message not due yet.
+    pub next_due: Option<OffsetDateTime>,
+}
+
 /// One stored received message.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct InboxRow {
@@ -214,6 +229,15 @@ pub trait FederationStore: Send + Sync {
 
     /// The earliest next attempt of any pending message.
     fn outbox_next_due(&self) -> impl Future<Output = Result<Option<OffsetDateTime>>> + Send;
+
+    /// Per recipient with pending messages: how many are due at `now`, and
+    /// the earliest next attempt after `now` (in one cheap statement that
+    /// reads no envelope: the sender asks it to know whether reading the due
+    /// rows could start a POST).
+    fn outbox_pending_counts(
+        &self,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<PendingCount>>> + Send;
 
     /// Marks messages acknowledged; returns how many were pending.
     fn outbox_ack(
@@ -462,6 +486,10 @@ impl FederationStore for AnyStore {
         delegate!(self, s => s.outbox_next_due().await)
     }
 
+    async fn outbox_pending_counts(&self, now: OffsetDateTime) -> Result<Vec<PendingCount>> {
+        delegate!(self, s => s.outbox_pending_counts(now).await)
+    }
+
     async fn outbox_ack(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<u64> {
         delegate!(self, s => s.outbox_ack(ids, at).await)
     }
@@ -521,6 +549,55 @@ impl FederationStore for AnyStore {
     }
 }
 
+impl AnyStore {
+    /// Marks the pending messages among `delivered` acknowledged at `at`
+    /// and appends, signed with `key`, the ledger entry given with each of
+    /// them that was pending, in one transaction; those rows are stored as
+    /// recorded on the ledger. Returns the ids that were pending.
+    pub async fn outbox_ack_recorded(
+        &self,
+        delivered: Vec<(Uuid, NewEntry)>,
+        at: OffsetDateTime,
+        key: &NodeKey,
+    ) -> Result<Vec<Uuid>> {
+        if delivered.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = delivered.iter().map(|(id, _)| *id).collect();
+        let pick = |acked: &[Uuid], delivered: Vec<(Uuid, NewEntry)>| -> Vec<NewEntry> {
+            let acked: std::collections::HashSet<&Uuid> = acked.iter().collect();
+            delivered
+                .into_iter()
+                .filter(|(id, _)| acked.contains(id))
+                .map(|(_, entry)| entry)
+                .collect()
+        };
+        match self {
+            AnyStore::Sqlite(s) => {
+                let mut tx = s.pool().begin_with("BEGIN IMMEDIATE").await?;
+                let acked = SqliteStore::outbox_ack_in(&mut tx, &ids, at, true).await?;
+                let entries = pick(&acked, delivered);
+                if !entries.is_empty() {
+                    crate::ledger::sqlite::append_in(s, &mut tx, entries, key).await?;
+                }
+                tx.commit().await?;
+                Ok(acked)
+            }
+            AnyStore::Postgres(s) => {
+                let mut tx = s.pool().begin().await?;
+                crate::ledger::postgres::lock_appends(&mut tx).await?;
+                let acked = PgStore::outbox_ack_in(&mut tx, &ids, at, true).await?;
+                let entries = pick(&acked, delivered);
+                if !entries.is_empty() {
+                    crate::ledger::postgres::append_in(&mut tx, entries, key).await?;
+                }
+                tx.commit().await?;
+                Ok(acked)
+            }
+        }
+    }
+}
+
 // Both backends implement the trait in their own submodule.
 const _: fn() = || {
     fn assert_impl<T: FederationStore>() {}
@@ -540,7 +617,8 @@ macro_rules! federation_impl {
         use crate::federation::{
             COUNTS_SQL, FED_ROWS_PER_STATEMENT, FederationCounts, FederationStore, INBOX_COLUMNS,
             InboxColumns, InboxEffect, InboxRow, InboxSelection, IncomingMessage, OUTBOX_COLUMNS,
-            OutboxColumns, OutboxRow, OutgoingMessage, PeerHead, PeerHeadColumns, Unledgered,
+            OutboxColumns, OutboxRow, OutgoingMessage, PeerHead, PeerHeadColumns, PendingCount,
+            Unledgered,
             counts, first_of_each_id, inbox_row, outbox_row, peer_head_row, to_ms,
         };
         use crate::ledger::to_i64;
@@ -570,6 +648,81 @@ macro_rules! federation_impl {
                     insert.build().execute(&mut *conn).await?;
                 }
                 Ok(())
+            }
+
+            /// Marks the pending messages among `ids` acknowledged at `at`
+            /// inside the caller's open transaction (`ledgered`: and recorded
+            /// on the ledger); returns the ids that were pending.
+            pub(crate) async fn outbox_ack_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                ids: &[Uuid],
+                at: OffsetDateTime,
+                ledgered: bool,
+            ) -> Result<Vec<Uuid>> {
+                let mut acked = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(FED_ROWS_PER_STATEMENT) {
+                    let mut update = QueryBuilder::<$db>::new("UPDATE fed_outbox SET delivered_at = ");
+                    update
+                        .push_bind(to_ms(at))
+                        .push(", last_error = NULL, ledgered = ")
+                        .push_bind(i64::from(ledgered))
+                        .push(" WHERE delivered_at IS NULL AND failed_at IS NULL AND id IN (");
+                    let mut list = update.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.to_string());
+                    }
+                    update.push(") RETURNING id");
+                    let rows: Vec<String> = update.build_query_scalar().fetch_all(&mut *conn).await?;
+                    for id in rows {
+                        acked.push(crate::federation::parse_id(&id, "fed_outbox")?);
+                    }
+                }
+                Ok(acked)
+            }
+
+            /// Stores each message of `batch` (first of each id) whose id is
+            /// new with its effect, inside the caller's open write transaction;
+            /// returns the ids that were new, in batch order. `ledgered`: the
+            /// rows are stored as recorded on the ledger (the caller appends their
+            /// `message-received` entries in the same transaction).
+            pub(crate) async fn inbox_accept_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                batch: Vec<(IncomingMessage, InboxEffect)>,
+                ledgered: bool,
+            ) -> Result<Vec<Uuid>> {
+                let batch = first_of_each_id(batch);
+                let mut new_ids = std::collections::HashSet::new();
+                for chunk in batch.chunks(FED_ROWS_PER_STATEMENT) {
+                    let mut insert = QueryBuilder::<$db>::new(
+                        "INSERT INTO fed_inbox (id, sender, kind, envelope, received_at, result, pending, ledgered) ",
+                    );
+                    insert.push_values(chunk, |mut b, (m, effect)| {
+                        b.push_bind(m.id.to_string())
+                            .push_bind(m.sender.clone())
+                            .push_bind(m.kind.clone())
+                            .push_bind(m.envelope.clone())
+                            .push_bind(to_ms(m.received_at))
+                            .push_bind(effect.result.to_string())
+                            .push_bind(i64::from(effect.pending))
+                            .push_bind(i64::from(ledgered));
+                    });
+                    insert.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+                    let ids: Vec<String> = insert.build_query_scalar().fetch_all(&mut *conn).await?;
+                    new_ids.extend(ids);
+                }
+                let mut accepted = Vec::with_capacity(new_ids.len());
+                let mut replies = Vec::new();
+                let mut heads = Vec::new();
+                for (message, effect) in batch {
+                    if new_ids.contains(&message.id.to_string()) {
+                        accepted.push(message.id);
+                        replies.extend(effect.replies);
+                        heads.extend(effect.peer_head);
+                    }
+                }
+                <$store>::outbox_enqueue_in(&mut *conn, &replies).await?;
+                insert_heads(&mut *conn, &heads).await?;
+                Ok(accepted)
             }
         }
 
@@ -642,6 +795,33 @@ macro_rules! federation_impl {
                 next.map(|ms| crate::federation::from_ms(ms, "fed_outbox")).transpose()
             }
 
+            async fn outbox_pending_counts(&self, now: OffsetDateTime) -> Result<Vec<PendingCount>> {
+                let now_ms = to_ms(now);
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT recipient, CAST(sum(CASE WHEN next_attempt_at <= ",
+                );
+                q.push_bind(now_ms)
+                    .push(" THEN 1 ELSE 0 END) AS BIGINT), min(CASE WHEN next_attempt_at > ")
+                    .push_bind(now_ms)
+                    .push(
+                        " THEN next_attempt_at END) FROM fed_outbox \
+                         WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY recipient",
+                    );
+                let rows: Vec<(String, i64, Option<i64>)> =
+                    q.build_query_as().fetch_all(self.pool()).await?;
+                rows.into_iter()
+                    .map(|(recipient, due, next)| {
+                        Ok(PendingCount {
+                            recipient,
+                            due: u64::try_from(due).unwrap_or(0),
+                            next_due: next
+                                .map(|ms| crate::federation::from_ms(ms, "fed_outbox"))
+                                .transpose()?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn outbox_ack(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<u64> {
                 let mut n_acked = 0;
                 for chunk in ids.chunks(FED_ROWS_PER_STATEMENT) {
@@ -691,36 +871,7 @@ macro_rules! federation_impl {
                 // concurrent insert of the same id waits, then does nothing) decide
                 // "is it new?" and apply the effect once.
                 let mut tx = self.federation_begin().await?;
-                let mut new_ids = std::collections::HashSet::new();
-                for chunk in batch.chunks(FED_ROWS_PER_STATEMENT) {
-                    let mut insert = QueryBuilder::<$db>::new(
-                        "INSERT INTO fed_inbox (id, sender, kind, envelope, received_at, result, pending) ",
-                    );
-                    insert.push_values(chunk, |mut b, (m, effect)| {
-                        b.push_bind(m.id.to_string())
-                            .push_bind(m.sender.clone())
-                            .push_bind(m.kind.clone())
-                            .push_bind(m.envelope.clone())
-                            .push_bind(to_ms(m.received_at))
-                            .push_bind(effect.result.to_string())
-                            .push_bind(i64::from(effect.pending));
-                    });
-                    insert.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
-                    let ids: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
-                    new_ids.extend(ids);
-                }
-                let mut accepted = Vec::with_capacity(new_ids.len());
-                let mut replies = Vec::new();
-                let mut heads = Vec::new();
-                for (message, effect) in batch {
-                    if new_ids.contains(&message.id.to_string()) {
-                        accepted.push(message.id);
-                        replies.extend(effect.replies);
-                        heads.extend(effect.peer_head);
-                    }
-                }
-                <$store>::outbox_enqueue_in(&mut tx, &replies).await?;
-                insert_heads(&mut tx, &heads).await?;
+                let accepted = <$store>::inbox_accept_in(&mut tx, batch, false).await?;
                 tx.commit().await?;
                 Ok(accepted)
             }

@@ -18,7 +18,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::federation::{from_ms, parse_id, to_ms};
+use palermo_ledger::NodeKey;
+use palermo_ledger::entry::NewEntry;
+
+use crate::federation::{InboxEffect, IncomingMessage, from_ms, parse_id, to_ms};
 use crate::{AnyStore, Error, OutgoingMessage, PgStore, Result, SqliteStore};
 
 /// Which way a query (and its hits) went, seen from this node.
@@ -175,6 +178,23 @@ pub struct HitSettlement {
     pub code: Option<String>,
     /// Encodings of the batch that got at least one hit.
     pub n_hits: u64,
+}
+
+/// What received hit messages write besides their inbox rows, each item
+/// under the id of the message it comes from: committed with the inbox rows
+/// by [`AnyStore::inbox_accept_recorded`], and only for messages that were
+/// new (a redelivered message writes nothing twice).
+#[derive(Clone, Debug, Default)]
+pub struct InboxWrites {
+    /// Queries received (answered or refused).
+    pub queries: Vec<(Uuid, HitQueryRecord)>,
+    /// Hits, received or sent.
+    pub hits: Vec<(Uuid, HitRecord)>,
+    /// Sent queries settled by received answers.
+    pub settlements: Vec<(Uuid, HitSettlement)>,
+    /// Ledger entries (the messages' `message-received` entries among them),
+    /// appended in this order.
+    pub entries: Vec<(Uuid, NewEntry)>,
 }
 
 fn corrupt(what: &str, value: &str) -> Error {
@@ -457,6 +477,32 @@ macro_rules! insert_hits {
             let mut q = sqlx::query($sql(&text));
             for hit in chunk {
                 q = bind_hit!(q, hit);
+            }
+            q.execute(&mut *$exec).await?;
+        }
+    }};
+}
+
+/// Settles sent queries (`$settled`, [`HitSettlement`]s) with `$sql` on
+/// `$exec`: one statement per chunk (both backends take `UPDATE … FROM` a
+/// `VALUES` list named by a CTE).
+macro_rules! settle {
+    ($exec:expr, $sql:ident, $settled:expr) => {{
+        let settled: &[HitSettlement] = $settled;
+        for chunk in settled.chunks(ROWS_PER_STATEMENT) {
+            let text = format!(
+                "WITH v (id, status, code, n_hits) AS (VALUES {}) UPDATE hit_queries \
+                 SET status = v.status, code = v.code, n_hits = v.n_hits FROM v \
+                 WHERE hit_queries.direction = 'sent' AND hit_queries.id = v.id",
+                vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query($sql(&text));
+            for s in chunk {
+                q = q
+                    .bind(s.id.to_string())
+                    .bind(s.status.clone())
+                    .bind(s.code.clone())
+                    .bind(to_i64(s.n_hits));
             }
             q.execute(&mut *$exec).await?;
         }
@@ -822,28 +868,113 @@ impl AnyStore {
         on_pool!(self, pool, sql => {
             let mut tx = pool.begin().await?;
             insert_hits!(tx, sql, &hits);
-            // One statement per chunk of settlements (both backends take
-            // `UPDATE … FROM` a `VALUES` list named by a CTE).
-            for chunk in settled.chunks(ROWS_PER_STATEMENT) {
-                let text = format!(
-                    "WITH v (id, status, code, n_hits) AS (VALUES {}) UPDATE hit_queries \
-                     SET status = v.status, code = v.code, n_hits = v.n_hits FROM v \
-                     WHERE hit_queries.direction = 'sent' AND hit_queries.id = v.id",
-                    vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
-                );
-                let mut q = sqlx::query(sql(&text));
-                for s in chunk {
-                    q = q
-                        .bind(s.id.to_string())
-                        .bind(s.status.clone())
-                        .bind(s.code.clone())
-                        .bind(to_i64(s.n_hits));
-                }
-                q.execute(&mut *tx).await?;
-            }
+            settle!(tx, sql, settled);
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    /// Stores each message of `batch` whose id is new with its effect (as
+    /// [`crate::FederationStore::inbox_accept`]) and, for those messages only,
+    /// their `writes`: query rows, hits, settlements, and the ledger entries
+    /// appended (signed with `key`) — all in one transaction, so that a
+    /// received message, what it changed and its ledger record commit
+    /// together or not at all. The inbox rows are stored as recorded on the
+    /// ledger: `writes.entries` must hold each message's `message-received`
+    /// entry. Returns the ids that were new, in batch order.
+    pub async fn inbox_accept_recorded(
+        &self,
+        batch: Vec<(IncomingMessage, InboxEffect)>,
+        writes: InboxWrites,
+        key: &NodeKey,
+    ) -> Result<Vec<Uuid>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let InboxWrites {
+            queries,
+            hits,
+            settlements,
+            entries,
+        } = writes;
+        match self {
+            AnyStore::Sqlite(s) => {
+                let sql = |text: &str| sqlx::AssertSqlSafe(text.to_owned());
+                // IMMEDIATE: the write lock decides "is it new?" and keeps the ledger's tip.
+                let mut tx = s.pool().begin_with("BEGIN IMMEDIATE").await?;
+                let accepted = SqliteStore::inbox_accept_in(&mut tx, batch, true).await?;
+                let new: std::collections::HashSet<Uuid> = accepted.iter().copied().collect();
+                let keep = |id: &Uuid| new.contains(id);
+                let queries: Vec<HitQueryRecord> = queries
+                    .into_iter()
+                    .filter(|(id, _)| keep(id))
+                    .map(|(_, q)| q)
+                    .collect();
+                let hits: Vec<HitRecord> = hits
+                    .into_iter()
+                    .filter(|(id, _)| keep(id))
+                    .map(|(_, h)| h)
+                    .collect();
+                let settlements: Vec<HitSettlement> = settlements
+                    .into_iter()
+                    .filter(|(id, _)| keep(id))
+                    .map(|(_, s)| s)
+                    .collect();
+                let entries: Vec<NewEntry> = entries
+                    .into_iter()
+                    .filter(|(id, _)| keep(id))
+                    .map(|(_, e)| e)
+                    .collect();
+                insert_queries!(tx, sql, &queries);
+                let hits: Vec<&HitRecord> = hits.iter().collect();
+                insert_hits!(tx, sql, &hits);
+                settle!(tx, sql, &settlements);
+                if !entries.is_empty() {
+                    crate::ledger::sqlite::append_in(s, &mut tx, entries, key).await?;
+                }
+                tx.commit().await?;
+                Ok(accepted)
+            }
+            AnyStore::Postgres(s) => {
+                let sql = |text: &str| sqlx::AssertSqlSafe(numbered(text));
+                let mut tx = s.pool().begin().await?;
+                // The append lock first: taken after the inbox rows' locks, two
+                // POSTs of the same message could wait on each other.
+                crate::ledger::postgres::lock_appends(&mut tx).await?;
+                let accepted = PgStore::inbox_accept_in(&mut tx, batch, true).await?;
+                let new: std::collections::HashSet<Uuid> = accepted.iter().copied().collect();
+                let keep = |id: &Uuid| new.contains(id);
+                let queries: Vec<HitQueryRecord> = queries
+                    .into_iter()
+                    .filter(|(id, _)| keep(id))
+                    .map(|(_, q)| q)
+                    .collect();
+                let hits: Vec<HitRecord> = hits
+                    .into_iter()
+                    .filter(|(id, _)| keep(id))
+                    .map(|(_, h)| h)
+                    .collect();
+                let settlements: Vec<HitSettlement> = settlements
+                    .into_iter()
+                    .filter(|(id, _)| keep(id))
+                    .map(|(_, s)| s)
+                    .collect();
+                let entries: Vec<NewEntry> = entries
+                    .into_iter()
+                    .filter(|(id, _)| keep(id))
+                    .map(|(_, e)| e)
+                    .collect();
+                insert_queries!(tx, sql, &queries);
+                let hits: Vec<&HitRecord> = hits.iter().collect();
+                insert_hits!(tx, sql, &hits);
+                settle!(tx, sql, &settlements);
+                if !entries.is_empty() {
+                    crate::ledger::postgres::append_in(&mut tx, entries, key).await?;
+                }
+                tx.commit().await?;
+                Ok(accepted)
+            }
+        }
     }
 
     /// What `peer` asked this node since `since` (answered queries only), per

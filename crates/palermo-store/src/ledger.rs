@@ -10,8 +10,8 @@
 //! The hashing, sealing and verification logic is all in `palermo-ledger`;
 //! this module only moves rows.
 
-mod postgres;
-mod sqlite;
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
 
 use std::future::Future;
 

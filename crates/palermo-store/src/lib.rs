@@ -37,11 +37,11 @@ pub use crate::any::{AnyImport, AnyStore, open};
 pub use crate::error::{Error, Result};
 pub use crate::federation::{
     FederationCounts, FederationStore, InboxEffect, InboxRow, IncomingMessage, OutboxRow,
-    OutboxStatus, OutgoingMessage, PeerHead, Unledgered,
+    OutboxStatus, OutgoingMessage, PeerHead, PendingCount, Unledgered,
 };
 pub use crate::hits::{
     HitDirection, HitEncodingSet, HitEncodings, HitPeer, HitQueryRecord, HitRecord, HitSettlement,
-    HitWindow,
+    HitWindow, InboxWrites,
 };
 pub use crate::keys::{entity_key_hashes_of, entity_keys, key_hash, name_key};
 pub use crate::law::LawUpdateRecord;

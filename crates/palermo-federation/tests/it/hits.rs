@@ -397,6 +397,42 @@ async fn hits_flow_between_three_nodes_without_plaintext() {
         "{kinds:?}"
     );
     assert!(n_envelopes >= 12, "{n_envelopes}");
+    // Received messages go on the ledger in the transaction that stores
+    // them: every inbox row is flagged and recorded exactly once, with no
+    // recorder pass, and each ledger still audits clean.
+    for node in &net.nodes {
+        let inbox = node.store.inbox_list(10_000).await.unwrap();
+        assert!(inbox.iter().all(|row| row.ledgered), "{}", node.id);
+        for row in &inbox {
+            let subject = row.id.to_string();
+            assert_eq!(
+                node.ledger_count_of("message-received", Some(&subject))
+                    .await,
+                1,
+                "{} {}",
+                node.id,
+                row.kind
+            );
+        }
+        // Delivered messages likewise, with their acknowledgement.
+        let outbox = node.store.outbox_list(10_000).await.unwrap();
+        for row in outbox.iter().filter(|row| row.delivered_at.is_some()) {
+            let subject = row.id.to_string();
+            assert_eq!(
+                node.ledger_count_of("message-sent", Some(&subject)).await,
+                1,
+                "{} {}",
+                node.id,
+                row.kind
+            );
+        }
+        let audit = node
+            .store
+            .ledger_audit(Some(node.ledger_key.public()))
+            .await
+            .unwrap();
+        assert!(audit.is_ok(), "{}: {audit:?}", node.id);
+    }
 }
 
 /// The payload text with base64 encodings, hit references, message ids and

@@ -41,58 +41,10 @@ impl LedgerStore for PgStore {
             return self.ledger_head().await;
         }
         let mut tx = self.pool().begin().await?;
-        // One appender at a time; the lock is released at commit or rollback.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(APPEND_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        let size = size(&mut tx).await?;
-        let ids = LogTip::nodes(size);
-        let hashes = nodes(&mut tx, &ids).await?;
-        let mut tip = LogTip::from_hashes(size, &hashes).map_err(corrupt)?;
-        check_tip(latest_head(&mut tx).await?, &tip)?;
-        let batch =
-            seal_batch(&mut tip, entries, key, OffsetDateTime::now_utc()).map_err(corrupt)?;
-        for (chunk_idx, chunk) in batch.entries.chunks(LEDGER_ROWS_PER_STATEMENT).enumerate() {
-            let mut insert = QueryBuilder::<Postgres>::new(
-                "INSERT INTO ledger_entries (seq, leaf, body, kind, actor, case_id, subject, time) ",
-            );
-            insert.push_values(chunk.iter().enumerate(), |mut b, (idx, e)| {
-                b.push_bind(to_i64(e.seq))
-                    .push_bind(e.leaf.0.to_vec())
-                    .push_bind(e.bytes.clone())
-                    .push_bind(e.kind)
-                    .push_bind(e.actor.clone())
-                    .push_bind(e.case.clone())
-                    .push_bind(e.subject.clone())
-                    .push_bind(time_text(
-                        &batch,
-                        chunk_idx * LEDGER_ROWS_PER_STATEMENT + idx,
-                    ));
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        for chunk in batch.nodes.chunks(LEDGER_ROWS_PER_STATEMENT) {
-            let mut insert =
-                QueryBuilder::<Postgres>::new("INSERT INTO ledger_nodes (level, idx, hash) ");
-            insert.push_values(chunk, |mut b, (id, hash)| {
-                b.push_bind(i16::from(id.level))
-                    .push_bind(to_i64(id.index))
-                    .push_bind(hash.0.to_vec());
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        let head = &batch.head;
-        sqlx::query("INSERT INTO ledger_heads (size, root, timestamp_ms, key_id, signature) VALUES ($1, $2, $3, $4, $5)")
-            .bind(to_i64(head.head.size))
-            .bind(head.head.root.0.to_vec())
-            .bind(to_i64(head.head.timestamp_ms))
-            .bind(&head.key_id)
-            .bind(&head.signature)
-            .execute(&mut *tx)
-            .await?;
+        lock_appends(&mut tx).await?;
+        let head = append_in(&mut tx, entries, key).await?;
         tx.commit().await?;
-        Ok(Some(batch.head))
+        Ok(Some(head))
     }
 
     async fn ledger_size(&self) -> Result<u64> {
@@ -183,6 +135,70 @@ impl LedgerStore for PgStore {
         }
         Ok(auditor.finish(n_nodes))
     }
+}
+
+/// Takes the lock that serialises appends, until the transaction on `conn` ends.
+pub(crate) async fn lock_appends(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(APPEND_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Seals `entries` after the end of the log and writes them, their nodes and
+/// the new signed head on `conn`, inside the caller's transaction, which
+/// must hold [`lock_appends`]; returns the new head.
+pub(crate) async fn append_in(
+    conn: &mut PgConnection,
+    entries: Vec<NewEntry>,
+    key: &NodeKey,
+) -> Result<SignedTreeHead> {
+    let size = size(&mut *conn).await?;
+    let ids = LogTip::nodes(size);
+    let hashes = nodes(&mut *conn, &ids).await?;
+    let mut tip = LogTip::from_hashes(size, &hashes).map_err(corrupt)?;
+    check_tip(latest_head(&mut *conn).await?, &tip)?;
+    let batch = seal_batch(&mut tip, entries, key, OffsetDateTime::now_utc()).map_err(corrupt)?;
+    for (chunk_idx, chunk) in batch.entries.chunks(LEDGER_ROWS_PER_STATEMENT).enumerate() {
+        let mut insert = QueryBuilder::<Postgres>::new(
+            "INSERT INTO ledger_entries (seq, leaf, body, kind, actor, case_id, subject, time) ",
+        );
+        insert.push_values(chunk.iter().enumerate(), |mut b, (idx, e)| {
+            b.push_bind(to_i64(e.seq))
+                .push_bind(e.leaf.0.to_vec())
+                .push_bind(e.bytes.clone())
+                .push_bind(e.kind)
+                .push_bind(e.actor.clone())
+                .push_bind(e.case.clone())
+                .push_bind(e.subject.clone())
+                .push_bind(time_text(
+                    &batch,
+                    chunk_idx * LEDGER_ROWS_PER_STATEMENT + idx,
+                ));
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    for chunk in batch.nodes.chunks(LEDGER_ROWS_PER_STATEMENT) {
+        let mut insert =
+            QueryBuilder::<Postgres>::new("INSERT INTO ledger_nodes (level, idx, hash) ");
+        insert.push_values(chunk, |mut b, (id, hash)| {
+            b.push_bind(i16::from(id.level))
+                .push_bind(to_i64(id.index))
+                .push_bind(hash.0.to_vec());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    let head = &batch.head;
+    sqlx::query("INSERT INTO ledger_heads (size, root, timestamp_ms, key_id, signature) VALUES ($1, $2, $3, $4, $5)")
+        .bind(to_i64(head.head.size))
+        .bind(head.head.root.0.to_vec())
+        .bind(to_i64(head.head.timestamp_ms))
+        .bind(&head.key_id)
+        .bind(&head.signature)
+        .execute(&mut *conn)
+        .await?;
+    Ok(batch.head)
 }
 
 async fn size(conn: &mut PgConnection) -> Result<u64> {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use palermo_ledger::audit::{AuditSummary, Auditor, Finding, LogTip, seal_batch};
+use palermo_ledger::audit::{AuditSummary, Auditor, Finding, LogTip, SealedBatch, seal_batch};
 use palermo_ledger::entry::NewEntry;
 use palermo_ledger::{Hash, NodeId, NodeKey, PublicKey, SignedTreeHead};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -46,71 +46,9 @@ impl LedgerStore for SqliteStore {
         // IMMEDIATE takes the write lock before reading the tip, so two
         // appenders cannot both extend the same tip.
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let (size, head) = size_and_head(&mut tx).await?;
-        // The right edge this store left after its last append, while the
-        // log still ends there (another process appending, or an entry
-        // deleted at the end, changes the size): reading the frontier's
-        // hashes back cost one or two statements per append.
-        let cached = self
-            .ledger_tip
-            .lock()
-            .ok()
-            .and_then(|mut cached| cached.take())
-            .filter(|tip| tip.frontier.size() == size);
-        let mut tip = match cached {
-            Some(tip) => tip,
-            None => {
-                let hashes = nodes(&mut tx, &LogTip::nodes(size)).await?;
-                LogTip::from_hashes(size, &hashes).map_err(corrupt)?
-            }
-        };
-        check_tip(head, &tip)?;
-        let batch =
-            seal_batch(&mut tip, entries, key, OffsetDateTime::now_utc()).map_err(corrupt)?;
-        for (chunk_idx, chunk) in batch.entries.chunks(LEDGER_ROWS_PER_STATEMENT).enumerate() {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO ledger_entries (seq, leaf, body, kind, actor, case_id, subject, time) ",
-            );
-            insert.push_values(chunk.iter().enumerate(), |mut b, (idx, e)| {
-                b.push_bind(to_i64(e.seq))
-                    .push_bind(e.leaf.0.to_vec())
-                    .push_bind(e.bytes.clone())
-                    .push_bind(e.kind)
-                    .push_bind(e.actor.clone())
-                    .push_bind(e.case.clone())
-                    .push_bind(e.subject.clone())
-                    .push_bind(time_text(
-                        &batch,
-                        chunk_idx * LEDGER_ROWS_PER_STATEMENT + idx,
-                    ));
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        for chunk in batch.nodes.chunks(LEDGER_ROWS_PER_STATEMENT) {
-            let mut insert =
-                QueryBuilder::<Sqlite>::new("INSERT INTO ledger_nodes (level, idx, hash) ");
-            insert.push_values(chunk, |mut b, (id, hash)| {
-                b.push_bind(i64::from(id.level))
-                    .push_bind(to_i64(id.index))
-                    .push_bind(hash.0.to_vec());
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        let head = &batch.head;
-        sqlx::query("INSERT INTO ledger_heads (size, root, timestamp_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)")
-            .bind(to_i64(head.head.size))
-            .bind(head.head.root.0.to_vec())
-            .bind(to_i64(head.head.timestamp_ms))
-            .bind(&head.key_id)
-            .bind(&head.signature)
-            .execute(&mut *tx)
-            .await?;
+        let head = append_in(self, &mut tx, entries, key).await?;
         tx.commit().await?;
-        // Kept only once committed: a failed append leaves the cache empty.
-        if let Ok(mut cached) = self.ledger_tip.lock() {
-            *cached = Some(tip);
-        }
-        Ok(Some(batch.head))
+        Ok(Some(head))
     }
 
     async fn ledger_size(&self) -> Result<u64> {
@@ -227,6 +165,123 @@ impl LedgerStore for SqliteStore {
         }
         Ok(auditor.finish(n_nodes))
     }
+}
+
+impl SqliteStore {
+    /// Keeps the right edge of the log after an append, for the next
+    /// append (which uses it only while the log's size and latest signed
+    /// head still match it).
+    fn keep_ledger_tip(&self, tip: LogTip) {
+        if let Ok(mut cached) = self.ledger_tip.lock() {
+            *cached = Some(tip);
+        }
+    }
+}
+
+/// Seals `entries` after the end of the log and writes them, their nodes and
+/// the new signed head on `conn`, inside the caller's write transaction
+/// (begun with `BEGIN IMMEDIATE`, so that the end of the log stays where it
+/// was found); returns the new head.
+///
+/// The right edge this store kept at its last append is used first, the
+/// first insert guarded by the log's end: it inserts nothing unless the log
+/// still has that size and its latest signed head that root (another
+/// process appending, an entry deleted at the end or an append rolled back
+/// after it was kept changes one of them). Only then is the end read back:
+/// the size and head, and the frontier's hashes (one to three statements
+/// per append before).
+pub(crate) async fn append_in(
+    store: &SqliteStore,
+    conn: &mut SqliteConnection,
+    entries: Vec<NewEntry>,
+    key: &NodeKey,
+) -> Result<SignedTreeHead> {
+    let cached = store
+        .ledger_tip
+        .lock()
+        .ok()
+        .and_then(|cached| cached.clone())
+        .filter(|tip| tip.frontier.size() > 0);
+    if let Some(mut tip) = cached {
+        let end = (tip.frontier.size(), tip.frontier.root());
+        let batch = seal_batch(&mut tip, entries.clone(), key, OffsetDateTime::now_utc())
+            .map_err(corrupt)?;
+        if write_batch(&mut *conn, &batch, Some(end)).await? {
+            store.keep_ledger_tip(tip);
+            return Ok(batch.head);
+        }
+    }
+    let (size, head) = size_and_head(&mut *conn).await?;
+    let hashes = nodes(&mut *conn, &LogTip::nodes(size)).await?;
+    let mut tip = LogTip::from_hashes(size, &hashes).map_err(corrupt)?;
+    check_tip(head, &tip)?;
+    let batch = seal_batch(&mut tip, entries, key, OffsetDateTime::now_utc()).map_err(corrupt)?;
+    write_batch(&mut *conn, &batch, None).await?;
+    store.keep_ledger_tip(tip);
+    Ok(batch.head)
+}
+
+/// Writes a sealed batch (entries, nodes, head); returns false, having
+/// written nothing, when `end` (size, root) is given and the log does not
+/// end there.
+async fn write_batch(
+    conn: &mut SqliteConnection,
+    batch: &SealedBatch,
+    end: Option<(u64, Hash)>,
+) -> Result<bool> {
+    for (chunk_idx, chunk) in batch.entries.chunks(LEDGER_ROWS_PER_STATEMENT).enumerate() {
+        let guard = end.filter(|_| chunk_idx == 0);
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO ledger_entries (seq, leaf, body, kind, actor, case_id, subject, time) ",
+        );
+        if guard.is_some() {
+            insert.push("SELECT * FROM (");
+        }
+        insert.push_values(chunk.iter().enumerate(), |mut b, (idx, e)| {
+            b.push_bind(to_i64(e.seq))
+                .push_bind(e.leaf.0.to_vec())
+                .push_bind(e.bytes.clone())
+                .push_bind(e.kind)
+                .push_bind(e.actor.clone())
+                .push_bind(e.case.clone())
+                .push_bind(e.subject.clone())
+                .push_bind(time_text(
+                    batch,
+                    chunk_idx * LEDGER_ROWS_PER_STATEMENT + idx,
+                ));
+        });
+        if let Some((size, root)) = guard {
+            insert
+                .push(") WHERE (SELECT COALESCE(MAX(seq) + 1, 0) FROM ledger_entries) = ")
+                .push_bind(to_i64(size))
+                .push(" AND (SELECT root FROM ledger_heads ORDER BY size DESC LIMIT 1) = ")
+                .push_bind(root.0.to_vec());
+        }
+        let n = insert.build().execute(&mut *conn).await?.rows_affected();
+        if guard.is_some() && n == 0 {
+            return Ok(false);
+        }
+    }
+    for chunk in batch.nodes.chunks(LEDGER_ROWS_PER_STATEMENT) {
+        let mut insert =
+            QueryBuilder::<Sqlite>::new("INSERT INTO ledger_nodes (level, idx, hash) ");
+        insert.push_values(chunk, |mut b, (id, hash)| {
+            b.push_bind(i64::from(id.level))
+                .push_bind(to_i64(id.index))
+                .push_bind(hash.0.to_vec());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    let head = &batch.head;
+    sqlx::query("INSERT INTO ledger_heads (size, root, timestamp_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)")
+        .bind(to_i64(head.head.size))
+        .bind(head.head.root.0.to_vec())
+        .bind(to_i64(head.head.timestamp_ms))
+        .bind(&head.key_id)
+        .bind(&head.signature)
+        .execute(&mut *conn)
+        .await?;
+    Ok(true)
 }
 
 async fn size(conn: &mut SqliteConnection) -> Result<u64> {
