@@ -403,6 +403,25 @@ fn thread_cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// FNV-1a over every answer's positions and scores (bit for bit), to compare two builds'
+/// answers without writing them out.
+fn digest(answers: &[Vec<Hit>]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut eat = |x: u64| {
+        for b in x.to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for (q, hits) in answers.iter().enumerate() {
+        eat(q as u64);
+        for hit in hits {
+            eat(u64::from(hit.position));
+            eat(hit.dice.to_bits());
+        }
+    }
+    h
+}
+
 fn rss_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -532,9 +551,9 @@ fn main() {
     };
     let t = Instant::now();
     let index = Index::build(clks, &index_config).unwrap();
+    let build_s = t.elapsed().as_secs_f64();
     println!(
-        "built the index in {:.1} s: {:.0} MiB on the heap (rows {:.0} MiB), process RSS {:.0} MiB, peak {:.0} MiB",
-        t.elapsed().as_secs_f64(),
+        "built the index in {build_s:.1} s: {:.0} MiB on the heap (rows {:.0} MiB), process RSS {:.0} MiB, peak {:.0} MiB",
         index.heap_bytes() as f64 / (1 << 20) as f64,
         (n * w * 8) as f64 / (1 << 20) as f64,
         rss_mb("VmRSS:"),
@@ -567,6 +586,7 @@ fn main() {
     // answer, which unlike the wall-clock rate does not follow other processes' load.
     let per_cpu = queries.len() as f64 / ((thread_cpu_ns() - cpu) as f64 / 1e9).max(1e-9);
     lat.sort_by(f64::total_cmp);
+    let single_p50 = percentile(&lat, 0.5);
     println!(
         "single-record queries, 1 caller: {one_thread:.0}/s ({per_cpu:.0} per CPU second), p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
         percentile(&lat, 0.5),
@@ -612,8 +632,9 @@ fn main() {
         .count();
     let members = source.iter().filter(|s| s.is_some()).count();
     println!(
-        "batch of {}: {batch_s:.3} s; {hits} queries hit; {own} of {members} changed members found their record",
-        queries.len()
+        "batch of {}: {batch_s:.3} s; {hits} queries hit; {own} of {members} changed members found their record; answers digest {:016x}",
+        queries.len(),
+        digest(&batch)
     );
 
     // Recall against exhaustive search on a sample (members and strangers alike).
@@ -657,9 +678,11 @@ fn main() {
         }
     );
     println!(
-        "INDEX n={n} qps1={one_thread:.0} qps1_cpu={per_cpu:.0} qps={many:.0} batch_s={batch_s:.3} recall={recall:.4} heap_mib={:.0} peak_rss_mib={:.0}",
+        "INDEX n={n} build_s={build_s:.2} qps1={one_thread:.0} qps1_cpu={per_cpu:.0} p50_ms={:.3} qps={many:.0} batch_s={batch_s:.3} recall={recall:.4} heap_mib={:.0} peak_rss_mib={:.0} digest={:016x}",
+        single_p50,
         index.heap_bytes() as f64 / (1 << 20) as f64,
-        rss_mb("VmHWM:")
+        rss_mb("VmHWM:"),
+        digest(&batch)
     );
     let min_recall: f64 = env(
         "PALERMO_INDEX_MIN_RECALL",
