@@ -12,8 +12,9 @@
 //! every token's bits uniformly over the filter, so a window samples bit positions as well
 //! as a random subset would (and costs two word reads). With per-bit agreement `s`, an
 //! encoding is found with probability `1 − (1 − s^r)^b`. Each band is a bucket table in
-//! compressed-sparse-row form: `2^k` bucket offsets (`k = ⌊log2 n⌋ − 1`) and one `u32`
-//! position per encoding, so a band costs about `6 n` bytes. A query skips buckets with
+//! compressed-sparse-row form ([`crate::bands`]): `2^k` bucket offsets
+//! (`k = ⌊log2 n⌋ − 1`) and one position per encoding, packed in 3 bytes each below 2^24
+//! encodings, so a band costs about `4.3 n` bytes (`5.7 n` as `u32`). A query skips buckets with
 //! more than `max_bucket` encodings (a crowd sharing a common name; other bands still
 //! separate them), unless every bucket is that crowded.
 //!
@@ -37,6 +38,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::bands::{self, Band, Window, band_key, bucket, bucket_bits};
 use crate::clks::Clks;
 use crate::error::{Error, Result};
 use crate::kernel::{AlignedWords, Kernel};
@@ -166,27 +168,6 @@ pub struct Index {
     scoring: Option<Arc<FieldScoring>>,
 }
 
-#[derive(Debug)]
-struct Band {
-    /// The windows whose bits, joined, make the key.
-    windows: Vec<Window>,
-    /// `offsets[b]..offsets[b + 1]` indexes `ids` for bucket `b`.
-    offsets: Vec<u32>,
-    ids: Vec<u32>,
-}
-
-/// Consecutive bits of a band's key.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    /// First bit of the window in the encoding.
-    offset: usize,
-    /// Number of bits, 1 to 57.
-    len: usize,
-    /// The words of the field segment the window lies in, which must not be all zero
-    /// (the field is present); `None` for whole-encoding bands.
-    segment: Option<(usize, usize)>,
-}
-
 impl Index {
     /// Builds the index from encodings (taken, not copied: the rows are moved in place
     /// to a 64-byte boundary). Positions in answers are positions in `clks`.
@@ -234,11 +215,7 @@ impl Index {
             popcounts.iter().copied().max().unwrap_or(0),
         );
         let k = bucket_bits(n);
-        let rows = words.as_slice();
-        let bands = band_windows
-            .into_par_iter()
-            .map(|windows| Band::build(rows, n_words, n, windows, k))
-            .collect();
+        let bands = bands::build(words.as_slice(), n_words, n, &band_windows, k);
         Ok(Index {
             n_bits,
             n_words,
@@ -347,11 +324,7 @@ impl Index {
     pub fn heap_bytes(&self) -> usize {
         self.words.heap_bytes()
             + self.popcounts.capacity() * 4
-            + self
-                .bands
-                .iter()
-                .map(|b| (b.offsets.capacity() + b.ids.capacity()) * 4)
-                .sum::<usize>()
+            + self.bands.iter().map(Band::heap_bytes).sum::<usize>()
     }
 
     fn check(&self, clk: &[u64], index: usize, threshold: f64, top_k: usize) -> Result<()> {
@@ -443,23 +416,23 @@ impl Index {
     fn band_candidates(&self, clk: &[u64], cands: &mut Vec<u32>) {
         cands.clear();
         let k = bucket_bits(self.len());
-        let mut smallest: Option<&[u32]> = None;
+        let mut smallest: Option<(&Band, (usize, usize))> = None;
         for band in &self.bands {
             let Some(key) = band_key(clk, &band.windows) else {
                 continue;
             };
-            let b = bucket(key, k);
-            let ids = &band.ids[band.offsets[b] as usize..band.offsets[b + 1] as usize];
-            if ids.len() <= self.max_bucket {
-                cands.extend_from_slice(ids);
-            } else if smallest.is_none_or(|s| ids.len() < s.len()) {
-                smallest = Some(ids);
+            let range = band.bucket_range(bucket(key, k));
+            let len = range.1 - range.0;
+            if len <= self.max_bucket {
+                band.extend_ids(range, cands);
+            } else if smallest.is_none_or(|(_, (lo, hi))| len < hi - lo) {
+                smallest = Some((band, range));
             }
         }
         if cands.is_empty()
-            && let Some(ids) = smallest
+            && let Some((band, range)) = smallest
         {
-            cands.extend_from_slice(ids);
+            band.extend_ids(range, cands);
         }
         cands.sort_unstable();
         cands.dedup();
@@ -480,41 +453,6 @@ impl Index {
             })
             .collect();
         best_first(hits, top_k)
-    }
-}
-
-impl Band {
-    fn build(rows: &[u64], n_words: usize, n: usize, windows: Vec<Window>, k: u32) -> Band {
-        // One pass over the rows computes every bucket (`u32::MAX`: not in this band, a
-        // field of the key is absent); the counting sort then reads only `buckets`.
-        let buckets: Vec<u32> = (0..n)
-            .map(|j| {
-                band_key(&rows[j * n_words..(j + 1) * n_words], &windows)
-                    .map_or(u32::MAX, |key| bucket(key, k) as u32)
-            })
-            .collect();
-        let mut offsets = vec![0u32; (1usize << k) + 1];
-        for &b in &buckets {
-            if b != u32::MAX {
-                offsets[b as usize + 1] += 1;
-            }
-        }
-        for b in 0..(1usize << k) {
-            offsets[b + 1] += offsets[b];
-        }
-        let mut fill = offsets.clone();
-        let mut ids = vec![0u32; offsets[1usize << k] as usize];
-        for (j, &b) in buckets.iter().enumerate() {
-            if b != u32::MAX {
-                ids[fill[b as usize] as usize] = j as u32;
-                fill[b as usize] += 1;
-            }
-        }
-        Band {
-            windows,
-            offsets,
-            ids,
-        }
     }
 }
 
@@ -575,49 +513,11 @@ fn field_windows(
     Ok(out)
 }
 
-/// The key of `row` in a band: its windows' bits joined, or `None` when a field of the
-/// band is absent (an all-zero segment).
-fn band_key(row: &[u64], windows: &[Window]) -> Option<u64> {
-    let mut key = 0u64;
-    for w in windows {
-        if let Some((s, e)) = w.segment
-            && row[s..e].iter().all(|&x| x == 0)
-        {
-            return None;
-        }
-        key = (key << w.len) | window(row, w.offset, w.len);
-    }
-    Some(key)
-}
-
 /// Per-thread buffers of a query.
 #[derive(Default)]
 struct Scratch {
     cands: Vec<u32>,
     counts: Vec<u32>,
-}
-
-/// Bits `offset..offset + r` of `row` (bit `i` is bit `63 − i % 64` of word `i / 64`, as
-/// in [`crate::clks`]), as the low `r` bits of a word; `r ≤ 57` keeps them in two words.
-fn window(row: &[u64], offset: usize, r: usize) -> u64 {
-    let (w, s) = (offset / 64, offset % 64);
-    let hi = row[w] as u128;
-    let lo = row.get(w + 1).copied().unwrap_or(0) as u128;
-    let both = (hi << 64) | lo;
-    ((both << s) >> (128 - r)) as u64
-}
-
-/// The number of bucket bits for `n` encodings: about two encodings per bucket.
-fn bucket_bits(n: usize) -> u32 {
-    (usize::BITS - n.max(2).leading_zeros())
-        .saturating_sub(2)
-        .clamp(4, 30)
-}
-
-fn bucket(key: u64, k: u32) -> usize {
-    // Fold the high half in first: keys joined from several windows keep their first
-    // window in the high bits, which a multiplication alone mixes into few bucket bits.
-    ((key ^ (key >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - k)) as usize
 }
 
 /// The popcounts `q` with which popcount `p` can reach Dice `t`.
@@ -980,7 +880,7 @@ mod tests {
         // Of the standard families only name + birth year fits these fields.
         let index = Index::build(rows.clone(), &config(STANDARD_FIELD_BANDS)).unwrap();
         assert_eq!(index.bands.len(), 8);
-        assert!(index.bands.iter().all(|b| b.ids.len() == 200));
+        assert!(index.bands.iter().all(|b| b.len() == 200));
         // A row without a birth year is found by no band, and scanned when asked exactly.
         assert_eq!(index.candidates(rows.row(0)), 0);
         // (Its score with itself is (1 + 0.5) / 2: the birth year counts as missing.)
@@ -1021,16 +921,6 @@ mod tests {
             windows: &[("name", 40), ("birth_year", 30)],
         }];
         assert!(msg(LONG).contains("more than 64 bits"), "{}", msg(LONG));
-    }
-
-    #[test]
-    fn windows_read_the_right_bits() {
-        let row = [0x8000_0000_0000_0001u64, 0xc000_0000_0000_0000];
-        assert_eq!(window(&row, 0, 1), 1);
-        assert_eq!(window(&row, 63, 3), 0b111);
-        assert_eq!(window(&row, 62, 4), 0b0111);
-        assert_eq!(window(&row, 120, 8), 0);
-        assert_eq!(window(&row, 64, 57), 0b11 << 55);
     }
 
     #[test]
