@@ -416,12 +416,24 @@ impl Index {
     fn band_candidates(&self, clk: &[u64], cands: &mut Vec<u32>) {
         cands.clear();
         let k = bucket_bits(self.len());
+        // Three loops, not one: the keys first, then every bucket's range, then the
+        // positions. The offsets of different bands (and then their positions) are
+        // independent reads that miss the cache; in one loop each band's work waited for
+        // its own reads before the next band's were issued, here they overlap.
+        let ranges: Vec<Option<(usize, usize)>> = self
+            .bands
+            .iter()
+            .map(|band| band_key(clk, &band.windows).map(|key| bucket(key, k)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .zip(&self.bands)
+            .map(|(b, band)| b.map(|b| band.bucket_range(b)))
+            .collect();
         let mut smallest: Option<(&Band, (usize, usize))> = None;
-        for band in &self.bands {
-            let Some(key) = band_key(clk, &band.windows) else {
+        for (band, range) in self.bands.iter().zip(ranges) {
+            let Some(range) = range else {
                 continue;
             };
-            let range = band.bucket_range(bucket(key, k));
             let len = range.1 - range.0;
             if len <= self.max_bucket {
                 band.extend_ids(range, cands);
