@@ -422,6 +422,22 @@ fn digest(answers: &[Vec<Hit>]) -> u64 {
     h
 }
 
+/// CPU seconds (user + system) of the whole process so far, from `/proc/self/stat` in
+/// clock ticks of 10 ms (NaN where it cannot be read); unlike wall-clock time it does not
+/// follow other processes' load.
+fn process_cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name, which is in parentheses: utime and stime are
+            // the 12th and 13th of them.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn rss_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -550,8 +566,10 @@ fn main() {
         None
     };
     let t = Instant::now();
+    let cpu = process_cpu_s();
     let index = Index::build(clks, &index_config).unwrap();
     let build_s = t.elapsed().as_secs_f64();
+    let build_cpu = process_cpu_s() - cpu;
     println!(
         "built the index in {build_s:.1} s: {:.0} MiB on the heap (rows {:.0} MiB), process RSS {:.0} MiB, peak {:.0} MiB",
         index.heap_bytes() as f64 / (1 << 20) as f64,
@@ -621,8 +639,10 @@ fn main() {
     );
 
     let t = Instant::now();
+    let cpu = process_cpu_s();
     let batch = index.query_batch(&queries, threshold, top_k).unwrap();
     let batch_s = t.elapsed().as_secs_f64();
+    let batch_cpu = process_cpu_s() - cpu;
     assert_eq!(batch, single, "batch and single answers differ");
     let hits = batch.iter().filter(|h| !h.is_empty()).count();
     let own = source
@@ -678,7 +698,7 @@ fn main() {
         }
     );
     println!(
-        "INDEX n={n} build_s={build_s:.2} qps1={one_thread:.0} qps1_cpu={per_cpu:.0} p50_ms={:.3} qps={many:.0} batch_s={batch_s:.3} recall={recall:.4} heap_mib={:.0} peak_rss_mib={:.0} digest={:016x}",
+        "INDEX n={n} build_s={build_s:.2} build_cpu_s={build_cpu:.2} batch_cpu_s={batch_cpu:.2} qps1={one_thread:.0} qps1_cpu={per_cpu:.0} p50_ms={:.3} qps={many:.0} batch_s={batch_s:.3} recall={recall:.4} heap_mib={:.0} peak_rss_mib={:.0} digest={:016x}",
         single_p50,
         index.heap_bytes() as f64 / (1 << 20) as f64,
         rss_mb("VmHWM:"),
