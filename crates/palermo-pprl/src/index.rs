@@ -372,10 +372,16 @@ impl Index {
             let (lo, hi) = popcount_limits(pa, first);
             cands.retain(|&j| (lo..=hi).contains(&self.popcounts[j as usize]));
         }
+        // The candidates' rows lie at random in memory: ask for all of them before the
+        // kernel reads the first, so that their cache misses overlap.
+        let rows = self.words.as_slice();
+        for &j in cands.iter() {
+            let j = j as usize;
+            crate::kernel::prefetch(&rows[j * self.n_words..(j + 1) * self.n_words]);
+        }
         counts.clear();
         counts.resize(cands.len(), 0);
-        self.kernel
-            .and_counts_at(clk, self.words.as_slice(), cands, counts);
+        self.kernel.and_counts_at(clk, rows, cands, counts);
         let hits = cands
             .iter()
             .zip(counts.iter())
