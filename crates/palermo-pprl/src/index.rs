@@ -12,11 +12,11 @@
 //! every token's bits uniformly over the filter, so a window samples bit positions as well
 //! as a random subset would (and costs two word reads). With per-bit agreement `s`, an
 //! encoding is found with probability `1 − (1 − s^r)^b`. Each band is a bucket table in
-//! compressed-sparse-row form ([`crate::bands`]): `2^k` bucket offsets
-//! (`k = ⌊log2 n⌋ − 1`) and one position per encoding, packed in 3 bytes each below 2^24
-//! encodings, so a band costs about `4.3 n` bytes (`5.7 n` as `u32`). A query skips buckets with
-//! more than `max_bucket` encodings (a crowd sharing a common name; other bands still
-//! separate them), unless every bucket is that crowded.
+//! compressed-sparse-row form ([`crate::bands`]): `2^k` bucket starts
+//! (`k = ⌊log2 n⌋ − 1`) in about 1.4 bytes each and one position per encoding in 3 bytes
+//! below 2^24 encodings, so a band costs about `3.6 n` bytes (`5.7 n` as `u32`). A query
+//! skips buckets with more than `max_bucket` encodings (a crowd sharing a common name;
+//! other bands still separate them), unless every bucket is that crowded.
 //!
 //! **Field bands.** Encodings made of field segments (a `Clks` with a [`FieldScoring`])
 //! are blocked by [`IndexConfig::field_bands`] instead: a band's key joins windows of
@@ -120,8 +120,8 @@ impl IndexConfig {
     /// field-level encodings [`STANDARD_FIELD_BANDS`].
     ///
     /// On 10 million synthetic balanced record-level encodings at Dice 0.9
-    /// (`bench/pprl/index.sh`) the bands took 2.6 GiB as `u32` (about three quarters of
-    /// that packed in 3 bytes) beside 2.4 GiB of rows and a query verifies 1,537 candidates at the median (8,261 at p99). Recall against exhaustive
+    /// (`bench/pprl/index.sh`) the bands took 2.6 GiB as `u32` (about 0.63 of that
+    /// packed) beside 2.4 GiB of rows and a query verifies 1,537 candidates at the median (8,261 at p99). Recall against exhaustive
     /// search is 0.77 of all pairs at or above 0.9: the pairs missed lie just above the
     /// threshold and are mostly other people with the same common name; changed copies
     /// of indexed people find their record as often as without skipping (4,641 against
@@ -129,7 +129,7 @@ impl IndexConfig {
     /// skipping 0.89 at 0.43 times.
     ///
     /// On 10 million field-level encodings at the field score 0.84 the field bands take
-    /// 1.9 GiB (2.6 GiB as `u32`) beside 2.7 GiB of rows, a query verifies 579 candidates
+    /// 1.5 GiB (2.6 GiB as `u32`) beside 2.7 GiB of rows, a query verifies 579 candidates
     /// on average (1,906 at p99) and recall against exhaustive search is 0.97.
     pub fn standard() -> IndexConfig {
         IndexConfig {
