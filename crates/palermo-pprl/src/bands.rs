@@ -18,7 +18,8 @@
 use rayon::prelude::*;
 
 /// Bands whose buckets one pass over the rows computes. The pass keeps a `u32` per row
-/// and band (32 bytes per encoding: 320 MB at 10,000,000, freed after the build).
+/// and band (32 bytes per encoding: 320 MB at 10,000,000, freed after the build), and
+/// each band's sort 8 bytes per encoding of the band while it runs.
 pub(crate) const BANDS_PER_PASS: usize = 8;
 
 /// Rows per rayon task of a pass.
