@@ -14,8 +14,9 @@
 #   LEVEL (field or record), HARDENING (none, balance, xor-fold, diffuse; default the
 #   encoding's), THRESHOLD (default 0.84 for balanced field-level encodings, 0.9 for
 #   balanced record-level ones, else 0.8), DIAGNOSE=1 (per-field Dice of missed pairs).
-# Needs about 5.5 GiB of memory at 10 million balanced field-level encodings. Prints the load average
-# before and after: the figures are only comparable on an otherwise idle machine.
+# Needs about 5 GiB of memory (4.3 GiB of index) at 10 million balanced field-level
+# encodings. Prints the load average before and after: the figures are only comparable on
+# an otherwise idle machine.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -403,6 +403,41 @@ fn thread_cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// FNV-1a over every answer's positions and scores (bit for bit), to compare two builds'
+/// answers without writing them out.
+fn digest(answers: &[Vec<Hit>]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut eat = |x: u64| {
+        for b in x.to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for (q, hits) in answers.iter().enumerate() {
+        eat(q as u64);
+        for hit in hits {
+            eat(u64::from(hit.position));
+            eat(hit.dice.to_bits());
+        }
+    }
+    h
+}
+
+/// CPU seconds (user + system) of the whole process so far, from `/proc/self/stat` in
+/// clock ticks of 10 ms (NaN where it cannot be read); unlike wall-clock time it does not
+/// follow other processes' load.
+fn process_cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name, which is in parentheses: utime and stime are
+            // the 12th and 13th of them.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn rss_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -531,10 +566,12 @@ fn main() {
         None
     };
     let t = Instant::now();
+    let cpu = process_cpu_s();
     let index = Index::build(clks, &index_config).unwrap();
+    let build_s = t.elapsed().as_secs_f64();
+    let build_cpu = process_cpu_s() - cpu;
     println!(
-        "built the index in {:.1} s: {:.0} MiB on the heap (rows {:.0} MiB), process RSS {:.0} MiB, peak {:.0} MiB",
-        t.elapsed().as_secs_f64(),
+        "built the index in {build_s:.1} s: {:.0} MiB on the heap (rows {:.0} MiB), process RSS {:.0} MiB, peak {:.0} MiB",
         index.heap_bytes() as f64 / (1 << 20) as f64,
         (n * w * 8) as f64 / (1 << 20) as f64,
         rss_mb("VmRSS:"),
@@ -567,6 +604,7 @@ fn main() {
     // answer, which unlike the wall-clock rate does not follow other processes' load.
     let per_cpu = queries.len() as f64 / ((thread_cpu_ns() - cpu) as f64 / 1e9).max(1e-9);
     lat.sort_by(f64::total_cmp);
+    let single_p50 = percentile(&lat, 0.5);
     println!(
         "single-record queries, 1 caller: {one_thread:.0}/s ({per_cpu:.0} per CPU second), p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
         percentile(&lat, 0.5),
@@ -601,8 +639,10 @@ fn main() {
     );
 
     let t = Instant::now();
+    let cpu = process_cpu_s();
     let batch = index.query_batch(&queries, threshold, top_k).unwrap();
     let batch_s = t.elapsed().as_secs_f64();
+    let batch_cpu = process_cpu_s() - cpu;
     assert_eq!(batch, single, "batch and single answers differ");
     let hits = batch.iter().filter(|h| !h.is_empty()).count();
     let own = source
@@ -612,8 +652,9 @@ fn main() {
         .count();
     let members = source.iter().filter(|s| s.is_some()).count();
     println!(
-        "batch of {}: {batch_s:.3} s; {hits} queries hit; {own} of {members} changed members found their record",
-        queries.len()
+        "batch of {}: {batch_s:.3} s; {hits} queries hit; {own} of {members} changed members found their record; answers digest {:016x}",
+        queries.len(),
+        digest(&batch)
     );
 
     // Recall against exhaustive search on a sample (members and strangers alike).
@@ -657,9 +698,11 @@ fn main() {
         }
     );
     println!(
-        "INDEX n={n} qps1={one_thread:.0} qps1_cpu={per_cpu:.0} qps={many:.0} batch_s={batch_s:.3} recall={recall:.4} heap_mib={:.0} peak_rss_mib={:.0}",
+        "INDEX n={n} build_s={build_s:.2} build_cpu_s={build_cpu:.2} batch_cpu_s={batch_cpu:.2} qps1={one_thread:.0} qps1_cpu={per_cpu:.0} p50_ms={:.3} qps={many:.0} batch_s={batch_s:.3} recall={recall:.4} heap_mib={:.0} peak_rss_mib={:.0} digest={:016x}",
+        single_p50,
         index.heap_bytes() as f64 / (1 << 20) as f64,
-        rss_mb("VmHWM:")
+        rss_mb("VmHWM:"),
+        digest(&batch)
     );
     let min_recall: f64 = env(
         "PALERMO_INDEX_MIN_RECALL",

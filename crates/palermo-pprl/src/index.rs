@@ -12,10 +12,11 @@
 //! every token's bits uniformly over the filter, so a window samples bit positions as well
 //! as a random subset would (and costs two word reads). With per-bit agreement `s`, an
 //! encoding is found with probability `1 − (1 − s^r)^b`. Each band is a bucket table in
-//! compressed-sparse-row form: `2^k` bucket offsets (`k = ⌊log2 n⌋ − 1`) and one `u32`
-//! position per encoding, so a band costs about `6 n` bytes. A query skips buckets with
-//! more than `max_bucket` encodings (a crowd sharing a common name; other bands still
-//! separate them), unless every bucket is that crowded.
+//! compressed-sparse-row form ([`crate::bands`]): `2^k` bucket starts
+//! (`k = ⌊log2 n⌋ − 1`) in about 1.4 bytes each and one position per encoding in 3 bytes
+//! below 2^24 encodings, so a band costs about `3.6 n` bytes (`5.7 n` as `u32`). A query
+//! skips buckets with more than `max_bucket` encodings (a crowd sharing a common name;
+//! other bands still separate them), unless every bucket is that crowded.
 //!
 //! **Field bands.** Encodings made of field segments (a `Clks` with a [`FieldScoring`])
 //! are blocked by [`IndexConfig::field_bands`] instead: a band's key joins windows of
@@ -37,6 +38,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::bands::{self, Band, Window, band_key, bucket, bucket_bits};
 use crate::clks::Clks;
 use crate::error::{Error, Result};
 use crate::kernel::{AlignedWords, Kernel};
@@ -118,8 +120,8 @@ impl IndexConfig {
     /// field-level encodings [`STANDARD_FIELD_BANDS`].
     ///
     /// On 10 million synthetic balanced record-level encodings at Dice 0.9
-    /// (`bench/pprl/index.sh`) the bands take 2.6 GiB beside 2.4 GiB of rows and a query
-    /// verifies 1,537 candidates at the median (8,261 at p99). Recall against exhaustive
+    /// (`bench/pprl/index.sh`) the bands took 2.6 GiB as `u32` (about 0.63 of that
+    /// packed) beside 2.4 GiB of rows and a query verifies 1,537 candidates at the median (8,261 at p99). Recall against exhaustive
     /// search is 0.77 of all pairs at or above 0.9: the pairs missed lie just above the
     /// threshold and are mostly other people with the same common name; changed copies
     /// of indexed people find their record as often as without skipping (4,641 against
@@ -127,8 +129,8 @@ impl IndexConfig {
     /// skipping 0.89 at 0.43 times.
     ///
     /// On 10 million field-level encodings at the field score 0.84 the field bands take
-    /// 2.6 GiB beside 2.7 GiB of rows, a query verifies 579 candidates on average (1,906
-    /// at p99) and recall against exhaustive search is 0.97.
+    /// 1.5 GiB (2.6 GiB as `u32`) beside 2.7 GiB of rows, a query verifies 579 candidates
+    /// on average (1,906 at p99) and recall against exhaustive search is 0.97.
     pub fn standard() -> IndexConfig {
         IndexConfig {
             bands: 48,
@@ -164,27 +166,6 @@ pub struct Index {
     kernel: Kernel,
     /// Field-level scoring of encodings with field segments (from the `Clks` built from).
     scoring: Option<Arc<FieldScoring>>,
-}
-
-#[derive(Debug)]
-struct Band {
-    /// The windows whose bits, joined, make the key.
-    windows: Vec<Window>,
-    /// `offsets[b]..offsets[b + 1]` indexes `ids` for bucket `b`.
-    offsets: Vec<u32>,
-    ids: Vec<u32>,
-}
-
-/// Consecutive bits of a band's key.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    /// First bit of the window in the encoding.
-    offset: usize,
-    /// Number of bits, 1 to 57.
-    len: usize,
-    /// The words of the field segment the window lies in, which must not be all zero
-    /// (the field is present); `None` for whole-encoding bands.
-    segment: Option<(usize, usize)>,
 }
 
 impl Index {
@@ -234,11 +215,7 @@ impl Index {
             popcounts.iter().copied().max().unwrap_or(0),
         );
         let k = bucket_bits(n);
-        let rows = words.as_slice();
-        let bands = band_windows
-            .into_par_iter()
-            .map(|windows| Band::build(rows, n_words, n, windows, k))
-            .collect();
+        let bands = bands::build(words.as_slice(), n_words, n, &band_windows, k);
         Ok(Index {
             n_bits,
             n_words,
@@ -347,11 +324,7 @@ impl Index {
     pub fn heap_bytes(&self) -> usize {
         self.words.heap_bytes()
             + self.popcounts.capacity() * 4
-            + self
-                .bands
-                .iter()
-                .map(|b| (b.offsets.capacity() + b.ids.capacity()) * 4)
-                .sum::<usize>()
+            + self.bands.iter().map(Band::heap_bytes).sum::<usize>()
     }
 
     fn check(&self, clk: &[u64], index: usize, threshold: f64, top_k: usize) -> Result<()> {
@@ -399,10 +372,16 @@ impl Index {
             let (lo, hi) = popcount_limits(pa, first);
             cands.retain(|&j| (lo..=hi).contains(&self.popcounts[j as usize]));
         }
+        // The candidates' rows lie at random in memory: ask for all of them before the
+        // kernel reads the first, so that their cache misses overlap.
+        let rows = self.words.as_slice();
+        for &j in cands.iter() {
+            let j = j as usize;
+            crate::kernel::prefetch(&rows[j * self.n_words..(j + 1) * self.n_words]);
+        }
         counts.clear();
         counts.resize(cands.len(), 0);
-        self.kernel
-            .and_counts_at(clk, self.words.as_slice(), cands, counts);
+        self.kernel.and_counts_at(clk, rows, cands, counts);
         let hits = cands
             .iter()
             .zip(counts.iter())
@@ -443,23 +422,35 @@ impl Index {
     fn band_candidates(&self, clk: &[u64], cands: &mut Vec<u32>) {
         cands.clear();
         let k = bucket_bits(self.len());
-        let mut smallest: Option<&[u32]> = None;
-        for band in &self.bands {
-            let Some(key) = band_key(clk, &band.windows) else {
+        // Three loops, not one: the keys first, then every bucket's range, then the
+        // positions. The offsets of different bands (and then their positions) are
+        // independent reads that miss the cache; in one loop each band's work waited for
+        // its own reads before the next band's were issued, here they overlap.
+        let ranges: Vec<Option<(usize, usize)>> = self
+            .bands
+            .iter()
+            .map(|band| band_key(clk, &band.windows).map(|key| bucket(key, k)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .zip(&self.bands)
+            .map(|(b, band)| b.map(|b| band.bucket_range(b)))
+            .collect();
+        let mut smallest: Option<(&Band, (usize, usize))> = None;
+        for (band, range) in self.bands.iter().zip(ranges) {
+            let Some(range) = range else {
                 continue;
             };
-            let b = bucket(key, k);
-            let ids = &band.ids[band.offsets[b] as usize..band.offsets[b + 1] as usize];
-            if ids.len() <= self.max_bucket {
-                cands.extend_from_slice(ids);
-            } else if smallest.is_none_or(|s| ids.len() < s.len()) {
-                smallest = Some(ids);
+            let len = range.1 - range.0;
+            if len <= self.max_bucket {
+                band.extend_ids(range, cands);
+            } else if smallest.is_none_or(|(_, (lo, hi))| len < hi - lo) {
+                smallest = Some((band, range));
             }
         }
         if cands.is_empty()
-            && let Some(ids) = smallest
+            && let Some((band, range)) = smallest
         {
-            cands.extend_from_slice(ids);
+            band.extend_ids(range, cands);
         }
         cands.sort_unstable();
         cands.dedup();
@@ -480,41 +471,6 @@ impl Index {
             })
             .collect();
         best_first(hits, top_k)
-    }
-}
-
-impl Band {
-    fn build(rows: &[u64], n_words: usize, n: usize, windows: Vec<Window>, k: u32) -> Band {
-        // One pass over the rows computes every bucket (`u32::MAX`: not in this band, a
-        // field of the key is absent); the counting sort then reads only `buckets`.
-        let buckets: Vec<u32> = (0..n)
-            .map(|j| {
-                band_key(&rows[j * n_words..(j + 1) * n_words], &windows)
-                    .map_or(u32::MAX, |key| bucket(key, k) as u32)
-            })
-            .collect();
-        let mut offsets = vec![0u32; (1usize << k) + 1];
-        for &b in &buckets {
-            if b != u32::MAX {
-                offsets[b as usize + 1] += 1;
-            }
-        }
-        for b in 0..(1usize << k) {
-            offsets[b + 1] += offsets[b];
-        }
-        let mut fill = offsets.clone();
-        let mut ids = vec![0u32; offsets[1usize << k] as usize];
-        for (j, &b) in buckets.iter().enumerate() {
-            if b != u32::MAX {
-                ids[fill[b as usize] as usize] = j as u32;
-                fill[b as usize] += 1;
-            }
-        }
-        Band {
-            windows,
-            offsets,
-            ids,
-        }
     }
 }
 
@@ -575,49 +531,11 @@ fn field_windows(
     Ok(out)
 }
 
-/// The key of `row` in a band: its windows' bits joined, or `None` when a field of the
-/// band is absent (an all-zero segment).
-fn band_key(row: &[u64], windows: &[Window]) -> Option<u64> {
-    let mut key = 0u64;
-    for w in windows {
-        if let Some((s, e)) = w.segment
-            && row[s..e].iter().all(|&x| x == 0)
-        {
-            return None;
-        }
-        key = (key << w.len) | window(row, w.offset, w.len);
-    }
-    Some(key)
-}
-
 /// Per-thread buffers of a query.
 #[derive(Default)]
 struct Scratch {
     cands: Vec<u32>,
     counts: Vec<u32>,
-}
-
-/// Bits `offset..offset + r` of `row` (bit `i` is bit `63 − i % 64` of word `i / 64`, as
-/// in [`crate::clks`]), as the low `r` bits of a word; `r ≤ 57` keeps them in two words.
-fn window(row: &[u64], offset: usize, r: usize) -> u64 {
-    let (w, s) = (offset / 64, offset % 64);
-    let hi = row[w] as u128;
-    let lo = row.get(w + 1).copied().unwrap_or(0) as u128;
-    let both = (hi << 64) | lo;
-    ((both << s) >> (128 - r)) as u64
-}
-
-/// The number of bucket bits for `n` encodings: about two encodings per bucket.
-fn bucket_bits(n: usize) -> u32 {
-    (usize::BITS - n.max(2).leading_zeros())
-        .saturating_sub(2)
-        .clamp(4, 30)
-}
-
-fn bucket(key: u64, k: u32) -> usize {
-    // Fold the high half in first: keys joined from several windows keep their first
-    // window in the high bits, which a multiplication alone mixes into few bucket bits.
-    ((key ^ (key >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - k)) as usize
 }
 
 /// The popcounts `q` with which popcount `p` can reach Dice `t`.
@@ -980,7 +898,7 @@ mod tests {
         // Of the standard families only name + birth year fits these fields.
         let index = Index::build(rows.clone(), &config(STANDARD_FIELD_BANDS)).unwrap();
         assert_eq!(index.bands.len(), 8);
-        assert!(index.bands.iter().all(|b| b.ids.len() == 200));
+        assert!(index.bands.iter().all(|b| b.len() == 200));
         // A row without a birth year is found by no band, and scanned when asked exactly.
         assert_eq!(index.candidates(rows.row(0)), 0);
         // (Its score with itself is (1 + 0.5) / 2: the birth year counts as missing.)
@@ -1021,16 +939,6 @@ mod tests {
             windows: &[("name", 40), ("birth_year", 30)],
         }];
         assert!(msg(LONG).contains("more than 64 bits"), "{}", msg(LONG));
-    }
-
-    #[test]
-    fn windows_read_the_right_bits() {
-        let row = [0x8000_0000_0000_0001u64, 0xc000_0000_0000_0000];
-        assert_eq!(window(&row, 0, 1), 1);
-        assert_eq!(window(&row, 63, 3), 0b111);
-        assert_eq!(window(&row, 62, 4), 0b0111);
-        assert_eq!(window(&row, 120, 8), 0);
-        assert_eq!(window(&row, 64, 57), 0b11 << 55);
     }
 
     #[test]

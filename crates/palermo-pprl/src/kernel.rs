@@ -307,6 +307,33 @@ impl Rows for Gathered<'_> {
     }
 }
 
+/// Asks the CPU to start loading every cache line of `words` into its caches, and
+/// returns at once; a hint that changes no result (nothing on other architectures). A
+/// caller about to read many scattered rows issues it for all of them first, so that
+/// their cache misses overlap instead of following one another.
+#[inline]
+pub(crate) fn prefetch(words: &[u64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // One address every 8 words (64 bytes) and the last word: every line the slice
+        // touches, wherever it starts within a line.
+        let last = words.len().checked_sub(1);
+        for i in (0..words.len()).step_by(8).chain(last) {
+            #[allow(unsafe_code)]
+            // SAFETY: `_mm_prefetch` is `unsafe` only because it takes a raw pointer; a
+            // prefetch never faults and never writes, and the pointer is to `words[i]`,
+            // an element of a live slice (`i < words.len()`). SSE, which it needs, is
+            // part of the x86-64 baseline.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(words[i..].as_ptr().cast());
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = words;
+}
+
 /// The scalar reference: `popcount(a ∧ b)` of two equal-length word slices.
 pub fn and_count(a: &[u64], b: &[u64]) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()

@@ -17,6 +17,7 @@
 //! The crate does no I/O of its own: callers pass bytes or a `Read`.
 
 pub mod attack;
+mod bands;
 pub mod calibrate;
 pub mod clks;
 pub mod codec;
