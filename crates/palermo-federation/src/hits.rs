@@ -585,20 +585,34 @@ struct Admitted {
 struct BatchReads {
     /// Peer settings, by peer (`None`: none stored).
     peers: std::collections::HashMap<String, Option<HitPeer>>,
+    /// Set generations read with a peer setting and not yet used to load
+    /// the set, by key id (`None`: no set stored).
+    generations: std::collections::HashMap<String, Option<String>>,
     /// Encoding sets, by key id (`None`: none stored).
     indexes: std::collections::HashMap<String, Option<Arc<CachedIndex>>>,
 }
 
 impl BatchReads {
+    /// The setting for `peer`; when it is read, the generation of the set
+    /// under `key_id` (which [`BatchReads::index`] needs next) is read with
+    /// it in the same statement.
     async fn peer(
         &mut self,
         shared: &Shared,
         peer: &str,
+        key_id: &str,
     ) -> palermo_store::Result<Option<HitPeer>> {
         if let Some(setting) = self.peers.get(peer) {
             return Ok(setting.clone());
         }
-        let setting = shared.store.hit_peer(peer).await?;
+        let setting = if self.indexes.contains_key(key_id) || self.generations.contains_key(key_id)
+        {
+            shared.store.hit_peer(peer).await?
+        } else {
+            let (setting, generation) = shared.store.hit_peer_and_generation(peer, key_id).await?;
+            self.generations.insert(key_id.to_owned(), generation);
+            setting
+        };
         self.peers.insert(peer.to_owned(), setting.clone());
         Ok(setting)
     }
@@ -611,7 +625,8 @@ impl BatchReads {
         if let Some(index) = self.indexes.get(key_id) {
             return Ok(index.clone());
         }
-        let index = load_index(shared, key_id).await?;
+        let generation = self.generations.remove(key_id);
+        let index = load_index(shared, key_id, generation).await?;
         self.indexes.insert(key_id.to_owned(), index.clone());
         Ok(index)
     }
@@ -1160,7 +1175,7 @@ async fn admit(
         n_encodings: payload.encodings.len() as u64,
     };
     let peer = envelope.sender.as_str();
-    let setting = match reads.peer(shared, peer).await {
+    let setting = match reads.peer(shared, peer, &payload.key_id).await {
         Ok(setting) => setting,
         Err(err) => {
             tracing::warn!(error = %err, "reading hit peer settings failed");
@@ -1309,7 +1324,8 @@ async fn admit(
 
 /// The encodings stored under `key_id`, from the node's cache when the
 /// stored generation is the cached one, else loaded from the store (and
-/// cached). `None` when there are none.
+/// cached). `None` when there are none. `generation`: the stored
+/// generation when the caller has just read it (`Some(None)`: no set).
 ///
 /// The load runs in a task of its own, one at a time, with the index built
 /// on the blocking pool: at 10,000,000 encodings it takes minutes, longer
@@ -1319,6 +1335,7 @@ async fn admit(
 async fn load_index(
     shared: &Shared,
     key_id: &str,
+    generation: Option<Option<String>>,
 ) -> palermo_store::Result<Option<Arc<CachedIndex>>> {
     let store = shared.store.clone();
     let cache = shared.index_cache.clone();
@@ -1327,7 +1344,11 @@ async fn load_index(
     // Spawned before anything is awaited, so that a request dropped at any
     // point leaves the load (if one is needed) running.
     let task = tokio::spawn(async move {
-        let Some(generation) = store.hit_encoding_generation(&key_id).await? else {
+        let generation = match generation {
+            Some(generation) => generation,
+            None => store.hit_encoding_generation(&key_id).await?,
+        };
+        let Some(generation) = generation else {
             return Ok(None);
         };
         if let Some(cached) = cached_index(&cache, &key_id, &generation) {
@@ -1596,13 +1617,33 @@ pub(crate) async fn receive_answers(
             }
         }
     }
-    let ids: Vec<Uuid> = parsed.iter().map(|(_, p)| p.query).collect();
-    let queries: std::collections::HashMap<Uuid, HitQueryRecord> = match shared
-        .store
-        .hit_queries_by_id(HitDirection::Sent, &ids)
-        .await
-    {
-        Ok(rows) => rows.into_iter().map(|q| (q.id, q)).collect(),
+    // The queries this node sent through `Node::send_query` are remembered
+    // as stored (pending, then as settled): only the others are read.
+    let mut queries: std::collections::HashMap<Uuid, HitQueryRecord> = Default::default();
+    let mut unknown: Vec<Uuid> = Vec::new();
+    match shared.settled.lock() {
+        Ok(settled) => {
+            for (_, payload) in &parsed {
+                match settled.known(payload.query) {
+                    Some(query) => {
+                        queries.insert(query.id, query);
+                    }
+                    None => unknown.push(payload.query),
+                }
+            }
+        }
+        Err(_) => unknown.extend(parsed.iter().map(|(_, p)| p.query)),
+    }
+    let stored = if unknown.is_empty() {
+        Ok(Vec::new())
+    } else {
+        shared
+            .store
+            .hit_queries_by_id(HitDirection::Sent, &unknown)
+            .await
+    };
+    match stored {
+        Ok(rows) => queries.extend(rows.into_iter().map(|q| (q.id, q))),
         Err(err) => {
             let problem = json!({ "stored": false, "problem": format!("store: {err}") });
             return results
@@ -1922,7 +1963,7 @@ mod tests {
         let shared = node.shared();
         // Dropped as soon as it waits (the store read, the load).
         let dropped =
-            tokio::time::timeout(std::time::Duration::ZERO, load_index(shared, "k1")).await;
+            tokio::time::timeout(std::time::Duration::ZERO, load_index(shared, "k1", None)).await;
         assert!(dropped.is_err(), "the load finished at once");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while shared.index_cache.lock().unwrap().is_empty() {
@@ -1932,10 +1973,10 @@ mod tests {
             );
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        let loaded = load_index(shared, "k1").await.unwrap().unwrap();
+        let loaded = load_index(shared, "k1", None).await.unwrap().unwrap();
         assert_eq!(loaded.ids.len(), 2_000);
         assert_eq!(shared.index_cache.lock().unwrap().len(), 1);
-        assert!(load_index(shared, "other").await.unwrap().is_none());
+        assert!(load_index(shared, "other", None).await.unwrap().is_none());
     }
 
     #[test]

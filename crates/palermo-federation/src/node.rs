@@ -205,16 +205,18 @@ const PENDING_KEPT: usize = 65_536;
 pub(crate) struct Settled {
     by_id: HashMap<Uuid, HitQueryRecord>,
     order: std::collections::VecDeque<Uuid>,
-    pending: HashSet<Uuid>,
+    /// The records of the queries sent and not settled, as stored (the
+    /// answers' handler reads them here instead of from the store).
+    pending: HashMap<Uuid, HitQueryRecord>,
 }
 
 impl Settled {
-    /// Notes that query `id` is being sent by this node (not settled yet).
-    pub(crate) fn sent(&mut self, id: Uuid) {
+    /// Notes that `query` is being sent by this node (not settled yet), as it is stored.
+    pub(crate) fn sent(&mut self, query: HitQueryRecord) {
         if self.pending.len() >= PENDING_KEPT {
             self.pending.clear();
         }
-        self.pending.insert(id);
+        self.pending.insert(query.id, query);
     }
 
     /// Forgets a query whose sending failed.
@@ -224,7 +226,17 @@ impl Settled {
 
     /// Whether query `id` was sent by this node and is not settled yet (as far as it remembers).
     pub(crate) fn is_pending(&self, id: Uuid) -> bool {
-        self.pending.contains(&id)
+        self.pending.contains_key(&id)
+    }
+
+    /// The stored record of query `id` as this node remembers it: pending
+    /// since it was sent, or as settled; `None` when it does not remember
+    /// it (then only the store knows).
+    pub(crate) fn known(&self, id: Uuid) -> Option<HitQueryRecord> {
+        self.by_id
+            .get(&id)
+            .or_else(|| self.pending.get(&id))
+            .cloned()
     }
 
     /// Remembers `query` (as committed to the store), forgetting the oldest beyond [`SETTLED_KEPT`].
@@ -310,7 +322,13 @@ impl Node {
         // Known pending before its message can leave, so that an answer
         // settling it at once finds it here (and takes it out).
         if let Ok(mut settled) = self.shared.settled.lock() {
-            settled.sent(id);
+            // As the store gives it back: times are stored in milliseconds.
+            let mut kept = record.clone();
+            kept.at = kept
+                .at
+                .replace_nanosecond(kept.at.nanosecond() / 1_000_000 * 1_000_000)
+                .unwrap_or(kept.at);
+            settled.sent(kept);
         }
         let committed = self
             .shared
@@ -1359,18 +1377,28 @@ mod tests {
     fn a_sent_query_is_pending_until_settled_or_unsent() {
         let mut settled = Settled::default();
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        settled.sent(a);
-        settled.sent(b);
+        settled.sent(sent(a, "pending"));
+        settled.sent(sent(b, "pending"));
         assert!(settled.is_pending(a) && settled.is_pending(b));
+        assert_eq!(
+            settled.known(a).map(|q| q.status),
+            Some("pending".to_owned())
+        );
         settled.insert(sent(a, "answered"));
         assert!(!settled.is_pending(a));
+        assert_eq!(
+            settled.known(a).map(|q| q.status),
+            Some("answered".to_owned())
+        );
         settled.unsent(b);
         assert!(!settled.is_pending(b));
-        // Beyond the limit every pending id is forgotten (their waiters read the store).
+        assert!(settled.known(b).is_none());
+        // Beyond the limit every pending id is forgotten (their waiters and
+        // answers read the store).
         for _ in 0..PENDING_KEPT {
-            settled.sent(Uuid::now_v7());
+            settled.sent(sent(Uuid::now_v7(), "pending"));
         }
-        settled.sent(a);
+        settled.sent(sent(a, "pending"));
         assert_eq!(settled.pending.len(), 1);
     }
 }

@@ -549,6 +549,56 @@ impl AnyStore {
         })
     }
 
+    /// The setting for `peer` (as [`AnyStore::hit_peer`]) and the generation
+    /// of the set stored under `key_id` (as [`AnyStore::hit_encoding_generation`]),
+    /// read in one statement: a received POST of queries needs both, and
+    /// each statement is a round trip to the store.
+    pub async fn hit_peer_and_generation(
+        &self,
+        peer: &str,
+        key_id: &str,
+    ) -> Result<(Option<HitPeer>, Option<String>)> {
+        let columns: Vec<String> = PEER_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect();
+        // The generation's placeholder comes first in the text, so it is bound first.
+        let text = format!(
+            "SELECT {}, (SELECT generation FROM hit_encoding_sets WHERE key_id = ? AND records > 0) \
+             FROM (SELECT 1 AS one) o LEFT JOIN hit_peers p ON p.peer = ?",
+            columns.join(", ")
+        );
+        type Row = (
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        on_pool!(self, pool, sql => {
+            let row: Row = sqlx::query_as(sql(&text))
+                .bind(key_id)
+                .bind(peer)
+                .fetch_one(pool)
+                .await?;
+            let (peer, enabled, max_queries, max_encodings, window_secs, updated_at, updated_by, generation) =
+                row;
+            let setting = match (peer, enabled, updated_at, updated_by) {
+                (Some(peer), Some(enabled), Some(updated_at), Some(updated_by)) => Some(peer_row((
+                    peer,
+                    enabled,
+                    max_queries,
+                    max_encodings,
+                    window_secs,
+                    updated_at,
+                    updated_by,
+                ))?),
+                _ => None,
+            };
+            Ok((setting, generation))
+        })
+    }
+
     /// Every peer setting, by peer id.
     pub async fn hit_peers(&self) -> Result<Vec<HitPeer>> {
         let text = format!("SELECT {PEER_COLUMNS} FROM hit_peers ORDER BY peer");

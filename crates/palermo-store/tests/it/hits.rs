@@ -112,6 +112,30 @@ async fn hit_tables(store: AnyStore) {
     assert_ne!(first, second);
     store.hit_encodings_replace(&set("k3"), &[]).await.unwrap();
     assert!(store.hit_encoding_generation("k3").await.unwrap().is_none());
+    // The peer setting and a set's generation in one read, each as read alone.
+    for (peer, key) in [
+        ("de-bka", "k1"),
+        ("de-bka", "k3"),
+        ("fr-pn", "k1"),
+        ("fr-pn", "k9"),
+    ] {
+        assert_eq!(
+            store.hit_peer_and_generation(peer, key).await.unwrap(),
+            (
+                store.hit_peer(peer).await.unwrap(),
+                store.hit_encoding_generation(key).await.unwrap()
+            ),
+            "{peer} {key}"
+        );
+    }
+    assert_eq!(
+        store
+            .hit_peer_and_generation("de-bka", "k1")
+            .await
+            .unwrap()
+            .1,
+        Some(second)
+    );
     let k1 = store.hit_encodings("k1").await.unwrap().unwrap();
     assert_eq!(k1.rows, vec![("a".to_owned(), vec![3, 4])]);
     assert_eq!((k1.set.n_bits, k1.set.records), (16, 1));
