@@ -197,6 +197,15 @@ pub struct InboxWrites {
     pub entries: Vec<(Uuid, NewEntry)>,
 }
 
+/// The rows of `rows` that belong to a message in `new` (accepted as new by
+/// the inbox), without their message ids, in their order.
+fn of_new<T>(rows: Vec<(Uuid, T)>, new: &std::collections::HashSet<Uuid>) -> Vec<T> {
+    rows.into_iter()
+        .filter(|(id, _)| new.contains(id))
+        .map(|(_, row)| row)
+        .collect()
+}
+
 fn corrupt(what: &str, value: &str) -> Error {
     Error::Corrupt {
         what: what.to_owned(),
@@ -954,27 +963,10 @@ impl AnyStore {
                 let mut tx = s.pool().begin_with("BEGIN IMMEDIATE").await?;
                 let accepted = SqliteStore::inbox_accept_in(&mut tx, batch, true).await?;
                 let new: std::collections::HashSet<Uuid> = accepted.iter().copied().collect();
-                let keep = |id: &Uuid| new.contains(id);
-                let queries: Vec<HitQueryRecord> = queries
-                    .into_iter()
-                    .filter(|(id, _)| keep(id))
-                    .map(|(_, q)| q)
-                    .collect();
-                let hits: Vec<HitRecord> = hits
-                    .into_iter()
-                    .filter(|(id, _)| keep(id))
-                    .map(|(_, h)| h)
-                    .collect();
-                let settlements: Vec<HitSettlement> = settlements
-                    .into_iter()
-                    .filter(|(id, _)| keep(id))
-                    .map(|(_, s)| s)
-                    .collect();
-                let entries: Vec<NewEntry> = entries
-                    .into_iter()
-                    .filter(|(id, _)| keep(id))
-                    .map(|(_, e)| e)
-                    .collect();
+                let queries = of_new(queries, &new);
+                let hits = of_new(hits, &new);
+                let settlements = of_new(settlements, &new);
+                let entries = of_new(entries, &new);
                 insert_queries!(tx, sql, &queries);
                 let hits: Vec<&HitRecord> = hits.iter().collect();
                 insert_hits!(tx, sql, &hits);
@@ -993,27 +985,10 @@ impl AnyStore {
                 crate::ledger::postgres::lock_appends(&mut tx).await?;
                 let accepted = PgStore::inbox_accept_in(&mut tx, batch, true).await?;
                 let new: std::collections::HashSet<Uuid> = accepted.iter().copied().collect();
-                let keep = |id: &Uuid| new.contains(id);
-                let queries: Vec<HitQueryRecord> = queries
-                    .into_iter()
-                    .filter(|(id, _)| keep(id))
-                    .map(|(_, q)| q)
-                    .collect();
-                let hits: Vec<HitRecord> = hits
-                    .into_iter()
-                    .filter(|(id, _)| keep(id))
-                    .map(|(_, h)| h)
-                    .collect();
-                let settlements: Vec<HitSettlement> = settlements
-                    .into_iter()
-                    .filter(|(id, _)| keep(id))
-                    .map(|(_, s)| s)
-                    .collect();
-                let entries: Vec<NewEntry> = entries
-                    .into_iter()
-                    .filter(|(id, _)| keep(id))
-                    .map(|(_, e)| e)
-                    .collect();
+                let queries = of_new(queries, &new);
+                let hits = of_new(hits, &new);
+                let settlements = of_new(settlements, &new);
+                let entries = of_new(entries, &new);
                 insert_queries!(tx, sql, &queries);
                 let hits: Vec<&HitRecord> = hits.iter().collect();
                 insert_hits!(tx, sql, &hits);
