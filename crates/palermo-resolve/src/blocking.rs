@@ -106,7 +106,7 @@ pub(crate) fn keys(r: &Record, out: &mut Vec<u64>) {
     if !r.email.is_empty() {
         out.push(hash(7, &[r.email.as_bytes()]));
     }
-    let pc = r.postcode.as_bytes();
+    let pc = r.postcode().as_bytes();
     if !pc.is_empty() {
         if !fk.is_empty() {
             out.push(hash(8, &[fk, pc]));
@@ -120,11 +120,11 @@ pub(crate) fn keys(r: &Record, out: &mut Vec<u64>) {
         out.push(hash(10, &[fj, &gj[..1]]));
         out.push(hash(11, &[gj, &fj[..1]]));
     }
-    if !pc.is_empty() && !r.street_number.is_empty() {
-        out.push(hash(12, &[pc, r.street_number.as_bytes()]));
+    if !pc.is_empty() && !r.street_number().is_empty() {
+        out.push(hash(12, &[pc, r.street_number().as_bytes()]));
     }
-    if !r.street.is_empty() && !r.city.is_empty() {
-        out.push(hash(13, &[r.street.as_bytes(), r.city.as_bytes()]));
+    if !r.street().is_empty() && !r.city.is_empty() {
+        out.push(hash(13, &[r.street().as_bytes(), r.city.as_bytes()]));
     }
     if r.name_bag != 0 {
         // The words of the whole name, however they were split into given and family.
