@@ -276,7 +276,7 @@ impl Date {
 }
 
 /// The address parts of a record other than city and country. Many files have none
-/// (no `palermo sim` world writes them), and inline they were 120 of a record's ~880
+/// (no `palermo sim` persons file has them), and inline they were 120 of a record's 888
 /// bytes: at 1M records 90 MB of fresh memory written for nothing. Boxed when any is
 /// present (8 bytes otherwise), at the price of one pointer per comparison of records
 /// that both have an address.
