@@ -281,8 +281,11 @@ pub fn read_csv_sized<R: Read>(
             break;
         }
         if records.capacity() == 0 {
-            // A reservation the allocator refuses (a bogus size) is left to growth.
-            let _ = records.try_reserve(expected_rows(size, csv.position().byte(), next.len));
+            // A reservation the allocator refuses (a bogus size) is left to growth. The
+            // ids' table too: grown by doubling it rehashed into a fresh table each time.
+            let expected = expected_rows(size, csv.position().byte(), next.len);
+            let _ = records.try_reserve(expected);
+            let _ = seen.try_reserve(expected.saturating_sub(seen.len()));
         }
         std::mem::swap(&mut pending, &mut next);
     }

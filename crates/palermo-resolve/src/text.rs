@@ -15,6 +15,12 @@ use std::ops::Deref;
 /// Longest text kept inline (the enum tag and length take the other two bytes of 24).
 pub(crate) const INLINE: usize = 22;
 
+/// The empty text, for fields that are absent.
+pub(crate) static EMPTY: Text = Text(Repr::Inline {
+    len: 0,
+    bytes: [0; INLINE],
+});
+
 /// An immutable string, inline up to [`INLINE`] bytes.
 #[derive(Clone)]
 pub(crate) struct Text(Repr);
