@@ -695,6 +695,13 @@ fn compare_at(records: &[Record], pairs: &[u64], active: &[bool; N_FIELDS], k: u
             prefetch::prefetch(&records[i]);
         }
     }
+    // Halfway there the second record has arrived (prefetched above), and with it the
+    // pointers to its names' shared forms, which are asked for in turn.
+    if let Some(&halfway) = pairs.get(k + prefetch::AHEAD / 2) {
+        let second = &records[unpack(halfway).1];
+        second.given.prefetch();
+        second.family.prefetch();
+    }
     let (i, j) = unpack(pairs[k]);
     compare::compare(&records[i], &records[j], active)
 }

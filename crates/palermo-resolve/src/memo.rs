@@ -51,16 +51,15 @@ impl Memo {
     }
 }
 
-/// A sharded map from raw text to its normalised value. The values are boxed: a name is
-/// 256 bytes and a split full name 512, and inline every doubling of a shard's table
-/// moved them all into a fresh table (2.5% of a 1M run's samples, most of it the kernel
-/// zeroing the new pages); boxed, a value is written once and growth moves 24 bytes.
+/// A sharded map from raw text to its normalised value. The values are small (a
+/// [`Name`] is a shared pointer and a frequency, a [`Text`] 24 bytes), so a hit hands out
+/// a reference count or a short copy, and a shard's growth moves little.
 struct Cache<V> {
     shards: [Shard<V>; SHARDS],
 }
 
 /// One shard of a [`Cache`].
-type Shard<V> = Mutex<HashMap<Box<str>, Box<V>, Fnv>>;
+type Shard<V> = Mutex<HashMap<Box<str>, V, Fnv>>;
 
 impl<V> Default for Cache<V> {
     fn default() -> Cache<V> {
@@ -93,7 +92,7 @@ impl<V: Clone> Cache<V> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() < SHARD_ENTRIES {
-            map.insert(key.into(), Box::new(v.clone()));
+            map.insert(key.into(), v.clone());
         }
         v
     }

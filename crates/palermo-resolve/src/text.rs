@@ -16,10 +16,7 @@ use std::ops::Deref;
 pub(crate) const INLINE: usize = 22;
 
 /// The empty text, for fields that are absent.
-pub(crate) static EMPTY: Text = Text(Repr::Inline {
-    len: 0,
-    bytes: [0; INLINE],
-});
+pub(crate) static EMPTY: Text = Text::empty();
 
 /// An immutable string, inline up to [`INLINE`] bytes.
 #[derive(Clone)]
@@ -37,6 +34,14 @@ enum Repr {
 }
 
 impl Text {
+    /// The empty text, usable in constants.
+    pub(crate) const fn empty() -> Text {
+        Text(Repr::Inline {
+            len: 0,
+            bytes: [0; INLINE],
+        })
+    }
+
     /// Copies `s` (inline when short enough).
     pub(crate) fn new(s: &str) -> Text {
         if s.len() <= INLINE {
