@@ -709,6 +709,29 @@ mod tests {
         check_split("Madonna", "", "madonna");
     }
 
+    #[test]
+    fn records_stay_small() {
+        // Names share their normalised forms (see `Name`): inline, they made a record
+        // 776 bytes, most of the fresh memory a large run writes.
+        assert_eq!(std::mem::size_of::<Name>(), 16);
+        let size = std::mem::size_of::<Record>();
+        assert!(size <= 320, "a record is {size} bytes");
+    }
+
+    #[test]
+    fn shared_names_compare_and_read_as_their_forms() {
+        let a = Name::parse("Mary Jane");
+        let mut b = a.clone();
+        assert_eq!(a, b);
+        assert_eq!(a.joined, "maryjane");
+        b.freq = 3;
+        assert_ne!(a, b, "the frequency is the record's own");
+        assert_eq!(a.freq, 0);
+        let empty = Name::default();
+        assert!(empty.is_empty() && empty.joined.is_empty() && empty.nick().is_empty());
+        assert!(Name::parse("").is_empty());
+    }
+
     fn check_date(input: &str, expect: Option<(u16, Option<u8>, Option<u8>)>) {
         let got = Date::parse(input).map(|d| (d.year.unwrap_or(0), d.month, d.day));
         assert_eq!(got, expect, "{input:?}");
