@@ -98,6 +98,7 @@ pub(crate) async fn sender_loop(
             }
         }
         if !in_flight.is_empty()
+            && !*stop.borrow()
             && let Some(at) = counted_at
             && at.elapsed() < COUNTS_INTERVAL
         {
@@ -125,6 +126,10 @@ pub(crate) async fn sender_loop(
             while in_flight.join_next().await.is_some() {}
             return Ok(());
         }
+        if in_flight.is_empty() {
+            gather(&shared, &stop).await;
+        }
+        // Taken after the gathering, so that the rows it waited for are due.
         let now = OffsetDateTime::now_utc();
         let mut n_started = 0;
         let batch = shared.config.batch_size as usize;
@@ -135,7 +140,6 @@ pub(crate) async fn sender_loop(
         // rows, which are due (a read and a poll per query under load).
         let mut next_due: Option<Option<OffsetDateTime>> = None;
         let read = if in_flight.is_empty() {
-            gather(&shared, &stop).await;
             true
         } else {
             counted_at = Some(tokio::time::Instant::now());
