@@ -9,7 +9,11 @@
 //! (reqwest with [`crate::tls::client_config`]). While POSTs are in flight,
 //! a wake-up first asks per-recipient counts
 //! ([`palermo_store::FederationStore::outbox_pending_counts`]) and reads the
-//! rows only when they could start another POST. Per envelope, the answer is:
+//! rows only when they could start another POST; the wake-ups of
+//! [`COUNTS_INTERVAL`] after a count share the next one. Before reading the
+//! rows to start a POST, it waits (at most [`GATHER`]) for hit queries that
+//! are being enqueued at that moment, so that they leave together. Per
+//! envelope, the answer is:
 //! - `accepted` / `duplicate` → acknowledged (`delivered`);
 //! - `rejected` → given up with the code and message (never retried);
 //! - a batch refused as too large (413) → sent again in halves; a single
@@ -45,6 +49,19 @@ pub const POSTS_IN_FLIGHT: usize = 3;
 /// How often the sender looks at the outbox when nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
+/// Shortest time between two reads of the outbox's counts while POSTs are
+/// in flight: the wake-ups of that time (one per message or group of
+/// messages enqueued) are answered by one read. A POST ending reads the
+/// due rows at once whatever this says.
+const COUNTS_INTERVAL: Duration = Duration::from_millis(2);
+
+/// Longest time the sender waits, before reading the due rows to start a
+/// POST, for messages being enqueued at that moment (hit queries between
+/// [`crate::Node::send_query`]'s start and its commit), so that they leave
+/// in this POST rather than the next. It waits only while some are being
+/// enqueued: a lone message leaves at once.
+const GATHER: Duration = Duration::from_millis(2);
+
 /// The HTTP client of a node: presents its certificate, trusts only the anchor's CA.
 pub fn client(
     identity: &crate::NodeIdentity,
@@ -72,11 +89,34 @@ pub(crate) async fn sender_loop(
     let mut posted: HashSet<Uuid> = HashSet::new();
     let stop_fut = stopped(stop.clone());
     tokio::pin!(stop_fut);
+    // When the counts were last read while POSTs were in flight.
+    let mut counted_at: Option<tokio::time::Instant> = None;
     loop {
         while let Some(done) = in_flight.try_join_next() {
             if let Ok(done) = done {
                 settle(done, &mut posts, &mut posted);
             }
+        }
+        if !in_flight.is_empty()
+            && !*stop.borrow()
+            && let Some(at) = counted_at
+            && at.elapsed() < COUNTS_INTERVAL
+        {
+            // Woken again soon after the last count: the wake-ups until
+            // the interval ends share the next read (a POST ending, or a
+            // stop, ends the wait at once).
+            tokio::select! {
+                _ = stopped(stop.clone()) => {}
+                Some(done) = in_flight.join_next() => {
+                    if let Ok(done) = done {
+                        settle(done, &mut posts, &mut posted);
+                    }
+                    // A POST ended: the next pass reads at once.
+                    counted_at = None;
+                }
+                _ = tokio::time::sleep_until(at + COUNTS_INTERVAL) => {}
+            }
+            continue;
         }
         if *stop.borrow() {
             // A clean stop lets POSTs in flight finish (each is bounded by the
@@ -86,6 +126,10 @@ pub(crate) async fn sender_loop(
             while in_flight.join_next().await.is_some() {}
             return Ok(());
         }
+        if in_flight.is_empty() {
+            gather(&shared, &stop).await;
+        }
+        // Taken after the gathering, so that the rows it waited for are due.
         let now = OffsetDateTime::now_utc();
         let mut n_started = 0;
         let batch = shared.config.batch_size as usize;
@@ -98,6 +142,7 @@ pub(crate) async fn sender_loop(
         let read = if in_flight.is_empty() {
             true
         } else {
+            counted_at = Some(tokio::time::Instant::now());
             match shared.store.outbox_pending_counts(now).await {
                 Ok(counts) => {
                     next_due = Some(counts.iter().filter_map(|c| c.next_due).min());
@@ -196,6 +241,21 @@ pub(crate) async fn sender_loop(
                 }
             }
             _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Waits (at most [`GATHER`]) while messages are being enqueued, so that
+/// the POST about to start takes them too; returns at once when none are.
+async fn gather(shared: &Shared, stop: &watch::Receiver<bool>) {
+    let until = tokio::time::Instant::now() + GATHER;
+    while shared.enqueuing.load(std::sync::atomic::Ordering::Acquire) > 0
+        && tokio::time::Instant::now() < until
+        && !*stop.borrow()
+    {
+        tokio::select! {
+            _ = shared.outbox_wake.notified() => {}
+            _ = tokio::time::sleep_until(until) => {}
         }
     }
 }

@@ -153,6 +153,10 @@ pub(crate) struct Shared {
     pub(crate) replay: Mutex<ReplayGuard>,
     /// Wakes the sender (a message was enqueued).
     pub(crate) outbox_wake: Notify,
+    /// Hit queries being enqueued ([`Node::send_query`] from its start to
+    /// its commit): the sender about to start a POST waits a little for
+    /// them (`delivery::gather`).
+    pub(crate) enqueuing: std::sync::atomic::AtomicUsize,
     /// Wakes the ledger recorder (a message was accepted, delivered or failed).
     pub(crate) ledger_wake: Notify,
     /// Per peer: the size of our ledger head it last countersigned (or asked a proof from).
@@ -258,6 +262,23 @@ impl Settled {
     }
 }
 
+/// Counts a message as being enqueued while it lives (also when the
+/// future enqueuing it is dropped).
+struct Enqueuing<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Enqueuing<'a> {
+    fn new(count: &'a std::sync::atomic::AtomicUsize) -> Enqueuing<'a> {
+        count.fetch_add(1, Ordering::AcqRel);
+        Enqueuing(count)
+    }
+}
+
+impl Drop for Enqueuing<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Legal-basis check results by holder state, asking state, claim and date.
 pub(crate) type BasisChecks = HashMap<(String, String, String, Date), Result<(), String>>;
 
@@ -315,6 +336,7 @@ impl Node {
     /// Queries sent at the same time are recorded in one store transaction
     /// (group commit); each returns once the one holding it committed.
     pub async fn send_query(&self, request: &crate::hits::QueryRequest) -> Result<Uuid, NodeError> {
+        let enqueuing = Enqueuing::new(&self.shared.enqueuing);
         let (record, message) =
             crate::hits::prepare_query(&self.shared.identity, request, OffsetDateTime::now_utc())?;
         let id = record.id;
@@ -353,6 +375,9 @@ impl Node {
         {
             settled.unsent(id);
         }
+        // No longer being enqueued before the sender is woken, so that a
+        // sender gathering queries sees it done when it wakes.
+        drop(enqueuing);
         committed?;
         self.shared.outbox_wake.notify_one();
         Ok(id)
@@ -518,6 +543,7 @@ fn open(config: NodeConfig, store: AnyStore) -> Result<Arc<Shared>, NodeError> {
         directory: RwLock::new(directory),
         replay: Mutex::new(replay),
         outbox_wake: Notify::new(),
+        enqueuing: std::sync::atomic::AtomicUsize::new(0),
         ledger_wake: Notify::new(),
         witnessed_by: Mutex::new(HashMap::new()),
         probe: Arc::new(Mutex::new(ProbeMonitor::default())),
