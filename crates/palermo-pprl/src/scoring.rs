@@ -261,7 +261,8 @@ impl FieldScoring {
                 2.0 * f64::from(both) / f64::from(px + py)
             };
             let (at, agreeing) = CONTACT_AGREEMENT;
-            let weight = if f.field == "contact" && px > 0 && py > 0 && s >= at {
+            // The name check last: most pairs' segments are far below `at`.
+            let weight = if px > 0 && py > 0 && s >= at && f.field == "contact" {
                 agreeing
             } else {
                 f.weight
