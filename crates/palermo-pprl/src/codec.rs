@@ -17,11 +17,15 @@ use crate::scoring::FieldScoring;
 pub const FORMAT: &str = "palermo-clk";
 /// The current `version` of Palermo encodings files: 2 added `fields`, the field segments
 /// and their scoring ([`crate::scoring`]); 3 encodes names with Thai-key tokens too and
-/// scores namesakes ([`FieldScoring::namesake_penalty`]), so a version 2 file would compare
-/// wrongly with a version 3 one and is refused with a request to encode again. Version 1
-/// files (record-level encodings, unchanged) still decode; a file written by a later
-/// version is refused with its version named.
-pub const VERSION: u32 = 3;
+/// scores namesakes ([`FieldScoring::namesake_penalty`]); 4 places the bits of a token in a
+/// field segment from every bit of its hash (version 3 used only the low bits, so in the
+/// 128-bit segments thousands of phone numbers and passports shared a few thousand bit
+/// patterns) and lets an agreeing contact segment weigh more
+/// ([`crate::scoring::CONTACT_AGREEMENT`]). Field-level files of versions 2 and 3 would
+/// compare wrongly with version 4 ones and are refused with a request to encode again.
+/// Version 1 files (record-level encodings, unchanged) still decode; a file written by a
+/// later version is refused with its version named.
+pub const VERSION: u32 = 4;
 
 /// A set of encodings with what is known about how they were made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,15 +139,14 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
         match file.version {
             Some(1) if file.fields.is_some() => {
                 return Err(malformed(
-                    "version 1 files have no \"fields\" (field segments are version 3)".to_owned(),
+                    "version 1 files have no \"fields\" (field segments are version 4)".to_owned(),
                 ));
             }
-            Some(2) => {
-                return Err(malformed(
-                    "version 2 field-level encodings were made by an older build whose name \
+            Some(old @ (2 | 3)) => {
+                return Err(malformed(format!(
+                    "version {old} field-level encodings were made by an older build whose \
                      encoding differs: encode the records again with this build"
-                        .to_owned(),
-                ));
+                )));
             }
             Some(1 | VERSION) => {}
             other => {
@@ -202,7 +205,7 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
 }
 
 /// Writes Palermo encodings JSON (which clkhash tools also read, through `clks`):
-/// version 3 with `fields` for encodings with field segments, version 1 otherwise (so
+/// version 4 with `fields` for encodings with field segments, version 1 otherwise (so
 /// record-level files stay readable by older builds).
 pub fn to_json(clks: &Clks, ids: &[String], key_id: &str, hardening: &str) -> String {
     let file = FileOut {
@@ -289,13 +292,18 @@ mod tests {
         check_err(r#"{"clks": ["AQI="], "salt": 1}"#, "unknown field");
         check_err(r#"{"format": "x", "clks": []}"#, "unknown format \"x\"");
         check_err(
-            r#"{"format": "palermo-clk", "version": 4, "clks": []}"#,
-            "unsupported version Some(4) (this build reads 1 and 3)",
+            r#"{"format": "palermo-clk", "version": 5, "clks": []}"#,
+            "unsupported version Some(5) (this build reads 1 and 4)",
         );
-        check_err(
-            r#"{"format": "palermo-clk", "version": 2, "key_id": "k", "clks": []}"#,
-            "version 2 field-level encodings were made by an older build",
-        );
+        for old in [2, 3] {
+            // Field-level encodings of older builds place their bits differently: refused.
+            check_err(
+                &format!(
+                    r#"{{"format": "palermo-clk", "version": {old}, "key_id": "k", "clks": []}}"#
+                ),
+                &format!("version {old} field-level encodings were made by an older build"),
+            );
+        }
         let fields = r#""fields": {"fields": [{"field": "name", "words": 2, "weight": 1.0, "missing": 0.5}], "prefilter": 0.5}"#;
         check_err(
             &format!(
@@ -305,7 +313,7 @@ mod tests {
         );
         check_err(
             &format!(
-                r#"{{"format": "palermo-clk", "version": 3, "key_id": "k", {fields}, "clks": ["AQI="]}}"#
+                r#"{{"format": "palermo-clk", "version": 4, "key_id": "k", {fields}, "clks": ["AQI="]}}"#
             ),
             "\"fields\" do not fit the encodings: invalid configuration: fields: segments of 2 words for encodings of 1 words",
         );

@@ -5,7 +5,9 @@
 //! sorted, `dy:` birth year, `s:` sex, `c:` nationality, `i:`/`i2:` identifier and its
 //! bigrams). Each token sets `k` bits, `k` being the field's weight, at positions from
 //! keyed double hashing: `d = HMAC-SHA256(k_hash, tag ‖ token)`, `h1, h2` = the first two
-//! big-endian 64-bit words of `d` (`h2` made odd), bit `i` = `(h1 + i·h2) mod l`.
+//! big-endian 64-bit words of `d` (`h2` made odd), `x_i = h1 + i·h2 (mod 2^64)`, bit `i` =
+//! `⌊mix64(x_i) · l / 2^64⌋` in a field segment of `l` bits (SplitMix64's finaliser, so
+//! every bit of `h1` and `h2` counts) and `x_i mod l` in the record-level filter of version 1.
 //! Name tokens share one tag, so a swapped name order encodes identically; the `dp:`
 //! token makes a day/month swap still share most date bits, and `dy:` lets a year-only
 //! date match a full one in part.
@@ -552,8 +554,9 @@ impl Encoder {
         bits
     }
 
-    /// Sets the `k` bits of `tag ‖ token` in segment `seg` of the raw filter `bits`
-    /// (positions modulo the segment's length).
+    /// Sets the `k` bits of `tag ‖ token` in segment `seg` of the raw filter `bits`: bit
+    /// `i` at `⌊mix64(x_i) · l / 2^64⌋` for field segments and `x_i mod l` at record level,
+    /// where `x_i = h1 + i·h2 (mod 2^64)` and `l` is the segment's length.
     fn insert(&self, bits: &mut [u64], seg: usize, tag: &str, token: &str, k: u32) {
         let s = &self.segments[seg];
         let bits = &mut bits[s.raw_word..s.raw_word + s.raw_words];
@@ -572,11 +575,32 @@ impl Encoder {
         };
         let (h1, h2) = (word(0), word(8) | 1);
         let l = (bits.len() * 64) as u64;
+        let fields = self.config.fields.is_some();
         for i in 0..u64::from(k) {
-            let pos = (h1.wrapping_add(i.wrapping_mul(h2)) % l) as usize;
+            let x = h1.wrapping_add(i.wrapping_mul(h2));
+            let pos = if fields {
+                // Each position from all 64 bits of a mixed `x_i`. `x_i mod l` uses only
+                // the low bits of `h1` and `h2`: with a segment of 128 bits that leaves
+                // 128 · 64 position sequences, so thousands of phone numbers or passports
+                // shared a few thousand patterns (version 3 did that); and the high bits
+                // of an unmixed `x_i` walk round the segment in equal steps, which for
+                // some `h2` land on a handful of positions.
+                ((u128::from(mix64(x)) * u128::from(l)) >> 64) as usize
+            } else {
+                // The record-level encoding of version 1 files, unchanged.
+                (x % l) as usize
+            };
             bits[pos / 64] |= 1 << (63 - pos % 64);
         }
     }
+}
+
+/// The SplitMix64 finaliser: a bijection of `u64` whose every output bit depends on every
+/// input bit.
+fn mix64(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 /// The bigrams of `_token_` (padded, so first and last letters count as much as the
@@ -966,6 +990,38 @@ mod tests {
             let full = vec![u64::MAX; e.config.n_bits / 64];
             assert_eq!(e.harden(&full), harden_reference(&e, &full));
         }
+    }
+
+    #[test]
+    fn distinct_contacts_and_passports_get_distinct_segments() {
+        // Version 3 placed bits at `(h1 + i·h2) mod 128` in the 128-bit segments: 8,192
+        // patterns in all, so among 3,000 phone numbers some 500 shared one. Every bit of
+        // the hash counts now: none do (two tokens of 24 bits each in 128 coincide with a
+        // probability far below 2^-40).
+        let e = encoder(Hardening::None);
+        let mut contacts = std::collections::HashSet::new();
+        let mut passports = std::collections::HashSet::new();
+        for n in 0..3000u32 {
+            let phone = format!("+66 81 {:03} {:04}", n / 10, 1000 + n);
+            let p = Person::from_values(&[
+                (Property::Phone, phone.as_str()),
+                (
+                    Property::PassportNumber,
+                    &format!("AA{:07}", 1_000_000 + 7 * n),
+                ),
+            ]);
+            let raw = e.encode(&p);
+            assert!(contacts.insert(raw[16..18].to_vec()), "{phone}");
+            passports.insert(raw[14..16].to_vec());
+        }
+        assert_eq!(passports.len(), 3000);
+        // A contact token still sets about as many bits as its weight.
+        let one = e.encode(&Person::from_values(&[(
+            Property::Phone,
+            "+66 81 234 5678",
+        )]));
+        let set = popcount(&one[16..18]);
+        assert!((18..=24).contains(&set), "{set}");
     }
 
     #[test]
