@@ -63,6 +63,10 @@ fn main() -> anyhow::Result<()> {
         }
     }
     eprintln!();
+    eprintln!(
+        "blocks split {}, (sub-)blocks left unpaired as too large {}",
+        stats.blocking.split_blocks, stats.blocking.skipped_blocks
+    );
     if let Some(truth) = rest.first() {
         let file = File::open(truth).with_context(|| format!("reading {truth}"))?;
         let truth = metrics::read_truth(BufReader::new(file), truth)?;

@@ -1,10 +1,11 @@
 //! Clustering of scored pairs into persons, resistant to chaining.
 //!
 //! Edges at or above the threshold are taken strongest first. Two singletons merge on
-//! their edge; two clusters merge only if the *average* probability over all their
-//! cross pairs reaches the threshold, where pairs that blocking never compared are scored
-//! on demand. One weak bridge between two groups therefore cannot merge them, which plain
-//! connected components (single linkage) would do.
+//! their edge; two clusters merge only if their cross pairs, on average, reach the
+//! threshold ([`Votes`]: the mean of each pair's log-odds against the threshold, clipped
+//! to ±[`CLIP_BITS`]), where pairs that blocking never compared are scored on demand. One
+//! weak bridge between two groups therefore cannot merge them, which plain connected
+//! components (single linkage) would do.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,6 +13,70 @@ use std::collections::{HashMap, HashSet};
 /// spaced sample of this many pairs is used. A rejected merge is remembered until either
 /// cluster changes, so a large cluster does not cost quadratic work per edge.
 const MAX_CROSS_PAIRS: usize = 256;
+
+/// Bound, in bits, of one cross pair's say in a merge ([`Votes`]).
+///
+/// The merge rule averaged probabilities before: a pair with no evidence either way (the
+/// name agrees, one birth date is missing, p 0.3) then weighed nearly as much against a
+/// merge as a contradiction (another birth date, p 0.001), and a certain pair could not
+/// make up for either. Averaged in log-odds, clipped so that no single pair decides,
+/// uncertain pairs cost little, contradictions cost the most and strong agreement
+/// counts: at the pooled `palermo sim` worlds (seed 1 to tune, seed 2 to confirm)
+/// pairwise F1 rose at 100k from 0.9173 to 0.9185 (seed 2: 0.9176 to 0.9191) and at 1M
+/// from 0.8769 to 0.8776 (0.8762 to 0.8766), precision and recall both; unclipped
+/// log-odds gained less at 1M (0.8773, and none on seed 2), clips of 4 and 16 bits
+/// about the same at 100k.
+pub(crate) const CLIP_BITS: f64 = 8.0;
+
+/// The cross pairs of a candidate merge: each pair's log-odds less the threshold's,
+/// clipped to ±[`CLIP_BITS`]; the clusters merge when the mean is not negative.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Votes {
+    threshold_bits: f64,
+    sum: f64,
+    count: usize,
+    impossible: bool,
+}
+
+impl Votes {
+    /// No pairs yet, for a threshold probability.
+    pub(crate) fn new(threshold: f64) -> Votes {
+        let threshold_bits = if threshold <= 0.0 {
+            f64::NEG_INFINITY
+        } else if threshold >= 1.0 {
+            f64::INFINITY
+        } else {
+            (threshold / (1.0 - threshold)).log2()
+        };
+        Votes {
+            threshold_bits,
+            sum: 0.0,
+            count: 0,
+            impossible: false,
+        }
+    }
+
+    /// Counts one cross pair of this probability.
+    pub(crate) fn add(&mut self, probability: f64) {
+        let bits = (probability / (1.0 - probability)).log2() - self.threshold_bits;
+        // NaN only for an infinite threshold against a certain pair: no say either way.
+        self.sum += if bits.is_nan() {
+            0.0
+        } else {
+            bits.clamp(-CLIP_BITS, CLIP_BITS)
+        };
+        self.count += 1;
+        // (At threshold 0 every pair matches, an impossible one too.)
+        self.impossible |= probability <= 0.0 && self.threshold_bits > f64::NEG_INFINITY;
+    }
+
+    /// True when the pairs counted so far support the merge: a mean that is not negative
+    /// (as the mean probability reaching the threshold was), and no pair scored
+    /// impossible (probability 0, which the model never gives, but a caller may).
+    pub(crate) fn merge(&self) -> bool {
+        self.count > 0 && !self.impossible && self.sum >= 0.0
+    }
+}
 
 /// Assigns each of `n` records a cluster representative (the smallest record index in
 /// its cluster).
@@ -77,15 +142,13 @@ pub(crate) fn cluster(
         } else {
             let total = a.len() * b.len();
             let step = total.div_ceil(MAX_CROSS_PAIRS).max(1);
-            let mut sum = 0.0;
-            let mut count = 0usize;
+            let mut votes = Votes::new(threshold);
             for k in (0..total).step_by(step) {
                 let (x, y) = (a[k / b.len()], b[k % b.len()]);
                 let key = (x.min(y), x.max(y));
-                sum += known.get(&key).copied().unwrap_or_else(|| score(x, y));
-                count += 1;
+                votes.add(known.get(&key).copied().unwrap_or_else(|| score(x, y)));
             }
-            sum / count.max(1) as f64 >= threshold
+            votes.merge()
         };
         if !merge {
             rejected.insert(state);
@@ -137,8 +200,57 @@ mod tests {
         let got = cluster(3, edges, 0.5, |_, _| 0.99);
         assert_eq!(got, vec![0, 0, 0]);
         let got = cluster(3, vec![(0, 1, 30.0), (1, 2, 30.0)], 0.5, |_, _| 0.0);
-        // 2 joins {0,1} only if the average over (0,2),(1,2) reaches 0.5; (0 + p) / 2 < 0.5
+        // 2 joins {0,1} only if (0,2) and (1,2) support it on average; (0,2) scores
+        // impossible, which no certain (1,2) makes up for.
         assert_eq!(got, vec![0, 0, 2]);
+    }
+
+    #[test]
+    fn strong_support_outweighs_uncertain_pairs_but_not_contradictions() {
+        // {0, 1, 2} hold together; 3 matches 0 (p 0.99) and is merely uncertain against 1
+        // and 2 (p 0.25: one birth date missing, say). The mean probability, 0.497, would
+        // keep 3 apart; the mean log-odds (6.6, -1.6, -1.6 bits) lets it join.
+        let strong = 20.0;
+        let mut edges = vec![(0, 1, strong), (0, 2, strong), (1, 2, strong)];
+        let edge = (0.99f64 / 0.01).log2();
+        edges.push((0, 3, edge));
+        let got = cluster(4, edges.clone(), 0.5, |_, _| 0.25);
+        assert_eq!(got, vec![0, 0, 0, 0]);
+        // Against 1 and 2, a contradiction (p 0.001: -10 bits, clipped to -8) keeps it out.
+        let got = cluster(4, edges, 0.5, |_, _| 0.001);
+        assert_eq!(got, vec![0, 0, 0, 3]);
+    }
+
+    #[test]
+    fn votes_are_centred_on_the_threshold_and_clipped() {
+        let mut v = Votes::new(0.5);
+        assert!(!v.merge());
+        v.add(0.999_999);
+        v.add(0.000_001);
+        // About +20 and -20 bits, each clipped to the same bound: they cancel, and the
+        // mean reaches the threshold (as the mean probability, 0.5, did).
+        assert!(v.merge());
+        v.add(0.49);
+        assert!(!v.merge());
+        // A pair scored impossible vetoes the merge, whatever the others say.
+        let mut v = Votes::new(0.5);
+        for _ in 0..10 {
+            v.add(1.0);
+        }
+        v.add(0.0);
+        assert!(!v.merge());
+        let mut v = Votes::new(0.9);
+        v.add(0.85);
+        assert!(!v.merge());
+        v.add(0.95);
+        assert!(v.merge());
+        // Thresholds 0 and 1: everything and nothing merges.
+        let (mut all, mut none) = (Votes::new(0.0), Votes::new(1.0));
+        for p in [1e-9, 0.5, 1.0] {
+            all.add(p);
+            none.add(p);
+        }
+        assert!(all.merge() && !none.merge());
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 use rayon::prelude::*;
 
 use crate::blocking;
+use crate::cluster::Votes;
 use crate::compare;
 use crate::engine::{Config, Resolution, ScoredPair};
 use crate::error::{Error, Result};
@@ -399,9 +400,10 @@ fn find(parent: &mut [u32], mut x: u32) -> u32 {
     x
 }
 
-/// Average-linkage clustering (as in the file commands) with must-link (confirmed),
-/// cannot-link (rejected) and pinned groups: records with the same pin start together,
-/// and two groups that both hold pinned records are only joined by a confirmation.
+/// Average-linkage clustering (as in the file commands, with the same merge rule,
+/// [`Votes`]) with must-link (confirmed), cannot-link (rejected) and pinned groups:
+/// records with the same pin start together, and two groups that both hold pinned
+/// records are only joined by a confirmation.
 pub(crate) fn cluster_constrained(
     records: &[Record],
     model: &Model,
@@ -528,17 +530,17 @@ pub(crate) fn cluster_constrained(
         } else {
             let total = a.len() * b.len();
             let step = total.div_ceil(MAX_CROSS_PAIRS).max(1);
-            let mut sum = 0.0;
-            let mut count = 0usize;
+            let mut votes = Votes::new(threshold);
             for k in (0..total).step_by(step) {
                 let (x, y) = (a[k / b.len()], b[k % b.len()]);
-                sum += known
-                    .get(&(x.min(y), x.max(y)))
-                    .copied()
-                    .unwrap_or_else(|| score(x, y));
-                count += 1;
+                votes.add(
+                    known
+                        .get(&(x.min(y), x.max(y)))
+                        .copied()
+                        .unwrap_or_else(|| score(x, y)),
+                );
             }
-            sum / count.max(1) as f64 >= threshold
+            votes.merge()
         };
         if merge {
             union(&mut parent, &mut members, &mut pinned, ri, rj);
