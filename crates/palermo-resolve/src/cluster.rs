@@ -38,16 +38,21 @@ pub(crate) struct Votes {
     impossible: bool,
 }
 
+/// A threshold probability as log-odds in bits (infinite at 0 and 1).
+fn threshold_bits(threshold: f64) -> f64 {
+    if threshold <= 0.0 {
+        f64::NEG_INFINITY
+    } else if threshold >= 1.0 {
+        f64::INFINITY
+    } else {
+        (threshold / (1.0 - threshold)).log2()
+    }
+}
+
 impl Votes {
     /// No pairs yet, for a threshold probability.
     pub(crate) fn new(threshold: f64) -> Votes {
-        let threshold_bits = if threshold <= 0.0 {
-            f64::NEG_INFINITY
-        } else if threshold >= 1.0 {
-            f64::INFINITY
-        } else {
-            (threshold / (1.0 - threshold)).log2()
-        };
+        let threshold_bits = threshold_bits(threshold);
         Votes {
             threshold_bits,
             sum: 0.0,
@@ -89,13 +94,7 @@ pub(crate) fn cluster(
     threshold: f64,
     score: impl Fn(u32, u32) -> f64,
 ) -> Vec<u32> {
-    let threshold_bits = if threshold <= 0.0 {
-        f64::NEG_INFINITY
-    } else if threshold >= 1.0 {
-        f64::INFINITY
-    } else {
-        (threshold / (1.0 - threshold)).log2()
-    };
+    let threshold_bits = threshold_bits(threshold);
     edges.retain(|e| e.2 >= threshold_bits);
     edges.sort_unstable_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
     let known: HashMap<(u32, u32), f64> = edges
