@@ -190,7 +190,7 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
             clks.len()
         )));
     }
-    let clks = match file.fields {
+    let clks = match file.fields.map(implied_agreement) {
         Some(fields) => clks
             .with_scoring(fields)
             .map_err(|e| malformed(format!("\"fields\" do not fit the encodings: {e}")))?,
@@ -202,6 +202,19 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
         key_id: file.key_id,
         hardening: file.hardening,
     })
+}
+
+/// Version 4 files written before the agreement weight was a field setting
+/// ([`crate::scoring::FieldWeight::agreement`]) weighed an agreeing segment named
+/// `contact` by its name; such a file gets the setting that name implied, so that it
+/// scores as it did when it was written.
+fn implied_agreement(mut scoring: FieldScoring) -> FieldScoring {
+    for f in &mut scoring.fields {
+        if f.field == "contact" && f.agreement.is_none() {
+            f.agreement = Some(crate::scoring::CONTACT_AGREEMENT);
+        }
+    }
+    scoring
 }
 
 /// Writes Palermo encodings JSON (which clkhash tools also read, through `clks`):
@@ -321,6 +334,22 @@ mod tests {
             r#"{"format": "palermo-clk", "version": 1, "clks": []}"#,
             "missing key_id",
         );
+        // A version 4 file without the agreement setting: its contact segment gets the
+        // weight its name used to imply, other fields none.
+        let e = parse(
+            br#"{"format": "palermo-clk", "version": 4, "key_id": "k", "fields": {"fields": [{"field": "name", "words": 1, "weight": 1.0, "missing": 0.5}, {"field": "contact", "words": 1, "weight": 1.0, "missing": 0.5}], "prefilter": 0.5}, "clks": ["AAAAAAAAAAAAAAAAAAAAAA=="]}"#,
+            "x.json",
+        )
+        .unwrap();
+        let agreements: Vec<_> = e
+            .clks
+            .scoring()
+            .unwrap()
+            .fields
+            .iter()
+            .map(|f| f.agreement)
+            .collect();
+        assert_eq!(agreements, [None, Some(crate::scoring::CONTACT_AGREEMENT)]);
         check_err(
             r#"{"ids": ["a", "b"], "clks": ["AQI="]}"#,
             "2 ids for 1 encodings",

@@ -721,12 +721,14 @@ mod tests {
                     words: 3,
                     weight: 3.0,
                     missing: 0.5,
+                    agreement: None,
                 },
                 FieldWeight {
                     field: "birth".to_owned(),
                     words: 1,
                     weight: 1.0,
                     missing: 0.5,
+                    agreement: None,
                 },
             ],
             prefilter: 0.5,
@@ -873,6 +875,7 @@ mod tests {
             words,
             weight: 1.0,
             missing: 0.5,
+            agreement: None,
         };
         let (random, _) = data(300, 4, 0);
         // Rows 0, 3, 6, … have no birth year (an all-zero last segment).

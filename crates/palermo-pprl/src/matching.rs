@@ -674,6 +674,7 @@ mod tests {
             words,
             weight: 1.0,
             missing: 0.5,
+            agreement: None,
         };
         clks.with_scoring(FieldScoring {
             fields: vec![field("name", 2), field("birth", 1)],

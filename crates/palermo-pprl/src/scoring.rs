@@ -12,7 +12,8 @@
 //! segments of field `f` when both are present and `missing_f` when either is absent.
 //! `missing_f` is the neutral value, the similarity at which the field is as likely for
 //! a true match as for a non-match, so an absent field neither helps nor hurts much. A
-//! contact segment that agrees weighs more than one that differs ([`CONTACT_AGREEMENT`]).
+//! field may weigh more when it agrees than when it differs ([`FieldWeight::agreement`]):
+//! the standard scoring does that for contacts ([`CONTACT_AGREEMENT`]).
 //!
 //! A field is absent when its segment has no bit set: the encoder writes an all-zero
 //! segment for a field without value (hardening included), which reveals only that the
@@ -48,6 +49,33 @@ pub struct FieldWeight {
     pub weight: f64,
     /// The similarity counted when the field is absent on either side.
     pub missing: f64,
+    /// A weight of its own for a field present on both sides whose similarity reaches
+    /// [`Agreement::at`]: for evidence that is strong when it agrees but weak against
+    /// when it differs (see [`CONTACT_AGREEMENT`]). `None`: the field always weighs
+    /// `weight`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<Agreement>,
+}
+
+/// A field's weight when it agrees ([`FieldWeight::agreement`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agreement {
+    /// The segment similarity (Dice) from which the field counts as agreeing.
+    pub at: f64,
+    /// The field's weight in the combined score when it agrees.
+    pub weight: f64,
+}
+
+impl FieldWeight {
+    /// The weight this field takes for a segment similarity `s`, `present` when the field
+    /// has bits on both sides.
+    fn weight_at(&self, present: bool, s: f64) -> f64 {
+        match self.agreement {
+            Some(a) if present && s >= a.at => a.weight,
+            _ => self.weight,
+        }
+    }
 }
 
 /// How to score encodings made of field segments.
@@ -77,8 +105,9 @@ fn default_namesake_similarity() -> f64 {
 /// as namesakes: the same name tokens, give or take a letter.
 pub const NAMESAKE_SIMILARITY: f64 = 0.95;
 
-/// A contact segment (phone numbers, e-mail addresses) that agrees: at this similarity or
-/// above it weighs the second value instead of its field weight.
+/// The standard scoring's [`Agreement`] of the contact segment (phone numbers, e-mail
+/// addresses): at this similarity or above it weighs the second value instead of its
+/// field weight.
 ///
 /// A phone number or an e-mail address that two records share is strong evidence (in the
 /// simulated population no two people share one), but one that differs is weak evidence
@@ -88,8 +117,11 @@ pub const NAMESAKE_SIMILARITY: f64 = 0.95;
 /// other records. Balanced contact segments of two people stay below 0.84 in all but a
 /// handful of pairs (Dice 1 when the contacts are the same, about 0.85 when one record
 /// holds a phone and an e-mail and the other one of them); fitted on the simulated
-/// population with seed 7 (bench/pprl/README.md). Applies to a field named `contact`.
-pub const CONTACT_AGREEMENT: (f64, f64) = (0.84, 40.0);
+/// population with seed 7 (bench/pprl/README.md).
+pub const CONTACT_AGREEMENT: Agreement = Agreement {
+    at: 0.84,
+    weight: 40.0,
+};
 
 /// The namesake penalty of [`FieldScoring::standard`] for field-level encodings.
 pub const NAMESAKE_PENALTY: f64 = 0.01;
@@ -137,6 +169,7 @@ impl FieldScoring {
                         words: config.hardened_bits(bits) / 64,
                         weight,
                         missing: (missing + shift).clamp(0.0, 1.0),
+                        agreement: (name == "contact").then_some(CONTACT_AGREEMENT),
                     }
                 })
                 .collect(),
@@ -215,6 +248,15 @@ impl FieldScoring {
                     f.field, f.missing
                 ));
             }
+            if let Some(a) = f.agreement
+                && !((0.0..=1.0).contains(&a.at) && a.weight.is_finite() && a.weight >= 0.0)
+            {
+                return invalid(format!(
+                    "field {:?}: agreement at {} with weight {} (need a similarity in [0, 1] \
+                     and a weight ≥ 0)",
+                    f.field, a.at, a.weight
+                ));
+            }
         }
         if self.fields.iter().map(|f| f.weight).sum::<f64>() <= 0.0 {
             return invalid("the weights sum to 0".to_owned());
@@ -260,13 +302,7 @@ impl FieldScoring {
             } else {
                 2.0 * f64::from(both) / f64::from(px + py)
             };
-            let (at, agreeing) = CONTACT_AGREEMENT;
-            // The name check last: most pairs' segments are far below `at`.
-            let weight = if px > 0 && py > 0 && s >= at && f.field == "contact" {
-                agreeing
-            } else {
-                f.weight
-            };
+            let weight = f.weight_at(px > 0 && py > 0, s);
             num += weight * s;
             den += weight;
         }
@@ -291,12 +327,14 @@ mod tests {
                     words: 2,
                     weight: 3.0,
                     missing: 0.5,
+                    agreement: None,
                 },
                 FieldWeight {
                     field: "birth".to_owned(),
                     words: 1,
                     weight: 1.0,
                     missing: 0.5,
+                    agreement: None,
                 },
             ],
             prefilter: 0.5,
@@ -320,24 +358,38 @@ mod tests {
     }
 
     #[test]
-    fn an_agreeing_contact_weighs_more() {
+    fn an_agreeing_field_weighs_its_agreement_weight() {
         let mut s = scoring();
-        s.fields[1].field = "contact".to_owned();
-        let (at, heavy) = CONTACT_AGREEMENT;
+        let heavy = 40.0;
+        s.fields[1].agreement = Some(Agreement {
+            at: 0.84,
+            weight: heavy,
+        });
+        s.validate(3).unwrap();
         let a = [0b1111, 0, 0b1111_0000];
-        // Names differ in half their bits, the contacts agree: (3·0.5 + heavy·1) / (3 + heavy).
+        // Names differ in half their bits, field 1 agrees: (3·0.5 + heavy·1) / (3 + heavy).
         let b = [0b0011, 0b11, 0b1111_0000];
         let expect = (1.5 + heavy) / (3.0 + heavy);
         assert!((s.score(&a, &b) - expect).abs() < 1e-12);
-        // Contacts below the agreement similarity keep the field weight: (1.5 + 1·0.5) / 4.
+        // Below the agreement similarity it keeps the field weight: (1.5 + 1·0.5) / 4.
         let c = [0b0011, 0b11, 0b1100_1100];
-        assert!(0.5 < at);
         assert!((s.score(&a, &c) - 0.5).abs() < 1e-12);
-        // A contact missing on one side is neutral, with the field weight: (1.5 + 0.5) / 4.
+        // Missing on one side it is neutral, with the field weight: (1.5 + 0.5) / 4.
         assert!((s.score(&a, &[0b0011, 0b11, 0]) - 0.5).abs() < 1e-12);
-        // Another field that agrees keeps its weight.
-        s.fields[1].field = "birth".to_owned();
+        // The setting, not the field's name, decides: a `contact` without it keeps its
+        // weight when it agrees, and any field with it weighs more.
+        s.fields[1].agreement = None;
+        s.fields[1].field = "contact".to_owned();
         assert!((s.score(&a, &b) - 0.625).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_standard_scoring_gives_the_contact_segment_its_agreement() {
+        let s = FieldScoring::standard(&EncodeConfig::field_level());
+        for f in &s.fields {
+            let expect = (f.field == "contact").then_some(CONTACT_AGREEMENT);
+            assert_eq!(f.agreement, expect, "{}", f.field);
+        }
     }
 
     #[test]
@@ -374,6 +426,18 @@ mod tests {
         let mut s = scoring();
         s.fields[0].missing = 2.0;
         check(s, 3, "missing similarity 2");
+        let mut s = scoring();
+        s.fields[1].agreement = Some(Agreement {
+            at: 1.5,
+            weight: 4.0,
+        });
+        check(s, 3, "field \"birth\": agreement at 1.5 with weight 4");
+        let mut s = scoring();
+        s.fields[1].agreement = Some(Agreement {
+            at: 0.9,
+            weight: -1.0,
+        });
+        check(s, 3, "agreement at 0.9 with weight -1");
         let mut s = scoring();
         s.fields.iter_mut().for_each(|f| f.weight = 0.0);
         check(s, 3, "sum to 0");
