@@ -21,11 +21,14 @@ pub const FORMAT: &str = "palermo-clk";
 /// field segment from every bit of its hash (version 3 used only the low bits, so in the
 /// 128-bit segments thousands of phone numbers and passports shared a few thousand bit
 /// patterns) and lets an agreeing contact segment weigh more
-/// ([`crate::scoring::CONTACT_AGREEMENT`]). Field-level files of versions 2 and 3 would
-/// compare wrongly with version 4 ones and are refused with a request to encode again.
+/// ([`crate::scoring::CONTACT_AGREEMENT`]); 5 splits the contact segment into a phone and
+/// an e-mail segment and writes the agreement weight as a field setting
+/// ([`crate::scoring::FieldWeight::agreement`]). Field-level files of versions 2 to 4
+/// would compare wrongly with version 5 ones and are refused with a request to encode
+/// again.
 /// Version 1 files (record-level encodings, unchanged) still decode; a file written by a
 /// later version is refused with its version named.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// A set of encodings with what is known about how they were made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,10 +142,10 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
         match file.version {
             Some(1) if file.fields.is_some() => {
                 return Err(malformed(
-                    "version 1 files have no \"fields\" (field segments are version 4)".to_owned(),
+                    "version 1 files have no \"fields\" (field segments are version 5)".to_owned(),
                 ));
             }
-            Some(old @ (2 | 3)) => {
+            Some(old @ 2..=4) => {
                 return Err(malformed(format!(
                     "version {old} field-level encodings were made by an older build whose \
                      encoding differs: encode the records again with this build"
@@ -190,7 +193,7 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
             clks.len()
         )));
     }
-    let clks = match file.fields.map(implied_agreement) {
+    let clks = match file.fields {
         Some(fields) => clks
             .with_scoring(fields)
             .map_err(|e| malformed(format!("\"fields\" do not fit the encodings: {e}")))?,
@@ -204,21 +207,8 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
     })
 }
 
-/// Version 4 files written before the agreement weight was a field setting
-/// ([`crate::scoring::FieldWeight::agreement`]) weighed an agreeing segment named
-/// `contact` by its name; such a file gets the setting that name implied, so that it
-/// scores as it did when it was written.
-fn implied_agreement(mut scoring: FieldScoring) -> FieldScoring {
-    for f in &mut scoring.fields {
-        if f.field == "contact" && f.agreement.is_none() {
-            f.agreement = Some(crate::scoring::CONTACT_AGREEMENT);
-        }
-    }
-    scoring
-}
-
 /// Writes Palermo encodings JSON (which clkhash tools also read, through `clks`):
-/// version 4 with `fields` for encodings with field segments, version 1 otherwise (so
+/// version 5 with `fields` for encodings with field segments, version 1 otherwise (so
 /// record-level files stay readable by older builds).
 pub fn to_json(clks: &Clks, ids: &[String], key_id: &str, hardening: &str) -> String {
     let file = FileOut {
@@ -305,10 +295,10 @@ mod tests {
         check_err(r#"{"clks": ["AQI="], "salt": 1}"#, "unknown field");
         check_err(r#"{"format": "x", "clks": []}"#, "unknown format \"x\"");
         check_err(
-            r#"{"format": "palermo-clk", "version": 5, "clks": []}"#,
-            "unsupported version Some(5) (this build reads 1 and 4)",
+            r#"{"format": "palermo-clk", "version": 6, "clks": []}"#,
+            "unsupported version Some(6) (this build reads 1 and 5)",
         );
-        for old in [2, 3] {
+        for old in [2, 3, 4] {
             // Field-level encodings of older builds place their bits differently: refused.
             check_err(
                 &format!(
@@ -326,7 +316,7 @@ mod tests {
         );
         check_err(
             &format!(
-                r#"{{"format": "palermo-clk", "version": 4, "key_id": "k", {fields}, "clks": ["AQI="]}}"#
+                r#"{{"format": "palermo-clk", "version": 5, "key_id": "k", {fields}, "clks": ["AQI="]}}"#
             ),
             "\"fields\" do not fit the encodings: invalid configuration: fields: segments of 2 words for encodings of 1 words",
         );
@@ -334,22 +324,6 @@ mod tests {
             r#"{"format": "palermo-clk", "version": 1, "clks": []}"#,
             "missing key_id",
         );
-        // A version 4 file without the agreement setting: its contact segment gets the
-        // weight its name used to imply, other fields none.
-        let e = parse(
-            br#"{"format": "palermo-clk", "version": 4, "key_id": "k", "fields": {"fields": [{"field": "name", "words": 1, "weight": 1.0, "missing": 0.5}, {"field": "contact", "words": 1, "weight": 1.0, "missing": 0.5}], "prefilter": 0.5}, "clks": ["AAAAAAAAAAAAAAAAAAAAAA=="]}"#,
-            "x.json",
-        )
-        .unwrap();
-        let agreements: Vec<_> = e
-            .clks
-            .scoring()
-            .unwrap()
-            .fields
-            .iter()
-            .map(|f| f.agreement)
-            .collect();
-        assert_eq!(agreements, [None, Some(crate::scoring::CONTACT_AGREEMENT)]);
         check_err(
             r#"{"ids": ["a", "b"], "clks": ["AQI="]}"#,
             "2 ids for 1 encodings",

@@ -110,7 +110,11 @@ pub const STANDARD_FIELD_BANDS: &[FieldBand] = &[
     },
     FieldBand {
         bands: 2,
-        windows: &[("contact", 24)],
+        windows: &[("phone", 24)],
+    },
+    FieldBand {
+        bands: 2,
+        windows: &[("email", 24)],
     },
 ];
 

@@ -132,6 +132,9 @@ pub fn match_clks(
         Some(_) => (0..right.len()).map(|_| AtomicU32::new(0)).collect(),
         None => Vec::new(),
     };
+    // Segments with an agreement weight also propose the pairs in which they are the
+    // same on both sides, whatever the whole-encoding Dice (see `Agreeing`).
+    let agreeing = Agreeing::new(&sorted, scoring);
     // What follows the scan for left encoding `i` with its hits `(sorted position,
     // Dice)`: the namesake counts, the field scores, and its pairs best first.
     let finish = |i: usize, mut hits: Vec<(u32, f64)>| -> (Vec<Pair>, u32) {
@@ -209,7 +212,8 @@ pub fn match_clks(
                 .iter()
                 .zip(hits)
                 .zip(computed)
-                .map(|((&i, hits), computed)| {
+                .map(|((&i, mut hits), computed)| {
+                    agreeing.add(left.row(i as usize), &mut hits);
                     let (pairs, left_namesakes) = finish(i as usize, hits);
                     (i, pairs, computed, left_namesakes)
                 })
@@ -257,6 +261,60 @@ pub fn match_clks(
         lsh: lsh.is_some(),
     };
     Ok((pairs, stats))
+}
+
+/// The right rows by the exact bit pattern of each segment that has an agreement weight
+/// ([`crate::scoring::FieldWeight::agreement`]: phone numbers and e-mail addresses in the
+/// standard scoring).
+///
+/// The whole-encoding first pass misses a pair whose only common field is such a segment:
+/// a border record written from another identity's passport shares a phone number with
+/// its bearer's other records but no name, so the whole encodings stay below the first
+/// pass while the field score, with the agreeing segment's weight, is far above the
+/// threshold. Equal segments hold the same phone numbers (or addresses), so they are
+/// looked up here and added to the first pass's hits; every pair is then scored as usual.
+struct Agreeing<'s> {
+    ranges: Vec<std::ops::Range<usize>>,
+    /// Per range: sorted positions by segment, for segments with a bit set.
+    rows: Vec<HashMap<&'s [u64], Vec<u32>>>,
+}
+
+/// A segment pattern held by more right rows than this proposes none of them: a number
+/// that many records share (a hotline, a shelter's phone) is no evidence of one person,
+/// and the pairs would grow with its square.
+const MAX_AGREEING: usize = 64;
+
+impl<'s> Agreeing<'s> {
+    fn new(sorted: &'s SortedSide, scoring: Option<&FieldScoring>) -> Agreeing<'s> {
+        let ranges = scoring.map_or_else(Vec::new, FieldScoring::agreement_ranges);
+        let rows = ranges
+            .iter()
+            .map(|range| {
+                let mut by: HashMap<&[u64], Vec<u32>> = HashMap::new();
+                for j in 0..sorted.order.len() {
+                    let segment = &sorted.row(j)[range.clone()];
+                    if segment.iter().any(|&w| w != 0) {
+                        by.entry(segment).or_default().push(j as u32);
+                    }
+                }
+                by.retain(|_, js| js.len() <= MAX_AGREEING);
+                by
+            })
+            .collect();
+        Agreeing { ranges, rows }
+    }
+
+    /// Adds to `hits` (sorted position, Dice) the right rows whose agreement segments
+    /// equal those of `a` and are not there yet (with Dice 0: they are scored next).
+    fn add(&self, a: &[u64], hits: &mut Vec<(u32, f64)>) {
+        for (range, by) in self.ranges.iter().zip(&self.rows) {
+            for &j in by.get(&a[range.clone()]).map_or(&[][..], Vec::as_slice) {
+                if !hits.iter().any(|&(h, _)| h == j) {
+                    hits.push((j, 0.0));
+                }
+            }
+        }
+    }
 }
 
 /// Greedy one-to-one assignment: best score first, each position used once. Returns the
@@ -727,6 +785,61 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ids(&cut), vec![(1, 3)]);
+    }
+
+    #[test]
+    fn an_agreeing_segment_finds_pairs_below_the_first_pass() {
+        use crate::scoring::{Agreement, FieldWeight};
+        // A name segment (2 words) and a phone segment (1 word); the names of the two
+        // sides share no bit, so the whole-encoding Dice of a pair is at most
+        // 2·8 / (72 + 72) ≈ 0.11, far below the first pass (0.6).
+        let set = |rows: &[[u64; 3]], agreement: Option<Agreement>| {
+            let mut clks = Clks::new(3 * 64);
+            for row in rows {
+                assert!(clks.push_words(row));
+            }
+            let field = |field: &str, words: usize, agreement| FieldWeight {
+                field: field.to_owned(),
+                words,
+                weight: 1.0,
+                missing: 0.5,
+                agreement,
+            };
+            clks.with_scoring(FieldScoring {
+                fields: vec![field("name", 2, None), field("phone", 1, agreement)],
+                prefilter: 0.6,
+                namesake_penalty: 0.0,
+                namesake_similarity: 0.95,
+            })
+            .unwrap()
+        };
+        let heavy = Some(Agreement {
+            at: 0.9,
+            weight: 10.0,
+        });
+        const PHONE: u64 = 0xff;
+        let left = [[u64::MAX, 0, PHONE], [u64::MAX, 0, 0]];
+        // Right: the same phone, another phone, no phone.
+        let right = [
+            [0, u64::MAX, PHONE],
+            [0, u64::MAX, 0xff00],
+            [0, u64::MAX, 0],
+        ];
+        let c = config(0.8, Blocking::Exhaustive);
+        let (pairs, _) = match_clks(&set(&left, heavy), &set(&right, heavy), &c).unwrap();
+        // Names apart (0), phones the same (1, weighing 10): 10 / 11.
+        assert_eq!(ids(&pairs), vec![(0, 0)]);
+        assert!((pairs[0].score - 10.0 / 11.0).abs() < 1e-12);
+        // Without the agreement weight the segment proposes nothing (and scores 0.5).
+        let (pairs, _) = match_clks(&set(&left, None), &set(&right, None), &c).unwrap();
+        assert!(pairs.is_empty());
+        // A phone that more than MAX_AGREEING records share proposes none of them.
+        let crowd = vec![[0, u64::MAX, PHONE]; MAX_AGREEING + 1];
+        let (pairs, _) = match_clks(&set(&left, heavy), &set(&crowd, heavy), &c).unwrap();
+        assert!(pairs.is_empty());
+        let crowd = &crowd[..MAX_AGREEING];
+        let (pairs, _) = match_clks(&set(&left, heavy), &set(crowd, heavy), &c).unwrap();
+        assert_eq!(pairs.len(), MAX_AGREEING);
     }
 
     fn ids(pairs: &[Pair]) -> Vec<(u32, u32)> {

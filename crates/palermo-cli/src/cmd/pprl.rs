@@ -307,7 +307,7 @@ fn load(path: &Path) -> Result<Encodings, CliError> {
 /// cross-border population (TH, MY, NL; 10,000 persons) balanced encodings cut at 0.8
 /// gave F1 0.19, at 0.9 F1 0.84, while unhardened encodings cut at 0.8 gave F1 0.83.
 ///
-/// Field-level encodings (version 4 files) are cut on the field score less the namesake
+/// Field-level encodings (version 5 files) are cut on the field score less the namesake
 /// term (`palermo_pprl::scoring`): 0.826 is the best cut for balanced segments on the same
 /// population (20,000 persons: 0.827 with seed 7, 0.826 with seed 9; 10,000 persons:
 /// 0.826 and 0.828).

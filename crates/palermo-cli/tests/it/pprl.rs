@@ -69,7 +69,7 @@ fn encoded() -> (tempfile::TempDir, PathBuf, PathBuf) {
         let text = String::from_utf8_lossy(&res.stdout);
         assert!(
             text.starts_with(
-                "encoded 5 records into 2304-bit encodings (hardening balance, key id "
+                "encoded 5 records into 2560-bit encodings (hardening balance, key id "
             ),
             "{text}"
         );
@@ -136,7 +136,7 @@ fn match_reports_json() {
     let v: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     assert_eq!(v["command"], "pprl match");
     assert_eq!(v["left_records"], 5);
-    assert_eq!(v["n_bits"], 2304);
+    assert_eq!(v["n_bits"], 2560);
     assert_eq!(v["nominal_comparisons"], 25);
     assert_eq!(v["blocking"], "exhaustive");
     assert!(v["pairs_written"].as_u64().unwrap() >= 3);
@@ -377,7 +377,7 @@ fn calibrate_then_match_with_probabilities() {
             "--out",
             str(&pairs),
         ],
-        "was fit on 2304-bit encodings with hardening balance, not 1152-bit with none",
+        "was fit on 2560-bit encodings with hardening balance, not 1280-bit with none",
     );
     check_bad(
         &[

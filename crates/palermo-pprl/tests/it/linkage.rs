@@ -91,7 +91,7 @@ fn field_segments_forgive_missing_fields_and_survive_the_file() {
     let config = EncodeConfig::field_level();
     let left = encode_with(LEFT, "left.csv", config);
     let right = encode_with(RIGHT_SPARSE, "right.csv", config);
-    // The scoring travels in the file (version 4).
+    // The scoring travels in the file (version 5).
     assert!(left.clks.scoring().is_some());
     assert_eq!(left.clks.scoring(), right.clks.scoring());
     let ids = |pairs: &[palermo_pprl::Pair]| -> Vec<(String, String)> {
