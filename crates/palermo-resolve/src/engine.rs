@@ -496,11 +496,40 @@ impl Resolution {
         };
         w.write_record(["record_id", "cluster_id"]).map_err(err)?;
         let clusters = self.clusters.as_deref().unwrap_or_default();
-        for (r, c) in self.records.iter().zip(clusters) {
-            w.write_record([r.id.as_str(), self.records[*c as usize].id.as_str()])
-                .map_err(err)?;
-        }
+        let rows = self.records.len().min(clusters.len());
+        // The rows are formatted in parallel, a block at a time, each block by its own
+        // writer (a row's text does not depend on the rows before it), and written in
+        // order: one thread formatting 772k rows was the last serial step of a 1M run.
+        let blocks: Vec<std::result::Result<Vec<u8>, csv::Error>> = (0..rows)
+            .step_by(WRITE_BLOCK)
+            .collect::<Vec<usize>>()
+            .into_par_iter()
+            .map(|start| {
+                let mut block = csv::Writer::from_writer(Vec::new());
+                let end = (start + WRITE_BLOCK).min(rows);
+                for (r, &c) in self.records[start..end].iter().zip(&clusters[start..end]) {
+                    let cluster = &self.records[c as usize].id;
+                    block.write_record([r.id.as_str(), cluster.as_str()])?;
+                }
+                block.into_inner().map_err(|e| e.into_error().into())
+            })
+            .collect();
         w.flush().map_err(|e| Error::Write {
+            target: "clusters".to_owned(),
+            reason: e.to_string(),
+        })?;
+        let mut out = w.into_inner().map_err(|e| Error::Write {
+            target: "clusters".to_owned(),
+            reason: e.error().to_string(),
+        })?;
+        for block in blocks {
+            out.write_all(&block.map_err(err)?)
+                .map_err(|e| Error::Write {
+                    target: "clusters".to_owned(),
+                    reason: e.to_string(),
+                })?;
+        }
+        out.flush().map_err(|e| Error::Write {
             target: "clusters".to_owned(),
             reason: e.to_string(),
         })?;
@@ -647,6 +676,9 @@ pub fn explain_records(model: &Model, a: &Record, b: &Record, candidate: bool) -
         candidate,
     }
 }
+
+/// Rows of the clusters file formatted together ([`Resolution::write_clusters`]).
+const WRITE_BLOCK: usize = 16_384;
 
 /// Candidate pairs a thread compares in order at least, so that prefetching ahead
 /// ([`compare_at`]) runs within a thread's stretch of pairs.

@@ -210,6 +210,11 @@ pub(crate) fn train(
         lambda = (anchors / total).clamp(1e-6, 0.99);
     }
     let mut iterations = 0;
+    // Each pattern's known levels as indices into a flattened `[field][level]` table, in
+    // field order (the sums below run in the same order as over the fields): the loop
+    // over all fields, skipping missing and inactive ones, was most of EM's time, which
+    // runs on one core (0.2 CPU s at 1M pooled records).
+    let (flat, spans) = flat_levels(&pats, &active);
     for _ in 0..max_iterations {
         iterations += 1;
         let mut m_acc = [[0.0; MAX_LEVELS]; N_FIELDS];
@@ -218,26 +223,24 @@ pub(crate) fn train(
         // Logarithms once per iteration, not once per pattern and field.
         let ln_m = m.map(|row| row.map(f64::ln));
         let ln_u = u_c.map(|row| row.map(f64::ln));
-        for (pat, count) in &pats {
-            let mut lm = lambda.ln();
-            let mut lu = (1.0 - lambda).ln();
-            for f in 0..N_FIELDS {
-                let l = pat[f];
-                if l == MISSING || !active[f] {
-                    continue;
+        let (ln_m, ln_u) = (ln_m.as_flattened(), ln_u.as_flattened());
+        let (ln_lambda, ln_not_lambda) = (lambda.ln(), (1.0 - lambda).ln());
+        {
+            let (m_flat, u_flat) = (m_acc.as_flattened_mut(), u_acc.as_flattened_mut());
+            for ((_, count), span) in pats.iter().zip(&spans) {
+                let known = &flat[span.0..span.1];
+                let mut lm = ln_lambda;
+                let mut lu = ln_not_lambda;
+                for &i in known {
+                    lm += ln_m[usize::from(i)];
+                    lu += ln_u[usize::from(i)];
                 }
-                lm += ln_m[f][usize::from(l)];
-                lu += ln_u[f][usize::from(l)];
-            }
-            let g = 1.0 / (1.0 + (lu - lm).exp());
-            match_mass += g * count;
-            for f in 0..N_FIELDS {
-                let l = pat[f];
-                if l == MISSING || !active[f] {
-                    continue;
+                let g = 1.0 / (1.0 + (lu - lm).exp());
+                match_mass += g * count;
+                for &i in known {
+                    m_flat[usize::from(i)] += g * count;
+                    u_flat[usize::from(i)] += (1.0 - g) * count;
                 }
-                m_acc[f][usize::from(l)] += g * count;
-                u_acc[f][usize::from(l)] += (1.0 - g) * count;
             }
         }
         let new_lambda = (match_mass / total.max(1.0)).clamp(1e-9, 1.0 - 1e-9);
@@ -392,6 +395,29 @@ pub(crate) fn train(
         active,
     };
     (model, anchored)
+}
+
+/// The known levels of each pattern as indices `field * MAX_LEVELS + level` (active
+/// fields only, in field order), all in one list, and each pattern's span of it.
+fn flat_levels(
+    pats: &[(&[u8; N_FIELDS], f64)],
+    active: &[bool; N_FIELDS],
+) -> (Vec<u8>, Vec<(usize, usize)>) {
+    let mut flat = Vec::with_capacity(pats.len() * N_FIELDS);
+    let mut spans = Vec::with_capacity(pats.len());
+    for (pat, _) in pats {
+        let start = flat.len();
+        for f in 0..N_FIELDS {
+            let l = pat[f];
+            if l != MISSING && active[f] {
+                debug_assert!(usize::from(l) < MAX_LEVELS);
+                // At most 16 × 6 = 96 indices: a byte holds them.
+                flat.push((f * MAX_LEVELS + usize::from(l)) as u8);
+            }
+        }
+        spans.push((start, flat.len()));
+    }
+    (flat, spans)
 }
 
 /// One field's part in a score.
