@@ -207,15 +207,15 @@ pub struct Resolution {
 }
 
 /// Candidate pairs up to which every comparison is kept between EM and scoring (about
-/// 512 MB at 32 bytes a pair) rather than compared twice: comparing is most of the time
+/// 320 MB at 20 bytes a pair, [`Kept`]) rather than compared twice: comparing is most of the time
 /// of a run, and at 1M pooled records (5.4M candidate pairs) the second pass cost as much
 /// as the first. Larger inputs keep them too while there are at most
 /// [`KEEP_COMPARISONS_PER_RECORD`] pairs a record.
 const KEEP_COMPARISONS: usize = 16_000_000;
 
-/// Candidate pairs a record may bring into the comparison cache: 16 pairs are 512 bytes,
-/// under half of a record's own memory (about 1.2 KB at 1M pooled `palermo sim`
-/// records), so the cache grows with the input as the records do. Sub-blocking keeps
+/// Candidate pairs a record may bring into the comparison cache: 16 pairs are 320 bytes,
+/// about a record's own memory (296 bytes, its shared name forms aside), so the cache
+/// grows with the input as the records do. Sub-blocking keeps
 /// `palermo sim` at about 7 candidate pairs a record, so its 10M-record run compares
 /// once, where the fixed limit alone made it compare every pair twice.
 const KEEP_COMPARISONS_PER_RECORD: usize = 16;
