@@ -207,15 +207,15 @@ pub struct Resolution {
 }
 
 /// Candidate pairs up to which every comparison is kept between EM and scoring (about
-/// 512 MB at 32 bytes a pair) rather than compared twice: comparing is most of the time
+/// 320 MB at 20 bytes a pair, [`Kept`]) rather than compared twice: comparing is most of the time
 /// of a run, and at 1M pooled records (5.4M candidate pairs) the second pass cost as much
 /// as the first. Larger inputs keep them too while there are at most
 /// [`KEEP_COMPARISONS_PER_RECORD`] pairs a record.
 const KEEP_COMPARISONS: usize = 16_000_000;
 
-/// Candidate pairs a record may bring into the comparison cache: 16 pairs are 512 bytes,
-/// under half of a record's own memory (about 1.2 KB at 1M pooled `palermo sim`
-/// records), so the cache grows with the input as the records do. Sub-blocking keeps
+/// Candidate pairs a record may bring into the comparison cache: 16 pairs are 320 bytes,
+/// about a record's own memory (296 bytes, its shared name forms aside), so the cache
+/// grows with the input as the records do. Sub-blocking keeps
 /// `palermo sim` at about 7 candidate pairs a record, so its 10M-record run compares
 /// once, where the fixed limit alone made it compare every pair twice.
 const KEEP_COMPARISONS_PER_RECORD: usize = 16;
@@ -229,10 +229,16 @@ fn splitmix(mut x: u64) -> u64 {
 }
 
 fn timed<T>(seconds: &mut Vec<(String, f64)>, name: &str, f: impl FnOnce() -> T) -> T {
+    let (out, phase) = timed_apart(name, f);
+    seconds.push(phase);
+    out
+}
+
+/// [`timed`] for phases that run beside each other (their wall times overlap).
+fn timed_apart<T>(name: &str, f: impl FnOnce() -> T) -> (T, (String, f64)) {
     let t = Instant::now();
     let out = f();
-    seconds.push((name.to_owned(), t.elapsed().as_secs_f64()));
-    out
+    (out, (name.to_owned(), t.elapsed().as_secs_f64()))
 }
 
 impl Resolution {
@@ -255,67 +261,44 @@ impl Resolution {
         }
         let mut seconds = Vec::new();
         let n = records.len();
-        let name_dependence = timed(&mut seconds, "term_frequencies", || {
-            term_frequencies(&mut records)
-        });
         let active = active_fields(&records, n_left);
-        let (candidates, blocking) = timed(&mut seconds, "blocking", || {
-            blocking::candidates(&records, n_left, config.max_block.max(2))
-        });
-        let u_counts = timed(&mut seconds, "u_sampling", || {
-            let sample = |part: NamePart| {
-                sample_u_same_name(
-                    &records,
-                    n_left,
-                    &active,
-                    part,
-                    config.u_sample_pairs,
-                    config.seed,
-                )
-            };
-            let (by_family, by_given) = (sample(NamePart::Family), sample(NamePart::Given));
-            // The random pairs are compared only on the fields whose u they give: names
-            // (most of a random pair's comparison, all of it different) and the fields
-            // that follow names take theirs from the same-name samples when there are any.
-            let mut random_active = active;
-            if by_family.is_some() {
-                for field in FIELDS.into_iter().filter(|f| follows_names(*f)) {
-                    if field != Field::FamilyName {
-                        random_active[field.index()] = false;
-                    }
-                }
-            }
-            if by_given.is_some() {
-                random_active[Field::FamilyName.index()] = false;
-            }
-            let mut counts = sample_u(
-                &records,
-                n_left,
-                &random_active,
-                config.u_sample_pairs,
-                config.seed,
+        // Counting names, blocking and sampling u read the records and not each other's
+        // results (neither blocking nor the levels of a comparison look at a name's
+        // frequency), so they run side by side: each has stretches that keep one core
+        // (merging counts, merging and scanning sorted lists), which the others fill.
+        let ((counts, counting), (((candidates, blocking), blocking_time), (u_counts, u_time))) =
+            rayon::join(
+                || timed_apart("term_frequencies", || term_counts(&records)),
+                || {
+                    rayon::join(
+                        || {
+                            timed_apart("blocking", || {
+                                blocking::candidates(&records, n_left, config.max_block.max(2))
+                            })
+                        },
+                        || {
+                            timed_apart("u_sampling", || {
+                                sample_all_u(&records, n_left, active, config)
+                            })
+                        },
+                    )
+                },
             );
-            if let Some(same) = by_family {
-                for field in FIELDS.into_iter().filter(|f| follows_names(*f)) {
-                    if field != Field::FamilyName {
-                        counts.0[field.index()] = same.0[field.index()];
-                    }
-                }
-            }
-            if let Some(same) = by_given {
-                let f = Field::FamilyName.index();
-                counts.0[f] = same.0[f];
-            }
-            counts
+        let (name_dependence, applying) = timed_apart("term_frequencies", || {
+            apply_term_counts(&mut records, &counts)
         });
+        drop(counts);
+        seconds.push((counting.0, counting.1 + applying.1));
+        seconds.push(blocking_time);
+        seconds.push(u_time);
         // Compare the candidates once and keep the results when there are few enough
-        // (32 bytes a pair); otherwise EM runs on an even sample and scoring compares again.
+        // (20 bytes a pair); otherwise EM runs on an even sample and scoring compares again.
         let keep_all = candidates.len()
             <= config
                 .em_sample_pairs
                 .max(KEEP_COMPARISONS)
                 .max(n.saturating_mul(KEEP_COMPARISONS_PER_RECORD));
-        let gammas: Vec<Gamma> = if keep_all {
+        let kept: Vec<Kept> = if keep_all {
             timed(&mut seconds, "comparison", || {
                 compare_pairs(&records, &candidates, &active)
             })
@@ -327,7 +310,7 @@ impl Resolution {
                 .len()
                 .div_ceil(config.em_sample_pairs.max(1))
                 .max(1);
-            let sample: Vec<Gamma> = if keep_all {
+            let sample: Vec<u64> = if keep_all {
                 Vec::new()
             } else {
                 candidates
@@ -335,23 +318,15 @@ impl Resolution {
                     .step_by(step)
                     .map(|&pair| {
                         let (i, j) = unpack(pair);
-                        compare::compare(&records[i], &records[j], &active)
+                        pack_levels(&compare::compare(&records[i], &records[j], &active).levels)
                     })
                     .collect()
             };
-            let source = if keep_all { &gammas } else { &sample };
-            source
-                .par_iter()
-                .fold(HashMap::new, |mut acc: HashMap<[u8; N_FIELDS], u32>, g| {
-                    *acc.entry(g.levels).or_default() += 1;
-                    acc
-                })
-                .reduce(HashMap::new, |mut a, b| {
-                    for (k, v) in b {
-                        *a.entry(k).or_default() += v;
-                    }
-                    a
-                })
+            if keep_all {
+                count_patterns(kept.par_iter().map(|k| k.levels()))
+            } else {
+                count_patterns(sample.par_iter().copied())
+            }
         });
         let total_pairs = blocking.possible_pairs;
         let (model, anchored) = timed(&mut seconds, "em", || {
@@ -366,17 +341,20 @@ impl Resolution {
             )
         });
         let bits: Vec<f32> = timed(&mut seconds, "scoring", || {
+            let scorer = model.scorer();
             if keep_all {
-                gammas.par_iter().map(|g| model.bits(g) as f32).collect()
+                kept.par_iter()
+                    .map(|k| scorer.bits(&k.gamma()) as f32)
+                    .collect()
             } else {
                 (0..candidates.len())
                     .into_par_iter()
                     .with_min_len(COMPARE_CHUNK)
-                    .map(|k| model.bits(&compare_at(&records, &candidates, &active, k)) as f32)
+                    .map(|k| scorer.bits(&compare_at(&records, &candidates, &active, k)) as f32)
                     .collect()
             }
         });
-        drop(gammas);
+        drop(kept);
         let mut model = model;
         model.name_dependence = name_dependence;
         let mut bits = bits;
@@ -386,7 +364,7 @@ impl Resolution {
             });
         }
         let pairs_at_threshold = bits
-            .iter()
+            .par_iter()
             .filter(|&&b| model::probability(f64::from(b)) >= config.threshold)
             .count();
         let mut res = Resolution {
@@ -418,10 +396,11 @@ impl Resolution {
 
     fn cluster(&self) -> Vec<u32> {
         let threshold = self.config.threshold;
+        // In parallel and in order (one probability per candidate pair).
         let edges: Vec<(u32, u32, f64)> = self
             .candidates
-            .iter()
-            .zip(&self.bits)
+            .par_iter()
+            .zip(self.bits.par_iter())
             .filter(|(_, b)| model::probability(f64::from(**b)) >= threshold)
             .map(|(&p, &b)| {
                 let (i, j) = unpack(p);
@@ -517,11 +496,40 @@ impl Resolution {
         };
         w.write_record(["record_id", "cluster_id"]).map_err(err)?;
         let clusters = self.clusters.as_deref().unwrap_or_default();
-        for (r, c) in self.records.iter().zip(clusters) {
-            w.write_record([r.id.as_str(), self.records[*c as usize].id.as_str()])
-                .map_err(err)?;
-        }
+        let rows = self.records.len().min(clusters.len());
+        // The rows are formatted in parallel, a block at a time, each block by its own
+        // writer (a row's text does not depend on the rows before it), and written in
+        // order: one thread formatting 772k rows was the last serial step of a 1M run.
+        let blocks: Vec<std::result::Result<Vec<u8>, csv::Error>> = (0..rows)
+            .step_by(WRITE_BLOCK)
+            .collect::<Vec<usize>>()
+            .into_par_iter()
+            .map(|start| {
+                let mut block = csv::Writer::from_writer(Vec::new());
+                let end = (start + WRITE_BLOCK).min(rows);
+                for (r, &c) in self.records[start..end].iter().zip(&clusters[start..end]) {
+                    let cluster = &self.records[c as usize].id;
+                    block.write_record([r.id.as_str(), cluster.as_str()])?;
+                }
+                block.into_inner().map_err(|e| e.into_error().into())
+            })
+            .collect();
         w.flush().map_err(|e| Error::Write {
+            target: "clusters".to_owned(),
+            reason: e.to_string(),
+        })?;
+        let mut out = w.into_inner().map_err(|e| Error::Write {
+            target: "clusters".to_owned(),
+            reason: e.error().to_string(),
+        })?;
+        for block in blocks {
+            out.write_all(&block.map_err(err)?)
+                .map_err(|e| Error::Write {
+                    target: "clusters".to_owned(),
+                    reason: e.to_string(),
+                })?;
+        }
+        out.flush().map_err(|e| Error::Write {
             target: "clusters".to_owned(),
             reason: e.to_string(),
         })?;
@@ -669,6 +677,9 @@ pub fn explain_records(model: &Model, a: &Record, b: &Record, candidate: bool) -
     }
 }
 
+/// Rows of the clusters file formatted together ([`Resolution::write_clusters`]).
+const WRITE_BLOCK: usize = 16_384;
+
 /// Candidate pairs a thread compares in order at least, so that prefetching ahead
 /// ([`compare_at`]) runs within a thread's stretch of pairs.
 const COMPARE_CHUNK: usize = 4_096;
@@ -676,12 +687,124 @@ const COMPARE_CHUNK: usize = 4_096;
 /// Compares candidate pairs (as [`unpack`] reads them), in parallel, in order. Indexed,
 /// so the results are written in place: collected from chunks they were held twice,
 /// 176 MB more at the peak of a 1M pooled run.
-fn compare_pairs(records: &[Record], pairs: &[u64], active: &[bool; N_FIELDS]) -> Vec<Gamma> {
+fn compare_pairs(records: &[Record], pairs: &[u64], active: &[bool; N_FIELDS]) -> Vec<Kept> {
     (0..pairs.len())
         .into_par_iter()
         .with_min_len(COMPARE_CHUNK)
-        .map(|k| compare_at(records, pairs, active, k))
+        .map(|k| Kept::new(&compare_at(records, pairs, active, k)))
         .collect()
+}
+
+/// A comparison kept between EM and scoring: what [`Model::bits`] reads of a [`Gamma`]
+/// (the levels, four bits each, and the names' frequencies) in 20 bytes instead of 32.
+/// At 1M pooled records the kept comparisons were 176 MB of fresh memory, which the
+/// kernel zeroes page by page before the first write (about 2.8% of the CPU samples).
+#[derive(Debug, Clone, Copy)]
+struct Kept {
+    levels: [u32; 2],
+    given_freq: u32,
+    family_freq: u32,
+    name_freq: u32,
+}
+
+impl Kept {
+    fn new(g: &Gamma) -> Kept {
+        let levels = pack_levels(&g.levels);
+        Kept {
+            levels: [levels as u32, (levels >> 32) as u32],
+            given_freq: g.given_freq,
+            family_freq: g.family_freq,
+            name_freq: g.name_freq,
+        }
+    }
+
+    fn levels(&self) -> u64 {
+        u64::from(self.levels[0]) | (u64::from(self.levels[1]) << 32)
+    }
+
+    /// The comparison as scoring reads it (which names were swapped or regrouped does not
+    /// enter a score and is not kept).
+    fn gamma(&self) -> Gamma {
+        Gamma {
+            levels: unpack_levels(self.levels()),
+            given_freq: self.given_freq,
+            family_freq: self.family_freq,
+            name_freq: self.name_freq,
+            swapped: false,
+            regrouped: false,
+        }
+    }
+}
+
+/// Packed [`MISSING`]: no field has 15 levels (see the test).
+const PACKED_MISSING: u64 = 0xF;
+
+/// A comparison's levels, four bits each, field `f` at bits `4f..4f+4`.
+fn pack_levels(levels: &[u8; N_FIELDS]) -> u64 {
+    levels.iter().enumerate().fold(0, |acc, (f, &l)| {
+        let nibble = if l == MISSING {
+            PACKED_MISSING
+        } else {
+            u64::from(l) & PACKED_MISSING
+        };
+        acc | (nibble << (4 * f))
+    })
+}
+
+/// The inverse of [`pack_levels`].
+fn unpack_levels(packed: u64) -> [u8; N_FIELDS] {
+    let mut levels = [MISSING; N_FIELDS];
+    for (f, l) in levels.iter_mut().enumerate() {
+        let nibble = (packed >> (4 * f)) & PACKED_MISSING;
+        if nibble != PACKED_MISSING {
+            *l = nibble as u8;
+        }
+    }
+    levels
+}
+
+/// Counts the distinct comparison patterns (packed levels) for EM. A pattern is one
+/// `u64`, hashed by one multiplication rather than SipHash over 16 bytes; only the few
+/// thousand distinct patterns are unpacked into the map `model::train` takes.
+fn count_patterns(levels: impl ParallelIterator<Item = u64>) -> HashMap<[u8; N_FIELDS], u32> {
+    type ByPacked = HashMap<u64, u32, std::hash::BuildHasherDefault<PatternHasher>>;
+    let counts = levels
+        .fold(ByPacked::default, |mut acc, p| {
+            *acc.entry(p).or_default() += 1;
+            acc
+        })
+        .reduce(ByPacked::default, |mut a, b| {
+            for (k, v) in b {
+                *a.entry(k).or_default() += v;
+            }
+            a
+        });
+    counts
+        .into_iter()
+        .map(|(p, c)| (unpack_levels(p), c))
+        .collect()
+}
+
+/// Hashes one `u64` (a packed comparison pattern) by a multiplication and a fold of the
+/// high bits into the low ones (the table indexes by the low bits and tags by the high).
+#[derive(Default)]
+struct PatternHasher(u64);
+
+impl std::hash::Hasher for PatternHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        let h = (self.0 ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 29);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Compares pair `k` of `pairs`, asking the CPU for the second record of the pair
@@ -710,14 +833,15 @@ fn unpack(pair: u64) -> (usize, usize) {
     ((pair >> 32) as usize, (pair & 0xFFFF_FFFF) as usize)
 }
 
-/// Counts how many records carry each given name, family name and full name, for TF
-/// adjustment.
-fn term_frequencies(records: &mut [Record]) -> f64 {
-    // Keyed by a 64-bit hash of the name rather than a copy of it (three copies of every
-    // name otherwise); a collision between two of a few hundred thousand names (about 1
-    // in 10^8) would only merge two counts.
-    type Counts = HashMap<u64, u32, Fnv>;
-    let (given, family, full) = records
+/// How many records carry each given name, family name and full name, by [`h`] of the
+/// name (a copy of every name three times otherwise; a collision between two of a few
+/// hundred thousand names, about 1 in 10^8, would only merge two counts).
+type Counts = HashMap<u64, u32, Fnv>;
+
+/// Counts the names for TF adjustment ([`apply_term_counts`] hands them to the records):
+/// given, family and full names. Reads the records only, so it can run beside blocking.
+fn term_counts(records: &[Record]) -> (Counts, Counts, Counts) {
+    records
         .par_iter()
         .fold(
             || (Counts::default(), Counts::default(), Counts::default()),
@@ -744,7 +868,14 @@ fn term_frequencies(records: &mut [Record]) -> f64 {
                 }
                 (g1, f1, n1)
             },
-        );
+        )
+}
+
+/// Sets each record's name frequencies from [`term_counts`]; returns how much more often
+/// two records that share a given name share the family name than two random records
+/// ([`Model::name_dependence`]).
+fn apply_term_counts(records: &mut [Record], counts: &(Counts, Counts, Counts)) -> f64 {
+    let (given, family, full) = counts;
     records.par_iter_mut().for_each(|r| {
         r.given.freq = given.get(&h(&r.given.joined)).copied().unwrap_or(0);
         r.family.freq = family.get(&h(&r.family.joined)).copied().unwrap_or(0);
@@ -759,7 +890,7 @@ fn term_frequencies(records: &mut [Record]) -> f64 {
             .sum()
     };
     let with_family = records.iter().filter(|r| !r.family.is_empty()).count() as f64;
-    let (same_full, same_given, same_family) = (pairs(&full), pairs(&given), pairs(&family));
+    let (same_full, same_given, same_family) = (pairs(full), pairs(given), pairs(family));
     if same_given > 0.0 && same_family > 0.0 && with_family > 1.0 {
         let p_family = same_family / (with_family * (with_family - 1.0));
         ((same_full / same_given) / p_family).max(1.0)
@@ -821,6 +952,61 @@ fn active_fields(records: &[Record], n_left: Option<usize>) -> [bool; N_FIELDS] 
         };
     }
     active
+}
+
+/// Level counts for u: random pairs, and for the fields that go with names, random
+/// pairs that share a name part ([`sample_u_same_name`], both parts side by side).
+fn sample_all_u(
+    records: &[Record],
+    n_left: Option<usize>,
+    active: [bool; N_FIELDS],
+    config: &Config,
+) -> LevelCounts {
+    let sample = |part: NamePart| {
+        sample_u_same_name(
+            records,
+            n_left,
+            &active,
+            part,
+            config.u_sample_pairs,
+            config.seed,
+        )
+    };
+    let (by_family, by_given) =
+        rayon::join(|| sample(NamePart::Family), || sample(NamePart::Given));
+    // The random pairs are compared only on the fields whose u they give: names (most of
+    // a random pair's comparison, all of it different) and the fields that follow names
+    // take theirs from the same-name samples when there are any.
+    let mut random_active = active;
+    if by_family.is_some() {
+        for field in FIELDS.into_iter().filter(|f| follows_names(*f)) {
+            if field != Field::FamilyName {
+                random_active[field.index()] = false;
+            }
+        }
+    }
+    if by_given.is_some() {
+        random_active[Field::FamilyName.index()] = false;
+    }
+    let mut counts = sample_u(
+        records,
+        n_left,
+        &random_active,
+        config.u_sample_pairs,
+        config.seed,
+    );
+    if let Some(same) = by_family {
+        for field in FIELDS.into_iter().filter(|f| follows_names(*f)) {
+            if field != Field::FamilyName {
+                counts.0[field.index()] = same.0[field.index()];
+            }
+        }
+    }
+    if let Some(same) = by_given {
+        let f = Field::FamilyName.index();
+        counts.0[f] = same.0[f];
+    }
+    counts
 }
 
 /// Fewest same-name pairs for [`sample_u_same_name`] to be used.
@@ -1057,6 +1243,40 @@ fn sample_u(
 mod tests {
     use super::*;
     use crate::schema::Property;
+
+    #[test]
+    fn levels_pack_into_four_bits() {
+        for field in FIELDS {
+            assert!((field.levels().len() as u64) < PACKED_MISSING, "{field:?}");
+        }
+        let mut x: u64 = 99;
+        for _ in 0..10_000 {
+            let mut levels = [MISSING; N_FIELDS];
+            for (f, l) in levels.iter_mut().enumerate() {
+                x = splitmix(x);
+                let r = (x % 8) as usize;
+                if r < FIELDS[f].levels().len() {
+                    *l = r as u8;
+                }
+            }
+            assert_eq!(unpack_levels(pack_levels(&levels)), levels);
+            let g = Gamma {
+                levels,
+                given_freq: (x >> 40) as u32,
+                family_freq: 7,
+                name_freq: u32::MAX,
+                swapped: true,
+                regrouped: false,
+            };
+            let back = Kept::new(&g).gamma();
+            assert_eq!(back.levels, g.levels);
+            assert_eq!(
+                (back.given_freq, back.family_freq, back.name_freq),
+                (g.given_freq, 7, u32::MAX)
+            );
+        }
+        assert_eq!(std::mem::size_of::<Kept>(), 20);
+    }
 
     #[test]
     fn names_sort_as_strings() {

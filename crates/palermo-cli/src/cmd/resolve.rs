@@ -204,7 +204,15 @@ pub(crate) async fn run_link(ctx: &Ctx, args: LinkArgs) -> Result<(), CliError> 
         model: res.model().clone(),
         evaluation: truth.map(|t| res.evaluate(&t)),
     };
+    exit_without_freeing(res);
     ctx.report(&report, text_report)
+}
+
+/// Leaves the records to the end of the process rather than freeing them: the command
+/// ends after its report, and freeing them one heap block at a time, on one thread, was
+/// about 1% of a 1M-record `palermo dedupe` (0.1 s before the process could exit).
+fn exit_without_freeing(res: Resolution) {
+    std::mem::forget(res);
 }
 
 /// Runs `palermo dedupe`.
@@ -228,6 +236,7 @@ pub(crate) async fn run_dedupe(ctx: &Ctx, args: DedupeArgs) -> Result<(), CliErr
         model: res.model().clone(),
         evaluation: truth.map(|t| res.evaluate(&t)),
     };
+    exit_without_freeing(res);
     ctx.report(&report, text_report)
 }
 
