@@ -169,8 +169,11 @@ pub(crate) fn train(
     // random pairs), and only m and the match rate are kept for scoring.
     let mut u_c = u;
     let mut lambda = 0.1f64;
-    let pats: Vec<(&[u8; N_FIELDS], f64)> =
+    // In pattern order, not the map's (randomly seeded) order: floating-point sums in a
+    // fixed order make the model, and so the clusters, the same on every run.
+    let mut pats: Vec<(&[u8; N_FIELDS], f64)> =
         patterns.iter().map(|(p, c)| (p, f64::from(*c))).collect();
+    pats.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let total: f64 = pats.iter().map(|(_, c)| c).sum();
     // Start EM from anchor pairs rather than from generic defaults: pairs that agree
     // exactly on an identifier, or on given name, family name and full birth date, are
