@@ -25,6 +25,9 @@
 //!
 //! A row is only marked after the answer, so a sender killed mid-delivery
 //! sends it again after restart; the receiver's inbox makes that harmless.
+//! A POST is in flight until its answer arrives: the next POST to that
+//! recipient may start while the rows of the last one are being marked
+//! (they are not read again until then).
 //! Acknowledged rows are marked with their `message-sent` ledger entries in
 //! one transaction (`AnyStore::outbox_ack_recorded`); the recorder records
 //! the rows given up.
@@ -82,11 +85,17 @@ pub(crate) async fn sender_loop(
     stop: watch::Receiver<bool>,
 ) -> Result<(), NodeError> {
     let client = client(&shared.identity, shared.config.request_timeout)?;
-    // Each task returns its recipient and the rows it posted.
-    let mut in_flight: JoinSet<(String, Vec<Uuid>)> = JoinSet::new();
-    // Per recipient: POSTs in flight and the rows they carry.
+    // Each task returns its recipient, the rows it posted and its POST's token.
+    let mut in_flight: JoinSet<(String, Vec<Uuid>, u64)> = JoinSet::new();
+    // Per recipient: POSTs open (not answered yet) and the rows of the
+    // tasks not finished (answered rows stay here until marked).
     let mut posts: HashMap<String, (usize, usize)> = HashMap::new();
     let mut posted: HashSet<Uuid> = HashSet::new();
+    // The POSTs not answered yet, by token: a task releases its POST when
+    // the answer arrives (`Release`), before it marks the rows.
+    let mut open: HashMap<u64, String> = HashMap::new();
+    let mut next_token: u64 = 0;
+    let (release_tx, mut release_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
     let stop_fut = stopped(stop.clone());
     tokio::pin!(stop_fut);
     // When the counts were last read while POSTs were in flight.
@@ -94,8 +103,11 @@ pub(crate) async fn sender_loop(
     loop {
         while let Some(done) = in_flight.try_join_next() {
             if let Ok(done) = done {
-                settle(done, &mut posts, &mut posted);
+                settle(done, &mut posts, &mut posted, &mut open);
             }
+        }
+        while let Ok(token) = release_rx.try_recv() {
+            release(token, &mut posts, &mut open);
         }
         if !in_flight.is_empty()
             && !*stop.borrow()
@@ -109,9 +121,14 @@ pub(crate) async fn sender_loop(
                 _ = stopped(stop.clone()) => {}
                 Some(done) = in_flight.join_next() => {
                     if let Ok(done) = done {
-                        settle(done, &mut posts, &mut posted);
+                        settle(done, &mut posts, &mut posted, &mut open);
                     }
                     // A POST ended: the next pass reads at once.
+                    counted_at = None;
+                }
+                Some(token) = release_rx.recv() => {
+                    release(token, &mut posts, &mut open);
+                    // A POST was answered: the next pass reads at once.
                     counted_at = None;
                 }
                 _ = tokio::time::sleep_until(at + COUNTS_INTERVAL) => {}
@@ -126,7 +143,7 @@ pub(crate) async fn sender_loop(
             while in_flight.join_next().await.is_some() {}
             return Ok(());
         }
-        if in_flight.is_empty() {
+        if open.is_empty() {
             gather(&shared, &stop).await;
         }
         // Taken after the gathering, so that the rows it waited for are due.
@@ -202,12 +219,19 @@ pub(crate) async fn sender_loop(
                         entry.0 += 1;
                         entry.1 += ids.len();
                         n_started += 1;
+                        let token = next_token;
+                        next_token += 1;
+                        open.insert(token, recipient.clone());
                         let shared = shared.clone();
                         let client = client.clone();
                         let recipient = recipient.clone();
+                        let release = Release {
+                            tx: release_tx.clone(),
+                            token,
+                        };
                         in_flight.spawn(async move {
-                            deliver(&shared, &client, &recipient, chunk).await;
-                            (recipient, ids)
+                            deliver(&shared, &client, &recipient, chunk, Some(release)).await;
+                            (recipient, ids, token)
                         });
                     }
                 }
@@ -237,8 +261,11 @@ pub(crate) async fn sender_loop(
             _ = shared.outbox_wake.notified() => {}
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                 if let Ok(done) = done {
-                    settle(done, &mut posts, &mut posted);
+                    settle(done, &mut posts, &mut posted, &mut open);
                 }
+            }
+            Some(token) = release_rx.recv() => {
+                release(token, &mut posts, &mut open);
             }
             _ = tokio::time::sleep(wait) => {}
         }
@@ -260,15 +287,48 @@ async fn gather(shared: &Shared, stop: &watch::Receiver<bool>) {
     }
 }
 
-/// Forgets a finished POST: one fewer in flight to its recipient, its rows
-/// may be read again (they are settled, or due for a retry).
+/// Lets a POST's task say that its POST was answered, so that the next
+/// POST to that recipient may start while the task marks the rows: the
+/// acknowledgement's transaction (the rows and their `message-sent`
+/// entries, a signed tree head) used to hold the recipient's only POST
+/// slot, so every POST round waited for it on top of the peer's answer.
+struct Release {
+    tx: tokio::sync::mpsc::UnboundedSender<u64>,
+    token: u64,
+}
+
+impl Release {
+    fn send(self) {
+        // The loop outlives its tasks; a closed channel means it stopped.
+        let _ = self.tx.send(self.token);
+    }
+}
+
+/// A POST was answered: one fewer open to its recipient (its rows stay
+/// posted until the task that marks them ends).
+fn release(
+    token: u64,
+    posts: &mut HashMap<String, (usize, usize)>,
+    open: &mut HashMap<u64, String>,
+) {
+    if let Some(recipient) = open.remove(&token)
+        && let Some((n_posts, _)) = posts.get_mut(&recipient)
+    {
+        *n_posts = n_posts.saturating_sub(1);
+    }
+}
+
+/// Forgets a finished POST task: its POST is no longer open (if it did not
+/// say so earlier), its rows may be read again (they are settled, or due
+/// for a retry).
 fn settle(
-    (recipient, ids): (String, Vec<Uuid>),
+    (recipient, ids, token): (String, Vec<Uuid>, u64),
     posts: &mut HashMap<String, (usize, usize)>,
     posted: &mut HashSet<Uuid>,
+    open: &mut HashMap<u64, String>,
 ) {
-    if let Some((n_posts, n_rows)) = posts.get_mut(&recipient) {
-        *n_posts = n_posts.saturating_sub(1);
+    release(token, posts, open);
+    if let Some((_, n_rows)) = posts.get_mut(&recipient) {
         *n_rows = n_rows.saturating_sub(ids.len());
     }
     for id in ids {
@@ -276,8 +336,15 @@ fn settle(
     }
 }
 
-/// Posts `rows` to `recipient` and records the outcome of each.
-async fn deliver(shared: &Shared, client: &reqwest::Client, recipient: &str, rows: Vec<OutboxRow>) {
+/// Posts `rows` to `recipient` and records the outcome of each; says so on
+/// `release` once the recipient answered, before marking the rows.
+async fn deliver(
+    shared: &Shared,
+    client: &reqwest::Client,
+    recipient: &str,
+    rows: Vec<OutboxRow>,
+    release: Option<Release>,
+) {
     let now = OffsetDateTime::now_utc();
     let endpoint = shared.directory.read().ok().and_then(|d| {
         d.directory
@@ -322,8 +389,9 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, recipient: &str, row
         // The batch is too large as a whole: send it in halves.
         let mut rows = rows;
         let right = rows.split_off(rows.len() / 2);
-        Box::pin(deliver(shared, client, recipient, rows)).await;
-        Box::pin(deliver(shared, client, recipient, right)).await;
+        // The halves go one after the other in this POST's slot.
+        Box::pin(deliver(shared, client, recipient, rows, None)).await;
+        Box::pin(deliver(shared, client, recipient, right, None)).await;
         return;
     }
     if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -388,6 +456,11 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, recipient: &str, row
                 rejected = true;
             }
         }
+    }
+    // Answered: the rows stay posted (not read again) until marked below,
+    // but the next POST need not wait for the marking.
+    if let Some(release) = release {
+        release.send();
     }
     ack(shared, &rows, acked, at).await;
     let unanswered: Vec<OutboxRow> = rows

@@ -574,7 +574,7 @@ impl AnyStore {
         };
         match self {
             AnyStore::Sqlite(s) => {
-                let mut tx = s.pool().begin_with("BEGIN IMMEDIATE").await?;
+                let mut tx = s.write_pool().begin_with("BEGIN IMMEDIATE").await?;
                 let acked = SqliteStore::outbox_ack_in(&mut tx, &ids, at, true).await?;
                 let entries = pick(&acked, delivered);
                 if !entries.is_empty() {
@@ -756,7 +756,7 @@ macro_rules! federation_impl {
                     .push(" WHERE id = ")
                     .push_bind(id.to_string())
                     .push(" AND delivered_at IS NULL AND failed_at IS NULL");
-                q.build().execute(self.pool()).await?;
+                q.build().execute(self.write_pool()).await?;
                 Ok(())
             }
         }
@@ -834,7 +834,7 @@ macro_rules! federation_impl {
                         list.push_bind(id.to_string());
                     }
                     update.push(")");
-                    n_acked += update.build().execute(self.pool()).await?.rows_affected();
+                    n_acked += update.build().execute(self.write_pool()).await?.rows_affected();
                 }
                 Ok(n_acked)
             }

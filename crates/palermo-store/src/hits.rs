@@ -298,6 +298,25 @@ macro_rules! on_pool {
     };
 }
 
+/// [`on_pool!`] for statements that write: SQLite's one write connection
+/// (`SqliteStore::write_pool`), PostgreSQL's pool.
+macro_rules! on_write_pool {
+    ($store:expr, $pool:ident, $sql:ident => $body:expr) => {
+        match $store {
+            AnyStore::Sqlite(s) => {
+                let $pool = s.write_pool();
+                let $sql = |text: &str| sqlx::AssertSqlSafe(text.to_owned());
+                $body
+            }
+            AnyStore::Postgres(s) => {
+                let $pool = s.write_pool();
+                let $sql = |text: &str| sqlx::AssertSqlSafe(numbered(text));
+                $body
+            }
+        }
+    };
+}
+
 type PeerColumns = (
     String,
     i64,
@@ -525,7 +544,7 @@ const INSERT_QUERY: &str = "INSERT INTO hit_queries (id, direction, peer, case_i
 impl AnyStore {
     /// Enables or disables answering `peer` (replacing its previous setting).
     pub async fn hit_peer_set(&self, setting: &HitPeer) -> Result<()> {
-        on_pool!(self, pool, sql => {
+        on_write_pool!(self, pool, sql => {
             sqlx::query(sql(
                 "INSERT INTO hit_peers (peer, enabled, max_queries, max_encodings, window_secs, \
                  updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (peer) DO UPDATE \
@@ -624,7 +643,7 @@ impl AnyStore {
         set: &HitEncodingSet,
         rows: &[(String, Vec<u8>)],
     ) -> Result<u64> {
-        on_pool!(self, pool, sql => {
+        on_write_pool!(self, pool, sql => {
             let mut tx = pool.begin().await?;
             sqlx::query(sql("DELETE FROM hit_encodings WHERE key_id = ?"))
                 .bind(&set.key_id)
@@ -756,7 +775,7 @@ impl AnyStore {
         match self {
             AnyStore::Sqlite(s) => {
                 let sql = |text: &str| sqlx::AssertSqlSafe(text.to_owned());
-                let mut tx = s.pool().begin_with("BEGIN IMMEDIATE").await?;
+                let mut tx = s.write_pool().begin_with("BEGIN IMMEDIATE").await?;
                 insert_queries!(tx, sql, queries);
                 SqliteStore::outbox_enqueue_in(&mut tx, messages).await?;
                 tx.commit().await?;
@@ -775,7 +794,7 @@ impl AnyStore {
     /// Records a query (sent or received) unless one with its direction and id
     /// is stored; returns whether it was new.
     pub async fn hit_query_record(&self, query: &HitQueryRecord) -> Result<bool> {
-        on_pool!(self, pool, sql => {
+        on_write_pool!(self, pool, sql => {
             let n = insert_query!(pool, sql(INSERT_QUERY), query);
             Ok(n > 0)
         })
@@ -790,7 +809,7 @@ impl AnyStore {
         code: Option<&str>,
         n_hits: u64,
     ) -> Result<()> {
-        on_pool!(self, pool, sql => {
+        on_write_pool!(self, pool, sql => {
             sqlx::query(sql(
                 "UPDATE hit_queries SET status = ?, code = ?, n_hits = ? \
                  WHERE direction = ? AND id = ?",
@@ -898,7 +917,7 @@ impl AnyStore {
         if queries.is_empty() {
             return Ok(Vec::new());
         }
-        on_pool!(self, pool, sql => {
+        on_write_pool!(self, pool, sql => {
             let mut tx = pool.begin().await?;
             let new_ids = insert_queries!(tx, sql, queries);
             let new_hits: Vec<&HitRecord> = hits
@@ -924,7 +943,7 @@ impl AnyStore {
         hits: &[HitRecord],
     ) -> Result<()> {
         let hits: Vec<&HitRecord> = hits.iter().collect();
-        on_pool!(self, pool, sql => {
+        on_write_pool!(self, pool, sql => {
             let mut tx = pool.begin().await?;
             insert_hits!(tx, sql, &hits);
             settle!(tx, sql, settled);
@@ -960,7 +979,7 @@ impl AnyStore {
             AnyStore::Sqlite(s) => {
                 let sql = |text: &str| sqlx::AssertSqlSafe(text.to_owned());
                 // IMMEDIATE: the write lock decides "is it new?" and keeps the ledger's tip.
-                let mut tx = s.pool().begin_with("BEGIN IMMEDIATE").await?;
+                let mut tx = s.write_pool().begin_with("BEGIN IMMEDIATE").await?;
                 let accepted = SqliteStore::inbox_accept_in(&mut tx, batch, true).await?;
                 let new: std::collections::HashSet<Uuid> = accepted.iter().copied().collect();
                 let queries = of_new(queries, &new);
@@ -1040,7 +1059,7 @@ impl AnyStore {
     /// Stores hits, leaving any already stored (same direction, peer and reference) as they are.
     pub async fn hits_insert(&self, hits: &[HitRecord]) -> Result<()> {
         let hits: Vec<&HitRecord> = hits.iter().collect();
-        on_pool!(self, pool, sql => {
+        on_write_pool!(self, pool, sql => {
             let mut tx = pool.begin().await?;
             insert_hits!(tx, sql, &hits);
             tx.commit().await?;

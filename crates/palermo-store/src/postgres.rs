@@ -83,6 +83,14 @@ impl PgStore {
         &self.pool
     }
 
+    /// The pool writes go through: the same pool (PostgreSQL's writers do
+    /// not exclude each other; SQLite's one write connection is
+    /// `SqliteStore::write_pool`), so that SQL written once for both
+    /// backends can say which of its statements write.
+    pub fn write_pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// The stored entities among `ids`, in store order, in one query per
     /// 10,000 ids (missing ids are left out).
     pub async fn get_many(&self, ids: &[&str]) -> Result<Vec<Entity>> {

@@ -31,6 +31,10 @@ use crate::{
 const ROWS_PER_STATEMENT: usize = 1_250;
 /// Keys per multi-row INSERT (2 columns each).
 const KEYS_PER_STATEMENT: usize = 16_000;
+/// How long a write waits for the write connection: as long as SQLite's
+/// busy handler waits for the lock (`busy_timeout`), since a write of
+/// another connection (an import) can hold the lock that long too.
+const WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The columns of [`StoredRow`], joined with the entity's batch (read back
 /// by position in `stored_row`: keep the order).
@@ -46,6 +50,9 @@ macro_rules! select_stored {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The store's one write connection (`write_pool`): the federation's,
+    /// the hit exchange's and the ledger's writes queue here for it.
+    writer: SqlitePool,
     /// The ledger's right edge after this store's last append (shared by
     /// its clones), reused by the next append while the log still has that
     /// size (`ledger/sqlite.rs`).
@@ -65,7 +72,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(30))
+            .busy_timeout(WRITE_WAIT)
             // A 64 MB page cache keeps bulk imports mostly off the disk
             // without growing with the file (the RSS budget of an import is
             // 200 MB); temporary tables and sorts spill to temporary files.
@@ -75,14 +82,26 @@ impl SqliteStore {
             // lets it run ahead instead of waking the reader for every row.
             .row_buffer_size(1024);
         // An in-memory database lives in one connection only.
-        let max = if url.contains(":memory:") { 1 } else { 4 };
+        let in_memory = url.contains(":memory:");
+        let max = if in_memory { 1 } else { 4 };
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let writer = if in_memory {
+            pool.clone()
+        } else {
+            // Opened at the first write; writers wait for it in the pool's
+            // queue, as long as they waited for SQLite's lock before.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(WRITE_WAIT)
+                .connect_lazy_with(options)
+        };
         Ok(SqliteStore {
             pool,
+            writer,
             ledger_tip: Arc::default(),
         })
     }
@@ -90,6 +109,20 @@ impl SqliteStore {
     /// The connection pool, for modules of this crate that add their own tables.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The pool of the store's one write connection, for the write
+    /// transactions that run often under load (federation, hit exchange,
+    /// ledger). SQLite lets one connection write at a time; when several
+    /// connections of one process asked, the losers slept in SQLite's busy
+    /// handler (1, 2, 5, 10 ms … polls) and woke up to a millisecond or more
+    /// after the lock was free, while every message of the batch waited.
+    /// Queued for the one connection, the next writer starts as soon as the
+    /// previous commit returns, and the writer's page cache stays valid
+    /// (no other connection of this process changes the file under it).
+    /// An in-memory store has one connection for everything.
+    pub fn write_pool(&self) -> &SqlitePool {
+        &self.writer
     }
 
     /// The stored entities among `ids`, in store order, in one query (the

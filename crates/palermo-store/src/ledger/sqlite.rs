@@ -45,7 +45,7 @@ impl LedgerStore for SqliteStore {
         }
         // IMMEDIATE takes the write lock before reading the tip, so two
         // appenders cannot both extend the same tip.
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.write_pool().begin_with("BEGIN IMMEDIATE").await?;
         let head = append_in(self, &mut tx, entries, key).await?;
         tx.commit().await?;
         Ok(Some(head))
