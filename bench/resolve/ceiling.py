@@ -181,11 +181,6 @@ def main():
     # What the oracle knows about each identity.
     doc_of = {d["number"]: d for d in docs}
 
-    def home_of(i):
-        if i.startswith("F:"):
-            return None  # checked against the bearer below
-        return persons[i[2:] if i.startswith("A:") else i]["home"]
-
     # Identifiers and cities as the records show them, by identity: a value tells the
     # oracle something about a record only when another record shows it too.
     def values(rec):
