@@ -46,6 +46,8 @@ import difflib
 import itertools
 import sys
 
+from sim_errors import read_truth
+
 
 def digits(text):
     d = "".join(ch for ch in text if ch.isdigit())
@@ -120,11 +122,7 @@ def prf(tp, pred, true):
 
 def load(work):
     recs = list(csv.DictReader(open(f"{work}/pooled.csv", encoding="utf-8")))
-    truth, source = {}, {}
-    for r in csv.DictReader(open(f"{work}/sim/truth/records.csv", encoding="utf-8")):
-        if r["schema"] == "Person":
-            truth[r["record_id"]] = r["true_id"]
-            source[r["record_id"]] = r["source"]
+    truth, source = read_truth(work)
     persons = {r["true_id"]: r for r in csv.DictReader(open(f"{work}/sim/truth/persons.csv", encoding="utf-8"))}
     docs = list(csv.DictReader(open(f"{work}/sim/truth/documents.csv", encoding="utf-8")))
     phones = list(csv.DictReader(open(f"{work}/sim/truth/phones.csv", encoding="utf-8")))

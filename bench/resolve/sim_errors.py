@@ -15,15 +15,21 @@ import itertools
 import sys
 
 
-def main():
-    work = sys.argv[1]
-    out = sys.argv[2] if len(sys.argv) > 2 else f"{work}/palermo.csv"
-    recs = {r["id"]: r for r in csv.DictReader(open(f"{work}/pooled.csv", encoding="utf-8"))}
+def read_truth(work):
+    """Each pooled person record's true person and source, from the scenario's truth."""
     truth, source = {}, {}
     for r in csv.DictReader(open(f"{work}/sim/truth/records.csv", encoding="utf-8")):
         if r["schema"] == "Person":
             truth[r["record_id"]] = r["true_id"]
             source[r["record_id"]] = r["source"]
+    return truth, source
+
+
+def main():
+    work = sys.argv[1]
+    out = sys.argv[2] if len(sys.argv) > 2 else f"{work}/palermo.csv"
+    recs = {r["id"]: r for r in csv.DictReader(open(f"{work}/pooled.csv", encoding="utf-8"))}
+    truth, source = read_truth(work)
     docs = {r["number"]: r for r in csv.DictReader(open(f"{work}/sim/truth/documents.csv", encoding="utf-8"))}
     pred = {r["record_id"]: r["cluster_id"] for r in csv.DictReader(open(out, encoding="utf-8"))}
 

@@ -278,19 +278,20 @@ fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// Runs `$body` with `$pool` bound to the backend's pool and `$sql` turning
-/// `?`-placeholder SQL into the backend's form. The body is expanded once per
-/// backend, so it is type-checked against both.
-macro_rules! on_pool {
-    ($store:expr, $pool:ident, $sql:ident => $body:expr) => {
+/// Runs `$body` with `$pool` bound to the pool that the store's `$which`
+/// method returns and `$sql` turning `?`-placeholder SQL into the backend's
+/// form. The body is expanded once per backend, so it is type-checked
+/// against both.
+macro_rules! on_backend {
+    ($store:expr, $which:ident, $pool:ident, $sql:ident => $body:expr) => {
         match $store {
             AnyStore::Sqlite(s) => {
-                let $pool = s.pool();
+                let $pool = s.$which();
                 let $sql = |text: &str| sqlx::AssertSqlSafe(text.to_owned());
                 $body
             }
             AnyStore::Postgres(s) => {
-                let $pool = s.pool();
+                let $pool = s.$which();
                 let $sql = |text: &str| sqlx::AssertSqlSafe(numbered(text));
                 $body
             }
@@ -298,22 +299,18 @@ macro_rules! on_pool {
     };
 }
 
-/// [`on_pool!`] for statements that write: SQLite's one write connection
+/// [`on_backend!`] on the backend's (read) pool.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident, $sql:ident => $body:expr) => {
+        on_backend!($store, pool, $pool, $sql => $body)
+    };
+}
+
+/// [`on_backend!`] for statements that write: SQLite's one write connection
 /// (`SqliteStore::write_pool`), PostgreSQL's pool.
 macro_rules! on_write_pool {
     ($store:expr, $pool:ident, $sql:ident => $body:expr) => {
-        match $store {
-            AnyStore::Sqlite(s) => {
-                let $pool = s.write_pool();
-                let $sql = |text: &str| sqlx::AssertSqlSafe(text.to_owned());
-                $body
-            }
-            AnyStore::Postgres(s) => {
-                let $pool = s.write_pool();
-                let $sql = |text: &str| sqlx::AssertSqlSafe(numbered(text));
-                $body
-            }
-        }
+        on_backend!($store, write_pool, $pool, $sql => $body)
     };
 }
 
