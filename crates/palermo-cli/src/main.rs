@@ -120,7 +120,12 @@ fn main() -> ExitCode {
         db: cli.db,
         format: cli.format,
     };
-    match runtime.block_on(run(&ctx, cli.command)) {
+    let outcome = runtime.block_on(async {
+        let outcome = run(&ctx, cli.command).await;
+        store::close_stores().await;
+        outcome
+    });
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => err.report(),
     }

@@ -27,6 +27,17 @@ impl AnyStore {
     }
 }
 
+impl AnyStore {
+    /// Closes the store's connections, waiting for each to close (a SQLite
+    /// file is left with its write-ahead log checkpointed).
+    pub async fn close(&self) {
+        match self {
+            AnyStore::Sqlite(s) => s.close().await,
+            AnyStore::Postgres(s) => s.close().await,
+        }
+    }
+}
+
 /// Opens the store at `url`: `sqlite://FILE` (created if missing),
 /// `sqlite::memory:`, or `postgres://...` / `postgresql://...`; runs migrations.
 pub async fn open(url: &str) -> Result<AnyStore> {

@@ -91,6 +91,11 @@ impl PgStore {
         &self.pool
     }
 
+    /// Closes the store's connections.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// The stored entities among `ids`, in store order, in one query per
     /// 10,000 ids (missing ids are left out).
     pub async fn get_many(&self, ids: &[&str]) -> Result<Vec<Entity>> {

@@ -125,6 +125,15 @@ impl SqliteStore {
         &self.writer
     }
 
+    /// Closes the store's connections, the write connection first: the
+    /// connection that closes last checkpoints the write-ahead log into the
+    /// database file, which it cannot do while another one is still open
+    /// (two closing at once can each leave it to the other).
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.pool.close().await;
+    }
+
     /// The stored entities among `ids`, in store order, in one query (the
     /// ids travel as one JSON array; missing ids are left out).
     pub async fn get_many(&self, ids: &[&str]) -> Result<Vec<Entity>> {
