@@ -230,13 +230,24 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
     // A full name read from one column was split by a guess (`Ng Siew Lan`: is Ng the
     // family name or a given name?). When the same words make up both records' names but
     // the guess grouped them otherwise, the names agree exactly.
-    let regrouped = (g, f) != (0, 0)
+    let mut regrouped = (g, f) != (0, 0)
         && a.name_bag != 0
         && a.name_bag == b.name_bag
         && (a.name_split_guessed || b.name_split_guessed);
-    let swapped = swapped && !regrouped;
+    let mut swapped = swapped && !regrouped;
     if regrouped {
         (g, f) = (0, 0);
+    } else if g > 1 || f > 1 {
+        // The same words grouped otherwise but one, and that one a typo of the other's
+        // (`Cheah Boon Hock` / given `Boon Hok` + family `Cheah`): the bag of words differs,
+        // so the regrouping above cannot see it.
+        if let Some((rg, rf)) = regroup_near(a, b, thai)
+            && rank(rg) + rank(rf) < rank(g) + rank(f)
+        {
+            (g, f) = (rg, rf);
+            regrouped = true;
+            swapped = false;
+        }
     }
     levels[Field::GivenName.index()] = g;
     levels[Field::FamilyName.index()] = f;
@@ -282,6 +293,73 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
         swapped,
         regrouped,
     }
+}
+
+/// Most words a name may have for [`regroup_near`] (longer names are left as they are).
+const REGROUP_MAX_WORDS: usize = 6;
+
+/// The name levels of two records when one record's full name was split into given and
+/// family name by a guess and its words are the other record's words but one, which is
+/// one edit from the word it stands for (`Cheah Boon Hock` read from a full-name column,
+/// split as given `Cheah Boon` + family `Hock`, against given `Boon Hok` + family
+/// `Cheah`). The guessed record's words are regrouped into the other record's given and
+/// family name (the typo in the part it stands in) and each part is compared as usual.
+/// `None` unless exactly one record's split was guessed, both names have the same number
+/// of words (three or more) and all but one pair of them are equal.
+fn regroup_near(a: &Record, b: &Record, thai: bool) -> Option<(u8, u8)> {
+    let (guess, known) = match (a.name_split_guessed, b.name_split_guessed) {
+        (true, false) => (a, b),
+        (false, true) => (b, a),
+        _ => return None,
+    };
+    let (given, family) = (&known.given.tokens, &known.family.tokens);
+    let n = given.len() + family.len();
+    if given.is_empty()
+        || family.is_empty()
+        || !(3..=REGROUP_MAX_WORDS).contains(&n)
+        || guess.given.tokens.len() + guess.family.tokens.len() != n
+    {
+        return None;
+    }
+    let words: Vec<&Text> = guess
+        .given
+        .tokens
+        .iter()
+        .chain(guess.family.tokens.iter())
+        .collect();
+    // Each of the known record's words takes an equal unused word of the guessed name
+    // (equal words are interchangeable, so taking the first is as good as any choice).
+    let mut used = [false; REGROUP_MAX_WORDS];
+    let mut taken = [usize::MAX; REGROUP_MAX_WORDS];
+    let mut unmatched = None;
+    for (j, target) in given.iter().chain(family.iter()).enumerate() {
+        match (0..n).find(|&i| !used[i] && words[i] == target) {
+            Some(i) => {
+                used[i] = true;
+                taken[j] = i;
+            }
+            None if unmatched.is_none() => unmatched = Some((j, target)),
+            None => return None,
+        }
+    }
+    let (j, target) = unmatched?;
+    let i = (0..n).find(|&i| !used[i])?;
+    if osa_bounded(words[i], target, 1) > 1 {
+        return None;
+    }
+    taken[j] = i;
+    let part = |range: std::ops::Range<usize>| {
+        let tokens: Vec<String> = taken[range]
+            .iter()
+            .map(|&i| words[i].as_str().to_owned())
+            .collect();
+        Name::from_tokens(tokens.clone(), &tokens)
+    };
+    let (g, f) = (part(0..given.len()), part(given.len()..n));
+    Some((
+        name_level(&known.given, &g, thai),
+        name_level(&known.family, &f, thai),
+    ))
 }
 
 /// The levels of the active fields other than the names.
@@ -593,6 +671,75 @@ mod tests {
         check_name_as("ใจเพชร", "Jaipet", true, "variant");
         check_name_as("Siriphon", "Siriporn", true, "variant");
         check_name_as("Somchai", "Kittee", true, "different");
+    }
+
+    fn full(name: &str) -> Record {
+        Record::new("a", vec![(Property::Name, name.to_owned())])
+    }
+
+    fn parts(given: &str, family: &str) -> Record {
+        Record::new(
+            "b",
+            vec![
+                (Property::FirstName, given.to_owned()),
+                (Property::LastName, family.to_owned()),
+            ],
+        )
+    }
+
+    fn name_levels_of(a: &Record, b: &Record) -> (&'static str, &'static str, bool) {
+        let g = compare(a, b, &[true; N_FIELDS]);
+        let label = |l: u8| {
+            if l == MISSING {
+                "missing"
+            } else {
+                NAME_LEVELS[usize::from(l)]
+            }
+        };
+        (label(g.levels[0]), label(g.levels[1]), g.regrouped)
+    }
+
+    #[test]
+    fn guessed_split_with_a_typo_regroups() {
+        // Split by the guess as given `cheah boon` + family `hock`: without the regrouping
+        // the given names are far apart and the family names different.
+        let guessed = full("Cheah Boon Hock");
+        let known = parts("Boon Hok", "Cheah");
+        assert!(name_levels_of(&guessed, &known).2);
+        let (g, f, _) = name_levels_of(&known, &guessed);
+        assert!(matches!(g, "variant" | "close"), "given {g}");
+        assert_eq!(f, "exact");
+        // The typo in the family name.
+        let (g, f, regrouped) =
+            name_levels_of(&full("Cheah Boon Hock"), &parts("Boon Hock", "Chaeh"));
+        assert!(regrouped);
+        assert_eq!(g, "exact");
+        assert!(matches!(f, "variant" | "close"), "family {f}");
+        // The same words exactly stay the exact regrouping.
+        assert_eq!(
+            name_levels_of(&full("Cheah Boon Hock"), &parts("Boon Hock", "Cheah")),
+            ("exact", "exact", true)
+        );
+    }
+
+    #[test]
+    fn guessed_split_regroups_only_near_names() {
+        // Two words differ: no regrouping.
+        let (_, _, regrouped) =
+            name_levels_of(&full("Cheah Boon Hock"), &parts("Bon Hok", "Cheah"));
+        assert!(!regrouped);
+        // One word more than one edit off.
+        let (_, _, regrouped) =
+            name_levels_of(&full("Cheah Boon Hock"), &parts("Boon Kiat", "Cheah"));
+        assert!(!regrouped);
+        // Different numbers of words.
+        let (_, _, regrouped) =
+            name_levels_of(&full("Cheah Boon Hock"), &parts("Boon Hok Lee", "Cheah"));
+        assert!(!regrouped);
+        // Both split as given: nothing was guessed.
+        let (_, _, regrouped) =
+            name_levels_of(&parts("Cheah Boon", "Hock"), &parts("Boon Hok", "Cheah"));
+        assert!(!regrouped);
     }
 
     fn check_date(a: &str, b: &str, expect: &str) {
