@@ -63,6 +63,9 @@ fn leading_vowel(c: char) -> Option<&'static str> {
     })
 }
 
+/// Stands for a leading vowel in `romanize`'s record of what opened a syllable.
+const LEADING: char = 'เ';
+
 /// Marks that carry no sound of their own (tone marks, the short-vowel mark).
 fn is_silent_mark(c: char) -> bool {
     matches!(c, '่' | '้' | '๊' | '๋' | '็' | 'ํ' | 'ฺ')
@@ -121,6 +124,9 @@ pub(crate) fn romanize(word: &str) -> String {
     let mut out = String::with_capacity(chars.len() * 2);
     let mut state = State::Start;
     let mut pending: Option<&str> = None;
+    // The vowel sign that opened the current syllable ([`LEADING`] for one written before
+    // its consonant): what may follow depends on it.
+    let mut vowel = LEADING;
     let mut i = 0;
     let is_vowel_next = |k: usize| {
         chars[k..]
@@ -142,6 +148,7 @@ pub(crate) fn romanize(word: &str) -> String {
         if let Some(v) = following_vowel(c) {
             out.push_str(v);
             state = State::Open;
+            vowel = c;
             i += 1;
             continue;
         }
@@ -174,14 +181,46 @@ pub(crate) fn romanize(word: &str) -> String {
         }
         let after = chars.get(i + 2).copied();
         let is_cons = |c: Option<char>| c.is_some_and(|c| consonant(c).is_some());
-        // A labial before a word-final ร opens the last syllable (ศิริพร → siriphon), and a
-        // consonant before ว + consonant starts a syllable with the vowel ua (ดวน → duan).
+        // After the short a of ั a consonant closes the syllable (ชัย is chai, never
+        // cha-y...); after a leading vowel a word-final ร is silent (เพชร → phet).
+        let after_short_a = state == State::Open && vowel == 'ั';
+        let after_leading = state == State::Open && vowel == LEADING;
+        let wan = after == Some('ร') && chars.get(i + 3) == Some(&'ร');
+        // A consonant before a word-final ร opens the last syllable (ศิริพร → siriphon,
+        // ธนากร → thanakon), as one before รร does (สุวรรณ → suwan); a consonant before
+        // ว + consonant starts a syllable with the vowel ua (ดวน → duan), but not after
+        // ั or before วรร (ทิพวรรณ → thipwan); a ว before a word's last consonant after an
+        // open syllable starts one (มณีวงศ์ → maniwong).
         let starts_syllable = pending.is_some()
             || is_vowel_next(i + 1)
-            || (matches!(c, 'พ' | 'ภ' | 'ผ' | 'บ' | 'ป')
-                && next == Some('ร')
-                && i + 2 == chars.len())
-            || (next == Some('ว') && is_cons(after));
+            || (c != 'ร' && next == Some('ร') && i + 2 == chars.len() && !after_leading)
+            || (next == Some('ร') && after == Some('ร') && !after_leading)
+            || (next == Some('ว') && is_cons(after) && !after_short_a && !wan)
+            || (c == 'ว' && state == State::Open && is_cons(next) && i + 2 == chars.len());
+        // A consonant after ั before ร + vowel closes one syllable and opens the next
+        // (วัชระ → watchara).
+        if after_short_a && next == Some('ร') && is_vowel_next(i + 2) {
+            out.push_str(fin);
+            out.push_str(initial);
+            out.push('a');
+            vowel = 'ะ';
+            i += 1;
+            continue;
+        }
+        // A ร after a written vowel (not ั or ำ) and before a consonant or a leading vowel
+        // opens a syllable of its own with an unwritten a (ธีรพงษ์ → thiraphong,
+        // สุรเชษฐ์ → surachet): as a final after such a vowel it is rare in names.
+        if c == 'ร'
+            && state == State::Open
+            && !matches!(vowel, 'ั' | 'ำ' | LEADING)
+            && next.is_some_and(|n| consonant(n).is_some() || leading_vowel(n).is_some())
+            && !starts_syllable
+        {
+            out.push_str("ra");
+            state = State::Start;
+            i += 1;
+            continue;
+        }
         // ศร, สร, ซร before a vowel: the ร is silent (ศรี → si).
         if matches!(c, 'ศ' | 'ส' | 'ซ') && next == Some('ร') && is_vowel_next(i + 2) {
             out.push('s');
@@ -189,6 +228,7 @@ pub(crate) fn romanize(word: &str) -> String {
             if let Some(v) = pending.take() {
                 out.push_str(v);
                 state = State::Open;
+                vowel = LEADING;
             }
             i += 2;
             continue;
@@ -215,6 +255,7 @@ pub(crate) fn romanize(word: &str) -> String {
                 if let Some(v) = pending.take() {
                     out.push_str(v);
                     state = State::Open;
+                    vowel = LEADING;
                 } else {
                     state = State::Bare;
                 }
@@ -226,6 +267,7 @@ pub(crate) fn romanize(word: &str) -> String {
                 if let Some(v) = pending.take() {
                     out.push_str(v);
                     state = State::Open;
+                    vowel = LEADING;
                 }
             }
             State::Bare => {
@@ -240,6 +282,7 @@ pub(crate) fn romanize(word: &str) -> String {
                 if let Some(v) = pending.take() {
                     out.push_str(v);
                     state = State::Open;
+                    vowel = LEADING;
                 }
             }
             State::Open => {
@@ -285,10 +328,27 @@ mod tests {
         check("จันทร์แก้ว", "chankaeo");
         check("อภิชาติ", "aphichat");
         check("แก้วสุข", "kaeosuk");
-        // FIXME: a consonant that closes one syllable and opens the next (วัชระ, watchara),
-        // a silent ร inside a syllable (ประเสริฐ, prasoet) and เ-ีย (เกียรติ, kiat) are
-        // not handled; the phonetic keys of such names differ by one consonant.
-        check("วัชระ", "watra");
+        // A consonant that closes one syllable and opens the next, a word-final ร after
+        // any consonant, ร opening a syllable after a written vowel, ว starting a
+        // syllable after an open one or before รร, and ย closing ั.
+        check("วัชระ", "watchara");
+        check("ธนากร", "thanakon");
+        check("พงศกร", "phongsakon");
+        check("ธีรพงษ์", "thiraphong");
+        check("สุรเชษฐ์", "surachet");
+        check("มณีวงศ์", "maniwong");
+        check("ศรีวงศ์", "siwong");
+        check("ชัยวงศ์", "chaiwong");
+        check("สุวรรณ", "suwan");
+        // Only the Thai key folds ph into p here (thipwan / thiphawan).
+        assert_eq!(
+            crate::normalize::thai_key(&romanize("ทิพวรรณ")),
+            crate::normalize::thai_key("thiphawan")
+        );
+        check("เพชร", "phet");
+        // FIXME: a silent ร inside a syllable (ประเสริฐ, prasoet), เ-ีย (เกียรติ, kiat), an
+        // unwritten a after อ (อรทัย, orathai) and the cluster พร before ห (พรหมมา,
+        // phromma) are not handled; the phonetic keys of such names differ by a consonant.
         check("เพ็ญศรี", "phensi");
         check("สวัสดิ์ศรี", "sawatsi");
         check("รัตน์มณี", "ratmani");
