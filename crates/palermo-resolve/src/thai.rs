@@ -78,11 +78,15 @@ fn is_sonorant(c: char) -> bool {
 
 /// Drops letters silenced by the thanthakhat (`์`): the consonant carrying it with its
 /// vowel sign, and a `ท`/`ต` before a silenced `ร` after a final (`จันทร์` → `จัน`).
-fn drop_silenced(chars: &[char]) -> Vec<char> {
+/// Beside each letter kept: whether silenced letters followed it, which makes it the end
+/// of a syllable (`สมบูรณ์แสง`: the ร closes `บูร`).
+fn drop_silenced(chars: &[char]) -> (Vec<char>, Vec<bool>) {
     let mut out: Vec<char> = Vec::with_capacity(chars.len());
+    let mut silenced_after: Vec<bool> = Vec::with_capacity(chars.len());
     for &c in chars {
         if c != '์' {
             out.push(c);
+            silenced_after.push(false);
             continue;
         }
         while out
@@ -104,8 +108,12 @@ fn drop_silenced(chars: &[char]) -> Vec<char> {
         {
             out.pop();
         }
+        silenced_after.truncate(out.len());
+        if let Some(last) = silenced_after.last_mut() {
+            *last = true;
+        }
     }
-    out
+    (out, silenced_after)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -120,7 +128,8 @@ enum State {
 
 /// Romanises one run of Thai letters (no spaces).
 pub(crate) fn romanize(word: &str) -> String {
-    let chars = drop_silenced(&word.chars().collect::<Vec<char>>());
+    let (chars, silenced_after) = drop_silenced(&word.chars().collect::<Vec<char>>());
+    let syllable_ends = |k: usize| silenced_after.get(k).copied().unwrap_or(false);
     let mut out = String::with_capacity(chars.len() * 2);
     let mut state = State::Start;
     let mut pending: Option<&str> = None;
@@ -195,7 +204,11 @@ pub(crate) fn romanize(word: &str) -> String {
             || is_vowel_next(i + 1)
             || (c != 'ร' && next == Some('ร') && i + 2 == chars.len() && !after_leading)
             || (next == Some('ร') && after == Some('ร') && !after_leading)
-            || (next == Some('ว') && is_cons(after) && !after_short_a && !wan)
+            || (next == Some('ว')
+                && is_cons(after)
+                && !after_short_a
+                && !wan
+                && !syllable_ends(i + 2))
             || (c == 'ว' && state == State::Open && is_cons(next) && i + 2 == chars.len());
         // A consonant after ั before ร + vowel closes one syllable and opens the next
         // (วัชระ → watchara).
@@ -212,9 +225,10 @@ pub(crate) fn romanize(word: &str) -> String {
         // สุรเชษฐ์ → surachet): as a final after such a vowel it is rare in names.
         if c == 'ร'
             && state == State::Open
-            && !matches!(vowel, 'ั' | 'ำ' | LEADING)
+            && !matches!(vowel, 'ั' | 'ำ' | 'อ' | LEADING)
             && next.is_some_and(|n| consonant(n).is_some() || leading_vowel(n).is_some())
             && !starts_syllable
+            && !syllable_ends(i)
         {
             out.push_str("ra");
             state = State::Start;
@@ -269,6 +283,13 @@ pub(crate) fn romanize(word: &str) -> String {
                     state = State::Open;
                     vowel = LEADING;
                 }
+            }
+            State::Bare if c == 'อ' => {
+                // อ after an initial is the vowel o: the next consonant may close the
+                // syllable (ทองคำ → thongkham, not thongakham).
+                out.push('o');
+                state = State::Open;
+                vowel = 'อ';
             }
             State::Bare => {
                 // Two consonants with no vowel written: an unwritten o, and this one closes it.
@@ -346,6 +367,11 @@ mod tests {
             crate::normalize::thai_key("thiphawan")
         );
         check("เพชร", "phet");
+        // Letters silenced by ์ end a syllable (สมบูรณ์: the ร is its final; วงศ์ is wong,
+        // not the vowel ua), and อ after an initial is the vowel o that a consonant closes.
+        check("สมบูรณ์แสง", "sombunsaeng");
+        check("นาควงศ์", "nakwong");
+        check("ทองคำ", "thongkham");
         // FIXME: a silent ร inside a syllable (ประเสริฐ, prasoet), เ-ีย (เกียรติ, kiat), an
         // unwritten a after อ (อรทัย, orathai) and the cluster พร before ห (พรหมมา,
         // phromma) are not handled; the phonetic keys of such names differ by a consonant.
