@@ -539,9 +539,18 @@ pub(crate) fn date_level(a: Option<&Date>, b: Option<&Date>) -> u8 {
         // agreeing is a level of its own: about twelve times rarer among strangers than
         // the year alone, it was lumped with "same year", so year-only pairs of namesakes
         // borrowed its weight and year-and-month pairs of one person lacked it.
+        // A year and month against a complete date also agree with the date read the
+        // other way round (`1993-02` against `1993-07-02`: the day-month swap that `close`
+        // scores between complete dates, written without its day).
         _ => match (a.month, b.month) {
             _ if a.year != b.year => 5,
             (Some(p), Some(q)) if p == q => 3,
+            (Some(p), Some(q))
+                if (a.day == Some(q) && b.day.is_none())
+                    || (b.day == Some(p) && a.day.is_none()) =>
+            {
+                3
+            }
             (Some(_), Some(_)) => 5,
             _ => 4,
         },
@@ -768,6 +777,9 @@ mod tests {
         check_date("1990-04-21", "1990-04", "month");
         check_date("1990-04", "1990-04", "month");
         check_date("1990-04", "1991-04-21", "different");
+        check_date("1990-02", "1990-07-02", "month");
+        check_date("1990-07-02", "1990-02", "month");
+        check_date("1990-03", "1990-07-02", "different");
         check_date("1990", "1990-04", "year");
         check_date("1990", "1990", "year");
         check_date("1990", "1991-04-21", "different");
