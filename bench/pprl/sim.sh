@@ -11,10 +11,10 @@
 #   matcher's default), CALIBRATE=1 (also fit a calibration on the first country pair and
 #   rescore with --min-probability 0.5), CAL_SEED (with CALIBRATE=1: fit the calibration
 #   on the first country pair of another simulation, this seed, so that the seed scored
-#   is held out), RESOLVE=1 (each country first resolves its own records into persons
-#   with `palermo dedupe` at probability DEDUPE_THRESHOLD, default dedupe's default, and
-#   encodes with `--clusters`, so that `pprl match` links persons), WORK (scratch
-#   directory, default mktemp),
+#   is held out), RESOLVE (default 1: each country first resolves its own records into
+#   persons with `palermo dedupe` at probability DEDUPE_THRESHOLD, default dedupe's
+#   default, and encodes with `--clusters`, so that `pprl match` links persons; 0 matches
+#   record by record, as before 2026-12-07), WORK (scratch directory, default mktemp),
 #   SIM_DIR (where the simulation is generated and reused, default WORK),
 #   PALERMO (binary; default: cargo build --release -p palermo-cli).
 # Prints per country pair and overall: true cross-border pairs, pairs found, precision,
@@ -58,7 +58,7 @@ match_args=()
 IFS=, read -r -a ccs <<<"$countries"
 for cc in "${ccs[@]}"; do
   cluster_args=()
-  if [ "${RESOLVE:-0}" = 1 ]; then
+  if [ "${RESOLVE:-1}" = 1 ]; then
     # The country's own entity resolution, on its plaintext, at home.
     dedupe_args=()
     [ -n "${DEDUPE_THRESHOLD:-}" ] && dedupe_args+=(--threshold "$DEDUPE_THRESHOLD")

@@ -629,4 +629,22 @@ fn clusters_link_persons_and_bad_clusters_are_refused() {
         ],
         "missing.csv",
     );
+    // Persons are carried by field-level files only.
+    check_bad(
+        &[
+            "pprl",
+            "encode",
+            str(&left_csv),
+            "--id-column",
+            "rec_id",
+            "--secret-file",
+            str(&key),
+            "--clusters",
+            str(&clusters),
+            "--record-level",
+            "--out",
+            str(&out),
+        ],
+        "cannot be used with",
+    );
 }
