@@ -4,6 +4,8 @@
 //! 0-based positions and there is no key id. Palermo writes the same `clks` array plus
 //! `format`, `version`, `key_id`, `hardening`, `n_bits` and `ids`, so anonlink can read
 //! Palermo's files too, and `match` can refuse encodings made with another group key.
+//! Version 6 files also carry `persons`, one opaque number per encoding from the
+//! sender's own entity resolution ([`parse_with_persons`], [`crate::persons`]).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT as B64;
