@@ -9,7 +9,7 @@
 # Usage: bench/pprl/attack.sh [PERSONS]     (default 20000 true persons)
 # Environment: COUNTRIES (default TH,MY,NL), TARGET (attacked country, default the last),
 #   SEED (default 7), KNOWN_SEED (default 8), HARDENINGS (default "none balance xor-fold
-#   diffuse"), WORK, PALERMO (as in sim.sh).
+#   diffuse"), WORK, PALERMO, RESOLVE, DEDUPE_THRESHOLD (as in sim.sh).
 # Prints one row per hardening: re-identification rate, name tokens guessed right, and F1
 # on true cross-border pairs. Exits 1 unless some hardening has re-identification <= 1%
 # at F1 >= 0.95.

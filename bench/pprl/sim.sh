@@ -11,7 +11,10 @@
 #   matcher's default), CALIBRATE=1 (also fit a calibration on the first country pair and
 #   rescore with --min-probability 0.5), CAL_SEED (with CALIBRATE=1: fit the calibration
 #   on the first country pair of another simulation, this seed, so that the seed scored
-#   is held out), WORK (scratch directory, default mktemp),
+#   is held out), RESOLVE (default 1: each country first resolves its own records into
+#   persons with `palermo dedupe` at probability DEDUPE_THRESHOLD, default dedupe's
+#   default, and encodes with `--clusters`, so that `pprl match` links persons; 0 matches
+#   record by record, as before 2026-12-07), WORK (scratch directory, default mktemp),
 #   SIM_DIR (where the simulation is generated and reused, default WORK),
 #   PALERMO (binary; default: cargo build --release -p palermo-cli).
 # Prints per country pair and overall: true cross-border pairs, pairs found, precision,
@@ -54,8 +57,17 @@ match_args=()
 [ -n "${THRESHOLD:-}" ] && match_args+=(--threshold "$THRESHOLD")
 IFS=, read -r -a ccs <<<"$countries"
 for cc in "${ccs[@]}"; do
+  cluster_args=()
+  if [ "${RESOLVE:-1}" = 1 ]; then
+    # The country's own entity resolution, on its plaintext, at home.
+    dedupe_args=()
+    [ -n "${DEDUPE_THRESHOLD:-}" ] && dedupe_args+=(--threshold "$DEDUPE_THRESHOLD")
+    "$PALERMO" dedupe "$sim/$cc/persons.csv" --id-column id "${dedupe_args[@]}" \
+      --out "$work/$cc.clusters.csv" >/dev/null
+    cluster_args+=(--clusters "$work/$cc.clusters.csv")
+  fi
   "$PALERMO" pprl encode "$sim/$cc/persons.csv" --id-column id --secret-file "$work/group.key" \
-    "${enc_args[@]}" --out "$work/$cc.json" >/dev/null
+    "${enc_args[@]}" "${cluster_args[@]}" --out "$work/$cc.json" >/dev/null
 done
 
 cal_args=()

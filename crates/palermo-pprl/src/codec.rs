@@ -4,6 +4,8 @@
 //! 0-based positions and there is no key id. Palermo writes the same `clks` array plus
 //! `format`, `version`, `key_id`, `hardening`, `n_bits` and `ids`, so anonlink can read
 //! Palermo's files too, and `match` can refuse encodings made with another group key.
+//! Version 6 files also carry `persons`, one opaque number per encoding from the
+//! sender's own entity resolution ([`parse_with_persons`], [`crate::persons`]).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT as B64;
@@ -29,6 +31,12 @@ pub const FORMAT: &str = "palermo-clk";
 /// Version 1 files (record-level encodings, unchanged) still decode; a file written by a
 /// later version is refused with its version named.
 pub const VERSION: u32 = 5;
+
+/// The `version` of field-level files that also carry `persons`
+/// ([`parse_with_persons`]): the encodings are those of [`VERSION`], so version 5 files
+/// still read, but a build that knows only version 5 would drop the persons without a
+/// word; it refuses version 6 by its version instead.
+pub const VERSION_PERSONS: u32 = 6;
 
 /// A set of encodings with what is known about how they were made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +78,8 @@ struct FileIn {
     ids: Option<Vec<String>>,
     #[serde(default)]
     fields: Option<FieldScoring>,
+    #[serde(default)]
+    persons: Option<Vec<u32>>,
     clks: Vec<String>,
 }
 
@@ -83,6 +93,8 @@ struct FileOut<'a> {
     ids: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     fields: Option<&'a FieldScoring>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    persons: Option<&'a [u32]>,
     clks: Vec<String>,
 }
 
@@ -102,6 +114,17 @@ pub fn from_base64(text: &str) -> Option<Vec<u8>> {
 /// entry that is not base64, encodings of different lengths, `n_bits` or `ids` that do
 /// not agree with `clks`, a Palermo file without a key id. Errors never quote an entry.
 pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
+    parse_with_persons(text, source_name).map(|(encodings, _)| encodings)
+}
+
+/// Parses an encodings file as [`parse`] does, and also returns its `persons` (version 6
+/// files): one number per encoding, equal for the encodings the sender's own entity
+/// resolution found to be one person (`palermo pprl encode --clusters`).
+///
+/// Errors: those of [`parse`]; `persons` in a file of another version, a version 6 file
+/// without `persons` or without field segments, and a `persons` list whose length is not
+/// the number of encodings.
+pub fn parse_with_persons(text: &[u8], source_name: &str) -> Result<(Encodings, Option<Vec<u32>>)> {
     let malformed = |reason: String| Error::MalformedEncodings {
         source_name: source_name.to_owned(),
         reason,
@@ -124,6 +147,7 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
                 n_bits: None,
                 ids: None,
                 fields: None,
+                persons: None,
                 clks,
             }
         }
@@ -151,16 +175,42 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
                      encoding differs: encode the records again with this build"
                 )));
             }
-            Some(1 | VERSION) => {}
+            Some(1 | VERSION | VERSION_PERSONS) => {}
             other => {
                 return Err(malformed(format!(
-                    "unsupported version {other:?} (this build reads 1 and {VERSION})"
+                    "unsupported version {other:?} (this build reads 1, {VERSION} and \
+                     {VERSION_PERSONS})"
                 )));
             }
+        }
+        match (file.version, &file.persons, &file.fields) {
+            (Some(VERSION_PERSONS), Some(_), Some(_)) | (Some(1 | VERSION), None, _) => {}
+            (Some(VERSION_PERSONS), None, _) => {
+                return Err(malformed(format!(
+                    "version {VERSION_PERSONS} files carry \"persons\" and this one has none"
+                )));
+            }
+            (Some(VERSION_PERSONS), Some(_), None) => {
+                return Err(malformed(format!(
+                    "version {VERSION_PERSONS} files carry field segments (\"fields\") and \
+                     this one has none"
+                )));
+            }
+            (version, Some(_), _) => {
+                return Err(malformed(format!(
+                    "\"persons\" belong in version {VERSION_PERSONS} files, not version {}",
+                    version.map_or_else(|| "none".to_owned(), |v| v.to_string())
+                )));
+            }
+            _ => {}
         }
         if file.key_id.as_deref().is_none_or(str::is_empty) {
             return Err(malformed("missing key_id".to_owned()));
         }
+    } else if file.persons.is_some() {
+        return Err(malformed(format!(
+            "\"persons\" belong in {FORMAT:?} files of version {VERSION_PERSONS}"
+        )));
     }
     let mut decoded = Vec::with_capacity(file.clks.len());
     for (index, entry) in file.clks.iter().enumerate() {
@@ -193,32 +243,67 @@ pub fn parse(text: &[u8], source_name: &str) -> Result<Encodings> {
             clks.len()
         )));
     }
+    if let Some(persons) = &file.persons
+        && persons.len() != clks.len()
+    {
+        return Err(malformed(format!(
+            "{} persons for {} encodings",
+            persons.len(),
+            clks.len()
+        )));
+    }
     let clks = match file.fields {
         Some(fields) => clks
             .with_scoring(fields)
             .map_err(|e| malformed(format!("\"fields\" do not fit the encodings: {e}")))?,
         None => clks,
     };
-    Ok(Encodings {
+    let encodings = Encodings {
         clks,
         ids: file.ids,
         key_id: file.key_id,
         hardening: file.hardening,
-    })
+    };
+    Ok((encodings, file.persons))
 }
 
 /// Writes Palermo encodings JSON (which clkhash tools also read, through `clks`):
 /// version 5 with `fields` for encodings with field segments, version 1 otherwise (so
 /// record-level files stay readable by older builds).
 pub fn to_json(clks: &Clks, ids: &[String], key_id: &str, hardening: &str) -> String {
+    to_json_with_persons(clks, ids, key_id, hardening, None)
+}
+
+/// Writes Palermo encodings JSON as [`to_json`] does, with each encoding's person when
+/// `persons` is given (one number per encoding, from [`crate::read_clusters`]): then the
+/// file is version 6, which only field-level encodings can be. The numbers reveal which
+/// of the sender's own records its entity resolution found to be one person, nothing
+/// about the people themselves.
+///
+/// `persons` of another length than `clks`, or with record-level encodings, are left out
+/// (the callers build them from the same records, so this does not happen).
+pub fn to_json_with_persons(
+    clks: &Clks,
+    ids: &[String],
+    key_id: &str,
+    hardening: &str,
+    persons: Option<&[u32]>,
+) -> String {
+    let persons = persons.filter(|p| p.len() == clks.len() && clks.scoring().is_some());
+    let version = match (clks.scoring(), persons) {
+        (Some(_), Some(_)) => VERSION_PERSONS,
+        (Some(_), None) => VERSION,
+        (None, _) => 1,
+    };
     let file = FileOut {
         format: FORMAT,
-        version: if clks.scoring().is_some() { VERSION } else { 1 },
+        version,
         key_id,
         hardening,
         n_bits: clks.n_bits(),
         ids,
         fields: clks.scoring(),
+        persons,
         clks: (0..clks.len()).map(|i| to_base64(&clks.bytes(i))).collect(),
     };
     // Serialising strings and numbers cannot fail.
@@ -295,8 +380,8 @@ mod tests {
         check_err(r#"{"clks": ["AQI="], "salt": 1}"#, "unknown field");
         check_err(r#"{"format": "x", "clks": []}"#, "unknown format \"x\"");
         check_err(
-            r#"{"format": "palermo-clk", "version": 6, "clks": []}"#,
-            "unsupported version Some(6) (this build reads 1 and 5)",
+            r#"{"format": "palermo-clk", "version": 7, "clks": []}"#,
+            "unsupported version Some(7) (this build reads 1, 5 and 6)",
         );
         for old in [2, 3, 4] {
             // Field-level encodings of older builds place their bits differently: refused.
@@ -331,6 +416,77 @@ mod tests {
         check_err(
             r#"{"n_bits": 8, "clks": ["AQI="]}"#,
             "encoding 0 has 16 bits, expected 8",
+        );
+    }
+
+    #[test]
+    fn persons_round_trip_and_are_checked() {
+        let scoring = r#"{"fields": [{"field": "name", "words": 1, "weight": 1.0, "missing": 0.5}], "prefilter": 0.5}"#;
+        let file = |version: u32, persons: &str, fields: bool| {
+            let fields = if fields {
+                format!(r#""fields": {scoring}, "#)
+            } else {
+                String::new()
+            };
+            format!(
+                r#"{{"format": "palermo-clk", "version": {version}, "key_id": "k", {fields}{persons}"clks": ["AAAAAAAAAAE=", "AAAAAAAAAAI="]}}"#
+            )
+        };
+        let (e, persons) =
+            parse_with_persons(file(6, r#""persons": [3, 3], "#, true).as_bytes(), "p.json")
+                .unwrap();
+        assert_eq!((e.clks.len(), persons), (2, Some(vec![3, 3])));
+        // A version 5 file of the build before still reads, without persons.
+        let (_, persons) = parse_with_persons(file(5, "", true).as_bytes(), "p.json").unwrap();
+        assert_eq!(persons, None);
+        // `parse` reads a version 6 file too, leaving the persons out.
+        assert!(parse(file(6, r#""persons": [0, 1], "#, true).as_bytes(), "p.json").is_ok());
+        let err = |text: String, expect: &str| {
+            let e = parse_with_persons(text.as_bytes(), "p.json")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(expect), "{e} does not contain {expect:?}");
+        };
+        err(
+            file(6, "", true),
+            "p.json: version 6 files carry \"persons\" and this one has none",
+        );
+        err(
+            file(6, r#""persons": [0, 1], "#, false),
+            "version 6 files carry field segments",
+        );
+        err(
+            file(5, r#""persons": [0, 1], "#, true),
+            "\"persons\" belong in version 6 files, not version 5",
+        );
+        err(
+            file(6, r#""persons": [0], "#, true),
+            "p.json: 1 persons for 2 encodings",
+        );
+        err(file(6, r#""persons": [0, -1], "#, true), "unexpected value");
+        err(
+            r#"{"persons": [0], "clks": ["AQI="]}"#.to_owned(),
+            "\"persons\" belong in \"palermo-clk\" files of version 6",
+        );
+        // Written as version 6 only with persons and field segments.
+        let mut clks = Clks::new(64);
+        assert!(clks.push_bytes(&[0, 0, 0, 0, 0, 0, 0, 1]));
+        let ids = vec!["a".to_owned()];
+        let json = to_json_with_persons(&clks, &ids, "k", "balance", Some(&[0]));
+        assert!(
+            json.contains("\"version\":1") && !json.contains("persons"),
+            "{json}"
+        );
+        let fields: FieldScoring = serde_json::from_str(scoring).unwrap();
+        let clks = clks.with_scoring(fields).unwrap();
+        let json = to_json_with_persons(&clks, &ids, "k", "balance", Some(&[7]));
+        assert!(json.contains("\"version\":6"), "{json}");
+        let (_, persons) = parse_with_persons(json.as_bytes(), "p.json").unwrap();
+        assert_eq!(persons, Some(vec![7]));
+        let json = to_json(&clks, &ids, "k", "balance");
+        assert!(
+            json.contains("\"version\":5") && !json.contains("persons"),
+            "{json}"
         );
     }
 

@@ -39,6 +39,16 @@ pub enum Error {
         /// The columns that exist, comma-separated.
         available: String,
     },
+    /// A column the file must have is not in its header.
+    #[error("{source_name}: no column {column:?} (columns: {available})")]
+    MissingColumn {
+        /// The file name given by the caller.
+        source_name: String,
+        /// The column that is missing.
+        column: String,
+        /// The columns that exist, comma-separated.
+        available: String,
+    },
     /// No column maps to a field that can be encoded.
     #[error("{source_name}: no column maps to a name field (columns: {available})")]
     NoNameField {

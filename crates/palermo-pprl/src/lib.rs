@@ -27,6 +27,7 @@ pub mod index;
 pub mod kernel;
 pub mod matching;
 pub mod person;
+pub mod persons;
 pub mod read;
 pub mod scoring;
 
@@ -39,7 +40,8 @@ pub use index::{FieldBand, Hit, Index, IndexConfig};
 pub use kernel::Kernel;
 pub use matching::{Blocking, MatchConfig, MatchStats, Pair, match_clks};
 pub use person::{BirthDate, Person};
-pub use read::{read_csv, read_truth};
+pub use persons::expand_by_person;
+pub use read::{read_clusters, read_csv, read_truth};
 pub use scoring::{FieldScoring, FieldWeight};
 
 /// Checks that two sets of encodings can be compared: the same length and the same group

@@ -109,6 +109,12 @@ pub(crate) struct EncodeArgs {
     /// Encode one record-level filter of 1024 raw bits (the version 1 encoding).
     #[arg(long)]
     record_level: bool,
+    /// The sender's own entity resolution of the input: a `record_id,cluster_id` CSV
+    /// (`palermo dedupe --out`). Each encoding then carries an opaque person number (a
+    /// version 6 file), and `pprl match` links persons: a match of any two of their
+    /// records stands for every record pair of the two persons. Field-level only.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["bits", "record_level"])]
+    clusters: Option<PathBuf>,
 }
 
 /// Arguments of `palermo pprl match`.
@@ -121,7 +127,9 @@ pub(crate) struct MatchArgs {
     /// Minimum score of a reported pair, in (0, 1]: the Dice coefficient, or the field
     /// score of field-level encodings. Default: 0.826 for balanced field-level encodings,
     /// 0.9 for balanced record-level ones (their complement bits raise every score), 0.8
-    /// otherwise; clkhash CLKs are usually matched at 0.7. A calibration
+    /// otherwise; clkhash CLKs are usually matched at 0.7. With persons (`encode
+    /// --clusters`) the threshold applies to the best record pair of two persons, by
+    /// default 0.83 for balanced field-level encodings. A calibration
     /// (`--calibration`) is the better guide.
     #[arg(long)]
     threshold: Option<f64>,
@@ -152,6 +160,9 @@ pub(crate) struct MatchArgs {
     /// Force a popcount kernel build (default: the fastest this CPU has); for benchmarks.
     #[arg(long, value_enum)]
     kernel: Option<KernelArg>,
+    /// Match record by record even when the files carry persons (`encode --clusters`).
+    #[arg(long)]
+    no_persons: bool,
 }
 
 /// Arguments of `palermo pprl calibrate`.
@@ -202,6 +213,8 @@ pub(crate) struct AttackArgs {
 struct EncodeReport {
     command: &'static str,
     records: usize,
+    /// Persons of the `--clusters` file (`None` without it).
+    persons: Option<usize>,
     n_bits: usize,
     hardening: &'static str,
     key_id: String,
@@ -223,6 +236,10 @@ struct MatchReport {
     computed_comparisons: u64,
     candidates: u64,
     pairs_written: usize,
+    /// Whether pairs were expanded to the persons of `encode --clusters`.
+    by_person: bool,
+    /// Pairs found record by record, before that expansion.
+    record_pairs: usize,
     calibrated: bool,
     out: String,
     match_seconds: f64,
@@ -273,12 +290,39 @@ fn run_encode(ctx: &Ctx, args: EncodeArgs) -> Result<(), CliError> {
         &mapping,
     )
     .bad_input()?;
+    let persons = match &args.clusters {
+        None => None,
+        Some(path) => {
+            let file = File::open(path)
+                .with_context(|| format!("reading {}", path.display()))
+                .bad_input()?;
+            let persons = palermo_pprl::read_clusters(
+                BufReader::new(file),
+                &path.display().to_string(),
+                &ids,
+            )
+            .bad_input()?;
+            Some(persons)
+        }
+    };
     let clks = encoder.encode_all(&people);
-    let json = codec::to_json(&clks, &ids, encoder.key_id(), hardening.name());
+    let json = codec::to_json_with_persons(
+        &clks,
+        &ids,
+        encoder.key_id(),
+        hardening.name(),
+        persons.as_deref(),
+    );
     std::fs::write(&args.out, json).with_context(|| format!("writing {}", args.out.display()))?;
     let report = EncodeReport {
         command: "pprl encode",
         records: ids.len(),
+        persons: persons.as_ref().map(|p| {
+            p.iter()
+                .copied()
+                .collect::<std::collections::HashSet<u32>>()
+                .len()
+        }),
         n_bits: clks.n_bits(),
         hardening: hardening.name(),
         key_id: encoder.key_id().to_owned(),
@@ -286,18 +330,26 @@ fn run_encode(ctx: &Ctx, args: EncodeArgs) -> Result<(), CliError> {
         seconds: start.elapsed().as_secs_f64(),
     };
     ctx.report(&report, |r| {
+        let persons = r
+            .persons
+            .map_or_else(String::new, |n| format!(" of {n} persons"));
         format!(
-            "encoded {} records into {}-bit encodings (hardening {}, key id {}) → {} in {:.3} s",
+            "encoded {} records{persons} into {}-bit encodings (hardening {}, key id {}) → {} in {:.3} s",
             r.records, r.n_bits, r.hardening, r.key_id, r.out, r.seconds
         )
     })
 }
 
 fn load(path: &Path) -> Result<Encodings, CliError> {
+    load_with_persons(path).map(|(encodings, _)| encodings)
+}
+
+/// An encodings file and its persons (version 6 files, `encode --clusters`).
+fn load_with_persons(path: &Path) -> Result<(Encodings, Option<Vec<u32>>), CliError> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("reading {}", path.display()))
         .bad_input()?;
-    codec::parse(&bytes, &path.display().to_string()).bad_input()
+    codec::parse_with_persons(&bytes, &path.display().to_string()).bad_input()
 }
 
 /// The threshold `palermo pprl match` uses when none is given.
@@ -311,8 +363,15 @@ fn load(path: &Path) -> Result<Encodings, CliError> {
 /// term (`palermo_pprl::scoring`): 0.826 is the best cut for balanced segments on the same
 /// population (20,000 persons: 0.827 with seed 7, 0.826 with seed 9; 10,000 persons:
 /// 0.826 and 0.828).
-fn default_threshold(hardening: Option<&str>, fields: bool) -> f64 {
+///
+/// Linking persons (`encode --clusters`, `by_person`), a pair of persons is cut on its best
+/// record pair's score at 0.83: every record pair of the two persons is written, so a
+/// false match costs more pairs than one record's, and the best cut for persons resolved
+/// by `palermo dedupe` was 0.83 (seed 7: F1 0.9615 at 0.83, 0.9557 at 0.826; seed 9:
+/// 0.9616 and 0.9559).
+fn default_threshold(hardening: Option<&str>, fields: bool, by_person: bool) -> f64 {
     match (hardening, fields) {
+        (Some("balance"), true) if by_person => 0.83,
         (Some("balance"), true) => 0.826,
         (_, true) => 0.8,
         (Some("balance"), false) => 0.9,
@@ -322,10 +381,21 @@ fn default_threshold(hardening: Option<&str>, fields: bool) -> f64 {
 
 fn run_match(ctx: &Ctx, args: MatchArgs) -> Result<(), CliError> {
     let start = Instant::now();
-    let left = load(&args.left)?;
-    let right = load(&args.right)?;
+    let (left, left_persons) = load_with_persons(&args.left)?;
+    let (right, right_persons) = load_with_persons(&args.right)?;
+    let by_person = !args.no_persons && (left_persons.is_some() || right_persons.is_some());
+    if by_person && (args.one_to_one || args.top_k.is_some()) {
+        return Err(CliError::bad_input(
+            "--one-to-one and --top-k keep records one by one, and the encodings carry persons \
+             (encode --clusters), whose every record pair is reported: add --no-persons",
+        ));
+    }
     let threshold = args.threshold.unwrap_or_else(|| {
-        default_threshold(left.hardening.as_deref(), left.clks.scoring().is_some())
+        default_threshold(
+            left.hardening.as_deref(),
+            left.clks.scoring().is_some(),
+            by_person,
+        )
     });
     if !(threshold > 0.0 && threshold <= 1.0) {
         return Err(CliError::bad_input(format!(
@@ -387,6 +457,15 @@ fn run_match(ctx: &Ctx, args: MatchArgs) -> Result<(), CliError> {
     let match_start = Instant::now();
     let (mut pairs, stats) =
         palermo_pprl::match_clks(&left.clks, &right.clks, &config).bad_input()?;
+    let record_pairs = pairs.len();
+    if by_person {
+        pairs = palermo_pprl::expand_by_person(
+            &pairs,
+            left_persons.as_deref(),
+            right_persons.as_deref(),
+            threshold,
+        );
+    }
     let match_seconds = match_start.elapsed().as_secs_f64();
     if let (Some(c), Some(p)) = (&calibration, args.min_probability) {
         pairs.retain(|pair| c.probability(pair.score) >= p);
@@ -423,6 +502,8 @@ fn run_match(ctx: &Ctx, args: MatchArgs) -> Result<(), CliError> {
         computed_comparisons: stats.computed_comparisons,
         candidates: stats.candidates,
         pairs_written: pairs.len(),
+        by_person,
+        record_pairs,
         calibrated: calibration.is_some(),
         out: args.out.display().to_string(),
         match_seconds,
@@ -430,8 +511,13 @@ fn run_match(ctx: &Ctx, args: MatchArgs) -> Result<(), CliError> {
         seconds_total: start.elapsed().as_secs_f64(),
     };
     ctx.report(&report, |r| {
+        let persons = if r.by_person {
+            format!(" (by person, from {} record pairs)", r.record_pairs)
+        } else {
+            String::new()
+        };
         format!(
-            "matched {} × {} encodings ({} bits, {}, {} kernel): {} comparisons computed of {}, {} candidates at dice ≥ {}, {} pairs → {}\n\
+            "matched {} × {} encodings ({} bits, {}, {} kernel): {} comparisons computed of {}, {} candidates at dice ≥ {}, {} pairs{persons} → {}\n\
              match {:.3} s ({:.3e} nominal comparisons/s), total {:.3} s\n",
             r.left_records,
             r.right_records,

@@ -448,3 +448,203 @@ fn attack_reports_reidentification() {
         "encoding 0 has id \"a1\", which is not in",
     );
 }
+
+/// The left records of LEFT plus a record holding only a name, which the sender's own
+/// resolution put with `a1` (the same person, the birth date and passport on `a1` only).
+const LEFT_WITH_NAME_ONLY: &str = "\
+rec_id,given_name,surname,date_of_birth,passport,sex,nationality
+a1,Ahmed,Al-Rashid,1984-03-02,P1234567,m,SY
+a2,Maria,Kowalski,1975-11-30,K5550001,f,PL
+a3,Yuri,Yushchenko,1961-07-11,,m,UA
+a6,Ahmed,Al Rashid,,,,
+";
+
+fn rows(path: &Path) -> Vec<(String, String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_owned(), f[1].to_owned(), f[2].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn clusters_link_persons_and_bad_clusters_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let key = write(dir, "group.key", "a shared group secret, 32 bytes\n");
+    let left_csv = write(dir, "left.csv", LEFT_WITH_NAME_ONLY);
+    let right_csv = write(dir, "right.csv", RIGHT);
+    let clusters = write(
+        dir,
+        "clusters.csv",
+        "record_id,cluster_id\na1,a1\na2,a2\na3,a3\na6,a1\n",
+    );
+    let encode = |csv: &Path, out: &Path, clusters: Option<&Path>| {
+        let mut args = vec![
+            "pprl",
+            "encode",
+            str(csv),
+            "--id-column",
+            "rec_id",
+            "--secret-file",
+            str(&key),
+            "--out",
+            str(out),
+        ];
+        if let Some(c) = clusters {
+            args.extend(["--clusters", str(c)]);
+        }
+        palermo(&args)
+    };
+    let (left, plain_left, right) = (
+        dir.join("left.json"),
+        dir.join("plain.json"),
+        dir.join("right.json"),
+    );
+    let res = encode(&left_csv, &left, Some(&clusters));
+    assert!(res.status.success(), "{}", stderr(&res));
+    let text = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        text.starts_with("encoded 4 records of 3 persons "),
+        "{text}"
+    );
+    let file = std::fs::read_to_string(&left).unwrap();
+    assert!(
+        file.contains("\"version\":6"),
+        "a file with persons is version 6"
+    );
+    assert!(file.contains("\"persons\":[0,1,2,0]"), "{file}");
+    assert!(!file.contains("cluster"), "cluster ids are not written");
+    assert!(encode(&left_csv, &plain_left, None).status.success());
+    assert!(encode(&right_csv, &right, None).status.success());
+
+    // By person: the name-only a6 is linked to b1 through a1, at a1's score.
+    let pairs = dir.join("pairs.csv");
+    let run = |left: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "pprl",
+            "match",
+            str(left),
+            str(&right),
+            "--out",
+            str(&pairs),
+        ];
+        args.extend(extra);
+        let res = palermo(&args);
+        assert!(res.status.success(), "{}", stderr(&res));
+        (
+            rows(&pairs),
+            String::from_utf8_lossy(&res.stdout).into_owned(),
+        )
+    };
+    let (by_person, report) = run(&left, &[]);
+    assert!(report.contains("(by person, from "), "{report}");
+    let score = |rows: &[(String, String, String)], l: &str, r: &str| {
+        rows.iter()
+            .find(|(a, b, _)| a == l && b == r)
+            .map(|(_, _, s)| s.clone())
+    };
+    let a1 = score(&by_person, "a1", "b1");
+    assert!(a1.is_some(), "{by_person:?}");
+    assert_eq!(score(&by_person, "a6", "b1"), a1, "{by_person:?}");
+    // Without persons (or with --no-persons) a6 is matched on its own record, as before.
+    let (plain, _) = run(&plain_left, &[]);
+    let (no_persons, report) = run(&left, &["--no-persons", "--threshold", "0.826"]);
+    assert_eq!(plain, no_persons);
+    assert!(!report.contains("by person"), "{report}");
+    assert_ne!(score(&plain, "a6", "b1"), a1, "{plain:?}");
+
+    // A one-to-one assignment contradicts persons.
+    check_bad(
+        &[
+            "pprl",
+            "match",
+            str(&left),
+            str(&right),
+            "--out",
+            str(&pairs),
+            "--one-to-one",
+        ],
+        "add --no-persons",
+    );
+    // Bad cluster files name the file, the line and the problem.
+    let out = dir.join("bad.json");
+    for (name, text, expect) in [
+        (
+            "unknown.csv",
+            "record_id,cluster_id\na1,x\nzz,x\n",
+            "unknown.csv: line 3: record_id \"zz\" is not a record of the input",
+        ),
+        (
+            "dup.csv",
+            "record_id,cluster_id\na1,x\na2,y\na1,z\n",
+            "dup.csv: line 4: duplicate record_id \"a1\" (first on line 2)",
+        ),
+        (
+            "nocol.csv",
+            "record_id,entity_id\na1,x\n",
+            "nocol.csv: no column \"cluster_id\" (columns: record_id, entity_id)",
+        ),
+        (
+            "short.csv",
+            "record_id,cluster_id\na1\n",
+            "short.csv: line 2:",
+        ),
+    ] {
+        let path = write(dir, name, text);
+        check_bad(
+            &[
+                "pprl",
+                "encode",
+                str(&left_csv),
+                "--id-column",
+                "rec_id",
+                "--secret-file",
+                str(&key),
+                "--clusters",
+                str(&path),
+                "--out",
+                str(&out),
+            ],
+            expect,
+        );
+    }
+    check_bad(
+        &[
+            "pprl",
+            "encode",
+            str(&left_csv),
+            "--id-column",
+            "rec_id",
+            "--secret-file",
+            str(&key),
+            "--clusters",
+            str(&dir.join("missing.csv")),
+            "--out",
+            str(&out),
+        ],
+        "missing.csv",
+    );
+    // Persons are carried by field-level files only.
+    check_bad(
+        &[
+            "pprl",
+            "encode",
+            str(&left_csv),
+            "--id-column",
+            "rec_id",
+            "--secret-file",
+            str(&key),
+            "--clusters",
+            str(&clusters),
+            "--record-level",
+            "--out",
+            str(&out),
+        ],
+        "cannot be used with",
+    );
+}
