@@ -386,8 +386,7 @@ impl Resolution {
         };
         if n_left.is_none() {
             let clusters = timed(&mut seconds, "clustering", || res.cluster());
-            let distinct: HashSet<u32> = clusters.iter().copied().collect();
-            res.stats.clusters = Some(distinct.len());
+            res.stats.clusters = Some(count_distinct(&clusters));
             res.clusters = Some(clusters);
         }
         res.stats.seconds = seconds;
@@ -827,6 +826,27 @@ fn compare_at(records: &[Record], pairs: &[u64], active: &[bool; N_FIELDS], k: u
     }
     let (i, j) = unpack(pairs[k]);
     compare::compare(&records[i], &records[j], active)
+}
+
+/// How many distinct ids `ids` holds. Cluster ids are record indices, below `ids.len()`,
+/// so a list of flags counts them in one pass (on one core, at the end of a run; a
+/// `HashSet` hashed each of a million ids with SipHash); other ids are counted in a set.
+fn count_distinct(ids: &[u32]) -> usize {
+    let mut seen = vec![false; ids.len()];
+    let mut others: HashSet<u32> = HashSet::new();
+    let mut distinct = 0;
+    for &id in ids {
+        match seen.get_mut(id as usize) {
+            Some(flag) => {
+                distinct += usize::from(!*flag);
+                *flag = true;
+            }
+            None => {
+                others.insert(id);
+            }
+        }
+    }
+    distinct + others.len()
 }
 
 fn unpack(pair: u64) -> (usize, usize) {
@@ -1305,6 +1325,17 @@ mod tests {
             );
         }
         assert_eq!(std::mem::size_of::<Kept>(), 20);
+    }
+
+    #[test]
+    fn distinct_ids_are_counted_whatever_their_range() {
+        assert_eq!(count_distinct(&[]), 0);
+        assert_eq!(count_distinct(&[0, 0, 2, 2, 1]), 3);
+        assert_eq!(count_distinct(&[3, 3, 3, 3]), 1);
+        assert_eq!(count_distinct(&[9, u32::MAX, 9, 0, u32::MAX]), 3);
+        let ids: Vec<u32> = (0..1000u32).map(|i| (i * 7919) % 613).collect();
+        let expect: HashSet<u32> = ids.iter().copied().collect();
+        assert_eq!(count_distinct(&ids), expect.len());
     }
 
     #[test]
