@@ -386,8 +386,7 @@ impl Resolution {
         };
         if n_left.is_none() {
             let clusters = timed(&mut seconds, "clustering", || res.cluster());
-            let distinct: HashSet<u32> = clusters.iter().copied().collect();
-            res.stats.clusters = Some(distinct.len());
+            res.stats.clusters = Some(count_distinct(&clusters));
             res.clusters = Some(clusters);
         }
         res.stats.seconds = seconds;
@@ -829,6 +828,27 @@ fn compare_at(records: &[Record], pairs: &[u64], active: &[bool; N_FIELDS], k: u
     compare::compare(&records[i], &records[j], active)
 }
 
+/// How many distinct ids `ids` holds. Cluster ids are record indices, below `ids.len()`,
+/// so a list of flags counts them in one pass (on one core, at the end of a run; a
+/// `HashSet` hashed each of a million ids with SipHash); other ids are counted in a set.
+fn count_distinct(ids: &[u32]) -> usize {
+    let mut seen = vec![false; ids.len()];
+    let mut others: HashSet<u32> = HashSet::new();
+    let mut distinct = 0;
+    for &id in ids {
+        match seen.get_mut(id as usize) {
+            Some(flag) => {
+                distinct += usize::from(!*flag);
+                *flag = true;
+            }
+            None => {
+                others.insert(id);
+            }
+        }
+    }
+    distinct + others.len()
+}
+
 fn unpack(pair: u64) -> (usize, usize) {
     ((pair >> 32) as usize, (pair & 0xFFFF_FFFF) as usize)
 }
@@ -1062,13 +1082,12 @@ fn sample_u_same_name(
             NamePart::Family => r.family.joined.as_str(),
         }
     }
-    let mut entries: Vec<(&str, u32)> = sorted_by_name(
+    let mut entries: Vec<ByName<'_>> = sorted_by_name(
         records
             .iter()
             .enumerate()
             .filter(|(_, r)| !name(r, part).is_empty())
-            .map(|(i, r)| (name(r, part), i as u32))
-            .collect(),
+            .map(|(i, r)| (name(r, part), i as u32)),
     );
     // Blocks of one family name: (start, end, left members, pairs before this block).
     let split = n_left.map(|k| k as u32);
@@ -1076,11 +1095,13 @@ fn sample_u_same_name(
     let mut total = 0usize;
     let mut start = 0;
     for i in 1..=entries.len() {
-        if i < entries.len() && entries[i].0 == entries[start].0 {
+        if i < entries.len() && entries[i].same_name(&entries[start]) {
             continue;
         }
         let n = i - start;
-        let left = split.map_or(n, |k| entries[start..i].iter().filter(|e| e.1 < k).count());
+        let left = split.map_or(n, |k| {
+            entries[start..i].iter().filter(|e| e.index < k).count()
+        });
         let pairs = match split {
             None => n * (n - 1) / 2,
             Some(_) => left * (n - left),
@@ -1098,7 +1119,7 @@ fn sample_u_same_name(
         // Left members first within each block, so a draw picks one from each side.
         for &(s, e, _, _) in &blocks {
             let k = split.unwrap_or(0);
-            entries[s..e].sort_unstable_by_key(|x| (x.1 >= k, x.1));
+            entries[s..e].sort_unstable_by_key(|x| (x.index >= k, x.index));
         }
     }
     // Only the fields this sample is for are compared (the names always are).
@@ -1133,7 +1154,7 @@ fn sample_u_same_name(
                     left + (r2 & 0xFFFF_FFFF) as usize % (n - left),
                 ),
             };
-            let (i, j) = (entries[s + i].1 as usize, entries[s + j].1 as usize);
+            let (i, j) = (entries[s + i].index as usize, entries[s + j].index as usize);
             acc.add(&compare::compare(&records[i], &records[j], active));
             acc
         })
@@ -1141,38 +1162,66 @@ fn sample_u_same_name(
     Some(counts)
 }
 
-/// `entries` sorted by name, then record index (as `sort` of the pairs would).
+/// A record's name (given or family) in [`sample_u_same_name`]'s order, with the name's
+/// first 16 bytes beside it ([`sorted_by_name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ByName<'a> {
+    /// The name's first 16 bytes, zero-padded, big-endian (high, low): they order as the
+    /// names do (folded names hold no zero byte). Two `u64`s rather than a `u128`, whose
+    /// 16-byte alignment made an entry 48 bytes instead of 40.
+    prefix: (u64, u64),
+    name: &'a str,
+    /// The record's index.
+    index: u32,
+}
+
+impl ByName<'_> {
+    /// True if both entries hold the same name, mostly without reading the names.
+    fn same_name(&self, other: &ByName<'_>) -> bool {
+        self.prefix == other.prefix
+            && self.name.len() == other.name.len()
+            && (self.name.len() <= 16 || self.name == other.name)
+    }
+}
+
+/// `entries` sorted by name, then record index (as `sort` of the pairs would), collected
+/// straight into the sorted list: a list of `(name, index)` before it and after it were
+/// 37 MB of fresh memory more at 1M pooled records, twice (one sample per name part).
 ///
 /// Each name is a pointer into its record, and the records lie far apart: compared
 /// directly, nearly every comparison of the sort missed the cache twice. The sort
-/// compares the names' first 16 bytes copied beside them instead (zero-padded and
-/// big-endian, so they order as the names do: folded names hold no zero byte), and the
-/// names themselves only when both are longer and their first 16 bytes agree.
-fn sorted_by_name(entries: Vec<(&str, u32)>) -> Vec<(&str, u32)> {
-    fn prefix(name: &str) -> u128 {
+/// compares the names' first 16 bytes copied beside them instead, and the names
+/// themselves only when both are longer and their first 16 bytes agree.
+fn sorted_by_name<'a>(entries: impl Iterator<Item = (&'a str, u32)>) -> Vec<ByName<'a>> {
+    fn prefix(name: &str) -> (u64, u64) {
         let mut buf = [0u8; 16];
         let n = name.len().min(16);
         buf[..n].copy_from_slice(&name.as_bytes()[..n]);
-        u128::from_be_bytes(buf)
+        let x = u128::from_be_bytes(buf);
+        ((x >> 64) as u64, x as u64)
     }
-    let mut keyed: Vec<(u128, &str, u32)> = entries
-        .into_iter()
-        .map(|(name, i)| (prefix(name), name, i))
+    let mut keyed: Vec<ByName<'a>> = entries
+        .map(|(name, index)| ByName {
+            prefix: prefix(name),
+            name,
+            index,
+        })
         .collect();
     keyed.par_sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
+        a.prefix
+            .cmp(&b.prefix)
             .then_with(|| {
-                if a.1.len() > 16 || b.1.len() > 16 {
-                    a.1.cmp(b.1)
+                if a.name.len() > 16 || b.name.len() > 16 {
+                    a.name.cmp(b.name)
                 } else {
                     // Equal prefixes of names of up to 16 bytes: equal names, unless one
                     // holds a zero byte that the padding imitates.
-                    a.1.len().cmp(&b.1.len())
+                    a.name.len().cmp(&b.name.len())
                 }
             })
-            .then(a.2.cmp(&b.2))
+            .then(a.index.cmp(&b.index))
     });
-    keyed.into_iter().map(|(_, name, i)| (name, i)).collect()
+    keyed
 }
 
 /// Compares random pairs (nearly all non-matches) to count levels for u.
@@ -1279,6 +1328,17 @@ mod tests {
     }
 
     #[test]
+    fn distinct_ids_are_counted_whatever_their_range() {
+        assert_eq!(count_distinct(&[]), 0);
+        assert_eq!(count_distinct(&[0, 0, 2, 2, 1]), 3);
+        assert_eq!(count_distinct(&[3, 3, 3, 3]), 1);
+        assert_eq!(count_distinct(&[9, u32::MAX, 9, 0, u32::MAX]), 3);
+        let ids: Vec<u32> = (0..1000u32).map(|i| (i * 7919) % 613).collect();
+        let expect: HashSet<u32> = ids.iter().copied().collect();
+        assert_eq!(count_distinct(&ids), expect.len());
+    }
+
+    #[test]
     fn names_sort_as_strings() {
         let names = [
             "somchai",
@@ -1301,7 +1361,13 @@ mod tests {
             .collect();
         let mut expect = entries.clone();
         expect.sort_unstable();
-        assert_eq!(sorted_by_name(entries), expect);
+        let sorted = sorted_by_name(entries.iter().copied());
+        let got: Vec<(&str, u32)> = sorted.iter().map(|e| (e.name, e.index)).collect();
+        assert_eq!(got, expect);
+        // Neighbours hold the same name exactly when their names are equal.
+        for w in sorted.windows(2) {
+            assert_eq!(w[0].same_name(&w[1]), w[0].name == w[1].name, "{w:?}");
+        }
     }
 
     #[test]

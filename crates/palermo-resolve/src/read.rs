@@ -88,12 +88,22 @@ impl Chunk {
         let rows = self.rows[..self.len].par_iter().zip(ids).map(|(row, id)| {
             let raw: Vec<(Property, Cow<'_, str>)> = uses
                 .iter()
-                .map(|&(i, p)| (p, String::from_utf8_lossy(row.get(i).unwrap_or_default())))
+                .map(|&(i, p)| (p, utf8(row.get(i).unwrap_or_default())))
                 .collect();
             let values: Vec<(Property, &str)> = raw.iter().map(|(p, v)| (*p, &**v)).collect();
             Record::build(id, &values, Some(memo))
         });
         records.par_extend(rows);
+    }
+}
+
+/// A field's text: borrowed when it is valid UTF-8 (checked a word at a time over ASCII),
+/// otherwise with U+FFFD for the invalid bytes. `String::from_utf8_lossy` answers the
+/// same but checks byte by byte (about 0.9% of the CPU samples of a 1M pooled dedupe).
+fn utf8(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -402,6 +412,20 @@ mod tests {
                 "{e} does not contain {expect:?}"
             ),
         }
+    }
+
+    #[test]
+    fn fields_read_as_lossy_utf8() {
+        for bytes in [
+            &b"Somchai"[..],
+            "ใจเพชร".as_bytes(),
+            b"",
+            b"bad \xff byte",
+            b"cut \xe0\xb8",
+        ] {
+            assert_eq!(utf8(bytes), String::from_utf8_lossy(bytes), "{bytes:?}");
+        }
+        assert!(matches!(utf8(b"Somchai"), Cow::Borrowed(_)));
     }
 
     #[test]
