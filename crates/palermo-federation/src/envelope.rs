@@ -353,7 +353,7 @@ impl Envelope {
             return Err(Rejection::WrongRecipient(self.recipient.clone()));
         }
         let member = directory.admit(&self.sender, now)?;
-        let key = decode_verifying_key(&member.signing_key).ok_or(Rejection::BadSignature)?;
+        let key = known_verifying_key(&member.signing_key).ok_or(Rejection::BadSignature)?;
         let signature = decode_signature(&self.signature).ok_or(Rejection::BadSignature)?;
         key.verify_strict(&self.canonical_bytes(), &signature)
             .map_err(|_| Rejection::BadSignature)?;
@@ -387,6 +387,31 @@ pub(crate) fn decode_verifying_key(text: &str) -> Option<VerifyingKey> {
     let bytes = B64.decode(text).ok()?;
     let arr: [u8; 32] = bytes.try_into().ok()?;
     VerifyingKey::from_bytes(&arr).ok()
+}
+
+/// How many decoded senders' keys [`known_verifying_key`] keeps.
+const KNOWN_KEYS: usize = 64;
+
+/// [`decode_verifying_key`], kept by the key's base64 text for the next
+/// envelope of the same sender: decoding a key decompresses a curve point
+/// (a field square root, several microseconds), and a node verifies every
+/// envelope of its few peers with the same few keys. Keyed by the text
+/// itself, so a changed directory can never be answered with another key.
+fn known_verifying_key(text: &str) -> Option<VerifyingKey> {
+    static KNOWN: std::sync::Mutex<Vec<(String, VerifyingKey)>> = std::sync::Mutex::new(Vec::new());
+    if let Ok(known) = KNOWN.lock()
+        && let Some((_, key)) = known.iter().find(|(known, _)| known == text)
+    {
+        return Some(*key);
+    }
+    let key = decode_verifying_key(text)?;
+    if let Ok(mut known) = KNOWN.lock() {
+        if known.len() >= KNOWN_KEYS {
+            known.remove(0);
+        }
+        known.push((text.to_owned(), key));
+    }
+    Some(key)
 }
 
 /// Decodes a base64 Ed25519 signature.
@@ -612,6 +637,36 @@ mod tests {
             bad.verify(&dir, "de-bka", fed.now, SKEW),
             Err(Rejection::BadSignature)
         );
+    }
+
+    /// Senders' keys are kept decoded, but by the directory's text of
+    /// them: when a member's key changes, its envelopes are checked against
+    /// the new key at once.
+    #[test]
+    fn a_changed_sender_key_is_used_at_once() {
+        let mut fed = fed();
+        let mut dir = fed.directory();
+        let sent = ping(&fed, "nl-knp", "de-bka", json!({}));
+        assert_eq!(sent.verify(&dir, "de-bka", fed.now, SKEW), Ok(Kind::Ping));
+        let other = dir
+            .members
+            .iter()
+            .find(|m| m.node_id == "fr-ocrteh")
+            .unwrap()
+            .signing_key
+            .clone();
+        for member in &mut dir.members {
+            if member.node_id == "nl-knp" {
+                member.signing_key.clone_from(&other);
+            }
+        }
+        assert_eq!(
+            sent.verify(&dir, "de-bka", fed.now, SKEW),
+            Err(Rejection::BadSignature)
+        );
+        let mut resent = sent.clone();
+        resign(&mut resent, fed.node("fr-ocrteh").signing_key());
+        assert_eq!(resent.verify(&dir, "de-bka", fed.now, SKEW), Ok(Kind::Ping));
     }
 
     #[test]
