@@ -6,6 +6,7 @@
 use std::ops::Range;
 
 use palermo_model::{Role, Schema, Tlp};
+use time::Date;
 
 use crate::emit::{Document, Emitter, PersonRecord, kind};
 use crate::names;
@@ -427,6 +428,63 @@ fn trip_and_ad(
     }
 }
 
+/// One leg of a journey on a travel document, from country `from` to `to`:
+/// what the border posts at either end write about it. Victims and travelling
+/// offenders cross the same way; only the dates and record numbers differ.
+struct Crossing<'a> {
+    doc: &'a Document,
+    from: usize,
+    to: usize,
+    means: &'static str,
+    /// The day the passport is shown.
+    shown: Date,
+    /// The day the movement is dated.
+    moved: Date,
+    /// The movement's record index and ground-truth id.
+    index: u64,
+    true_mv: &'a str,
+    /// The record copy of the exit movement; the entry movement is the next.
+    exit_copy: u64,
+}
+
+impl Crossing<'_> {
+    /// Writes the crossing as country `c` (`from` or `to`) records it: the
+    /// traveller as read off the document and the passport (both record
+    /// `copy`), then the movement. Draws from `rng` in that order.
+    fn record(&self, em: &mut Emitter<'_>, rng: &mut Rng, person: &Person, c: usize, copy: u64) {
+        let rec = PersonRecord {
+            copy,
+            role: None,
+            source: if c == self.from {
+                "border_exit"
+            } else {
+                "border_entry"
+            },
+            related: true,
+            name: &self.doc.name,
+            birth: self.doc.birth,
+            passport: Some(&self.doc.number),
+            from_document: true,
+        };
+        let rid = em.person(c, rng, person, rec);
+        let doc_rid = em.passport(c, self.doc, &rid, person.idx, copy, true, self.shown);
+        em.movement(
+            c,
+            rng,
+            &rid,
+            &doc_rid,
+            self.from,
+            self.to,
+            self.means,
+            self.moved,
+            self.index,
+            self.exit_copy + u64::from(c == self.to),
+            self.true_mv,
+            true,
+        );
+    }
+}
+
 fn victim(em: &mut Emitter<'_>, rng: &mut Rng, person: &Person, inv: &Involvement) {
     let world = em.world;
     let Some(v) = &inv.victim else { return };
@@ -514,40 +572,21 @@ fn victim(em: &mut Emitter<'_>, rng: &mut Rng, person: &Person, inv: &Involvemen
         let (a, b) = (pair[0], pair[1]);
         let on = day(v.recruited + 3 + 2 * leg as i32);
         let true_mv = format!("MV{}-{leg}", person.idx);
+        let crossing = Crossing {
+            doc: &doc,
+            from: a,
+            to: b,
+            means: route.leg_means(world, a, b),
+            shown: on,
+            moved: on,
+            index: (person.idx << 4) | leg as u64,
+            exit_copy: 2,
+            true_mv: &true_mv,
+        };
         for (c, p, copy) in [(a, 0.55, 4 + 2 * leg as u64), (b, 0.7, 5 + 2 * leg as u64)] {
-            if !rng.chance(p) {
-                continue;
+            if rng.chance(p) {
+                crossing.record(em, rng, person, c, copy);
             }
-            let rec = PersonRecord {
-                copy,
-                role: None,
-                source: if c == a {
-                    "border_exit"
-                } else {
-                    "border_entry"
-                },
-                related: true,
-                name: &doc.name,
-                birth: doc.birth,
-                passport: Some(&doc.number),
-                from_document: true,
-            };
-            let rid = em.person(c, rng, person, rec);
-            let doc_rid = em.passport(c, &doc, &rid, person.idx, copy, true, on);
-            em.movement(
-                c,
-                rng,
-                &rid,
-                &doc_rid,
-                a,
-                b,
-                route.leg_means(world, a, b),
-                on,
-                (person.idx << 4) | leg as u64,
-                2 + u64::from(c == b),
-                &true_mv,
-                true,
-            );
         }
     }
     let found = day(v.recruited + 30 + rng.below(300) as i32);
@@ -768,44 +807,24 @@ fn offender(em: &mut Emitter<'_>, rng: &mut Rng, person: &Person, inv: &Involvem
             for (leg, pair) in route.countries.windows(2).enumerate() {
                 let (a, b) = (pair[0], pair[1]);
                 let true_mv = format!("MV{}-{trip}-{leg}", person.idx);
-                let index = (person.idx << 8) | (trip << 4) | leg as u64;
+                let crossing = Crossing {
+                    doc: &doc,
+                    from: a,
+                    to: b,
+                    means: route.leg_means(world, a, b),
+                    shown: day(on),
+                    moved: day(on + leg as i32),
+                    index: (person.idx << 8) | (trip << 4) | leg as u64,
+                    exit_copy: 4,
+                    true_mv: &true_mv,
+                };
                 for (c, copy) in [
                     (a, 16 + 4 * trip + 2 * leg as u64),
                     (b, 17 + 4 * trip + 2 * leg as u64),
                 ] {
-                    if !rng.chance(0.6) {
-                        continue;
+                    if rng.chance(0.6) {
+                        crossing.record(em, rng, person, c, copy);
                     }
-                    let rec = PersonRecord {
-                        copy,
-                        role: None,
-                        source: if c == a {
-                            "border_exit"
-                        } else {
-                            "border_entry"
-                        },
-                        related: true,
-                        name: &doc.name,
-                        birth: doc.birth,
-                        passport: Some(&doc.number),
-                        from_document: true,
-                    };
-                    let rid = em.person(c, rng, person, rec);
-                    let doc_rid = em.passport(c, &doc, &rid, person.idx, copy, true, day(on));
-                    em.movement(
-                        c,
-                        rng,
-                        &rid,
-                        &doc_rid,
-                        a,
-                        b,
-                        route.leg_means(world, a, b),
-                        day(on + leg as i32),
-                        index,
-                        4 + u64::from(c == b),
-                        &true_mv,
-                        true,
-                    );
                 }
             }
         }
