@@ -211,8 +211,7 @@ fn background(em: &mut Emitter<'_>, rng: &mut Rng, person: &Person) {
     }
     if vis.account {
         let true_acct = format!("A{}", person.idx);
-        em.out
-            .truth(out::ACCOUNTS, account_truth(&true_acct, person, world));
+        em.truth_account(&true_acct, &person.true_id(), person.home, &person.account);
         let acct_rid = em.rid(home, kind::ACCOUNT, person.idx, 0);
         em.account(
             home,
@@ -311,32 +310,6 @@ fn background(em: &mut Emitter<'_>, rng: &mut Rng, person: &Person) {
         }
     }
     trip_and_ad(em, rng, person, &vis, Some(&holder));
-}
-
-fn account_truth(true_id: &str, person: &Person, world: &World) -> Vec<String> {
-    let code = world.countries[person.home].code;
-    let is_iban = person.account.0.starts_with(code);
-    vec![
-        true_id.to_owned(),
-        person.true_id(),
-        code.to_owned(),
-        person.account.1.to_owned(),
-        if is_iban {
-            person.account.0.clone()
-        } else {
-            String::new()
-        },
-        if is_iban {
-            String::new()
-        } else {
-            person.account.0.clone()
-        },
-        if is_iban {
-            crate::ids::iban_valid(&person.account.0).to_string()
-        } else {
-            String::new()
-        },
-    ]
 }
 
 fn trip_and_ad(
@@ -661,9 +634,11 @@ fn offender(em: &mut Emitter<'_>, rng: &mut Rng, person: &Person, inv: &Involvem
         .map(|k| truth_phone(em, person, k))
         .collect();
     // Any member's account may carry the organisation's money.
-    em.out.truth(
-        out::ACCOUNTS,
-        account_truth(&format!("A{}", person.idx), person, world),
+    em.truth_account(
+        &format!("A{}", person.idx),
+        &person.true_id(),
+        person.home,
+        &person.account,
     );
     let home = person.home;
     let (org_id, role) = inv.memberships[0];
