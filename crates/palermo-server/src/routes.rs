@@ -44,6 +44,21 @@ pub struct Route {
     pub handler: fn() -> MethodRouter<ServerState>,
 }
 
+impl Route {
+    /// A route: one line of [`ROUTES`].
+    const fn new(
+        method: &'static str,
+        path: &'static str,
+        handler: fn() -> MethodRouter<ServerState>,
+    ) -> Route {
+        Route {
+            method,
+            path,
+            handler,
+        }
+    }
+}
+
 impl std::fmt::Debug for Route {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.method, self.path)
@@ -52,56 +67,18 @@ impl std::fmt::Debug for Route {
 
 /// Every route of the API: the router is built from this table.
 pub const ROUTES: &[Route] = &[
-    Route {
-        method: "GET",
-        path: "/health",
-        handler: || get(health),
-    },
-    Route {
-        method: "GET",
-        path: "/metrics",
-        handler: || get(metrics),
-    },
-    Route {
-        method: "GET",
-        path: "/openapi.json",
-        handler: || get(openapi),
-    },
-    Route {
-        method: "GET",
-        path: "/api/v1/entities",
-        handler: || get(search),
-    },
-    Route {
-        method: "GET",
-        path: "/api/v1/entities/{id}",
-        handler: || get(entity),
-    },
-    Route {
-        method: "POST",
-        path: "/api/v1/import",
-        handler: || post(import),
-    },
-    Route {
-        method: "GET",
-        path: "/api/v1/ledger/head",
-        handler: || get(ledger_head),
-    },
-    Route {
-        method: "GET",
-        path: "/api/v1/ledger/proof/inclusion",
-        handler: || get(inclusion_proof),
-    },
-    Route {
-        method: "GET",
-        path: "/api/v1/hits",
-        handler: || get(crate::hits::hits),
-    },
-    Route {
-        method: "POST",
-        path: "/api/v1/resolve",
-        handler: || post(crate::resolve::resolve),
-    },
+    Route::new("GET", "/health", || get(health)),
+    Route::new("GET", "/metrics", || get(metrics)),
+    Route::new("GET", "/openapi.json", || get(openapi)),
+    Route::new("GET", "/api/v1/entities", || get(search)),
+    Route::new("GET", "/api/v1/entities/{id}", || get(entity)),
+    Route::new("POST", "/api/v1/import", || post(import)),
+    Route::new("GET", "/api/v1/ledger/head", || get(ledger_head)),
+    Route::new("GET", "/api/v1/ledger/proof/inclusion", || {
+        get(inclusion_proof)
+    }),
+    Route::new("GET", "/api/v1/hits", || get(crate::hits::hits)),
+    Route::new("POST", "/api/v1/resolve", || post(crate::resolve::resolve)),
 ];
 
 /// The OpenAPI document of the node's API.

@@ -207,6 +207,29 @@ impl<'w> Emitter<'w> {
         );
     }
 
+    /// Writes the truth row of bank account `true_id` of `owner` (a person's
+    /// or a front business's truth id), held in country `c`: the number goes
+    /// in the IBAN column when it has `c`'s IBAN prefix, else in the domestic one.
+    pub(crate) fn truth_account(
+        &mut self,
+        true_id: &str,
+        owner: &str,
+        c: usize,
+        account: &(String, &str),
+    ) {
+        let (number, bank) = (account.0.as_str(), account.1);
+        let code = self.world.countries[c].code;
+        let (iban, domestic, valid) = if number.starts_with(code) {
+            (number, "", ids::iban_valid(number).to_string())
+        } else {
+            ("", number, String::new())
+        };
+        self.out.truth(
+            out::ACCOUNTS,
+            [true_id, owner, code, bank, iban, domestic, valid.as_str()],
+        );
+    }
+
     /// Emits an entity of `schema` with `props` into country `c`'s view.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn entity(

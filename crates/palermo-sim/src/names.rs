@@ -139,56 +139,22 @@ struct Pools {
 }
 
 fn pools(culture: Culture) -> Pools {
-    let none: &'static [(&str, &str)] = &[];
-    match culture {
-        Culture::Thai => Pools {
-            male: THAI_MALE,
-            female: THAI_FEMALE,
-            surname: THAI_SURNAME,
-            patronymic: none,
-        },
-        Culture::Malay => Pools {
-            male: MALAY_MALE,
-            female: MALAY_FEMALE,
-            surname: MALAY_MALE,
-            patronymic: none,
-        },
-        Culture::MalaysianChinese => Pools {
-            male: CHINESE_GIVEN,
-            female: CHINESE_GIVEN,
-            surname: CHINESE_SURNAME,
-            patronymic: none,
-        },
-        Culture::Dutch => Pools {
-            male: DUTCH_MALE,
-            female: DUTCH_FEMALE,
-            surname: DUTCH_SURNAME,
-            patronymic: none,
-        },
-        Culture::German => Pools {
-            male: GERMAN_MALE,
-            female: GERMAN_FEMALE,
-            surname: GERMAN_SURNAME,
-            patronymic: none,
-        },
-        Culture::Arabic => Pools {
-            male: ARABIC_MALE,
-            female: ARABIC_FEMALE,
-            surname: ARABIC_SURNAME,
-            patronymic: none,
-        },
-        Culture::Ukrainian => Pools {
-            male: UKR_MALE,
-            female: UKR_FEMALE,
-            surname: UKR_SURNAME,
-            patronymic: UKR_PATRONYMIC,
-        },
-        Culture::Russian => Pools {
-            male: RUS_MALE,
-            female: RUS_FEMALE,
-            surname: RUS_SURNAME,
-            patronymic: RUS_PATRONYMIC,
-        },
+    const NONE: &[(&str, &str)] = &[];
+    let (male, female, surname, patronymic) = match culture {
+        Culture::Thai => (THAI_MALE, THAI_FEMALE, THAI_SURNAME, NONE),
+        Culture::Malay => (MALAY_MALE, MALAY_FEMALE, MALAY_MALE, NONE),
+        Culture::MalaysianChinese => (CHINESE_GIVEN, CHINESE_GIVEN, CHINESE_SURNAME, NONE),
+        Culture::Dutch => (DUTCH_MALE, DUTCH_FEMALE, DUTCH_SURNAME, NONE),
+        Culture::German => (GERMAN_MALE, GERMAN_FEMALE, GERMAN_SURNAME, NONE),
+        Culture::Arabic => (ARABIC_MALE, ARABIC_FEMALE, ARABIC_SURNAME, NONE),
+        Culture::Ukrainian => (UKR_MALE, UKR_FEMALE, UKR_SURNAME, UKR_PATRONYMIC),
+        Culture::Russian => (RUS_MALE, RUS_FEMALE, RUS_SURNAME, RUS_PATRONYMIC),
+    };
+    Pools {
+        male,
+        female,
+        surname,
+        patronymic,
     }
 }
 

@@ -376,31 +376,11 @@ impl<'e, 'w> Money<'e, 'w> {
             home: c,
             account,
         };
-        let code = world.countries[c].code;
-        let is_iban = acct.account.0.starts_with(code);
-        self.em.out.truth(
-            out::ACCOUNTS,
-            [
-                acct.true_id.clone(),
-                format!("F{}", self.org.id),
-                code.to_owned(),
-                acct.account.1.to_owned(),
-                if is_iban {
-                    acct.account.0.clone()
-                } else {
-                    String::new()
-                },
-                if is_iban {
-                    String::new()
-                } else {
-                    acct.account.0.clone()
-                },
-                if is_iban {
-                    crate::ids::iban_valid(&acct.account.0).to_string()
-                } else {
-                    String::new()
-                },
-            ],
+        self.em.truth_account(
+            &acct.true_id,
+            &format!("F{}", self.org.id),
+            c,
+            &acct.account,
         );
         acct
     }

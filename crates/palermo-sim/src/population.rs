@@ -6,6 +6,7 @@
 use std::ops::Range;
 
 use palermo_model::{Role, Schema, Tlp};
+use time::Date;
 
 use crate::emit::{Document, Emitter, PersonRecord, kind};
 use crate::names;
@@ -210,8 +211,7 @@ fn background(em: &mut Emitter<'_>, rng: &mut Rng, person: &Person) {
     }
     if vis.account {
         let true_acct = format!("A{}", person.idx);
-        em.out
-            .truth(out::ACCOUNTS, account_truth(&true_acct, person, world));
+        em.truth_account(&true_acct, &person.true_id(), person.home, &person.account);
         let acct_rid = em.rid(home, kind::ACCOUNT, person.idx, 0);
         em.account(
             home,
@@ -312,32 +312,6 @@ fn background(em: &mut Emitter<'_>, rng: &mut Rng, person: &Person) {
     trip_and_ad(em, rng, person, &vis, Some(&holder));
 }
 
-fn account_truth(true_id: &str, person: &Person, world: &World) -> Vec<String> {
-    let code = world.countries[person.home].code;
-    let is_iban = person.account.0.starts_with(code);
-    vec![
-        true_id.to_owned(),
-        person.true_id(),
-        code.to_owned(),
-        person.account.1.to_owned(),
-        if is_iban {
-            person.account.0.clone()
-        } else {
-            String::new()
-        },
-        if is_iban {
-            String::new()
-        } else {
-            person.account.0.clone()
-        },
-        if is_iban {
-            crate::ids::iban_valid(&person.account.0).to_string()
-        } else {
-            String::new()
-        },
-    ]
-}
-
 fn trip_and_ad(
     em: &mut Emitter<'_>,
     rng: &mut Rng,
@@ -423,6 +397,63 @@ fn trip_and_ad(
             &true_id,
             false,
             "ad_monitoring",
+        );
+    }
+}
+
+/// One leg of a journey on a travel document, from country `from` to `to`:
+/// what the border posts at either end write about it. Victims and travelling
+/// offenders cross the same way; only the dates and record numbers differ.
+struct Crossing<'a> {
+    doc: &'a Document,
+    from: usize,
+    to: usize,
+    means: &'static str,
+    /// The day the passport is shown.
+    shown: Date,
+    /// The day the movement is dated.
+    moved: Date,
+    /// The movement's record index and ground-truth id.
+    index: u64,
+    true_mv: &'a str,
+    /// The record copy of the exit movement; the entry movement is the next.
+    exit_copy: u64,
+}
+
+impl Crossing<'_> {
+    /// Writes the crossing as country `c` (`from` or `to`) records it: the
+    /// traveller as read off the document and the passport (both record
+    /// `copy`), then the movement. Draws from `rng` in that order.
+    fn record(&self, em: &mut Emitter<'_>, rng: &mut Rng, person: &Person, c: usize, copy: u64) {
+        let rec = PersonRecord {
+            copy,
+            role: None,
+            source: if c == self.from {
+                "border_exit"
+            } else {
+                "border_entry"
+            },
+            related: true,
+            name: &self.doc.name,
+            birth: self.doc.birth,
+            passport: Some(&self.doc.number),
+            from_document: true,
+        };
+        let rid = em.person(c, rng, person, rec);
+        let doc_rid = em.passport(c, self.doc, &rid, person.idx, copy, true, self.shown);
+        em.movement(
+            c,
+            rng,
+            &rid,
+            &doc_rid,
+            self.from,
+            self.to,
+            self.means,
+            self.moved,
+            self.index,
+            self.exit_copy + u64::from(c == self.to),
+            self.true_mv,
+            true,
         );
     }
 }
@@ -514,40 +545,21 @@ fn victim(em: &mut Emitter<'_>, rng: &mut Rng, person: &Person, inv: &Involvemen
         let (a, b) = (pair[0], pair[1]);
         let on = day(v.recruited + 3 + 2 * leg as i32);
         let true_mv = format!("MV{}-{leg}", person.idx);
+        let crossing = Crossing {
+            doc: &doc,
+            from: a,
+            to: b,
+            means: route.leg_means(world, a, b),
+            shown: on,
+            moved: on,
+            index: (person.idx << 4) | leg as u64,
+            exit_copy: 2,
+            true_mv: &true_mv,
+        };
         for (c, p, copy) in [(a, 0.55, 4 + 2 * leg as u64), (b, 0.7, 5 + 2 * leg as u64)] {
-            if !rng.chance(p) {
-                continue;
+            if rng.chance(p) {
+                crossing.record(em, rng, person, c, copy);
             }
-            let rec = PersonRecord {
-                copy,
-                role: None,
-                source: if c == a {
-                    "border_exit"
-                } else {
-                    "border_entry"
-                },
-                related: true,
-                name: &doc.name,
-                birth: doc.birth,
-                passport: Some(&doc.number),
-                from_document: true,
-            };
-            let rid = em.person(c, rng, person, rec);
-            let doc_rid = em.passport(c, &doc, &rid, person.idx, copy, true, on);
-            em.movement(
-                c,
-                rng,
-                &rid,
-                &doc_rid,
-                a,
-                b,
-                route.leg_means(world, a, b),
-                on,
-                (person.idx << 4) | leg as u64,
-                2 + u64::from(c == b),
-                &true_mv,
-                true,
-            );
         }
     }
     let found = day(v.recruited + 30 + rng.below(300) as i32);
@@ -622,9 +634,11 @@ fn offender(em: &mut Emitter<'_>, rng: &mut Rng, person: &Person, inv: &Involvem
         .map(|k| truth_phone(em, person, k))
         .collect();
     // Any member's account may carry the organisation's money.
-    em.out.truth(
-        out::ACCOUNTS,
-        account_truth(&format!("A{}", person.idx), person, world),
+    em.truth_account(
+        &format!("A{}", person.idx),
+        &person.true_id(),
+        person.home,
+        &person.account,
     );
     let home = person.home;
     let (org_id, role) = inv.memberships[0];
@@ -768,44 +782,24 @@ fn offender(em: &mut Emitter<'_>, rng: &mut Rng, person: &Person, inv: &Involvem
             for (leg, pair) in route.countries.windows(2).enumerate() {
                 let (a, b) = (pair[0], pair[1]);
                 let true_mv = format!("MV{}-{trip}-{leg}", person.idx);
-                let index = (person.idx << 8) | (trip << 4) | leg as u64;
+                let crossing = Crossing {
+                    doc: &doc,
+                    from: a,
+                    to: b,
+                    means: route.leg_means(world, a, b),
+                    shown: day(on),
+                    moved: day(on + leg as i32),
+                    index: (person.idx << 8) | (trip << 4) | leg as u64,
+                    exit_copy: 4,
+                    true_mv: &true_mv,
+                };
                 for (c, copy) in [
                     (a, 16 + 4 * trip + 2 * leg as u64),
                     (b, 17 + 4 * trip + 2 * leg as u64),
                 ] {
-                    if !rng.chance(0.6) {
-                        continue;
+                    if rng.chance(0.6) {
+                        crossing.record(em, rng, person, c, copy);
                     }
-                    let rec = PersonRecord {
-                        copy,
-                        role: None,
-                        source: if c == a {
-                            "border_exit"
-                        } else {
-                            "border_entry"
-                        },
-                        related: true,
-                        name: &doc.name,
-                        birth: doc.birth,
-                        passport: Some(&doc.number),
-                        from_document: true,
-                    };
-                    let rid = em.person(c, rng, person, rec);
-                    let doc_rid = em.passport(c, &doc, &rid, person.idx, copy, true, day(on));
-                    em.movement(
-                        c,
-                        rng,
-                        &rid,
-                        &doc_rid,
-                        a,
-                        b,
-                        route.leg_means(world, a, b),
-                        day(on + leg as i32),
-                        index,
-                        4 + u64::from(c == b),
-                        &true_mv,
-                        true,
-                    );
                 }
             }
         }

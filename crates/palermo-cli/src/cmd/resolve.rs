@@ -187,25 +187,61 @@ fn text_report(r: &RunReport) -> String {
 
 /// Runs `palermo link`.
 pub(crate) async fn run_link(ctx: &Ctx, args: LinkArgs) -> Result<(), CliError> {
-    let start = Instant::now();
-    let config = config(&args.common)?;
-    let truth = load_truth(args.truth.as_deref())?;
+    let run = Run::begin("link", &args.out, &args.common, args.truth.as_deref())?;
     let left = load(&args.left, &args.common)?;
     let right = load(&args.right, &args.common)?;
-    let res = Resolution::link(left, right, &config).bad_input()?;
+    let res = Resolution::link(left, right, &run.config).bad_input()?;
     let rows = res.write_pairs(create(&args.out)?)?;
-    let report = RunReport {
-        command: "link",
-        out: args.out.display().to_string(),
-        rows_written: rows,
-        threshold: config.threshold,
-        seconds_total: start.elapsed().as_secs_f64(),
-        stats: res.stats().clone(),
-        model: res.model().clone(),
-        evaluation: truth.map(|t| res.evaluate(&t)),
-    };
-    exit_without_freeing(res);
-    ctx.report(&report, text_report)
+    run.finish(ctx, res, rows)
+}
+
+/// A `link` or `dedupe` run: what its report needs besides the resolution.
+struct Run<'a> {
+    command: &'static str,
+    out: &'a Path,
+    start: Instant,
+    config: Config,
+    truth: Option<HashMap<String, String>>,
+}
+
+impl<'a> Run<'a> {
+    /// Starts the clock, then checks the options and reads the truth file (`--truth`),
+    /// before any data is read.
+    fn begin(
+        command: &'static str,
+        out: &'a Path,
+        common: &Common,
+        truth: Option<&Path>,
+    ) -> Result<Run<'a>, CliError> {
+        let start = Instant::now();
+        let config = config(common)?;
+        let truth = load_truth(truth)?;
+        Ok(Run {
+            command,
+            out,
+            start,
+            config,
+            truth,
+        })
+    }
+
+    /// Reports the run, which wrote `rows_written` rows: the time is taken before the
+    /// scoring against the truth, so it is the run's alone. `res` is left to the end of
+    /// the process.
+    fn finish(self, ctx: &Ctx, res: Resolution, rows_written: usize) -> Result<(), CliError> {
+        let report = RunReport {
+            command: self.command,
+            out: self.out.display().to_string(),
+            rows_written,
+            threshold: self.config.threshold,
+            seconds_total: self.start.elapsed().as_secs_f64(),
+            stats: res.stats().clone(),
+            model: res.model().clone(),
+            evaluation: self.truth.map(|t| res.evaluate(&t)),
+        };
+        exit_without_freeing(res);
+        ctx.report(&report, text_report)
+    }
 }
 
 /// Leaves the records to the end of the process rather than freeing them: the command
@@ -217,27 +253,14 @@ fn exit_without_freeing(res: Resolution) {
 
 /// Runs `palermo dedupe`.
 pub(crate) async fn run_dedupe(ctx: &Ctx, args: DedupeArgs) -> Result<(), CliError> {
-    let start = Instant::now();
-    let config = config(&args.common)?;
-    let truth = load_truth(args.truth.as_deref())?;
+    let run = Run::begin("dedupe", &args.out, &args.common, args.truth.as_deref())?;
     let data = load(&args.input, &args.common)?;
-    let res = Resolution::dedupe(data, &config).bad_input()?;
+    let res = Resolution::dedupe(data, &run.config).bad_input()?;
     let rows = res.write_clusters(create(&args.out)?)?;
     if let Some(path) = &args.pairs_out {
         res.write_pairs(create(path)?)?;
     }
-    let report = RunReport {
-        command: "dedupe",
-        out: args.out.display().to_string(),
-        rows_written: rows,
-        threshold: config.threshold,
-        seconds_total: start.elapsed().as_secs_f64(),
-        stats: res.stats().clone(),
-        model: res.model().clone(),
-        evaluation: truth.map(|t| res.evaluate(&t)),
-    };
-    exit_without_freeing(res);
-    ctx.report(&report, text_report)
+    run.finish(ctx, res, rows)
 }
 
 /// Arguments of `palermo explain`.
