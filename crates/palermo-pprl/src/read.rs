@@ -26,14 +26,7 @@ pub fn read_csv<R: Read>(
     let (mut csv, header) = palermo_resolve::open_csv(reader, source_name, id_column, mapping)
         .map_err(|e| Error::from_reader(e, source_name))?;
     let (id_idx, uses) = (header.id, header.uses);
-    let csv_err = |e: csv::Error| {
-        let (line, reason) = palermo_resolve::csv_error_parts(&e);
-        Error::Csv {
-            source_name: source_name.to_owned(),
-            line,
-            reason,
-        }
-    };
+    let csv_err = |e: csv::Error| csv_error(source_name, &e);
     let mut ids = Vec::new();
     let mut people = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -109,14 +102,7 @@ pub fn read_clusters<R: Read>(reader: R, source_name: &str, ids: &[String]) -> R
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(reader);
-    let csv_err = |e: csv::Error| {
-        let (line, reason) = palermo_resolve::csv_error_parts(&e);
-        Error::Csv {
-            source_name: source_name.to_owned(),
-            line,
-            reason,
-        }
-    };
+    let csv_err = |e: csv::Error| csv_error(source_name, &e);
     let headers = csv.headers().map_err(csv_err)?.clone();
     if headers.is_empty() || (headers.len() == 1 && headers.get(0) == Some("")) {
         return Err(Error::Empty {
@@ -191,6 +177,16 @@ pub fn read_clusters<R: Read>(reader: R, source_name: &str, ids: &[String]) -> R
         persons.push(person);
     }
     Ok(persons)
+}
+
+/// A CSV reader's error as this crate's, naming the file and the line.
+fn csv_error(source_name: &str, e: &csv::Error) -> Error {
+    let (line, reason) = palermo_resolve::csv_error_parts(e);
+    Error::Csv {
+        source_name: source_name.to_owned(),
+        line,
+        reason,
+    }
 }
 
 #[cfg(test)]

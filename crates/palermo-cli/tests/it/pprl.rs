@@ -573,6 +573,24 @@ fn clusters_link_persons_and_bad_clusters_are_refused() {
     );
     // Bad cluster files name the file, the line and the problem.
     let out = dir.join("bad.json");
+    let encode_with_clusters = |clusters: &Path, expect: &str| {
+        check_bad(
+            &[
+                "pprl",
+                "encode",
+                str(&left_csv),
+                "--id-column",
+                "rec_id",
+                "--secret-file",
+                str(&key),
+                "--clusters",
+                str(clusters),
+                "--out",
+                str(&out),
+            ],
+            expect,
+        );
+    };
     for (name, text, expect) in [
         (
             "unknown.csv",
@@ -595,40 +613,9 @@ fn clusters_link_persons_and_bad_clusters_are_refused() {
             "short.csv: line 2:",
         ),
     ] {
-        let path = write(dir, name, text);
-        check_bad(
-            &[
-                "pprl",
-                "encode",
-                str(&left_csv),
-                "--id-column",
-                "rec_id",
-                "--secret-file",
-                str(&key),
-                "--clusters",
-                str(&path),
-                "--out",
-                str(&out),
-            ],
-            expect,
-        );
+        encode_with_clusters(&write(dir, name, text), expect);
     }
-    check_bad(
-        &[
-            "pprl",
-            "encode",
-            str(&left_csv),
-            "--id-column",
-            "rec_id",
-            "--secret-file",
-            str(&key),
-            "--clusters",
-            str(&dir.join("missing.csv")),
-            "--out",
-            str(&out),
-        ],
-        "missing.csv",
-    );
+    encode_with_clusters(&dir.join("missing.csv"), "missing.csv");
     // Persons are carried by field-level files only.
     check_bad(
         &[
