@@ -573,23 +573,22 @@ fn clusters_link_persons_and_bad_clusters_are_refused() {
     );
     // Bad cluster files name the file, the line and the problem.
     let out = dir.join("bad.json");
-    let encode_with_clusters = |clusters: &Path, expect: &str| {
-        check_bad(
-            &[
-                "pprl",
-                "encode",
-                str(&left_csv),
-                "--id-column",
-                "rec_id",
-                "--secret-file",
-                str(&key),
-                "--clusters",
-                str(clusters),
-                "--out",
-                str(&out),
-            ],
-            expect,
-        );
+    let encode_with_clusters = |clusters: &Path, extra: &[&str], expect: &str| {
+        let mut args = vec![
+            "pprl",
+            "encode",
+            str(&left_csv),
+            "--id-column",
+            "rec_id",
+            "--secret-file",
+            str(&key),
+            "--clusters",
+            str(clusters),
+            "--out",
+            str(&out),
+        ];
+        args.extend_from_slice(extra);
+        check_bad(&args, expect);
     };
     for (name, text, expect) in [
         (
@@ -613,25 +612,9 @@ fn clusters_link_persons_and_bad_clusters_are_refused() {
             "short.csv: line 2:",
         ),
     ] {
-        encode_with_clusters(&write(dir, name, text), expect);
+        encode_with_clusters(&write(dir, name, text), &[], expect);
     }
-    encode_with_clusters(&dir.join("missing.csv"), "missing.csv");
+    encode_with_clusters(&dir.join("missing.csv"), &[], "missing.csv");
     // Persons are carried by field-level files only.
-    check_bad(
-        &[
-            "pprl",
-            "encode",
-            str(&left_csv),
-            "--id-column",
-            "rec_id",
-            "--secret-file",
-            str(&key),
-            "--clusters",
-            str(&clusters),
-            "--record-level",
-            "--out",
-            str(&out),
-        ],
-        "cannot be used with",
-    );
+    encode_with_clusters(&clusters, &["--record-level"], "cannot be used with");
 }
