@@ -643,6 +643,34 @@ mod tests {
         );
     }
 
+    /// The wire forms made from the signed bytes (when sealing and when
+    /// verifying) are byte for byte what `to_json` writes.
+    #[test]
+    fn wire_forms_from_the_signed_bytes_are_to_json() {
+        let mut fed = fed();
+        let dir = fed.directory();
+        let payload = json!({"z": [0.1, 1e300, -3], "a": {"é\"\n": "ü\u{1}"}, "n": null});
+        let (sent, wire) = Envelope::seal_wire(
+            fed.node("nl-knp").signing_key(),
+            "nl-knp",
+            "de-bka",
+            Kind::Ping,
+            payload,
+            fed.now,
+        );
+        assert_eq!(wire, sent.to_json());
+        let received = Envelope::from_json(&wire).unwrap();
+        let (kind, stored) = received.verify_wire(&dir, "de-bka", fed.now, SKEW).unwrap();
+        assert_eq!((kind, &stored), (Kind::Ping, &wire));
+        // Only a verified envelope has a wire form to store.
+        let mut tampered = received.clone();
+        tampered.payload = json!({});
+        assert_eq!(
+            tampered.verify_wire(&dir, "de-bka", fed.now, SKEW),
+            Err(Rejection::BadSignature)
+        );
+    }
+
     #[test]
     fn forged_signature_is_rejected() {
         let mut fed = fed();
