@@ -146,12 +146,6 @@ impl IndexConfig {
     }
 }
 
-/// Batches of up to this many queries are answered by [`Index::query_batch`] on the
-/// calling thread: a single query (the federation's hit queries, one job per query)
-/// used to cost a hand-off to rayon's pool and back (two thread wake-ups) for well
-/// under a millisecond of work. Larger batches are split into jobs of at least this many.
-const SERIAL_BATCH: usize = 8;
-
 /// One answer to a query: a position in the index and its Dice coefficient.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
@@ -264,17 +258,9 @@ impl Index {
             return Ok(Vec::new());
         }
         self.check(queries.row(0), 0, threshold, top_k)?;
-        if queries.len() <= SERIAL_BATCH {
-            // Rayon would run these as one job anyway (`with_min_len` below),
-            // on a pool thread that this one wakes and then waits for.
-            let mut scratch = Scratch::default();
-            return Ok((0..queries.len())
-                .map(|i| self.query_one(queries.row(i), threshold, top_k, &mut scratch))
-                .collect());
-        }
         Ok((0..queries.len())
             .into_par_iter()
-            .with_min_len(SERIAL_BATCH)
+            .with_min_len(8)
             .map_init(Scratch::default, |scratch, i| {
                 self.query_one(queries.row(i), threshold, top_k, scratch)
             })
@@ -649,13 +635,6 @@ mod tests {
         let index = Index::build(rows.clone(), &config).unwrap();
         assert_eq!((index.len(), index.n_bits()), (3000, 1024));
         let batch = index.query_batch(&queries, 0.8, 3).unwrap();
-        // A batch small enough to be answered on the calling thread answers the same.
-        assert!(queries.len() > SERIAL_BATCH);
-        let mut small = Clks::with_capacity(queries.n_bits(), 3);
-        for i in 0..3 {
-            assert!(small.push_bytes(&queries.bytes(i)));
-        }
-        assert_eq!(index.query_batch(&small, 0.8, 3).unwrap(), batch[..3]);
         let mut found = 0;
         for (i, got) in batch.iter().enumerate() {
             let expect = brute(&rows, queries.row(i), 0.8, 3);
