@@ -671,6 +671,20 @@ mod tests {
         );
     }
 
+    /// A receiver parses each posted envelope from its own text: a member
+    /// given twice is malformed, not read with one of its values.
+    #[test]
+    fn a_member_given_twice_is_malformed() {
+        let fed = fed();
+        let sent = ping(&fed, "nl-knp", "de-bka", json!({}));
+        let wire = String::from_utf8(sent.to_json()).unwrap();
+        let twice = wire.replacen("{", "{\"kind\":\"pong\",", 1);
+        assert!(matches!(
+            Envelope::from_json(twice.as_bytes()),
+            Err(Rejection::Malformed(_))
+        ));
+    }
+
     #[test]
     fn forged_signature_is_rejected() {
         let mut fed = fed();
