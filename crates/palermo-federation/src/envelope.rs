@@ -247,7 +247,21 @@ impl Envelope {
         payload: Value,
         now: OffsetDateTime,
     ) -> Envelope {
+        Envelope::seal_wire(key, sender, recipient, kind, payload, now).0
+    }
+
+    /// [`Envelope::seal`], and the wire form ([`Envelope::to_json`]) of the
+    /// envelope, made from the bytes just signed rather than written again.
+    pub fn seal_wire(
+        key: &SigningKey,
+        sender: &str,
+        recipient: &str,
+        kind: Kind,
+        mut payload: Value,
+        now: OffsetDateTime,
+    ) -> (Envelope, Vec<u8>) {
         let created_at = truncate_to_millis(now);
+        normalise_numbers(&mut payload);
         let mut envelope = Envelope {
             id: new_id(created_at),
             sender: sender.to_owned(),
@@ -255,12 +269,14 @@ impl Envelope {
             created_at,
             kind: kind.as_str().to_owned(),
             schema_version: SCHEMA_VERSION,
-            payload: normalise_numbers(payload),
+            payload,
             signature: String::new(),
         };
-        let signature = key.sign(&envelope.canonical_bytes());
+        let signed = envelope.canonical_bytes();
+        let signature = key.sign(&signed);
         envelope.signature = B64.encode(signature.to_bytes());
-        envelope
+        let wire = envelope.wire_from_signed(signed);
+        (envelope, wire)
     }
 
     /// The signed bytes: see the module documentation for the exact encoding.
@@ -276,6 +292,20 @@ impl Envelope {
         let mut out = Vec::with_capacity(320);
         self.write_json(&mut out, true);
         out
+    }
+
+    /// The wire form from `signed`, this envelope's [`Envelope::canonical_bytes`]:
+    /// the same members in the same order with `signature` (the last key in
+    /// sorted order) added before the closing brace, so the bytes are those
+    /// of [`Envelope::to_json`] without writing the payload again.
+    fn wire_from_signed(&self, mut signed: Vec<u8>) -> Vec<u8> {
+        debug_assert!(signed.starts_with(ENVELOPE_DOMAIN) && signed.ends_with(b"}"));
+        signed.pop();
+        signed.drain(..ENVELOPE_DOMAIN.len());
+        signed.extend_from_slice(b",\"signature\":");
+        write_string(&self.signature, &mut signed);
+        signed.push(b'}');
+        signed
     }
 
     fn write_json(&self, out: &mut Vec<u8>, with_signature: bool) {
@@ -345,6 +375,20 @@ impl Envelope {
         now: OffsetDateTime,
         max_skew: time::Duration,
     ) -> Result<Kind, Rejection> {
+        self.verify_wire(directory, me, now, max_skew)
+            .map(|(kind, _)| kind)
+    }
+
+    /// [`Envelope::verify`], and the wire form ([`Envelope::to_json`]) of the
+    /// verified envelope, made from the bytes just verified rather than
+    /// written again (what a receiver stores).
+    pub fn verify_wire(
+        &self,
+        directory: &Directory,
+        me: &str,
+        now: OffsetDateTime,
+        max_skew: time::Duration,
+    ) -> Result<(Kind, Vec<u8>), Rejection> {
         if self.schema_version != SCHEMA_VERSION {
             return Err(Rejection::UnsupportedVersion(self.schema_version));
         }
@@ -355,7 +399,8 @@ impl Envelope {
         let member = directory.admit(&self.sender, now)?;
         let key = known_verifying_key(&member.signing_key).ok_or(Rejection::BadSignature)?;
         let signature = decode_signature(&self.signature).ok_or(Rejection::BadSignature)?;
-        key.verify_strict(&self.canonical_bytes(), &signature)
+        let signed = self.canonical_bytes();
+        key.verify_strict(&signed, &signature)
             .map_err(|_| Rejection::BadSignature)?;
         if (now - self.created_at).abs() > max_skew {
             return Err(Rejection::ClockSkew {
@@ -364,7 +409,7 @@ impl Envelope {
                 max_skew_seconds: max_skew.whole_seconds(),
             });
         }
-        Ok(kind)
+        Ok((kind, self.wire_from_signed(signed)))
     }
 
     /// [`Envelope::verify`], then the replay check of `guard`.
@@ -515,16 +560,15 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
 /// the last place) whose own canonical text reads back as exactly that value, so
 /// that sender and receiver agree on the bytes. (`serde_json`'s parser is not
 /// correctly rounded for every input, and some doubles would otherwise drift.)
-fn normalise_numbers(value: Value) -> Value {
+///
+/// In place: a payload is walked, not rebuilt (integers and strings, most
+/// of a payload, are left as they are).
+fn normalise_numbers(value: &mut Value) {
     match value {
-        Value::Number(n) => Value::Number(stable_number(n)),
-        Value::Array(items) => Value::Array(items.into_iter().map(normalise_numbers).collect()),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, normalise_numbers(v)))
-                .collect(),
-        ),
-        other => other,
+        Value::Number(n) if n.is_f64() => *n = stable_number(n.clone()),
+        Value::Array(items) => items.iter_mut().for_each(normalise_numbers),
+        Value::Object(map) => map.values_mut().for_each(normalise_numbers),
+        _ => {}
     }
 }
 
@@ -597,6 +641,48 @@ mod tests {
             received.verify(&dir, "de-bka", fed.now, SKEW),
             Ok(Kind::Ping)
         );
+    }
+
+    /// The wire forms made from the signed bytes (when sealing and when
+    /// verifying) are byte for byte what `to_json` writes.
+    #[test]
+    fn wire_forms_from_the_signed_bytes_are_to_json() {
+        let mut fed = fed();
+        let dir = fed.directory();
+        let payload = json!({"z": [0.1, 1e300, -3], "a": {"é\"\n": "ü\u{1}"}, "n": null});
+        let (sent, wire) = Envelope::seal_wire(
+            fed.node("nl-knp").signing_key(),
+            "nl-knp",
+            "de-bka",
+            Kind::Ping,
+            payload,
+            fed.now,
+        );
+        assert_eq!(wire, sent.to_json());
+        let received = Envelope::from_json(&wire).unwrap();
+        let (kind, stored) = received.verify_wire(&dir, "de-bka", fed.now, SKEW).unwrap();
+        assert_eq!((kind, &stored), (Kind::Ping, &wire));
+        // Only a verified envelope has a wire form to store.
+        let mut tampered = received.clone();
+        tampered.payload = json!({});
+        assert_eq!(
+            tampered.verify_wire(&dir, "de-bka", fed.now, SKEW),
+            Err(Rejection::BadSignature)
+        );
+    }
+
+    /// A receiver parses each posted envelope from its own text: a member
+    /// given twice is malformed, not read with one of its values.
+    #[test]
+    fn a_member_given_twice_is_malformed() {
+        let fed = fed();
+        let sent = ping(&fed, "nl-knp", "de-bka", json!({}));
+        let wire = String::from_utf8(sent.to_json()).unwrap();
+        let twice = wire.replacen("{", "{\"kind\":\"pong\",", 1);
+        assert!(matches!(
+            Envelope::from_json(twice.as_bytes()),
+            Err(Rejection::Malformed(_))
+        ));
     }
 
     #[test]

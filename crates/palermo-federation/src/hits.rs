@@ -402,7 +402,7 @@ pub(crate) fn prepare_query(
             .map(|i| codec::to_base64(&clks.bytes(i)))
             .collect(),
     };
-    let envelope = Envelope::seal(
+    let (envelope, wire) = Envelope::seal_wire(
         identity.signing_key(),
         &identity.node_id,
         &request.peer,
@@ -425,7 +425,7 @@ pub(crate) fn prepare_query(
         n_hits: 0,
         record_ids: (0..clks.len()).map(|i| request.encodings.id(i)).collect(),
     };
-    let message = outgoing(&envelope);
+    let message = outgoing(&envelope, wire);
     Ok((record, message))
 }
 
@@ -1037,7 +1037,7 @@ async fn answer_unique(
                     "failed",
                 )
             });
-            let reply = Envelope::seal(
+            let (reply, wire) = Envelope::seal_wire(
                 shared.identity.signing_key(),
                 shared.node_id(),
                 &envelope.sender,
@@ -1051,7 +1051,7 @@ async fn answer_unique(
                 "answer": reply.id,
                 "hits": payload.results.len(),
             });
-            (result, vec![outgoing(&reply)])
+            (result, vec![outgoing(&reply, wire)])
         })
         .collect()
 }

@@ -510,7 +510,7 @@ pub async fn send(
         )));
     }
     crate::pki::validate_node_id(recipient)?;
-    let envelope = Envelope::seal(
+    let (envelope, wire) = Envelope::seal_wire(
         identity.signing_key(),
         &identity.node_id,
         recipient,
@@ -518,17 +518,19 @@ pub async fn send(
         payload,
         OffsetDateTime::now_utc(),
     );
-    store.outbox_enqueue(&[outgoing(&envelope)]).await?;
+    store.outbox_enqueue(&[outgoing(&envelope, wire)]).await?;
     Ok(envelope.id)
 }
 
-/// The outbox row of a sealed envelope.
-pub(crate) fn outgoing(envelope: &Envelope) -> OutgoingMessage {
+/// The outbox row of a sealed envelope, `wire` its wire form (as
+/// [`Envelope::seal_wire`] returns it).
+pub(crate) fn outgoing(envelope: &Envelope, wire: Vec<u8>) -> OutgoingMessage {
+    debug_assert_eq!(wire, envelope.to_json());
     OutgoingMessage {
         id: envelope.id,
         recipient: envelope.recipient.clone(),
         kind: envelope.kind.clone(),
-        envelope: envelope.to_json(),
+        envelope: wire,
         created_at: envelope.created_at,
     }
 }
@@ -617,7 +619,7 @@ impl Shared {
         let now = OffsetDateTime::now_utc();
         let (result, replies, peer_head) = match kind {
             Kind::Ping => {
-                let pong = Envelope::seal(
+                let (pong, wire) = Envelope::seal_wire(
                     self.identity.signing_key(),
                     self.node_id(),
                     &envelope.sender,
@@ -625,7 +627,11 @@ impl Shared {
                     json!({ "ping": envelope.id }),
                     now,
                 );
-                (json!({ "pong": pong.id }), vec![outgoing(&pong)], None)
+                (
+                    json!({ "pong": pong.id }),
+                    vec![outgoing(&pong, wire)],
+                    None,
+                )
             }
             Kind::TreeHeadExchange => match self.witness(envelope, now).await {
                 Ok((result, head)) => (result, Vec::new(), head),

@@ -29,6 +29,7 @@ use axum::serve::{IncomingStream, Listener};
 use palermo_store::IncomingMessage;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -263,7 +264,9 @@ async fn messages(
             );
         }
     };
-    let items: Vec<Value> = match serde_json::from_slice(&body) {
+    // Each envelope as its own bytes, parsed once by `Envelope::from_json`
+    // (not into a `Value` first and written out again for it).
+    let items: Vec<&RawValue> = match serde_json::from_slice(&body) {
         Ok(items) => items,
         Err(err) => {
             return problem(
@@ -293,18 +296,19 @@ async fn messages(
 pub(crate) async fn receive(
     shared: &Arc<Shared>,
     member_id: &str,
-    items: Vec<Value>,
+    items: Vec<&RawValue>,
     now: OffsetDateTime,
 ) -> Result<BatchReply, crate::node::NodeError> {
     let mut results: Vec<Ack> = Vec::with_capacity(items.len());
     let mut verified = Vec::new();
     for item in items {
-        let bytes = serde_json::to_vec(&item).unwrap_or_default();
-        let envelope = match Envelope::from_json(&bytes) {
+        let envelope = match Envelope::from_json(item.get().as_bytes()) {
             Ok(envelope) => envelope,
             Err(rejection) => {
-                let id = item
-                    .get("id")
+                let id = serde_json::from_str::<Value>(item.get())
+                    .ok()
+                    .as_ref()
+                    .and_then(|item| item.get("id"))
                     .and_then(Value::as_str)
                     .and_then(|id| Uuid::parse_str(id).ok());
                 results.push(rejected(id, rejection.code(), rejection.to_string()));
@@ -323,7 +327,7 @@ pub(crate) async fn receive(
             continue;
         }
         let checked = match shared.directory.read() {
-            Ok(directory) => envelope.verify(
+            Ok(directory) => envelope.verify_wire(
                 &directory.directory,
                 shared.node_id(),
                 now,
@@ -331,8 +335,8 @@ pub(crate) async fn receive(
             ),
             Err(_) => Err(Rejection::Malformed("directory unavailable".to_owned())),
         };
-        let kind = match checked {
-            Ok(kind) => kind,
+        let (kind, wire) = match checked {
+            Ok(checked) => checked,
             Err(rejection) => {
                 results.push(rejected(
                     Some(envelope.id),
@@ -363,10 +367,10 @@ pub(crate) async fn receive(
             error: None,
             result: None,
         });
-        verified.push((results.len() - 1, envelope, kind));
+        verified.push((results.len() - 1, envelope, kind, wire));
     }
     let messages: Vec<(&Envelope, crate::Kind)> =
-        verified.iter().map(|(_, e, k)| (e, *k)).collect();
+        verified.iter().map(|(_, e, k, _)| (e, *k)).collect();
     let mut deferred = crate::hits::Deferred::default();
     let effects = shared.effects(&messages, &mut deferred).await;
     // Each message's `message-received` entry (and witness entry) first,
@@ -379,7 +383,7 @@ pub(crate) async fn receive(
     }
     let mut batch = Vec::with_capacity(verified.len());
     let mut seen = std::collections::HashSet::with_capacity(verified.len());
-    for ((_, envelope, _), effect) in verified.iter().zip(effects) {
+    for ((_, envelope, _, wire), effect) in verified.iter_mut().zip(effects) {
         // A message posted twice in one batch is stored (and recorded) once.
         if seen.insert(envelope.id) {
             let received = crate::node::received_entries(
@@ -404,7 +408,7 @@ pub(crate) async fn receive(
                 id: envelope.id,
                 sender: envelope.sender.clone(),
                 kind: envelope.kind.clone(),
-                envelope: envelope.to_json(),
+                envelope: std::mem::take(wire),
                 received_at: now,
             },
             effect,
@@ -442,12 +446,12 @@ pub(crate) async fn receive(
     }
     let new_ids: std::collections::HashSet<Uuid> = new_ids.into_iter().collect();
     deferred.committed(shared, &new_ids);
-    for ((_, envelope, _), pending) in verified.iter().zip(&pending) {
+    for ((_, envelope, _, _), pending) in verified.iter().zip(&pending) {
         if *pending && new_ids.contains(&envelope.id) {
             shared.answer_apart(envelope.clone());
         }
     }
-    for ((idx, envelope, _), outcome) in verified.iter().zip(outcomes) {
+    for ((idx, envelope, _, _), outcome) in verified.iter().zip(outcomes) {
         if new_ids.contains(&envelope.id) {
             results[*idx].status = AckStatus::Accepted;
             results[*idx].result = Some(outcome);
