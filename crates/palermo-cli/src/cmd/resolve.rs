@@ -102,7 +102,7 @@ fn config(common: &Common) -> Result<Config, CliError> {
 
 /// Reads a persons file; `explained` keeps the raw values that only explanations show
 /// (`palermo link` and `dedupe` write pairs and clusters and leave them out: at 1M records
-/// about 100 MB of fresh memory, `read_csv_unexplained`).
+/// about 45 MB of the peak, `read_csv_unexplained`).
 fn load(path: &Path, common: &Common, explained: bool) -> Result<Dataset, CliError> {
     let mapping = Mapping::parse(&common.maps).bad_input()?;
     let file = File::open(path)
