@@ -284,6 +284,10 @@ fn sub_key(r: &Record, sub: Sub) -> Option<u64> {
     }
 }
 
+/// Bytes of a record's first cache line, which holds what [`sub_key`] reads of the record
+/// itself (the names' pointers and the birth date; records start on a line boundary).
+const FIRST_LINE: usize = 64;
+
 /// What blocks produced.
 #[derive(Debug, Default)]
 struct BlockOut {
@@ -351,10 +355,16 @@ fn block_pairs_into(
         .map(|_| Vec::with_capacity(members.len()))
         .collect();
     for (x, &m) in members.iter().enumerate() {
+        // What `sub_key` reads, in two steps: the record's first cache line (names'
+        // pointers, birth date) a few members ahead, then, half as far ahead, when that
+        // line has arrived, the names' forms it points to. Reading the pointers of the
+        // member a full distance ahead was itself a miss the loop waited for (at 1M
+        // pooled records about 3.7% of the CPU samples, on that one load).
         if let Some(&ahead) = members.get(x + prefetch::AHEAD) {
-            // Only what `sub_key` reads, not the whole record.
-            let r = &records[ahead as usize];
-            prefetch::prefetch(&r.birth);
+            prefetch::prefetch_bytes(&records[ahead as usize], FIRST_LINE);
+        }
+        if let Some(&halfway) = members.get(x + prefetch::AHEAD / 2) {
+            let r = &records[halfway as usize];
             for name in [&r.given, &r.family] {
                 prefetch::prefetch(&name.joined);
                 prefetch::prefetch(&name.key);

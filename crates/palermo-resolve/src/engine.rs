@@ -812,9 +812,9 @@ impl std::hash::Hasher for PatternHasher {
 fn compare_at(records: &[Record], pairs: &[u64], active: &[bool; N_FIELDS], k: usize) -> Gamma {
     if let Some(&ahead) = pairs.get(k + prefetch::AHEAD) {
         let (i, j) = unpack(ahead);
-        prefetch::prefetch(&records[j]);
+        records[j].prefetch();
         if unpack(pairs[k + prefetch::AHEAD - 1]).0 != i {
-            prefetch::prefetch(&records[i]);
+            records[i].prefetch();
         }
     }
     // Halfway there the second record has arrived (prefetched above), and with it the
@@ -1277,8 +1277,8 @@ fn sample_u(
         .fold(LevelCounts::new, |mut acc, k| {
             // Both records of a random pair miss the cache: ask for a later pair's now.
             if let Some((i, j)) = pair(k + prefetch::AHEAD) {
-                prefetch::prefetch(&records[i]);
-                prefetch::prefetch(&records[j]);
+                records[i].prefetch();
+                records[j].prefetch();
             }
             if let Some((i, j)) = pair(k) {
                 acc.add(&compare::compare(&records[i], &records[j], active));

@@ -40,7 +40,9 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 pub use model::{FieldParams, LINEAR_BITS, MAX_BITS, Model, probability, squash};
-pub use read::{CsvHeader, Dataset, csv_error_parts, open_csv, read_csv, read_csv_sized};
+pub use read::{
+    CsvHeader, Dataset, csv_error_parts, open_csv, read_csv, read_csv_sized, read_csv_unexplained,
+};
 pub use record::Record;
 pub use schema::{Mapping, Property};
 pub use store_model::{MODEL_FORMAT, StoredField, StoredModel};

@@ -367,42 +367,69 @@ impl Address {
 }
 
 /// A person record, normalised for comparison.
+///
+/// Laid out for comparing (`repr(C)`, in declaration order): what a comparison reads comes
+/// first, in four cache lines (the names' pointers, the name hash, the birth date, the
+/// flags and the address pointer in the first), the id and the raw values, which only
+/// output and explanations read, after them; records start on a line boundary. The second
+/// record of a candidate pair lies anywhere in memory, so each line of it is a cache miss:
+/// at 296 bytes from any offset, a record spanned five or six lines and the comparison
+/// asked for five ([`Record::prefetch`] now asks for the four it reads).
 #[derive(Debug, Clone, Default)]
+#[repr(C, align(64))]
 pub struct Record {
-    /// The record id from the id column.
-    pub id: String,
     pub(crate) given: Name,
     pub(crate) family: Name,
+    /// Hash of the sorted core tokens of given and family name together (0 when there are
+    /// fewer than three), so that `Ng Siew Lan` read from a full-name column and
+    /// given `Siew Lan`, family `Ng` meet whichever way the full name was split.
+    pub(crate) name_bag: u64,
     pub(crate) birth: Option<Date>,
-    pub(crate) ids: TextList,
-    pub(crate) passports: TextList,
-    pub(crate) phones: TextList,
-    pub(crate) email: Text,
-    /// Street, house number, postal code and region, boxed: `None` when all are empty.
-    pub(crate) address: Option<Box<Address>>,
-    pub(crate) city: Text,
-    pub(crate) country: Text,
-    pub(crate) nationality: Text,
-    pub(crate) gender: Text,
     /// How many records carry this exact full name (given and family, in either order;
     /// filled in by the data set, for the joint term-frequency adjustment; 0 = unknown).
     pub(crate) name_freq: u32,
     /// True when given and family name were guessed by splitting a full-name column
     /// ([`split_full_name`]): the split may not be the one the other record used.
     pub(crate) name_split_guessed: bool,
-    /// Hash of the sorted core tokens of given and family name together (0 when there are
-    /// fewer than three), so that `Ng Siew Lan` read from a full-name column and
-    /// given `Siew Lan`, family `Ng` meet whichever way the full name was split.
-    pub(crate) name_bag: u64,
     /// True when the person is likely Thai (Thai nationality, or Thai script in the name,
     /// or the country Thailand when no nationality is given): names then also compare by
     /// their Thai keys ([`Name::thai_key`]).
     pub(crate) thai: bool,
-    /// The raw values as read, for explanations.
+    /// Street, house number, postal code and region, boxed: `None` when all are empty.
+    pub(crate) address: Option<Box<Address>>,
+    pub(crate) ids: TextList,
+    pub(crate) passports: TextList,
+    pub(crate) phones: TextList,
+    pub(crate) email: Text,
+    pub(crate) city: Text,
+    pub(crate) country: Text,
+    pub(crate) nationality: Text,
+    pub(crate) gender: Text,
+    // Not read by comparisons: keep every field above `id` (see `HOT_BYTES`).
+    /// The record id from the id column.
+    pub id: String,
+    /// The raw values as read, for explanations (empty when read without them).
     pub(crate) raw: RawValues,
 }
 
+/// The bytes of a [`Record`] that comparisons read: the fields before the id.
+pub(crate) const HOT_BYTES: usize = std::mem::offset_of!(Record, id);
+
+// What comparisons read fits four cache lines (a field added above `id` that breaks this
+// costs a cache miss per candidate pair), and blocking's sub-keys read the names and the
+// birth date from the first.
+const _: () = assert!(HOT_BYTES <= 256);
+const _: () = assert!(std::mem::offset_of!(Record, name_bag) + 8 <= 64);
+const _: () = assert!(std::mem::offset_of!(Record, birth) + size_of::<Option<Date>>() <= 64);
+
 impl Record {
+    /// Asks the CPU for the part of the record that comparisons read ([`HOT_BYTES`];
+    /// see [`crate::prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        crate::prefetch::prefetch_bytes(self, HOT_BYTES);
+    }
+
     /// The house number (empty when unknown).
     pub(crate) fn street_number(&self) -> &Text {
         self.address.as_deref().map_or(&EMPTY, |a| &a.street_number)
@@ -432,12 +459,18 @@ impl Record {
     /// repeated properties accumulate.
     pub fn new(id: impl Into<String>, values: Vec<(Property, String)>) -> Record {
         let values: Vec<(Property, &str)> = values.iter().map(|(p, v)| (*p, v.as_str())).collect();
-        Record::build(id.into(), &values, None)
+        Record::build(id.into(), &values, None, true)
     }
 
     /// [`Record::new`] from borrowed values, with the normalised names and short codes
-    /// taken from `memo` when given (the same record either way: see [`Memo`]).
-    pub(crate) fn build(id: String, values: &[(Property, &str)], memo: Option<&Memo>) -> Record {
+    /// taken from `memo` when given (the same record either way: see [`Memo`]). Without
+    /// `raw`, the raw values are not kept (see [`crate::read_csv_unexplained`]).
+    pub(crate) fn build(
+        id: String,
+        values: &[(Property, &str)],
+        memo: Option<&Memo>,
+        raw: bool,
+    ) -> Record {
         let mut r = Record {
             id,
             ..Record::default()
@@ -528,7 +561,9 @@ impl Record {
             || [&given_text, &family_text, &full_text]
                 .iter()
                 .any(|t| t.chars().any(crate::thai::is_thai));
-        r.raw = RawValues::pack(values);
+        if raw {
+            r.raw = RawValues::pack(values);
+        }
         r
     }
 
@@ -544,7 +579,7 @@ impl Record {
             .map(|(id, values)| {
                 let values: Vec<(Property, &str)> =
                     values.iter().map(|(p, v)| (*p, v.as_str())).collect();
-                Record::build(id, &values, Some(&memo))
+                Record::build(id, &values, Some(&memo), true)
             })
             .collect()
     }
@@ -716,6 +751,10 @@ mod tests {
         assert_eq!(std::mem::size_of::<Name>(), 16);
         let size = std::mem::size_of::<Record>();
         assert!(size <= 320, "a record is {size} bytes");
+        // What comparisons read fits four cache lines, from a line boundary (a field
+        // added above `id` that breaks this costs a cache miss per candidate pair).
+        assert_eq!(std::mem::align_of::<Record>(), 64);
+        // `HOT_BYTES` and the first line's fields are checked where they are defined.
     }
 
     #[test]

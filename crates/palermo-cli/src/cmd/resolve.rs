@@ -100,14 +100,22 @@ fn config(common: &Common) -> Result<Config, CliError> {
     })
 }
 
-fn load(path: &Path, common: &Common) -> Result<Dataset, CliError> {
+/// Reads a persons file; `explained` keeps the raw values that only explanations show
+/// (`palermo link` and `dedupe` write pairs and clusters and leave them out: at 1M records
+/// about 45 MB of the peak, `read_csv_unexplained`).
+fn load(path: &Path, common: &Common, explained: bool) -> Result<Dataset, CliError> {
     let mapping = Mapping::parse(&common.maps).bad_input()?;
     let file = File::open(path)
         .with_context(|| format!("reading {}", path.display()))
         .bad_input()?;
     // The file's length sizes the records list once (see `read_csv_sized`).
     let size = file.metadata().ok().map(|m| m.len());
-    palermo_resolve::read_csv_sized(
+    let read = if explained {
+        palermo_resolve::read_csv_sized
+    } else {
+        palermo_resolve::read_csv_unexplained
+    };
+    read(
         BufReader::new(file),
         &path.display().to_string(),
         &common.id_column,
@@ -188,8 +196,8 @@ fn text_report(r: &RunReport) -> String {
 /// Runs `palermo link`.
 pub(crate) async fn run_link(ctx: &Ctx, args: LinkArgs) -> Result<(), CliError> {
     let run = Run::begin("link", &args.out, &args.common, args.truth.as_deref())?;
-    let left = load(&args.left, &args.common)?;
-    let right = load(&args.right, &args.common)?;
+    let left = load(&args.left, &args.common, false)?;
+    let right = load(&args.right, &args.common, false)?;
     let res = Resolution::link(left, right, &run.config).bad_input()?;
     let rows = res.write_pairs(create(&args.out)?)?;
     run.finish(ctx, res, rows)
@@ -254,7 +262,7 @@ fn exit_without_freeing(res: Resolution) {
 /// Runs `palermo dedupe`.
 pub(crate) async fn run_dedupe(ctx: &Ctx, args: DedupeArgs) -> Result<(), CliError> {
     let run = Run::begin("dedupe", &args.out, &args.common, args.truth.as_deref())?;
-    let data = load(&args.input, &args.common)?;
+    let data = load(&args.input, &args.common, false)?;
     let res = Resolution::dedupe(data, &run.config).bad_input()?;
     let rows = res.write_clusters(create(&args.out)?)?;
     if let Some(path) = &args.pairs_out {
@@ -317,9 +325,11 @@ pub(crate) async fn run_explain(ctx: &Ctx, args: ExplainArgs) -> Result<(), CliE
     };
     let config = config(&common)?;
     let res = match (&args.input, &args.left, &args.right) {
-        (Some(input), _, _) => Resolution::dedupe(load(input, &common)?, &config).bad_input()?,
+        (Some(input), _, _) => {
+            Resolution::dedupe(load(input, &common, true)?, &config).bad_input()?
+        }
         (None, Some(left), Some(right)) => {
-            let (l, r) = (load(left, &common)?, load(right, &common)?);
+            let (l, r) = (load(left, &common, true)?, load(right, &common, true)?);
             Resolution::link(l, r, &config).bad_input()?
         }
         _ => {
