@@ -12,7 +12,7 @@ use std::io::{BufReader, BufWriter};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use palermo_resolve::{Config, Mapping, Resolution, metrics, read_csv_unexplained};
+use palermo_resolve::{Config, Mapping, Resolution, metrics, read_csv_with_raw};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,7 +23,14 @@ fn main() -> anyhow::Result<()> {
     let mapping = Mapping::parse::<&str>(&[])?;
     let file = File::open(input).with_context(|| format!("reading {input}"))?;
     let size = file.metadata().ok().map(|m| m.len());
-    let data = read_csv_unexplained(BufReader::new(file), input, id_column, &mapping, size)?;
+    let data = read_csv_with_raw(
+        BufReader::new(file),
+        input,
+        id_column,
+        &mapping,
+        size,
+        false,
+    )?;
     let read = start.elapsed().as_secs_f64();
     let config = Config::default();
     let res = Resolution::dedupe(data, &config)?;

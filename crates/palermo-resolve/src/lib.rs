@@ -41,7 +41,7 @@ pub use engine::{
 pub use error::{Error, Result};
 pub use model::{FieldParams, LINEAR_BITS, MAX_BITS, Model, probability, squash};
 pub use read::{
-    CsvHeader, Dataset, csv_error_parts, open_csv, read_csv, read_csv_sized, read_csv_unexplained,
+    CsvHeader, Dataset, csv_error_parts, open_csv, read_csv, read_csv_sized, read_csv_with_raw,
 };
 pub use record::Record;
 pub use schema::{Mapping, Property};

@@ -307,28 +307,18 @@ pub fn read_csv_sized<R: Read>(
     mapping: &Mapping,
     size: Option<u64>,
 ) -> Result<Dataset> {
-    read_records(reader, source_name, id_column, mapping, size, true)
+    read_csv_with_raw(reader, source_name, id_column, mapping, size, true)
 }
 
-/// [`read_csv_sized`] without the records' raw values, which only explanations show: for
-/// runs that write clusters or pairs and explain nothing (`palermo dedupe`, `palermo
-/// link`). An explanation of such records shows the names as parsed and the other
-/// fields' values empty; every level, score, pair and cluster is the same.
+/// [`read_csv_sized`], keeping the records' raw values only when `raw`. The raw values
+/// are shown by explanations alone; runs that write clusters or pairs and explain nothing
+/// (`palermo dedupe`, `palermo link`) pass `false`. An explanation of records read without
+/// them shows the names as parsed and the other fields' values empty; every level, score,
+/// pair and cluster is the same.
 ///
 /// The raw values are a heap block per record, written into fresh memory that the kernel
 /// zeroes first: at 1M pooled `palermo sim` records about 45 MB of the run's peak.
-pub fn read_csv_unexplained<R: Read>(
-    reader: R,
-    source_name: &str,
-    id_column: &str,
-    mapping: &Mapping,
-    size: Option<u64>,
-) -> Result<Dataset> {
-    read_records(reader, source_name, id_column, mapping, size, false)
-}
-
-/// [`read_csv_sized`], keeping the raw values when `raw`.
-fn read_records<R: Read>(
+pub fn read_csv_with_raw<R: Read>(
     reader: R,
     source_name: &str,
     id_column: &str,
@@ -520,7 +510,8 @@ mod tests {
                     2,Somchai,Jaidee,,081-234-5678,,TH\n";
         let mapping = Mapping::default();
         let full = read_csv_sized(text.as_bytes(), "t.csv", "id", &mapping, None).unwrap();
-        let lean = read_csv_unexplained(text.as_bytes(), "t.csv", "id", &mapping, None).unwrap();
+        let lean =
+            read_csv_with_raw(text.as_bytes(), "t.csv", "id", &mapping, None, false).unwrap();
         assert_eq!(full.columns, lean.columns);
         for (a, b) in full.records.iter().zip(&lean.records) {
             assert!(a.raw.iter().count() > 0 && b.raw.iter().count() == 0);

@@ -464,7 +464,7 @@ impl Record {
 
     /// [`Record::new`] from borrowed values, with the normalised names and short codes
     /// taken from `memo` when given (the same record either way: see [`Memo`]). Without
-    /// `raw`, the raw values are not kept (see [`crate::read_csv_unexplained`]).
+    /// `raw`, the raw values are not kept (see [`crate::read_csv_with_raw`]).
     pub(crate) fn build(
         id: String,
         values: &[(Property, &str)],

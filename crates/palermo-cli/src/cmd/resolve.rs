@@ -102,7 +102,7 @@ fn config(common: &Common) -> Result<Config, CliError> {
 
 /// Reads a persons file; `explained` keeps the raw values that only explanations show
 /// (`palermo link` and `dedupe` write pairs and clusters and leave them out: at 1M records
-/// about 45 MB of the peak, `read_csv_unexplained`).
+/// about 45 MB of the peak, `read_csv_with_raw`).
 fn load(path: &Path, common: &Common, explained: bool) -> Result<Dataset, CliError> {
     let mapping = Mapping::parse(&common.maps).bad_input()?;
     let file = File::open(path)
@@ -110,17 +110,13 @@ fn load(path: &Path, common: &Common, explained: bool) -> Result<Dataset, CliErr
         .bad_input()?;
     // The file's length sizes the records list once (see `read_csv_sized`).
     let size = file.metadata().ok().map(|m| m.len());
-    let read = if explained {
-        palermo_resolve::read_csv_sized
-    } else {
-        palermo_resolve::read_csv_unexplained
-    };
-    read(
+    palermo_resolve::read_csv_with_raw(
         BufReader::new(file),
         &path.display().to_string(),
         &common.id_column,
         &mapping,
         size,
+        explained,
     )
     .bad_input()
 }
