@@ -407,6 +407,17 @@ pub(crate) fn name_level(a: &Name, b: &Name, thai: bool) -> u8 {
     if a.is_empty() || b.is_empty() {
         return MISSING;
     }
+    // Both written in Thai script: the script decides, not the romanisation (ใจดี and
+    // ชัยดี both romanise to `chaidi`; a typo in the script can land letters apart).
+    if thai && !a.script.is_empty() && !b.script.is_empty() && a.script != b.script {
+        return if osa_bounded(&a.script, &b.script, 1) <= 1 {
+            2
+        } else if contained(a, b) || contained(b, a) {
+            3
+        } else {
+            4
+        };
+    }
     if a.joined == b.joined
         || a.all_joined == b.all_joined
         || (!a.required.is_empty() && a.required == b.required)
@@ -680,6 +691,26 @@ mod tests {
         check_name_as("ใจเพชร", "Jaipet", true, "variant");
         check_name_as("Siriphon", "Siriporn", true, "variant");
         check_name_as("Somchai", "Kittee", true, "different");
+    }
+
+    #[test]
+    fn thai_script_names_compare_by_the_script() {
+        // Different names that romanise alike are not the same name.
+        check_name_as("ใจดี", "ชัยดี", false, "exact");
+        check_name_as("ใจดี", "ชัยดี", true, "different");
+        check_name_as("ไชยทอง", "ชัยทอง", true, "different");
+        // A typo of one letter in the script is close, however it romanises.
+        check_name_as("แสงศรี", "แสฆศรี", true, "close");
+        check_name_as("สมชาย", "สมขาย", true, "close");
+        // The same script, or a romanisation against the script, as before.
+        check_name_as("ใจดี", "ใจดี", true, "exact");
+        check_name_as("ใจดี", "Chaidi", true, "exact");
+        check_name_as("ใจดี", "Jaidee", true, "variant");
+        // Full names split by the guess keep each part's script.
+        let (g, f, _) = name_levels_of(&full("สมชาย ใจดี"), &full("สมชาย ชัยดี"));
+        assert_eq!((g, f), ("exact", "different"));
+        let (g, f, _) = name_levels_of(&full("สมชาย ใจดี"), &parts("สมชาย", "ใจดี"));
+        assert_eq!((g, f), ("exact", "exact"));
     }
 
     fn full(name: &str) -> Record {
