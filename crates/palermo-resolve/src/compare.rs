@@ -398,6 +398,10 @@ fn best(a: &[Text], b: &[Text], f: fn(&str, &str) -> u8) -> u8 {
     out
 }
 
+/// Fewest letters two names in Thai script must both have for two edits between them to
+/// be `partial` rather than `different`.
+const MIN_SCRIPT_PARTIAL: usize = 4;
+
 /// Name levels: 0 exact, 1 variant (phonetic key or nickname), 2 close (one edit or
 /// Jaro-Winkler ≥ 0.92), 3 partial (token containment, initials, JW ≥ 0.80), 4 different.
 /// The thresholds do not depend on length, so "Jon"/"John" and "Jonathan"/"Jonathon" land
@@ -410,12 +414,12 @@ pub(crate) fn name_level(a: &Name, b: &Name, thai: bool) -> u8 {
     // Both written in Thai script: the script decides, not the romanisation (ใจดี and
     // ชัยดี both romanise to `chaidi`; a typo in the script can land letters apart).
     if thai && !a.script.is_empty() && !b.script.is_empty() && a.script != b.script {
-        return if osa_bounded(&a.script, &b.script, 1) <= 1 {
-            2
-        } else if contained(a, b) || contained(b, a) {
-            3
-        } else {
-            4
+        return match osa_bounded(&a.script, &b.script, 2) {
+            0 | 1 => 2,
+            // Two typos (one on each side), or two names a letter or two apart.
+            2 if a.script.len().min(b.script.len()) >= MIN_SCRIPT_PARTIAL => 3,
+            _ if contained(a, b) || contained(b, a) => 3,
+            _ => 4,
         };
     }
     if a.joined == b.joined
@@ -704,7 +708,10 @@ mod tests {
         // Different names that romanise alike are not the same name.
         check_name_as("ใจดี", "ชัยดี", false, "exact");
         check_name_as("ใจดี", "ชัยดี", true, "different");
-        check_name_as("ไชยทอง", "ชัยทอง", true, "different");
+        check_name_as("ไชยทอง", "ชัยทอง", true, "partial");
+        // Two typos, one on each side, are two edits apart: partial, not different.
+        check_name_as("ศักดดิ์ไชย", "ศัักดิ์ไชย", true, "partial");
+        check_name_as("ใจ", "ชัย", true, "different");
         // A typo of one letter in the script is close, however it romanises.
         check_name_as("แสงศรี", "แสฆศรี", true, "close");
         check_name_as("สมชาย", "สมขาย", true, "close");
