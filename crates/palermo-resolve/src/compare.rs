@@ -398,6 +398,10 @@ fn best(a: &[Text], b: &[Text], f: fn(&str, &str) -> u8) -> u8 {
     out
 }
 
+/// Fewest letters two names in Thai script must both have for two edits between them to
+/// be `partial` rather than `different`.
+const MIN_SCRIPT_PARTIAL: usize = 4;
+
 /// Name levels: 0 exact, 1 variant (phonetic key or nickname), 2 close (one edit or
 /// Jaro-Winkler ≥ 0.92), 3 partial (token containment, initials, JW ≥ 0.80), 4 different.
 /// The thresholds do not depend on length, so "Jon"/"John" and "Jonathan"/"Jonathon" land
@@ -406,6 +410,17 @@ fn best(a: &[Text], b: &[Text], f: fn(&str, &str) -> u8) -> u8 {
 pub(crate) fn name_level(a: &Name, b: &Name, thai: bool) -> u8 {
     if a.is_empty() || b.is_empty() {
         return MISSING;
+    }
+    // Both written in Thai script: the script decides, not the romanisation (ใจดี and
+    // ชัยดี both romanise to `chaidi`; a typo in the script can land letters apart).
+    if thai && !a.script.is_empty() && !b.script.is_empty() && a.script != b.script {
+        return match osa_bounded(&a.script, &b.script, 2) {
+            0 | 1 => 2,
+            // Two typos (one on each side), or two names a letter or two apart.
+            2 if a.script.len().min(b.script.len()) >= MIN_SCRIPT_PARTIAL => 3,
+            _ if contained(a, b) || contained(b, a) => 3,
+            _ => 4,
+        };
     }
     if a.joined == b.joined
         || a.all_joined == b.all_joined
@@ -422,7 +437,12 @@ pub(crate) fn name_level(a: &Name, b: &Name, thai: bool) -> u8 {
         return 1;
     }
     // The cheap bounded edit distance first: Jaro–Winkler only when it cannot decide.
-    let particles = a.all_joined.len() != a.joined.len() || b.all_joined.len() != b.joined.len();
+    // With particles on one side only (`Alrasheed` / `al-Rashid`) the forms with
+    // particles compare too; with particles on both sides they add only a shared prefix
+    // (`binti Razak` / `binti Azlan` are `bintirazak` / `bintiazlan`, Jaro–Winkler 0.92),
+    // which said nothing about the names and made namesakes' fathers close.
+    let particles =
+        (a.all_joined.len() != a.joined.len()) != (b.all_joined.len() != b.joined.len());
     if osa_bounded(&a.joined, &b.joined, 1) <= 1
         || (particles && osa_bounded(&a.all_joined, &b.all_joined, 1) <= 1)
     {
@@ -673,6 +693,8 @@ mod tests {
         check_name("Lachlan", "Lachlam", "close");
         check_name("Mary Jane", "Mary", "partial");
         check_name("J", "John", "different");
+        check_name("binti Razak", "binti Azlan", "different");
+        check_name("Alrasheed", "al-Rashed", "close");
         check_name("Smith", "Jones", "different");
         check_name("", "Jones", "missing");
         // Thai romanisation variants are variants only for names of Thai origin.
@@ -680,6 +702,29 @@ mod tests {
         check_name_as("ใจเพชร", "Jaipet", true, "variant");
         check_name_as("Siriphon", "Siriporn", true, "variant");
         check_name_as("Somchai", "Kittee", true, "different");
+    }
+
+    #[test]
+    fn thai_script_names_compare_by_the_script() {
+        // Different names that romanise alike are not the same name.
+        check_name_as("ใจดี", "ชัยดี", false, "exact");
+        check_name_as("ใจดี", "ชัยดี", true, "different");
+        check_name_as("ไชยทอง", "ชัยทอง", true, "partial");
+        // Two typos, one on each side, are two edits apart: partial, not different.
+        check_name_as("ศักดดิ์ไชย", "ศัักดิ์ไชย", true, "partial");
+        check_name_as("ใจ", "ชัย", true, "different");
+        // A typo of one letter in the script is close, however it romanises.
+        check_name_as("แสงศรี", "แสฆศรี", true, "close");
+        check_name_as("สมชาย", "สมขาย", true, "close");
+        // The same script, or a romanisation against the script, as before.
+        check_name_as("ใจดี", "ใจดี", true, "exact");
+        check_name_as("ใจดี", "Chaidi", true, "exact");
+        check_name_as("ใจดี", "Jaidee", true, "variant");
+        // Full names split by the guess keep each part's script.
+        let (g, f, _) = name_levels_of(&full("สมชาย ใจดี"), &full("สมชาย ชัยดี"));
+        assert_eq!((g, f), ("exact", "different"));
+        let (g, f, _) = name_levels_of(&full("สมชาย ใจดี"), &parts("สมชาย", "ใจดี"));
+        assert_eq!((g, f), ("exact", "exact"));
     }
 
     fn full(name: &str) -> Record {

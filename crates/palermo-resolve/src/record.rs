@@ -6,6 +6,7 @@ use crate::memo::Memo;
 use crate::normalize::{self, family_first_script, is_particle, is_patronymic, phonetic_key};
 use crate::schema::{PROPERTIES, Property};
 use crate::text::{EMPTY, Text, TextList};
+use crate::thai;
 
 /// One part of a person's name (given or family), normalised: the normalised forms,
 /// shared by every record whose raw text gave them, and the name's frequency.
@@ -71,6 +72,7 @@ static NO_NAME: NameForms = NameForms {
     display: Text::empty(),
     key: Text::empty(),
     thai_key: Text::empty(),
+    script: Text::empty(),
 };
 
 /// The normalised forms of a name part ([`Name`]), a pure function of its raw text.
@@ -100,11 +102,22 @@ pub(crate) struct NameForms {
     /// Phonetic key of `joined` with Thai romanisation variants folded
     /// ([`normalize::thai_key`]); compared only when a record is of Thai origin.
     pub(crate) thai_key: Text,
+    /// The name as written in Thai script, one byte a letter ([`thai::script_form`]);
+    /// empty unless every letter of the raw name is Thai. Names that differ in the script
+    /// can romanise alike (ชัยดี and ใจดี are both `chaidi`), and a typo in the script
+    /// can land letters apart in the romanisation.
+    pub(crate) script: Text,
 }
 
 impl Name {
     /// Builds a name part from already folded tokens (core and with particles).
     pub(crate) fn from_tokens(core: Vec<String>, all: &[String]) -> Name {
+        Name::from_tokens_in(core, all, "")
+    }
+
+    /// [`Name::from_tokens`] of a name written in Thai script as `script`
+    /// ([`thai::script_form`]; empty for other names).
+    pub(crate) fn from_tokens_in(core: Vec<String>, all: &[String], script: &str) -> Name {
         let joined: String = core.concat();
         let all_joined: String = all.concat();
         let mut required: Vec<&str> = core
@@ -134,6 +147,7 @@ impl Name {
             display: display.into(),
             key: key.into(),
             thai_key: thai_key.into(),
+            script: script.into(),
         };
         Name {
             forms: Some(Arc::new(forms)),
@@ -144,7 +158,13 @@ impl Name {
     /// Builds a name part from raw text.
     pub(crate) fn parse(text: &str) -> Name {
         let (core, all) = normalize::name_tokens(text);
-        Name::from_tokens(core, &all)
+        // The script form stands for the core tokens only when nothing was dropped.
+        let script = if core.len() == all.len() {
+            thai::script_form(text)
+        } else {
+            String::new()
+        };
+        Name::from_tokens_in(core, &all, &script)
     }
 }
 
@@ -211,27 +231,43 @@ pub(crate) fn split_full_name(text: &str) -> (Name, Name) {
     } else {
         upper_case_split(text, all.len())
     };
-    let (family_all, given_all): (Vec<String>, Vec<String>) = match split_at {
-        Some(k) if k > 0 && k < all.len() && (family_first_script(text) || upper_first(text)) => {
-            (all[..k].to_vec(), all[k..].to_vec())
+    let n = all.len();
+    let (family, given) = match split_at {
+        Some(k) if k > 0 && k < n && (family_first_script(text) || upper_first(text)) => {
+            (0..k, k..n)
         }
-        Some(k) if k > 0 && k < all.len() => (all[k..].to_vec(), all[..k].to_vec()),
-        _ if all.last().is_some_and(|t| is_patronymic(t)) => (all[..1].to_vec(), all[1..].to_vec()),
+        Some(k) if k > 0 && k < n => (k..n, 0..k),
+        _ if all.last().is_some_and(|t| is_patronymic(t)) => (0..1, 1..n),
         _ => {
-            let mut start = all.len() - 1;
+            let mut start = n - 1;
             while start > 1 && is_particle(&all[start - 1]) {
                 start -= 1;
             }
-            (all[start..].to_vec(), all[..start].to_vec())
+            (start..n, 0..start)
         }
     };
-    (part(&given_all), part(&family_all))
+    // A name in Thai script keeps each part's script form when its words are the tokens
+    // (a Thai word romanises to one token).
+    let words: Vec<String> = text.split_whitespace().map(thai::script_form).collect();
+    let scripts = (words.len() == n && words.iter().all(|w| !w.is_empty())).then_some(words);
+    let script = |range: &std::ops::Range<usize>| -> String {
+        scripts
+            .as_ref()
+            .map(|w| w[range.clone()].concat())
+            .unwrap_or_default()
+    };
+    (
+        part(&all[given.clone()], &script(&given)),
+        part(&all[family.clone()], &script(&family)),
+    )
 }
 
-fn part(all: &[String]) -> Name {
+fn part(all: &[String], script: &str) -> Name {
     let core: Vec<String> = all.iter().filter(|t| !is_particle(t)).cloned().collect();
     if core.is_empty() {
-        Name::from_tokens(all.to_vec(), all)
+        Name::from_tokens_in(all.to_vec(), all, script)
+    } else if core.len() == all.len() {
+        Name::from_tokens_in(core, all, script)
     } else {
         Name::from_tokens(core, all)
     }

@@ -324,10 +324,42 @@ pub(crate) fn is_thai(c: char) -> bool {
     ('\u{0E01}'..='\u{0E4E}').contains(&c)
 }
 
+/// A name written in Thai script as one byte a letter (its offset in the Thai block, so
+/// byte-wise edit distances count letters), the words run together; empty unless the
+/// name has Thai letters and no letters or digits of another script.
+///
+/// Romanising loses what the script tells apart: ใจ and ชัย are both `chai` (ใจดี and
+/// ชัยดี are different names that read `chaidi`), and a typo of one letter in the script
+/// (แสงศรี / แสฆศรี) can land two letters apart after romanising.
+pub(crate) fn script_form(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::with_capacity(text.len() / 3 + 1);
+    for c in text.nfkc() {
+        if is_thai(c) {
+            // The Thai block is U+0E00 to U+0E7F: every offset is below 0x80, one
+            // ASCII byte (letters are U+0E01 to U+0E4E, so never NUL).
+            out.push(char::from((u32::from(c) - 0x0E00) as u8));
+        } else if c.is_alphanumeric() {
+            return String::new();
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::normalize::phonetic_key;
+
+    #[test]
+    fn script_forms_keep_thai_letters_only() {
+        assert_eq!(script_form("ใจดี").len(), 4);
+        assert_ne!(script_form("ใจดี"), script_form("ชัยดี"));
+        assert_eq!(script_form("สมชาย ใจดี"), script_form("สมชายใจดี"));
+        assert_eq!(script_form("Chaidi"), "");
+        assert_eq!(script_form("ใจดี Chaidi"), "");
+        assert_eq!(script_form(""), "");
+    }
 
     #[test]
     fn romanises_like_rtgs() {
