@@ -407,21 +407,14 @@ impl Resolution {
             })
             .collect();
         let active = self.model.active;
-        // Clustering runs on one core: the shared identifiers are found beside it.
-        let (clusters, links) = rayon::join(
-            || {
-                cluster::cluster(self.records.len(), edges, threshold, |i, j| {
-                    let g = compare::compare(
-                        &self.records[i as usize],
-                        &self.records[j as usize],
-                        &active,
-                    );
-                    model::probability(self.model.bits(&g))
-                })
-            },
-            || cluster::identifier_links(&self.records),
-        );
-        cluster::join_linked(clusters, &links)
+        cluster::cluster(self.records.len(), edges, threshold, |i, j| {
+            let g = compare::compare(
+                &self.records[i as usize],
+                &self.records[j as usize],
+                &active,
+            );
+            model::probability(self.model.bits(&g))
+        })
     }
 
     /// The trained model.
