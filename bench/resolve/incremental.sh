@@ -11,7 +11,9 @@
 #   NEW      records held back and resolved incrementally (default 1000)
 # Environment: PALERMO_BENCH_DB (default a fresh SQLite file in WORK), WORK (default a
 # temporary directory), PALERMO (a palermo binary; default: build the release binary),
-# COUNTRIES (default TH,MY,NL).
+# COUNTRIES (default TH,MY,NL), REUSE (with a SQLite store: 1 to time the incremental
+# step again on the store as it was before it, saved in WORK by an earlier run with the
+# same PERSONS and NEW, skipping the import and the full resolve).
 set -euo pipefail
 persons="${1:-130000}"
 new="${2:-1000}"
@@ -41,16 +43,33 @@ head -n $((base + 1)) "$pooled" >"$work/base.csv"
 { head -n 1 "$pooled"; tail -n "$new" "$pooled"; } >"$work/new.csv"
 
 db="${PALERMO_BENCH_DB:-sqlite://$work/node.db}"
-case "$db" in sqlite://*) rm -f "${db#sqlite://}" "${db#sqlite://}"-* "${db#sqlite://}".key ;; esac
 key="$work/bench.key"
-rm -f "$key"
 export PALERMO_USER=bench
 p() { "$PALERMO" --db "$db" "$@"; }
-
 seconds() { python3 -c 'import sys,time; print(f"{time.time():.3f}")'; }
-t0=$(seconds); p import "$work/base.csv" --key "$key" >/dev/null; t1=$(seconds)
-p --format json resolve --key "$key" >"$work/full.json"; t2=$(seconds)
-p import "$work/new.csv" --key "$key" >/dev/null; t3=$(seconds)
+
+# The store as the incremental step finds it, kept for REUSE=1 (SQLite only).
+saved="$work/before-incremental-$persons-$new"
+case "$db" in sqlite://*) file="${db#sqlite://}" ;; *) file="" ;; esac
+if [ "${REUSE:-0}" = 1 ] && [ -n "$file" ] && [ -f "$saved.db" ]; then
+  rm -f "$file" "$file"-*
+  cp "$saved.db" "$file"
+  cp "$saved.key" "$key"
+  read -r t0 t1 t2 t3 <"$saved.times"
+  t3=$(seconds)
+else
+  [ -n "$file" ] && rm -f "$file" "$file"-* "$file".key
+  rm -f "$key"
+  t0=$(seconds); p import "$work/base.csv" --key "$key" >/dev/null; t1=$(seconds)
+  p --format json resolve --key "$key" >"$work/full.json"; t2=$(seconds)
+  p import "$work/new.csv" --key "$key" >/dev/null; t3=$(seconds)
+  if [ -n "$file" ]; then
+    cp "$file" "$saved.db"
+    cp "$key" "$saved.key"
+    echo "$t0 $t1 $t2 $t3" >"$saved.times"
+    t3=$(seconds)
+  fi
+fi
 p --format json resolve --key "$key" >"$work/incremental.json"; t4=$(seconds)
 p --format json resolve --key "$key" >"$work/noop.json"; t5=$(seconds)
 

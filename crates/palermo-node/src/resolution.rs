@@ -328,12 +328,6 @@ pub async fn run(store: &AnyStore, config: &RunConfig) -> Result<RunSummary> {
         all_keys.sort_unstable();
         all_keys.dedup();
         let max_block = i64::try_from(config.max_block).unwrap_or(i64::MAX);
-        let mut seqs: Vec<i64> = store
-            .resolution_key_hits(&all_keys, max_block)
-            .await?
-            .into_iter()
-            .map(|(_, s)| s)
-            .collect();
         let new_ids: HashSet<&str> = new_persons.iter().map(|p| p.id.as_str()).collect();
         let partners: Vec<String> = decisions
             .iter()
@@ -348,8 +342,9 @@ pub async fn run(store: &AnyStore, config: &RunConfig) -> Result<RunSummary> {
             })
             .filter(|id| !new_ids.contains(id.as_str()))
             .collect();
+        let mut partner_seqs: Vec<i64> = Vec::new();
         if !partners.is_empty() {
-            seqs.extend(
+            partner_seqs.extend(
                 store
                     .resolution_persons_by_id(&partners)
                     .await?
@@ -357,27 +352,19 @@ pub async fn run(store: &AnyStore, config: &RunConfig) -> Result<RunSummary> {
                     .map(|p| p.seq),
             );
         }
-        seqs.sort_unstable();
-        seqs.dedup();
-        let mut clusters: Vec<String> = store
-            .resolution_members_of(&seqs)
+        // The persons in the clusters the new records reach, with their clusters, in
+        // one read (`resolution_neighbours`).
+        let (existing_persons, existing_clusters): (Vec<PersonRow>, Vec<String>) = store
+            .resolution_neighbours(&all_keys, max_block, &partner_seqs)
             .await?
             .into_iter()
-            .map(|(_, c)| c)
-            .collect();
-        clusters.sort_unstable();
-        clusters.dedup();
-        let members = store.resolution_cluster_members(&clusters).await?;
-        let member_seqs: Vec<i64> = members.iter().map(|(s, _)| *s).collect();
-        let cluster_of: HashMap<i64, String> = members.into_iter().collect();
-        let existing_persons = store.resolution_persons_by_seq(&member_seqs).await?;
+            .unzip();
         let mut existing_records: Vec<Record> = to_records(&existing_persons);
         set_terms(store, &mut existing_records, &new_terms).await?;
         set_terms(store, &mut new_records, &new_terms).await?;
         let existing: Vec<(Record, String)> = existing_records
             .into_iter()
-            .zip(&existing_persons)
-            .map(|(r, p)| (r, cluster_of.get(&p.seq).cloned().unwrap_or_default()))
+            .zip(existing_clusters)
             .collect();
         let previous: Vec<String> = existing.iter().map(|(_, c)| c.clone()).collect();
         let n_existing = existing.len();

@@ -4,7 +4,8 @@
 //! `resolution_runs` (one row per run, with the highest person `seq` it covered: the
 //! watermark from which the next incremental run reads new persons),
 //! `resolution_members` (person → cluster id), `resolution_keys` (the resolver's
-//! blocking keys of resolved persons, for incremental candidates),
+//! blocking keys of resolved persons, for incremental candidates; incremental runs add
+//! theirs to the small `resolution_keys_recent`, migration 0302, folded in later),
 //! `resolution_terms` (name term counts) and `resolution_decisions` (machine merges and
 //! human confirm/reject decisions).
 //!
@@ -154,6 +155,65 @@ pub(crate) fn properties(seq: i64, json: &str) -> Result<Vec<(String, String)>> 
         .collect())
 }
 
+/// The tables of resolved persons' blocking keys: all of a full run's, and the
+/// incremental runs' since the last fold (migration 0302).
+pub(crate) const KEY_TABLES: [&str; 2] = ["resolution_keys", "resolution_keys_recent"];
+
+/// Keys in `resolution_keys_recent` at which a run folds them into `resolution_keys`:
+/// about 27 runs of 1,000 new persons, and at most a few hundred small pages that
+/// each run's keys land in.
+pub(crate) const RECENT_KEYS_FOLD_AT: i64 = 262_144;
+
+/// [`crate::SqliteStore::resolution_neighbours`] packs the persons of this many
+/// consecutive seqs into one text row (at most 123 rows at 1M persons, a few MB each at
+/// most). Grouping by a running number instead needs a sort of all rows by seq first:
+/// 0.1 CPU s more for 48k neighbours.
+pub(crate) const NEIGHBOUR_SEQS_PER_ROW: i64 = 8_192;
+
+/// Reads persons packed as `seq,len,cluster id` `len,id` `len,properties` (lengths in
+/// bytes, no separator between persons) and appends them to `out` with their clusters.
+pub(crate) fn unpack_neighbours(text: &str, out: &mut Vec<(PersonRow, String)>) -> Result<()> {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let seq;
+        (seq, rest) = packed_number(rest)?;
+        let (cluster, id, json);
+        (cluster, rest) = packed_text(rest)?;
+        (id, rest) = packed_text(rest)?;
+        (json, rest) = packed_text(rest)?;
+        let person = PersonRow {
+            seq,
+            id: id.to_owned(),
+            properties: properties(seq, json)?,
+        };
+        out.push((person, cluster.to_owned()));
+    }
+    Ok(())
+}
+
+fn packed_corrupt() -> crate::Error {
+    crate::Error::Corrupt {
+        what: "resolution neighbours".to_owned(),
+        reason: "a packed person row does not parse".to_owned(),
+    }
+}
+
+/// The number before the next comma, and what follows the comma.
+fn packed_number(text: &str) -> Result<(i64, &str)> {
+    let (n, rest) = text.split_once(',').ok_or_else(packed_corrupt)?;
+    Ok((n.parse().map_err(|_| packed_corrupt())?, rest))
+}
+
+/// A length-prefixed text (`len,text`), and what follows it.
+fn packed_text(text: &str) -> Result<(&str, &str)> {
+    let (len, rest) = packed_number(text)?;
+    let len = usize::try_from(len).map_err(|_| packed_corrupt())?;
+    if !rest.is_char_boundary(len.min(rest.len())) || len > rest.len() {
+        return Err(packed_corrupt());
+    }
+    Ok(rest.split_at(len))
+}
+
 /// Implements the resolution methods on a backend store. `$db` is the sqlx database,
 /// `$props` the SQL expression that reads `e.properties` as text.
 macro_rules! resolution_impl {
@@ -161,8 +221,9 @@ macro_rules! resolution_impl {
         use sqlx::{QueryBuilder, Row};
 
         use crate::resolution::{
-            DecisionRecord, IN_CHUNK, ModelRecord, PersonRow, ROWS_PER_STATEMENT,
-            ResolutionState, ResolutionWrite, RunRecord, moved, properties,
+            DecisionRecord, IN_CHUNK, KEY_TABLES, ModelRecord, NEIGHBOUR_SEQS_PER_ROW, PersonRow,
+            RECENT_KEYS_FOLD_AT, ROWS_PER_STATEMENT, ResolutionState, ResolutionWrite, RunRecord, moved, properties,
+            unpack_neighbours,
         };
         use crate::Result;
 
@@ -441,31 +502,81 @@ macro_rules! resolution_impl {
                 max_block: i64,
             ) -> Result<Vec<(i64, i64)>> {
                 let mut conn = self.pool().acquire().await?;
-                let counts: Vec<(i64, i64)> = fetch_in(
-                    &mut conn,
-                    "SELECT key_hash, count(*) FROM resolution_keys WHERE key_hash IN ",
-                    keys,
-                    " GROUP BY key_hash",
+                let mut counts: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+                let mut hits: Vec<(i64, i64)> = Vec::new();
+                for table in KEY_TABLES {
+                    let head = format!("SELECT key_hash, entity_seq FROM {table} WHERE key_hash IN ");
+                    let rows: Vec<(i64, i64)> = fetch_in(&mut conn, &head, keys, "").await?;
+                    for (k, _) in &rows {
+                        *counts.entry(*k).or_default() += 1;
+                    }
+                    hits.extend(rows);
+                }
+                hits.retain(|(k, _)| counts.get(k).is_some_and(|n| *n <= max_block));
+                Ok(hits)
+            }
+
+            /// The persons an incremental run loads, each with its cluster id, by seq:
+            /// every member of the clusters of the resolved persons that share a key in
+            /// `keys` held by at most `max_block` resolved persons, or whose seq is in
+            /// `seqs` (the partners of human decisions). Persons that are not resolved
+            /// are left out.
+            ///
+            /// One statement does it all and returns the persons packed into a few
+            /// long texts (see [`unpack_neighbours`]): one row per person, and one
+            /// statement per chunk of 500 keys, seqs or clusters, cost an incremental
+            /// run at 1M persons more in sqlx's row handling and in wake-ups between
+            /// SQLite's thread and the runtime than SQLite spent reading the rows.
+            /// `CROSS JOIN` keeps SQLite's join order (members by cluster, then their
+            /// entities): with a plain join it read every person through the schema
+            /// index instead.
+            pub async fn resolution_neighbours(
+                &self,
+                keys: &[i64],
+                max_block: i64,
+                seqs: &[i64],
+            ) -> Result<Vec<(PersonRow, String)>> {
+                let mut q = QueryBuilder::<$db>::new("WITH wanted (k) AS ");
+                push_int_set(&mut q, keys);
+                q.push(
+                    ", small (k) AS (SELECT key_hash FROM ( \
+                     SELECT key_hash FROM resolution_keys WHERE key_hash IN (SELECT k FROM wanted) UNION ALL \
+                     SELECT key_hash FROM resolution_keys_recent WHERE key_hash IN (SELECT k FROM wanted)) AS u \
+                     GROUP BY key_hash HAVING count(*) <= ",
                 )
-                .await?;
-                let small: Vec<i64> = counts
-                    .into_iter()
-                    .filter(|(_, n)| *n <= max_block)
-                    .map(|(k, _)| k)
-                    .collect();
-                fetch_in(
-                    &mut conn,
-                    "SELECT key_hash, entity_seq FROM resolution_keys WHERE key_hash IN ",
-                    &small,
-                    "",
-                )
-                .await
+                .push_bind(max_block);
+                q.push(
+                    "), hit (s) AS (SELECT entity_seq FROM resolution_keys WHERE key_hash IN (SELECT k FROM small) \
+                     UNION SELECT entity_seq FROM resolution_keys_recent WHERE key_hash IN (SELECT k FROM small) \
+                     UNION SELECT entity_seq FROM resolution_members WHERE entity_seq IN ",
+                );
+                push_int_set(&mut q, seqs);
+                q.push(concat!(
+                    "), cl (c) AS (SELECT DISTINCT cluster_id FROM resolution_members WHERE entity_seq IN (SELECT s FROM hit)), \
+                     n AS (SELECT m.entity_seq AS seq, m.cluster_id AS c, e.id AS id, ", $props, " AS p \
+                     FROM resolution_members m CROSS JOIN entities e \
+                     WHERE e.seq = m.entity_seq AND m.cluster_id IN (SELECT c FROM cl) AND e.schema = 'Person') \
+                     SELECT string_agg(seq || ',' || octet_length(c) || ',' || c || octet_length(id) || ',' || id \
+                     || octet_length(p) || ',' || p, '') AS packed FROM n GROUP BY seq / ",
+                ));
+                q.push(NEIGHBOUR_SEQS_PER_ROW.to_string());
+                let packed: Vec<(String,)> = q.build_query_as().fetch_all(self.pool()).await?;
+                let mut out = Vec::new();
+                for (text,) in &packed {
+                    unpack_neighbours(text, &mut out)?;
+                }
+                out.sort_unstable_by_key(|(p, _)| p.seq);
+                Ok(out)
             }
 
             /// Stored term counts of these term hashes (absent ones are left out).
+            ///
+            /// One statement with the hashes bound as one value, however many (an
+            /// incremental run at 1M persons asks for about 16,000).
             pub async fn resolution_terms(&self, hashes: &[i64]) -> Result<Vec<(i64, i64)>> {
-                let mut conn = self.pool().acquire().await?;
-                fetch_in(&mut conn, "SELECT term_hash, n FROM resolution_terms WHERE term_hash IN ", hashes, "").await
+                let mut q = QueryBuilder::<$db>::new("SELECT term_hash, n FROM resolution_terms WHERE term_hash IN ");
+                push_int_set(&mut q, hashes);
+                Ok(q.build_query_as().fetch_all(self.pool()).await?)
             }
 
             /// `(seq, cluster id)` of these persons (unresolved ones are left out).
@@ -580,6 +691,7 @@ macro_rules! resolution_impl {
                     for statement in [
                         "DELETE FROM resolution_members",
                         "DELETE FROM resolution_keys",
+                        "DELETE FROM resolution_keys_recent",
                         "DELETE FROM resolution_terms",
                     ] {
                         sqlx::query(statement).execute(&mut *tx).await?;
@@ -602,15 +714,34 @@ macro_rules! resolution_impl {
                 let mut keys = write.keys;
                 keys.sort_unstable();
                 keys.dedup();
+                // A full run writes all keys in key order into `resolution_keys`; an
+                // incremental run's few keys go to the small `resolution_keys_recent`
+                // (migration 0302), folded into `resolution_keys` once it holds
+                // `RECENT_KEYS_FOLD_AT` keys.
+                let table = if write.replace { "resolution_keys" } else { "resolution_keys_recent" };
+                let insert = format!("INSERT INTO {table} (key_hash, entity_seq) ");
                 for chunk in keys.chunks(ROWS_PER_STATEMENT * 4) {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "INSERT INTO resolution_keys (key_hash, entity_seq) ",
-                    );
+                    let mut q = QueryBuilder::<$db>::new(&insert);
                     q.push_values(chunk, |mut b, (k, seq)| {
                         b.push_bind(*k).push_bind(*seq);
                     });
                     q.push(" ON CONFLICT DO NOTHING");
                     q.build().execute(&mut *tx).await?;
+                }
+                if !write.replace {
+                    let recent: i64 = sqlx::query_scalar("SELECT count(*) FROM resolution_keys_recent")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if recent >= RECENT_KEYS_FOLD_AT {
+                        sqlx::query(
+                            "INSERT INTO resolution_keys (key_hash, entity_seq) \
+                             SELECT key_hash, entity_seq FROM resolution_keys_recent ORDER BY key_hash, entity_seq \
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query("DELETE FROM resolution_keys_recent").execute(&mut *tx).await?;
+                    }
                 }
                 for chunk in write.terms.chunks(ROWS_PER_STATEMENT * 4) {
                     let mut q = QueryBuilder::<$db>::new("INSERT INTO resolution_terms (term_hash, n) ");
@@ -685,6 +816,20 @@ impl AnyStore {
         match self {
             AnyStore::Sqlite(s) => s.resolution_key_hits(keys, max_block).await,
             AnyStore::Postgres(s) => s.resolution_key_hits(keys, max_block).await,
+        }
+    }
+
+    /// The persons an incremental run loads, with their cluster ids, by seq: see
+    /// [`crate::SqliteStore::resolution_neighbours`].
+    pub async fn resolution_neighbours(
+        &self,
+        keys: &[i64],
+        max_block: i64,
+        seqs: &[i64],
+    ) -> Result<Vec<(PersonRow, String)>> {
+        match self {
+            AnyStore::Sqlite(s) => s.resolution_neighbours(keys, max_block, seqs).await,
+            AnyStore::Postgres(s) => s.resolution_neighbours(keys, max_block, seqs).await,
         }
     }
 
@@ -764,6 +909,44 @@ impl AnyStore {
         match self {
             AnyStore::Sqlite(s) => s.resolution_decide(decision, members).await,
             AnyStore::Postgres(s) => s.resolution_decide(decision, members).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, expect: Option<Vec<(i64, &str, &str, usize)>>) {
+        let mut out = Vec::new();
+        let got = unpack_neighbours(text, &mut out).ok().map(|()| {
+            out.iter()
+                .map(|(p, c)| (p.seq, c.as_str(), p.id.as_str(), p.properties.len()))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(got, expect, "{text:?}");
+    }
+
+    #[test]
+    fn packed_neighbours() {
+        check("", Some(Vec::new()));
+        check(
+            r#"7,1,A3,p,123,{"name":["Ann, \"B\""]}12,2,pc4,é,x2,{}"#,
+            Some(vec![(7, "A", "p,1", 1), (12, "pc", "é,x", 0)]),
+        );
+        // Truncated, too long, inside a character, negative or not numbers: errors.
+        for bad in [
+            "7",
+            "7,",
+            "7,1,A3,p,1",
+            "7,1,A3,p,13,{}",
+            "7,9,A",
+            "7,1,é0,2,{}",
+            "7,-1,A",
+            "x,1,A1,p2,{}",
+            "7,1,A1,p2,{x",
+        ] {
+            check(bad, None);
         }
     }
 }

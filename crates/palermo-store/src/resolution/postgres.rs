@@ -18,3 +18,10 @@ impl PgStore {
         Ok(tx)
     }
 }
+
+/// Appends `(SELECT unnest(?))`, the set of `values` bound as one array.
+fn push_int_set(q: &mut QueryBuilder<sqlx::Postgres>, values: &[i64]) {
+    q.push("(SELECT unnest(")
+        .push_bind(values.to_vec())
+        .push("::int8[]))");
+}

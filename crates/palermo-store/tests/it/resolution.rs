@@ -303,6 +303,189 @@ async fn resolution_round_trip(store: AnyStore) {
     assert_eq!(store.resolution_human_decisions().await.unwrap().len(), 3);
 }
 
+/// The neighbours of an incremental run, read in one statement, are exactly the
+/// members of the clusters reached, with their rows as `resolution_persons_by_seq` reads
+/// them (texts with commas, quotes, digits and multi-byte letters survive the packing).
+async fn neighbours_round_trip(store: AnyStore) {
+    let mut odd = person("p,1é", "Nguyễn, \"Ann\"", "12,3", "P1234567");
+    odd.add("alias", "ม, ช").unwrap();
+    import(
+        &store,
+        vec![
+            odd,
+            person("p2", "Ann", "Nguyen", "P1234567"),
+            person("p3", "Maria", "Kowalski", "K5550001"),
+            person("p4", "Mario", "Kowalsky", "K5550002"),
+            person("p5", "Marion", "Kowal", "K5550003"),
+            person("p6", "Dao", "Sukjai", "T0000001"),
+            person("p7", "Dao", "Sukjai", "T0000002"),
+        ],
+    )
+    .await;
+    let persons = store.resolution_persons_after(0).await.unwrap();
+    let s: Vec<i64> = persons.iter().map(|p| p.seq).collect();
+    let write = ResolutionWrite {
+        run: run("run-1", "full", s[5]),
+        expected_watermark: 0,
+        new_model: Some("{}".to_owned()),
+        replace: true,
+        // p7 (s[6]) is not resolved.
+        members: vec![
+            (s[0], "A".into()),
+            (s[1], "A".into()),
+            (s[2], "B".into()),
+            (s[3], "C".into()),
+            (s[4], "C".into()),
+            (s[5], "D".into()),
+        ],
+        keys: vec![
+            (10, s[0]),
+            (30, s[0]),
+            (30, s[2]),
+            (30, s[3]),
+            (30, s[4]),
+            (i64::MIN, s[5]),
+            (i64::MAX, s[2]),
+        ],
+        terms: Vec::new(),
+        merges: Vec::new(),
+    };
+    store.resolution_commit(write).await.unwrap();
+    let check = |keys: &'static [i64],
+                 max_block: i64,
+                 seqs: Vec<i64>,
+                 expect: Vec<(usize, &'static str)>| {
+        let store = &store;
+        async move {
+            let persons = store.resolution_persons_after(0).await.unwrap();
+            let got = store
+                .resolution_neighbours(keys, max_block, &seqs)
+                .await
+                .unwrap();
+            let want: Vec<(palermo_store::PersonRow, String)> = expect
+                .iter()
+                .map(|(i, c)| (persons[*i].clone(), (*c).to_owned()))
+                .collect();
+            assert_eq!(
+                got, want,
+                "keys {keys:?}, max block {max_block}, seqs {seqs:?}"
+            );
+        }
+    };
+    check(&[10], 5, Vec::new(), vec![(0, "A"), (1, "A")]).await;
+    check(&[10, 99], 1, Vec::new(), vec![(0, "A"), (1, "A")]).await;
+    // Key 30 is held by four persons: a larger block than allowed is left out.
+    check(&[30], 3, Vec::new(), Vec::new()).await;
+    check(
+        &[30],
+        4,
+        Vec::new(),
+        vec![(0, "A"), (1, "A"), (2, "B"), (3, "C"), (4, "C")],
+    )
+    .await;
+    check(&[i64::MIN], 1, Vec::new(), vec![(5, "D")]).await;
+    check(
+        &[i64::MAX, 10],
+        1,
+        Vec::new(),
+        vec![(0, "A"), (1, "A"), (2, "B")],
+    )
+    .await;
+    // Seqs reach their clusters; unknown and unresolved ones reach nothing.
+    check(&[], 1, vec![s[4], 999_999, s[6]], vec![(3, "C"), (4, "C")]).await;
+    check(&[], 1, Vec::new(), Vec::new()).await;
+
+    // An incremental run's keys are found (and counted against the block limit) with
+    // the full run's, until and after they are folded into them.
+    let mut second = ResolutionWrite {
+        run: run("run-22", "incremental", s[6]),
+        expected_watermark: s[5],
+        new_model: None,
+        replace: false,
+        members: vec![(s[6], "D".into())],
+        keys: vec![(30, s[6]), (50, s[6])],
+        terms: Vec::new(),
+        merges: Vec::new(),
+    };
+    second.run.model_version = 1;
+    store.resolution_commit(second).await.unwrap();
+    assert_eq!(recent_keys(&store).await, 2);
+    check(&[30], 4, Vec::new(), Vec::new()).await;
+    let all = vec![
+        (0, "A"),
+        (1, "A"),
+        (2, "B"),
+        (3, "C"),
+        (4, "C"),
+        (5, "D"),
+        (6, "D"),
+    ];
+    check(&[30], 5, Vec::new(), all.clone()).await;
+    check(&[50], 1, Vec::new(), vec![(5, "D"), (6, "D")]).await;
+    let mut hits = store.resolution_key_hits(&[30, 50], 5).await.unwrap();
+    hits.sort_unstable();
+    assert_eq!(
+        hits,
+        [
+            (30, s[0]),
+            (30, s[2]),
+            (30, s[3]),
+            (30, s[4]),
+            (30, s[6]),
+            (50, s[6])
+        ]
+    );
+    import(&store, vec![person("p8", "Dao", "Sukjai", "T0000003")]).await;
+    let s8 = store.resolution_persons_after(s[6]).await.unwrap()[0].seq;
+    let mut third = ResolutionWrite {
+        run: run("run-333", "incremental", s8),
+        expected_watermark: s[6],
+        new_model: None,
+        replace: false,
+        members: vec![(s8, "D".into())],
+        // Enough keys to reach the fold: all of them move to `resolution_keys`.
+        keys: (0..262_144).map(|k| (1_000 + k, s8)).collect(),
+        terms: Vec::new(),
+        merges: Vec::new(),
+    };
+    third.run.model_version = 1;
+    store.resolution_commit(third).await.unwrap();
+    assert_eq!(recent_keys(&store).await, 0);
+    check(&[30], 5, Vec::new(), [all, vec![(7, "D")]].concat()).await;
+    check(
+        &[50, 1_000],
+        2,
+        Vec::new(),
+        vec![(5, "D"), (6, "D"), (7, "D")],
+    )
+    .await;
+}
+
+/// Keys in `resolution_keys_recent` (not folded yet).
+async fn recent_keys(store: &AnyStore) -> i64 {
+    let sql = "SELECT count(*) FROM resolution_keys_recent";
+    match store {
+        AnyStore::Sqlite(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
+        AnyStore::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn neighbours_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("node.db").display());
+    neighbours_round_trip(palermo_store::open(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn neighbours_on_postgres() {
+    let url = crate::util::pg_url();
+    let store = palermo_store::open(&url).await.unwrap_or_else(|err| {
+        panic!("PostgreSQL must be running for the store tests ({url}): {err}")
+    });
+    neighbours_round_trip(store).await;
+}
+
 #[tokio::test]
 async fn resolution_tables_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
