@@ -408,6 +408,10 @@ const MIN_SCRIPT_PARTIAL: usize = 4;
 /// on the same level. With `thai` (either record is of Thai origin), equal Thai keys
 /// (Chaiphet / Jaipet) are a variant too.
 pub(crate) fn name_level(a: &Name, b: &Name, thai: bool) -> u8 {
+    // One shared set of forms (both records had the same raw name): equal `joined`.
+    if a.same_forms(b) {
+        return if a.is_empty() { MISSING } else { 0 };
+    }
     if a.is_empty() || b.is_empty() {
         return MISSING;
     }

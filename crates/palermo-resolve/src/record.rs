@@ -44,6 +44,19 @@ impl Name {
     }
 }
 
+impl Name {
+    /// True when both names hold one shared set of forms (the same raw text, normalised
+    /// once by the [`Memo`]): then every form of one equals the other's, and comparing
+    /// them need not read the second name's forms.
+    #[inline]
+    pub(crate) fn same_forms(&self, other: &Name) -> bool {
+        match (&self.forms, &other.forms) {
+            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+            _ => false,
+        }
+    }
+}
+
 impl PartialEq for Name {
     fn eq(&self, other: &Name) -> bool {
         **self == **other && self.freq == other.freq
@@ -805,6 +818,12 @@ mod tests {
         let empty = Name::default();
         assert!(empty.is_empty() && empty.joined.is_empty() && empty.nick().is_empty());
         assert!(Name::parse("").is_empty());
+        // Shared forms are the same forms; equal forms built apart are not shared.
+        assert!(a.same_forms(&b));
+        assert!(!a.same_forms(&Name::parse("Mary Jane")));
+        assert!(!empty.same_forms(&Name::default()));
+        let memo = Memo::default();
+        assert!(memo.name("Somchai").same_forms(&memo.name("Somchai")));
     }
 
     fn check_date(input: &str, expect: Option<(u16, Option<u8>, Option<u8>)>) {
