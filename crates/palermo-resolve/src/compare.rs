@@ -445,7 +445,8 @@ pub(crate) fn name_level(a: &Name, b: &Name, thai: bool) -> u8 {
     // particles compare too; with particles on both sides they add only a shared prefix
     // (`binti Razak` / `binti Azlan` are `bintirazak` / `bintiazlan`, Jaro–Winkler 0.92),
     // which said nothing about the names and made namesakes' fathers close.
-    let particles = (a.all_joined.len() != a.joined.len()) != (b.all_joined.len() != b.joined.len());
+    let particles =
+        (a.all_joined.len() != a.joined.len()) != (b.all_joined.len() != b.joined.len());
     if osa_bounded(&a.joined, &b.joined, 1) <= 1
         || (particles && osa_bounded(&a.all_joined, &b.all_joined, 1) <= 1)
     {
