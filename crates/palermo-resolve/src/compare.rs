@@ -187,6 +187,13 @@ pub(crate) struct Gamma {
     pub(crate) regrouped: bool,
 }
 
+/// Set in [`Gamma::given_freq`] or [`Gamma::family_freq`] when the names are `close` by
+/// one edit in the Thai script: the frequency below it ([`FREQ_MASK`]) is then the more
+/// common of the two names', and scoring weighs the level by it.
+pub(crate) const SCRIPT_CLOSE: u32 = 1 << 31;
+/// The frequency bits of a name frequency (without [`SCRIPT_CLOSE`]).
+pub(crate) const FREQ_MASK: u32 = SCRIPT_CLOSE - 1;
+
 /// Compares two records on the active fields.
 pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamma {
     let mut levels = [MISSING; N_FIELDS];
@@ -277,6 +284,29 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
         a.name_freq.max(b.name_freq)
     } else {
         0
+    };
+    // One letter apart in the Thai script: the name's frequency weighs it, as it does an
+    // exact name (`Model::part`), marked so that it is not taken for an exact one.
+    let script_close = |x: &Name, y: &Name, l: u8, freq: u32| {
+        if thai
+            && l == 2
+            && !x.script.is_empty()
+            && !y.script.is_empty()
+            && x.script != y.script
+            && freq > 0
+        {
+            freq.min(FREQ_MASK) | SCRIPT_CLOSE
+        } else {
+            freq
+        }
+    };
+    let (given_freq, family_freq) = if swapped || regrouped {
+        (given_freq, family_freq)
+    } else {
+        (
+            script_close(&a.given, &b.given, g, given_freq),
+            script_close(&a.family, &b.family, f, family_freq),
+        )
     };
     rest_levels(a, b, active, &mut levels);
     if !active[0] {
@@ -729,6 +759,33 @@ mod tests {
         assert_eq!((g, f), ("exact", "different"));
         let (g, f, _) = name_levels_of(&full("สมชาย ใจดี"), &parts("สมชาย", "ใจดี"));
         assert_eq!((g, f), ("exact", "exact"));
+    }
+
+    /// Names one letter apart in the Thai script carry the more common name's frequency,
+    /// marked for scoring; other close names and exact ones do not carry the mark.
+    #[test]
+    fn thai_script_typo_carries_the_frequency() {
+        let with_freq = |given: &str, family: &str, freq: u32| {
+            let mut r = parts(given, family);
+            r.given.freq = freq;
+            r.family.freq = freq;
+            r.thai = true;
+            r
+        };
+        let g = compare(
+            &with_freq("สมชาย", "ใจดี", 40),
+            &with_freq("สมขาย", "ใจดี", 1),
+            &[true; N_FIELDS],
+        );
+        assert_eq!((g.levels[0], g.levels[1]), (2, 0));
+        assert_eq!(g.given_freq, 40 | SCRIPT_CLOSE);
+        assert_eq!(g.family_freq, 40);
+        let g = compare(
+            &with_freq("Somchai", "Jaidee", 40),
+            &with_freq("Somchak", "Jaidee", 1),
+            &[true; N_FIELDS],
+        );
+        assert_eq!((g.levels[0], g.given_freq), (2, 40));
     }
 
     fn full(name: &str) -> Record {

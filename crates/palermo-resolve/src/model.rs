@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::compare::{FIELDS, Field, Gamma, MISSING, N_FIELDS};
+use crate::compare::{FIELDS, FREQ_MASK, Field, Gamma, MISSING, N_FIELDS, SCRIPT_CLOSE};
 
 /// Most levels any field has.
 pub(crate) const MAX_LEVELS: usize = 6;
@@ -423,6 +423,15 @@ fn flat_levels(
     (flat, spans)
 }
 
+/// u of two names one letter apart in the Thai script, from `u` (the `close` level's, from
+/// the training pairs) and `share` (the more common of the two names' share of the
+/// records): a stranger is one letter off a rare name about as seldom as he carries it, so
+/// a rare name's typo weighs more than `close` does on average; a common name's never
+/// weighs less.
+fn script_close_u(u: f64, share: f64) -> f64 {
+    share.max(FLOOR).min(u)
+}
+
 /// One field's part in a score.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Part {
@@ -449,6 +458,19 @@ impl Model {
         let m = self.m[f][li];
         let mut u = self.u[f][li];
         let mut tf_adjusted = false;
+        if li == 2 && matches!(field, Field::GivenName | Field::FamilyName) {
+            let freq = if field == Field::GivenName {
+                g.given_freq
+            } else {
+                g.family_freq
+            };
+            if freq & SCRIPT_CLOSE != 0 && self.tf_records > 0 {
+                let share = f64::from(freq & FREQ_MASK) / f64::from(self.tf_records);
+                let adjusted = script_close_u(u, share);
+                tf_adjusted = adjusted < u;
+                u = adjusted;
+            }
+        }
         if li == 0 && matches!(field, Field::GivenName | Field::FamilyName) {
             let freq = if field == Field::GivenName {
                 g.given_freq
@@ -551,7 +573,15 @@ impl Scorer<'_> {
                 continue;
             }
             let name = f == Field::GivenName.index() || f == Field::FamilyName.index();
-            if l == 0 && name {
+            let script_close = l == 2
+                && name
+                && (if f == Field::GivenName.index() {
+                    g.given_freq
+                } else {
+                    g.family_freq
+                }) & SCRIPT_CLOSE
+                    != 0;
+            if (l == 0 && name) || script_close {
                 if let Some(p) = self.model.part(g, f) {
                     w += p.weight;
                 }
@@ -682,6 +712,52 @@ mod tests {
             assert_eq!(scorer.bits(&g).to_bits(), model.bits(&g).to_bits(), "{g:?}");
         }
         assert!(exact_names > 5_000);
+    }
+
+    /// Names one letter apart in the Thai script weigh by the name's frequency: a rare
+    /// name's typo more than `close` on average, a common name's never less.
+    #[test]
+    fn script_close_weighs_by_frequency() {
+        let m = [[0.5; MAX_LEVELS]; N_FIELDS];
+        let u = [[0.01; MAX_LEVELS]; N_FIELDS];
+        let model = Model {
+            fields: Vec::new(),
+            prior: 1e-6,
+            candidate_match_rate: 0.05,
+            em_iterations: 1,
+            tf_records: 100_000,
+            name_dependence: 3.0,
+            m,
+            u,
+            active: [true; N_FIELDS],
+        };
+        let mut levels = [MISSING; N_FIELDS];
+        levels[Field::GivenName.index()] = 2;
+        let gamma = |given_freq: u32| Gamma {
+            levels,
+            given_freq,
+            family_freq: 0,
+            name_freq: 0,
+            swapped: false,
+            regrouped: false,
+        };
+        let plain = model.bits(&gamma(3));
+        let rare = model.bits(&gamma(3 | SCRIPT_CLOSE));
+        let common = model.bits(&gamma(5_000 | SCRIPT_CLOSE));
+        // 0.5 / 0.01 against 0.5 / (3 / 100,000).
+        assert!(
+            (rare - plain - (0.01_f64 / 3e-5).log2()).abs() < 1e-9,
+            "{rare} {plain}"
+        );
+        assert_eq!(common.to_bits(), plain.to_bits());
+        let scorer = model.scorer();
+        for g in [
+            gamma(3),
+            gamma(3 | SCRIPT_CLOSE),
+            gamma(5_000 | SCRIPT_CLOSE),
+        ] {
+            assert_eq!(scorer.bits(&g).to_bits(), model.bits(&g).to_bits());
+        }
     }
 
     #[test]
