@@ -413,6 +413,28 @@ mod x86 {
 
     use super::Rows;
 
+    /// Evaluates `$scan` with `$q` bound to the query words `$a`, each broadcast to a
+    /// vector by `$set1`: a fixed-size array for the listed word counts, so that the
+    /// compiler unrolls the scan's word loop, and a slice of a `Vec` for any other
+    /// count. Expanded inside the caller, so the intrinsics run with its target features.
+    macro_rules! broadcast {
+        ($a:expr, $set1:ident, $vector:ty, [$($n:literal),*], |$q:ident| $scan:expr) => {{
+            let a: &[u64] = $a;
+            match a.len() {
+                $($n => {
+                    let q: [$vector; $n] = std::array::from_fn(|k| $set1(a[k] as i64));
+                    let $q = &q;
+                    $scan
+                })*
+                _ => {
+                    let q: Vec<$vector> = a.iter().map(|&x| $set1(x as i64)).collect();
+                    let $q = q.as_slice();
+                    $scan
+                }
+            }
+        }};
+    }
+
     #[target_feature(enable = "avx2,popcnt")]
     pub(super) fn avx2_counts<R: Rows>(a: &[u64], rows: &R, out: &mut [u32]) {
         super::portable_counts(a, rows, out);
@@ -430,20 +452,9 @@ mod x86 {
     pub(super) fn avx2_interleaved(a: &[u64], groups: &[u64], out: &mut [u32]) {
         // The query words broadcast once; a fixed count for the usual lengths lets the
         // compiler unroll the word loop.
-        match a.len() {
-            16 => {
-                let q: [__m256i; 16] = std::array::from_fn(|k| _mm256_set1_epi64x(a[k] as i64));
-                interleaved_avx2(&q, groups, out);
-            }
-            32 => {
-                let q: [__m256i; 32] = std::array::from_fn(|k| _mm256_set1_epi64x(a[k] as i64));
-                interleaved_avx2(&q, groups, out);
-            }
-            _ => {
-                let q: Vec<__m256i> = a.iter().map(|&x| _mm256_set1_epi64x(x as i64)).collect();
-                interleaved_avx2(q.as_slice(), groups, out);
-            }
-        }
+        broadcast!(a, _mm256_set1_epi64x, __m256i, [16, 32], |q| {
+            interleaved_avx2(q, groups, out)
+        });
     }
 
     #[inline]
@@ -518,24 +529,9 @@ mod x86 {
     /// AVX-512 counts of interleaved groups (see `Kernel::and_counts_interleaved`).
     #[target_feature(enable = "avx512f,avx512vpopcntdq")]
     pub(super) fn avx512_interleaved(a: &[u64], groups: &[u64], out: &mut [u32]) {
-        match a.len() {
-            16 => {
-                let q: [__m512i; 16] = std::array::from_fn(|k| _mm512_set1_epi64(a[k] as i64));
-                interleaved_fixed(&q, groups, out);
-            }
-            8 => {
-                let q: [__m512i; 8] = std::array::from_fn(|k| _mm512_set1_epi64(a[k] as i64));
-                interleaved_fixed(&q, groups, out);
-            }
-            32 => {
-                let q: [__m512i; 32] = std::array::from_fn(|k| _mm512_set1_epi64(a[k] as i64));
-                interleaved_fixed(&q, groups, out);
-            }
-            _ => {
-                let q: Vec<__m512i> = a.iter().map(|&x| _mm512_set1_epi64(x as i64)).collect();
-                interleaved_fixed(q.as_slice(), groups, out);
-            }
-        }
+        broadcast!(a, _mm512_set1_epi64, __m512i, [16, 8, 32], |q| {
+            interleaved_fixed(q, groups, out)
+        });
     }
 
     #[inline]
