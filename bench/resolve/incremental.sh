@@ -13,7 +13,10 @@
 # temporary directory), PALERMO (a palermo binary; default: build the release binary),
 # COUNTRIES (default TH,MY,NL), REUSE (with a SQLite store: 1 to time the incremental
 # step again on the store as it was before it, saved in WORK by an earlier run with the
-# same PERSONS and NEW, skipping the import and the full resolve).
+# same PERSONS and NEW, skipping the import and the full resolve), RUNS (hold back RUNS
+# batches of NEW records and resolve them one batch after another, printing each run's
+# time and the median and slowest run: every run must stay within the bound, including
+# those that fold keys; default 1).
 set -euo pipefail
 persons="${1:-130000}"
 new="${2:-1000}"
@@ -38,9 +41,14 @@ if [ ! -f "$work/pooled-$persons.csv" ]; then
 fi
 pooled="$work/pooled-$persons.csv"
 total=$(($(wc -l <"$pooled") - 1))
-base=$((total - new))
+runs="${RUNS:-1}"
+base=$((total - new * runs))
 head -n $((base + 1)) "$pooled" >"$work/base.csv"
-{ head -n 1 "$pooled"; tail -n "$new" "$pooled"; } >"$work/new.csv"
+# Batch 1 is new.csv, batch i > 1 new-i.csv, in import order.
+for i in $(seq "$runs"); do
+  out="$work/new.csv"; [ "$i" = 1 ] || out="$work/new-$i.csv"
+  { head -n 1 "$pooled"; tail -n +$((base + 2 + (i - 1) * new)) "$pooled" | head -n "$new"; } >"$out"
+done
 
 db="${PALERMO_BENCH_DB:-sqlite://$work/node.db}"
 key="$work/bench.key"
@@ -50,6 +58,7 @@ seconds() { python3 -c 'import sys,time; print(f"{time.time():.3f}")'; }
 
 # The store as the incremental step finds it, kept for REUSE=1 (SQLite only).
 saved="$work/before-incremental-$persons-$new"
+[ "$runs" = 1 ] || saved="$saved-x$runs"
 case "$db" in sqlite://*) file="${db#sqlite://}" ;; *) file="" ;; esac
 if [ "${REUSE:-0}" = 1 ] && [ -n "$file" ] && [ -f "$saved.db" ]; then
   rm -f "$file" "$file"-*
@@ -71,12 +80,23 @@ else
   fi
 fi
 p --format json resolve --key "$key" >"$work/incremental.json"; t4=$(seconds)
+# Further batches: imported (not timed), then resolved (timed).
+python3 -c "print(f'{$t4 - $t3:.3f}')" >"$work/series.txt"
+for i in $(seq 2 "$runs"); do
+  p import "$work/new-$i.csv" --key "$key" >/dev/null
+  ta=$(seconds)
+  p --format json resolve --key "$key" >"$work/incremental-$i.json"
+  tb=$(seconds)
+  python3 -c "print(f'{$tb - $ta:.3f}')" >>"$work/series.txt"
+done
+t4b=$(seconds)
 p --format json resolve --key "$key" >"$work/noop.json"; t5=$(seconds)
 
-python3 - "$work" "$t0" "$t1" "$t2" "$t3" "$t4" "$t5" "$base" "$new" <<'PY'
+python3 - "$work" "$t0" "$t1" "$t2" "$t3" "$t4" "$t5" "$base" "$new" "$t4b" <<'PY'
 import json, sys
 work, *t = sys.argv[1:8]
 base, new = sys.argv[8:10]
+noop_start = float(sys.argv[10])
 t = [float(x) for x in t]
 full = json.load(open(f"{work}/full.json"))
 inc = json.load(open(f"{work}/incremental.json"))
@@ -87,5 +107,13 @@ print(f"incremental: {new} new records resolved in {t[4]-t[3]:.2f} s wall "
       f"{inc['candidate_pairs']} candidate pairs, {inc['merges']} merges, "
       f"{inc['new_clusters']} new / {inc['grown_clusters']} grown clusters; "
       f"{inc['resolved']} persons in {inc['clusters']} clusters)")
-print(f"no-op rerun: {t[5]-t[4]:.2f} s wall")
+print(f"no-op rerun: {t[5]-noop_start:.2f} s wall")
+series = [float(x) for x in open(f"{work}/series.txt")]
+if len(series) > 1:
+    import statistics
+    own = [json.load(open(f"{work}/incremental-{i}.json"))["seconds"] for i in range(2, len(series) + 1)]
+    own.insert(0, inc["seconds"])
+    print("series of " + str(len(series)) + " incremental runs, wall s: " + " ".join(f"{x:.2f}" for x in series))
+    print(f"  median {statistics.median(series):.2f} s, slowest {max(series):.2f} s (run {series.index(max(series)) + 1}); "
+          f"command's own timing median {statistics.median(own):.3f} s, slowest {max(own):.3f} s")
 PY

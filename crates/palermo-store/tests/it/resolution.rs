@@ -435,6 +435,29 @@ async fn neighbours_round_trip(store: AnyStore) {
             (50, s[6])
         ]
     );
+    // Every incremental run folds the slice of key hashes whose turn it is (the runs
+    // recorded, in turn): keys 30 and 50 lie in the ninth slice, which comes at the
+    // eighth run; they are found all along.
+    for n in 3..=8 {
+        let mut idle = ResolutionWrite {
+            run: run(&format!("run-idle-{n}"), "incremental", s[6]),
+            expected_watermark: s[6],
+            new_model: None,
+            replace: false,
+            members: Vec::new(),
+            keys: Vec::new(),
+            terms: Vec::new(),
+            merges: Vec::new(),
+        };
+        idle.run.model_version = 1;
+        store.resolution_commit(idle).await.unwrap();
+        assert_eq!(
+            recent_keys(&store).await,
+            if n < 8 { 2 } else { 0 },
+            "run {n}"
+        );
+        check(&[50], 1, Vec::new(), vec![(5, "D"), (6, "D")]).await;
+    }
     import(&store, vec![person("p8", "Dao", "Sukjai", "T0000003")]).await;
     let s8 = store.resolution_persons_after(s[6]).await.unwrap()[0].seq;
     let mut third = ResolutionWrite {
