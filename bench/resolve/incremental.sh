@@ -47,7 +47,8 @@ head -n $((base + 1)) "$pooled" >"$work/base.csv"
 # Batch 1 is new.csv, batch i > 1 new-i.csv, in import order.
 for i in $(seq "$runs"); do
   out="$work/new.csv"; [ "$i" = 1 ] || out="$work/new-$i.csv"
-  { head -n 1 "$pooled"; tail -n +$((base + 2 + (i - 1) * new)) "$pooled" | head -n "$new"; } >"$out"
+  first_line=$((base + 2 + (i - 1) * new))
+  { head -n 1 "$pooled"; sed -n "${first_line},$((first_line + new - 1))p" "$pooled"; } >"$out"
 done
 
 db="${PALERMO_BENCH_DB:-sqlite://$work/node.db}"
