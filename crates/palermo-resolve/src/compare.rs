@@ -187,12 +187,14 @@ pub(crate) struct Gamma {
     pub(crate) regrouped: bool,
 }
 
-/// Set in [`Gamma::given_freq`] or [`Gamma::family_freq`] when the names are `close` by
-/// one edit in the Thai script: the frequency below it ([`FREQ_MASK`]) is then the more
-/// common of the two names', and scoring weighs the level by it.
-pub(crate) const SCRIPT_CLOSE: u32 = 1 << 31;
-/// The frequency bits of a name frequency (without [`SCRIPT_CLOSE`]).
-pub(crate) const FREQ_MASK: u32 = SCRIPT_CLOSE - 1;
+/// Set in [`Gamma::given_freq`] or [`Gamma::family_freq`] when the names are two
+/// spellings of one Thai name: `variant` with equal Thai keys (two romanisations, or the
+/// script against a romanisation), or `close` by one edit in the Thai script. The
+/// frequency below it ([`FREQ_MASK`]) is then the more common of the two names', and
+/// scoring weighs the level by it ([`crate::model`]).
+pub(crate) const THAI_SPELLING: u32 = 1 << 31;
+/// The frequency bits of a name frequency (without [`THAI_SPELLING`]).
+pub(crate) const FREQ_MASK: u32 = THAI_SPELLING - 1;
 
 /// Compares two records on the active fields.
 pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamma {
@@ -285,17 +287,15 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
     } else {
         0
     };
-    // One letter apart in the Thai script: the name's frequency weighs it, as it does an
-    // exact name (`Model::part`), marked so that it is not taken for an exact one.
-    let script_close = |x: &Name, y: &Name, l: u8, freq: u32| {
-        if thai
-            && l == 2
-            && !x.script.is_empty()
-            && !y.script.is_empty()
-            && x.script != y.script
-            && freq > 0
-        {
-            freq.min(FREQ_MASK) | SCRIPT_CLOSE
+    // Two spellings of one Thai name (romanisations with the same Thai key, or one letter
+    // apart in the script): the name's frequency weighs them, as it does an exact name
+    // (`Model::part`), marked so that they are not taken for an exact one.
+    let thai_spelling = |x: &Name, y: &Name, l: u8, freq: u32| {
+        let romanised = l == 1 && x.thai_key.len() > 1 && x.thai_key == y.thai_key;
+        let script_typo =
+            l == 2 && !x.script.is_empty() && !y.script.is_empty() && x.script != y.script;
+        if thai && (romanised || script_typo) && freq > 0 {
+            freq.min(FREQ_MASK) | THAI_SPELLING
         } else {
             freq
         }
@@ -304,8 +304,8 @@ pub(crate) fn compare(a: &Record, b: &Record, active: &[bool; N_FIELDS]) -> Gamm
         (given_freq, family_freq)
     } else {
         (
-            script_close(&a.given, &b.given, g, given_freq),
-            script_close(&a.family, &b.family, f, family_freq),
+            thai_spelling(&a.given, &b.given, g, given_freq),
+            thai_spelling(&a.family, &b.family, f, family_freq),
         )
     };
     rest_levels(a, b, active, &mut levels);
@@ -778,7 +778,7 @@ mod tests {
             &[true; N_FIELDS],
         );
         assert_eq!((g.levels[0], g.levels[1]), (2, 0));
-        assert_eq!(g.given_freq, 40 | SCRIPT_CLOSE);
+        assert_eq!(g.given_freq, 40 | THAI_SPELLING);
         assert_eq!(g.family_freq, 40);
         let g = compare(
             &with_freq("Somchai", "Jaidee", 40),
@@ -786,6 +786,43 @@ mod tests {
             &[true; N_FIELDS],
         );
         assert_eq!((g.levels[0], g.given_freq), (2, 40));
+    }
+
+    /// Two spellings of one Thai name (the script against a romanisation, or two
+    /// romanisations with one Thai key) carry the frequency as a script typo does; other
+    /// variants (nicknames, phonetic keys) and records not of Thai origin do not.
+    #[test]
+    fn thai_romanisations_carry_the_frequency() {
+        let with_freq = |given: &str, family: &str, freq: u32, thai: bool| {
+            let mut r = parts(given, family);
+            r.given.freq = freq;
+            r.family.freq = freq;
+            r.thai = thai;
+            r
+        };
+        let all = &[true; N_FIELDS];
+        for (x, y) in [("ใจเพชร", "Jaipet"), ("Siriphon", "Siriporn")] {
+            let g = compare(
+                &with_freq(x, "Jaidee", 40, true),
+                &with_freq(y, "Jaidee", 7, false),
+                all,
+            );
+            assert_eq!(g.levels[0], 1, "{x} / {y}");
+            assert_eq!(g.given_freq, 40 | THAI_SPELLING, "{x} / {y}");
+            // Neither record of Thai origin: a variant like any other.
+            let g = compare(
+                &with_freq(x, "Jaidee", 40, false),
+                &with_freq(y, "Jaidee", 7, false),
+                all,
+            );
+            assert_eq!(g.given_freq & THAI_SPELLING, 0, "{x} / {y}");
+        }
+        let g = compare(
+            &with_freq("Bill", "Jaidee", 40, true),
+            &with_freq("William", "Jaidee", 7, true),
+            all,
+        );
+        assert_eq!((g.levels[0], g.given_freq), (1, 40));
     }
 
     fn full(name: &str) -> Record {

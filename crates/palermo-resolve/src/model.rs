@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::compare::{FIELDS, FREQ_MASK, Field, Gamma, MISSING, N_FIELDS, SCRIPT_CLOSE};
+use crate::compare::{FIELDS, FREQ_MASK, Field, Gamma, MISSING, N_FIELDS, THAI_SPELLING};
 
 /// Most levels any field has.
 pub(crate) const MAX_LEVELS: usize = 6;
@@ -423,12 +423,12 @@ fn flat_levels(
     (flat, spans)
 }
 
-/// u of two names one letter apart in the Thai script, from `u` (the `close` level's, from
-/// the training pairs) and `share` (the more common of the two names' share of the
-/// records): a stranger is one letter off a rare name about as seldom as he carries it, so
-/// a rare name's typo weighs more than `close` does on average; a common name's never
-/// weighs less.
-fn script_close_u(u: f64, share: f64) -> f64 {
+/// u of two spellings of one Thai name (`variant` with equal Thai keys, or `close` by one
+/// letter in the script), from `u` (the level's, from the training pairs) and `share` (the
+/// more common of the two names' share of the records): a stranger writes a rare Thai
+/// name another way about as seldom as he carries it, so a rare name's second spelling
+/// weighs more than the level does on average; a common name's never weighs less.
+fn thai_spelling_u(u: f64, share: f64) -> f64 {
     share.max(FLOOR).min(u)
 }
 
@@ -458,15 +458,15 @@ impl Model {
         let m = self.m[f][li];
         let mut u = self.u[f][li];
         let mut tf_adjusted = false;
-        if li == 2 && matches!(field, Field::GivenName | Field::FamilyName) {
+        if (li == 1 || li == 2) && matches!(field, Field::GivenName | Field::FamilyName) {
             let freq = if field == Field::GivenName {
                 g.given_freq
             } else {
                 g.family_freq
             };
-            if freq & SCRIPT_CLOSE != 0 && self.tf_records > 0 {
+            if freq & THAI_SPELLING != 0 && self.tf_records > 0 {
                 let share = f64::from(freq & FREQ_MASK) / f64::from(self.tf_records);
-                let adjusted = script_close_u(u, share);
+                let adjusted = thai_spelling_u(u, share);
                 tf_adjusted = adjusted < u;
                 u = adjusted;
             }
@@ -555,8 +555,8 @@ impl Model {
 
 /// Scores comparisons as [`Model::bits`] does, bit for bit, with each level's weight
 /// looked up: computing a logarithm per field and pair was about 3% of a 1M pooled
-/// dedupe's CPU. Only exact names, whose u is their term frequency, are computed per pair
-/// (by [`Model::part`], so the two cannot drift apart); the sum runs in the same order.
+/// dedupe's CPU. Only exact names and two spellings of one Thai name, whose u is (bounded
+/// by) their term frequency, are computed per pair (by [`Model::part`], so the two cannot drift apart); the sum runs in the same order.
 pub(crate) struct Scorer<'a> {
     model: &'a Model,
     prior_bits: f64,
@@ -573,15 +573,15 @@ impl Scorer<'_> {
                 continue;
             }
             let name = f == Field::GivenName.index() || f == Field::FamilyName.index();
-            let script_close = l == 2
+            let thai_spelling = (l == 1 || l == 2)
                 && name
                 && (if f == Field::GivenName.index() {
                     g.given_freq
                 } else {
                     g.family_freq
-                }) & SCRIPT_CLOSE
+                }) & THAI_SPELLING
                     != 0;
-            if (l == 0 && name) || script_close {
+            if (l == 0 && name) || thai_spelling {
                 if let Some(p) = self.model.part(g, f) {
                     w += p.weight;
                 }
@@ -714,10 +714,11 @@ mod tests {
         assert!(exact_names > 5_000);
     }
 
-    /// Names one letter apart in the Thai script weigh by the name's frequency: a rare
-    /// name's typo more than `close` on average, a common name's never less.
+    /// Two spellings of one Thai name (`variant` romanisations with one Thai key, `close`
+    /// by one letter in the script) weigh by the name's frequency: a rare name's more than
+    /// the level on average, a common name's never less; unmarked levels as trained.
     #[test]
-    fn script_close_weighs_by_frequency() {
+    fn thai_spellings_weigh_by_frequency() {
         let m = [[0.5; MAX_LEVELS]; N_FIELDS];
         let u = [[0.01; MAX_LEVELS]; N_FIELDS];
         let model = Model {
@@ -731,32 +732,34 @@ mod tests {
             u,
             active: [true; N_FIELDS],
         };
-        let mut levels = [MISSING; N_FIELDS];
-        levels[Field::GivenName.index()] = 2;
-        let gamma = |given_freq: u32| Gamma {
-            levels,
-            given_freq,
-            family_freq: 0,
-            name_freq: 0,
-            swapped: false,
-            regrouped: false,
-        };
-        let plain = model.bits(&gamma(3));
-        let rare = model.bits(&gamma(3 | SCRIPT_CLOSE));
-        let common = model.bits(&gamma(5_000 | SCRIPT_CLOSE));
-        // 0.5 / 0.01 against 0.5 / (3 / 100,000).
-        assert!(
-            (rare - plain - (0.01_f64 / 3e-5).log2()).abs() < 1e-9,
-            "{rare} {plain}"
-        );
-        assert_eq!(common.to_bits(), plain.to_bits());
-        let scorer = model.scorer();
-        for g in [
-            gamma(3),
-            gamma(3 | SCRIPT_CLOSE),
-            gamma(5_000 | SCRIPT_CLOSE),
-        ] {
-            assert_eq!(scorer.bits(&g).to_bits(), model.bits(&g).to_bits());
+        for level in [1, 2] {
+            let mut levels = [MISSING; N_FIELDS];
+            levels[Field::GivenName.index()] = level;
+            let gamma = |given_freq: u32| Gamma {
+                levels,
+                given_freq,
+                family_freq: 0,
+                name_freq: 0,
+                swapped: false,
+                regrouped: false,
+            };
+            let plain = model.bits(&gamma(3));
+            let rare = model.bits(&gamma(3 | THAI_SPELLING));
+            let common = model.bits(&gamma(5_000 | THAI_SPELLING));
+            // 0.5 / 0.01 against 0.5 / (3 / 100,000).
+            assert!(
+                (rare - plain - (0.01_f64 / 3e-5).log2()).abs() < 1e-9,
+                "level {level}: {rare} {plain}"
+            );
+            assert_eq!(common.to_bits(), plain.to_bits());
+            let scorer = model.scorer();
+            for g in [
+                gamma(3),
+                gamma(3 | THAI_SPELLING),
+                gamma(5_000 | THAI_SPELLING),
+            ] {
+                assert_eq!(scorer.bits(&g).to_bits(), model.bits(&g).to_bits());
+            }
         }
     }
 
