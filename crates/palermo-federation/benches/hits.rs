@@ -17,9 +17,19 @@
 //! FILE and reuses it when it already holds the same persons (a setup stopped
 //! after the records were imported reuses the import and only encodes). It
 //! fails when a query is not answered or a known person is not found.
+//!
+//! By default both nodes and the callers share one process, so its CPU per
+//! query is all of theirs. `BENCH_SPLIT=1` runs DE, the node under test, in
+//! a process of its own (this binary again, with `BENCH_ROLE=answer`) and
+//! reports that process's CPU per query and memory apart from the asking
+//! side's (NL and the callers); `BENCH_PIN=1` with it pins DE's process to
+//! CPU 1 and this one to CPU 0 (`taskset`), so that DE has one core of its own.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use palermo_federation::hits::{BasisClaim, QueryRequest};
@@ -28,7 +38,7 @@ use palermo_ledger::NodeKey;
 use palermo_model::{Entity, EntityId, Schema};
 use palermo_pprl::{Clks, EncodeConfig, Encoder, Encodings, Person};
 use palermo_resolve::Property;
-use palermo_store::{BatchMeta, HitEncodingSet, ImportTx, InsertCounts, Store};
+use palermo_store::{AnyStore, BatchMeta, HitEncodingSet, ImportTx, InsertCounts, Store};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use uuid::Uuid;
@@ -96,9 +106,9 @@ fn person(i: u64) -> Person {
     ])
 }
 
-/// A line of `/proc/self/status` (`VmRSS`, `VmHWM`) in MB.
-fn status_mb(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+/// A line of `/proc/PID/status` (`VmRSS`, `VmHWM`) in MB; `pid` is `self` or a number.
+fn status_mb(pid: &str, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find(|l| l.starts_with(field))
@@ -108,16 +118,17 @@ fn status_mb(field: &str) -> f64 {
 }
 
 fn rss_mb() -> f64 {
-    status_mb("VmRSS:")
+    status_mb("self", "VmRSS:")
 }
 
 fn peak_mb() -> f64 {
-    status_mb("VmHWM:")
+    status_mb("self", "VmHWM:")
 }
 
-/// CPU seconds this process used so far (user and system; clock ticks of 10 ms).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// CPU seconds process `pid` (`self` or a number) used so far (user and
+/// system; clock ticks of 10 ms).
+fn cpu_seconds_of(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit_once(") ")
         .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
@@ -128,6 +139,11 @@ fn cpu_seconds() -> f64 {
             .unwrap_or(0.0)
     };
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds this process used so far.
+fn cpu_seconds() -> f64 {
+    cpu_seconds_of("self")
 }
 
 fn loadavg() -> String {
@@ -144,31 +160,160 @@ struct Pair {
     de_id: String,
     stop: Vec<tokio::sync::oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// DE's process, when it runs in a process of its own (`BENCH_SPLIT=1`).
+    answer: Option<AnswerProcess>,
     _tmp: tempfile::TempDir,
+}
+
+/// Opens (or creates) DE's store `db` with its `n_persons` persons and their
+/// encodings, and lets `nl_id` ask it.
+async fn de_store(db: &Path, encoder: &Encoder, n_persons: u64, nl_id: &str) -> AnyStore {
+    let now = OffsetDateTime::now_utc();
+    let url = format!("sqlite://{}", db.display());
+    let store = palermo_store::open(&url).await.unwrap();
+    let prepared = store
+        .hit_encoding_sets()
+        .await
+        .unwrap()
+        .iter()
+        .any(|set| set.key_id == encoder.key_id() && set.records == n_persons);
+    if prepared {
+        println!("reusing the {n_persons} persons stored in {}", db.display());
+    }
+    // An import is one transaction: when the last person is stored, all are
+    // (a setup stopped after the import keeps it).
+    let imported = !prepared
+        && store
+            .get(&format!("de-{}", n_persons.saturating_sub(1)))
+            .await
+            .unwrap()
+            .is_some();
+    if !prepared && !imported {
+        // DE holds the persons: records (which the policy decides on) and their encodings.
+        let meta = BatchMeta {
+            id: Uuid::now_v7(),
+            source_file: "bench".to_owned(),
+            input_format: "csv".to_owned(),
+            imported_by: "bench".to_owned(),
+            started_at: now,
+        };
+        let mut tx = store.begin_import(&meta).await.unwrap();
+        let mut counts = InsertCounts::default();
+        for start in (0..n_persons).step_by(10_000) {
+            let chunk: Vec<Entity> = (start..(start + 10_000).min(n_persons))
+                .map(|i| Entity::new(EntityId::new(&format!("de-{i}")).unwrap(), Schema::Person))
+                .collect();
+            let c = tx.insert(&chunk).await.unwrap();
+            counts.new += c.new;
+            counts.unchanged += c.unchanged;
+        }
+        tx.commit(n_persons, counts).await.unwrap();
+    }
+    if !prepared {
+        // Encoded a chunk of persons at a time, so that the persons and a
+        // second copy of their encodings are never all in memory (at 10
+        // million they were more than 11 GB).
+        let mut rows: Vec<(String, Vec<u8>)> = Vec::with_capacity(n_persons as usize);
+        let mut n_bits = 0;
+        for start in (0..n_persons).step_by(100_000) {
+            let people: Vec<Person> = (start..(start + 100_000).min(n_persons))
+                .map(person)
+                .collect();
+            let clks = encoder.encode_all(&people);
+            n_bits = clks.n_bits();
+            rows.extend(
+                (0..clks.len()).map(|i| (format!("de-{}", start + i as u64), clks.bytes(i))),
+            );
+        }
+        let set = HitEncodingSet {
+            key_id: encoder.key_id().to_owned(),
+            n_bits: n_bits as u64,
+            hardening: encoder.config().hardening.name().to_owned(),
+            records: rows.len() as u64,
+        };
+        store.hit_encodings_replace(&set, &rows).await.unwrap();
+    }
+    palermo_federation::hits::set_peer(&store, nl_id, true, [None; 3], "bench")
+        .await
+        .unwrap();
+    store
+}
+
+/// DE's store file: `BENCH_STORE`, or one in its node directory.
+fn de_db(dir: &Path) -> PathBuf {
+    std::env::var_os("BENCH_STORE").map_or_else(|| dir.join("node.db"), PathBuf::from)
+}
+
+/// Opens the node of directory `dir` on `store` and serves it on `listener`
+/// until the returned sender is used (or dropped).
+fn start(
+    dir: &Path,
+    store: AnyStore,
+    listener: TcpListener,
+) -> (
+    Node,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let mut config = NodeConfig::new(dir, NodeKey::generate());
+    config.tree_head_interval = Duration::from_secs(3600);
+    config.hits.max_queries = u64::MAX;
+    config.hits.max_encodings = u64::MAX;
+    let node = Node::open(config, store).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = node.clone();
+    let task = tokio::spawn(async move {
+        serving
+            .run(listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    (node, tx, task)
+}
+
+/// Enrolls a node `cc`/`agency` reachable at `port` with `anchor`, and saves
+/// its identity in a directory of `tmp`.
+fn enroll(
+    anchor: &mut TrustAnchor,
+    tmp: &Path,
+    cc: &str,
+    agency: &str,
+    port: u16,
+) -> (PathBuf, NodeIdentity) {
+    let now = OffsetDateTime::now_utc();
+    let mut identity =
+        NodeIdentity::init(cc, agency, &format!("https://127.0.0.1:{port}")).unwrap();
+    let enrollment = anchor
+        .enroll(
+            &identity.enrollment_request(),
+            now - time::Duration::hours(1),
+            30,
+        )
+        .unwrap();
+    identity.install(&enrollment).unwrap();
+    anchor.record(enrollment.member).unwrap();
+    let dir = tmp.join(&identity.node_id);
+    std::fs::create_dir_all(&dir).unwrap();
+    identity.save(&dir).unwrap();
+    (dir, identity)
+}
+
+fn new_anchor() -> TrustAnchor {
+    let now = OffsetDateTime::now_utc();
+    TrustAnchor::create("bench", now - time::Duration::days(1), 365).unwrap()
 }
 
 async fn pair(encoder: &Encoder, n_persons: u64) -> Pair {
     let tmp = tempfile::tempdir().unwrap();
     let now = OffsetDateTime::now_utc();
-    let mut anchor = TrustAnchor::create("bench", now - time::Duration::days(1), 365).unwrap();
+    let mut anchor = new_anchor();
     let mut nodes = Vec::new();
     for (cc, agency) in [("NL", "KNP"), ("DE", "BKA")] {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let mut identity =
-            NodeIdentity::init(cc, agency, &format!("https://127.0.0.1:{port}")).unwrap();
-        let enrollment = anchor
-            .enroll(
-                &identity.enrollment_request(),
-                now - time::Duration::hours(1),
-                30,
-            )
-            .unwrap();
-        identity.install(&enrollment).unwrap();
-        anchor.record(enrollment.member).unwrap();
-        let dir = tmp.path().join(&identity.node_id);
-        std::fs::create_dir_all(&dir).unwrap();
-        identity.save(&dir).unwrap();
+        let (dir, identity) = enroll(&mut anchor, tmp.path(), cc, agency, port);
         nodes.push((dir, identity, listener));
     }
     let signed = anchor.publish(now, 7).unwrap();
@@ -177,102 +322,19 @@ async fn pair(encoder: &Encoder, n_persons: u64) -> Pair {
     let mut stop = Vec::new();
     let mut tasks = Vec::new();
     let mut handles = Vec::new();
-    for (dir, identity, listener) in nodes.iter_mut() {
+    for (dir, identity, listener) in nodes {
         signed
             .save(&dir.join(palermo_federation::pki::DIRECTORY_FILE))
             .unwrap();
-        let is_de = identity.node_id == de_id;
-        let db = match std::env::var_os("BENCH_STORE") {
-            Some(file) if is_de => std::path::PathBuf::from(file),
-            _ => dir.join("node.db"),
+        let store = if identity.node_id == de_id {
+            de_store(&de_db(&dir), encoder, n_persons, &nl_id).await
+        } else {
+            let url = format!("sqlite://{}", dir.join("node.db").display());
+            palermo_store::open(&url).await.unwrap()
         };
-        let url = format!("sqlite://{}", db.display());
-        let store = palermo_store::open(&url).await.unwrap();
-        let prepared = store
-            .hit_encoding_sets()
-            .await
-            .unwrap()
-            .iter()
-            .any(|set| set.key_id == encoder.key_id() && set.records == n_persons);
-        if is_de && prepared {
-            println!("reusing the {n_persons} persons stored in {}", db.display());
-        }
-        // An import is one transaction: when the last person is stored, all are
-        // (a setup stopped after the import keeps it).
-        let imported = is_de
-            && !prepared
-            && store
-                .get(&format!("de-{}", n_persons.saturating_sub(1)))
-                .await
-                .unwrap()
-                .is_some();
-        if is_de && !prepared && !imported {
-            // DE holds the persons: records (which the policy decides on) and their encodings.
-            let meta = BatchMeta {
-                id: Uuid::now_v7(),
-                source_file: "bench".to_owned(),
-                input_format: "csv".to_owned(),
-                imported_by: "bench".to_owned(),
-                started_at: now,
-            };
-            let mut tx = store.begin_import(&meta).await.unwrap();
-            let mut counts = InsertCounts::default();
-            for start in (0..n_persons).step_by(10_000) {
-                let chunk: Vec<Entity> = (start..(start + 10_000).min(n_persons))
-                    .map(|i| {
-                        Entity::new(EntityId::new(&format!("de-{i}")).unwrap(), Schema::Person)
-                    })
-                    .collect();
-                let c = tx.insert(&chunk).await.unwrap();
-                counts.new += c.new;
-                counts.unchanged += c.unchanged;
-            }
-            tx.commit(n_persons, counts).await.unwrap();
-        }
-        if is_de && !prepared {
-            // Encoded a chunk of persons at a time, so that the persons and a
-            // second copy of their encodings are never all in memory (at 10
-            // million they were more than 11 GB).
-            let mut rows: Vec<(String, Vec<u8>)> = Vec::with_capacity(n_persons as usize);
-            let mut n_bits = 0;
-            for start in (0..n_persons).step_by(100_000) {
-                let people: Vec<Person> = (start..(start + 100_000).min(n_persons))
-                    .map(person)
-                    .collect();
-                let clks = encoder.encode_all(&people);
-                n_bits = clks.n_bits();
-                rows.extend(
-                    (0..clks.len()).map(|i| (format!("de-{}", start + i as u64), clks.bytes(i))),
-                );
-            }
-            let set = HitEncodingSet {
-                key_id: encoder.key_id().to_owned(),
-                n_bits: n_bits as u64,
-                hardening: encoder.config().hardening.name().to_owned(),
-                records: rows.len() as u64,
-            };
-            store.hit_encodings_replace(&set, &rows).await.unwrap();
-        }
-        if is_de {
-            palermo_federation::hits::set_peer(&store, &nl_id, true, [None; 3], "bench")
-                .await
-                .unwrap();
-        }
-        let mut config = NodeConfig::new(&*dir, NodeKey::generate());
-        config.tree_head_interval = Duration::from_secs(3600);
-        config.hits.max_queries = u64::MAX;
-        config.hits.max_encodings = u64::MAX;
-        let node = Node::open(config, store.clone()).unwrap();
-        handles.push(node.clone());
-        let listener = std::mem::replace(listener, TcpListener::bind("127.0.0.1:0").await.unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tasks.push(tokio::spawn(async move {
-            node.run(listener, async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        }));
+        let (node, tx, task) = start(&dir, store, listener);
+        handles.push(node);
+        tasks.push(task);
         stop.push(tx);
     }
     Pair {
@@ -280,8 +342,163 @@ async fn pair(encoder: &Encoder, n_persons: u64) -> Pair {
         de_id,
         stop,
         tasks,
+        answer: None,
         _tmp: tmp,
     }
+}
+
+/// The answering node (DE) in a process of its own: this bench binary run
+/// again with `BENCH_ROLE=answer` (see [`answer_main`]), its stdin and stdout
+/// piped. Killed when dropped before [`AnswerProcess::stop`] (a panicking
+/// bench leaves no orphan); the child also stops when its stdin closes.
+struct AnswerProcess {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: Option<BufReader<std::process::ChildStdout>>,
+}
+
+impl AnswerProcess {
+    /// Starts the child, on CPU 1 only when `pin` (through `taskset`, which
+    /// execs the bench, so the pid is the bench's).
+    fn spawn(pin: bool) -> AnswerProcess {
+        let exe = std::env::current_exe().unwrap();
+        let mut command = if pin {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "1"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
+        let mut child = command
+            .args(std::env::args_os().skip(1))
+            .env("BENCH_ROLE", "answer")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        AnswerProcess {
+            stdin: child.stdin.take(),
+            stdout: child.stdout.take().map(BufReader::new),
+            child,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The child's next protocol line, printing its other lines (what DE's
+    /// setup reports) as they come. Panics when the child ends first.
+    async fn expect(&mut self, word: &str) -> String {
+        let mut stdout = self.stdout.take().unwrap();
+        let word = word.to_owned();
+        let (stdout, line) = tokio::task::spawn_blocking(move || {
+            loop {
+                let mut line = String::new();
+                let n = stdout.read_line(&mut line).unwrap();
+                assert!(n > 0, "the answering process ended before `{word}`");
+                match line.trim_end().strip_prefix(&format!("{word} ")) {
+                    Some(rest) => return (stdout, rest.to_owned()),
+                    None => print!("  DE process: {line}"),
+                }
+            }
+        })
+        .await
+        .unwrap();
+        self.stdout = Some(stdout);
+        line
+    }
+
+    fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Closes the child's stdin, which stops its node cleanly, and waits for it.
+    async fn stop(mut self) {
+        let status = tokio::task::spawn_blocking(move || {
+            self.stdin = None;
+            self.child.wait()
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(status.success(), "the answering process: {status}");
+    }
+}
+
+impl Drop for AnswerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// `BENCH_SPLIT=1`: NL and the callers here, DE in a child process.
+/// The child binds its port first; this process enrolls both nodes (DE's
+/// identity saved where the child reads it), publishes the directory into
+/// both node directories and hands the child its directory and NL's id.
+async fn pair_split(pin: bool) -> Pair {
+    let mut answer = AnswerProcess::spawn(pin);
+    let de_port: u16 = answer.expect("port").await.parse().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let mut anchor = new_anchor();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let nl_port = listener.local_addr().unwrap().port();
+    let (nl_dir, nl) = enroll(&mut anchor, tmp.path(), "NL", "KNP", nl_port);
+    let (de_dir, de) = enroll(&mut anchor, tmp.path(), "DE", "BKA", de_port);
+    let signed = anchor.publish(now, 7).unwrap();
+    for dir in [&nl_dir, &de_dir] {
+        signed
+            .save(&dir.join(palermo_federation::pki::DIRECTORY_FILE))
+            .unwrap();
+    }
+    answer.send(de_dir.to_str().unwrap());
+    answer.send(&nl.node_id);
+    let url = format!("sqlite://{}", nl_dir.join("node.db").display());
+    let store = palermo_store::open(&url).await.unwrap();
+    let (node, tx, task) = start(&nl_dir, store, listener);
+    answer.expect("ready").await;
+    Pair {
+        nl: node,
+        de_id: de.node_id,
+        stop: vec![tx],
+        tasks: vec![task],
+        answer: Some(answer),
+        _tmp: tmp,
+    }
+}
+
+/// `BENCH_ROLE=answer`: DE alone. Prints `port P` once its listener is bound,
+/// reads its node directory and NL's node id (a line each) from stdin, opens
+/// or builds its store, serves, prints `ready`, and stops cleanly when stdin
+/// closes. Its other output is forwarded by the parent.
+async fn answer_main(encoder: &Encoder, n_persons: u64) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    println!("port {}", listener.local_addr().unwrap().port());
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    // Stdin is read by a thread of its own; its end (the parent stopped or
+    // died) ends the channel.
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let dir = PathBuf::from(lines.recv().await.unwrap());
+    let nl_id = lines.recv().await.unwrap();
+    let store = de_store(&de_db(&dir), encoder, n_persons, &nl_id).await;
+    let (_node, tx, task) = start(&dir, store, listener);
+    println!("ready {}", std::process::id());
+    while lines.recv().await.is_some() {}
+    let _ = tx.send(());
+    task.await.unwrap();
 }
 
 fn today() -> palermo_law::Date {
@@ -335,6 +552,38 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[idx.min(sorted.len() - 1)]
 }
 
+/// Pins every thread of this process to CPU 0 (`taskset -a -p`); threads
+/// started later inherit it.
+fn pin_self_to_cpu0() {
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", "0"])
+        .arg(std::process::id().to_string())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "taskset: {status}");
+}
+
+/// The answering process's CPU seconds and memory, when it has its own.
+struct De(Option<String>);
+
+impl De {
+    fn cpu(&self) -> f64 {
+        self.0.as_deref().map_or(0.0, cpu_seconds_of)
+    }
+
+    /// ", DE process resident N MB (peak M MB)", or nothing.
+    fn memory(&self) -> String {
+        self.0.as_deref().map_or(String::new(), |pid| {
+            format!(
+                "; DE process resident {:.0} MB (peak {:.0} MB)",
+                status_mb(pid, "VmRSS:"),
+                status_mb(pid, "VmHWM:")
+            )
+        })
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let n_persons = env("BENCH_PERSONS", 20_000);
@@ -345,23 +594,43 @@ async fn main() {
         EncodeConfig::standard(),
     )
     .unwrap();
+    if std::env::var_os("BENCH_ROLE").is_some_and(|role| role == "answer") {
+        answer_main(&encoder, n_persons).await;
+        return;
+    }
+    let split = env("BENCH_SPLIT", 0) != 0;
+    let pin = split && env("BENCH_PIN", 0) != 0;
+    if pin {
+        pin_self_to_cpu0();
+    }
     let rss_before = rss_mb();
     let started = Instant::now();
-    let pair = pair(&encoder, n_persons).await;
+    let pair = if split {
+        pair_split(pin).await
+    } else {
+        pair(&encoder, n_persons).await
+    };
+    let de = De(pair.answer.as_ref().map(|a| a.pid().to_string()));
     println!(
-        "setup: {n_persons} persons encoded and stored at DE in {:.1} s",
-        started.elapsed().as_secs_f64()
+        "setup: {n_persons} persons encoded and stored at DE in {:.1} s{}",
+        started.elapsed().as_secs_f64(),
+        match (split, pin) {
+            (false, _) => "",
+            (true, false) => " (DE in a process of its own)",
+            (true, true) => " (DE in a process of its own on CPU 1, NL and the callers on CPU 0)",
+        }
     );
 
     let t = Instant::now();
     let id = pair.ask(&encoder, &[person(1)]).await;
     pair.answered(id).await;
     println!(
-        "first query (loads DE's set into memory): {:.0} ms; resident memory {:.0} MB -> {:.0} MB (peak {:.0} MB)",
+        "first query (loads DE's set into memory): {:.0} ms; resident memory {:.0} MB -> {:.0} MB (peak {:.0} MB){}",
         t.elapsed().as_secs_f64() * 1e3,
         rss_before,
         rss_mb(),
-        peak_mb()
+        peak_mb(),
+        de.memory()
     );
 
     // Closed loop: each caller sends its next query when the last is answered.
@@ -370,6 +639,7 @@ async fn main() {
     let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let load_before = loadavg();
     let cpu_before = cpu_seconds();
+    let de_before = de.cpu();
     let t = Instant::now();
     let mut callers = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
@@ -395,6 +665,7 @@ async fn main() {
     let seconds = t.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
     let cpu = cpu_seconds() - cpu_before;
+    let de_cpu = de.cpu() - de_before;
     println!(
         "single-record queries: {n_queries} in {seconds:.2} s = {:.0} queries/s ({concurrency} callers); \
          latency p50 {:.1} ms, p99 {:.1} ms; load average {load_before} -> {}",
@@ -405,30 +676,60 @@ async fn main() {
     );
     // On a shared machine the wall-clock figures follow the load; the CPU
     // time both nodes spent per query does not.
-    println!(
-        "  CPU (both nodes and the callers): {:.2} ms per query = {:.0} queries/s per core",
-        cpu * 1e3 / n_queries as f64,
-        n_queries as f64 / cpu.max(1e-9)
-    );
+    let per_query = |cpu: f64| {
+        format!(
+            "{:.3} ms per query = {:.0} queries/s per core",
+            cpu * 1e3 / n_queries as f64,
+            n_queries as f64 / cpu.max(1e-9)
+        )
+    };
+    if split {
+        println!("  CPU of the answering process (DE): {}", per_query(de_cpu));
+        println!(
+            "  CPU of the asking process (NL and the callers): {}",
+            per_query(cpu)
+        );
+        println!(
+            "  CPU (both nodes and the callers): {}",
+            per_query(cpu + de_cpu)
+        );
+    } else {
+        println!(
+            "  CPU (both nodes and the callers): {:.2} ms per query = {:.0} queries/s per core",
+            cpu * 1e3 / n_queries as f64,
+            n_queries as f64 / cpu.max(1e-9)
+        );
+    }
 
     let n_batch = env("BENCH_BATCH", 10_000).min(n_persons);
     let batch: Vec<Person> = (0..n_batch).map(|i| person(i * 13 % n_persons)).collect();
+    let de_before = de.cpu();
     let t = Instant::now();
     let id = pair.ask(&encoder, &batch).await;
     let n_hits = pair.answered(id).await;
     println!(
-        "one batch of {n_batch} encodings: {:.2} s (encoding at NL included), {n_hits} hit",
-        t.elapsed().as_secs_f64()
+        "one batch of {n_batch} encodings: {:.2} s (encoding at NL included), {n_hits} hit{}",
+        t.elapsed().as_secs_f64(),
+        if split {
+            format!(" ({:.2} s CPU in the DE process)", de.cpu() - de_before)
+        } else {
+            String::new()
+        }
     );
     assert_eq!(n_hits, n_batch, "stored persons were not found");
     println!(
-        "resident memory {:.0} MB, peak {:.0} MB",
+        "resident memory {:.0} MB, peak {:.0} MB{}",
         rss_mb(),
-        peak_mb()
+        peak_mb(),
+        de.memory()
     );
     let Ok(pair) = std::sync::Arc::try_unwrap(pair) else {
         panic!("a caller still holds the pair");
     };
+    // DE's process first, while NL still answers it.
+    if let Some(answer) = pair.answer {
+        answer.stop().await;
+    }
     for tx in pair.stop {
         let _ = tx.send(());
     }
