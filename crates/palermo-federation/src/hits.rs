@@ -1546,6 +1546,14 @@ fn answers_from(stored: &[HitRecord]) -> Vec<EncodingAnswer> {
     results
 }
 
+/// What matching gave one admitted query: its candidates (per encoding,
+/// index position and Dice score), a probing alert, and its encodings.
+type Matched = (
+    palermo_pprl::Result<Vec<Vec<(u32, f64)>>>,
+    Option<probe::Alert>,
+    Clks,
+);
+
 /// The policy principal of the asking node `peer`.
 fn principal_of(peer: &str) -> String {
     format!("node:{peer}")
@@ -1575,11 +1583,7 @@ impl PolicyWorlds {
         shared: &Shared,
         envelopes: &[&Envelope],
         admitted: &[Admitted],
-        matched: &[(
-            palermo_pprl::Result<Vec<Vec<(u32, f64)>>>,
-            Option<probe::Alert>,
-            Clks,
-        )],
+        matched: &[Matched],
         entities: &std::collections::HashMap<&str, &palermo_model::Entity>,
     ) -> PolicyWorlds {
         let per_query = shared.config.hits.policies.names_records();
