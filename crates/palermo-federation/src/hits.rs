@@ -18,8 +18,10 @@
 //! within the per-peer quotas (`over-quota`) and the encodings fit the node's
 //! set for that group key (`wrong-key`, `wrong-length`). Then it matches
 //! ([`find_candidates`], the one matching call), asks the policy crate
-//! ([`palermo_policy::filter`], action `query-hit`) about every candidate
-//! record, and answers per encoding: no-hit, or hits with a random reference
+//! ([`palermo_policy::Filter`], action `query-hit`) about every candidate
+//! record, in one policy world per peer and case for the batch (as each
+//! query would in a world of its own candidates; `PolicyWorlds`), and
+//! answers per encoding: no-hit, or hits with a random reference
 //! (mapped to the matched records only in this node's store) and a score band.
 //! A candidate the policy does not permit is answered as no-hit, so a refusal
 //! never depends on what records the node holds.
@@ -780,8 +782,11 @@ async fn answer_unique(
         Ok(entities) => {
             let entities: std::collections::HashMap<&str, &palermo_model::Entity> =
                 entities.iter().map(|e| (e.id.as_str(), e)).collect();
+            // One policy world per peer and case for the whole batch.
+            let worlds = PolicyWorlds::new(shared, envelopes, &admitted, &matched, &entities);
+            let mut filters = worlds.filters(shared, now);
             let mut matched = matched.into_iter();
-            for query in &admitted {
+            for (query, group) in admitted.iter().zip(&worlds.group_of) {
                 let outcome = match matched.next() {
                     Some((Ok(candidates), alert, clks)) => decide(
                         shared,
@@ -789,6 +794,7 @@ async fn answer_unique(
                         query,
                         &candidates,
                         &entities,
+                        filters.get_mut(*group).and_then(Option::as_mut),
                         alert,
                         clks.len() as u64,
                         now,
@@ -1449,6 +1455,7 @@ fn decide(
     query: &Admitted,
     candidates: &[Vec<(u32, f64)>],
     entities: &std::collections::HashMap<&str, &palermo_model::Entity>,
+    filter: Option<&mut palermo_policy::Filter<'_>>,
     alert: Option<probe::Alert>,
     n_encodings: u64,
     now: OffsetDateTime,
@@ -1464,8 +1471,11 @@ fn decide(
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    let principal = format!("node:{peer}");
-    let (permitted, decisions) = permit(shared, query, &principal, &ids, entities, now)?;
+    let principal = principal_of(peer);
+    let (permitted, decisions) = match filter {
+        Some(filter) => permit_with(filter, &ids, entities)?,
+        None => permit(shared, query, &principal, &ids, entities, now)?,
+    };
     let mut hits = Vec::new();
     let mut n_hits = 0;
     for (index, found) in candidates.iter().enumerate() {
@@ -1536,6 +1546,177 @@ fn answers_from(stored: &[HitRecord]) -> Vec<EncodingAnswer> {
     results
 }
 
+/// What matching gave one admitted query: its candidates (per encoding,
+/// index position and Dice score), a probing alert, and its encodings.
+type Matched = (
+    palermo_pprl::Result<Vec<Vec<(u32, f64)>>>,
+    Option<probe::Alert>,
+    Clks,
+);
+
+/// The policy principal of the asking node `peer`.
+fn principal_of(peer: &str) -> String {
+    format!("node:{peer}")
+}
+
+/// The policy worlds of one batch of admitted queries: one per group of
+/// queries from the same peer for the same case (with the same holder and
+/// asker), holding the candidate records of all of them, instead of one
+/// world per query.
+///
+/// A query's decisions against its group's world are the ones it would get
+/// against a world of its own candidates: a world differs from the query's
+/// own only by other records, which a decision cannot reach unless a policy
+/// names a record (then every query gets its own world, as before); the
+/// principal, its node, its cases and the holder are the group's. Where the
+/// group's world cannot be built (a record it refuses), each of its queries
+/// builds its own, so that only the query with that record fails, as before.
+struct PolicyWorlds {
+    /// The group of each admitted query, in order.
+    group_of: Vec<usize>,
+    /// Per group: the principal and template's data, and the world (`None`: per query).
+    groups: Vec<(String, Option<World>)>,
+}
+
+impl PolicyWorlds {
+    fn new(
+        shared: &Shared,
+        envelopes: &[&Envelope],
+        admitted: &[Admitted],
+        matched: &[Matched],
+        entities: &std::collections::HashMap<&str, &palermo_model::Entity>,
+    ) -> PolicyWorlds {
+        let per_query = shared.config.hits.policies.names_records();
+        // (principal, case, holder, asker) and the candidate ids of each group.
+        let mut keys: Vec<(String, &str, &NodeInfo, &NodeInfo)> = Vec::new();
+        let mut ids: Vec<Vec<&str>> = Vec::new();
+        let mut group_of = Vec::with_capacity(admitted.len());
+        // Every admitted query gets a group, matched or not (a failed match
+        // is answered as before, by the caller).
+        for (i, query) in admitted.iter().enumerate() {
+            let principal = principal_of(&envelopes[query.envelope_idx].sender);
+            let key = (principal, query.case.as_str(), &query.holder, &query.asker);
+            let group = match keys.iter().position(|k| *k == key) {
+                Some(group) => group,
+                None => {
+                    keys.push(key);
+                    ids.push(Vec::new());
+                    keys.len() - 1
+                }
+            };
+            group_of.push(group);
+            if let Some((Ok(candidates), _, _)) = matched.get(i) {
+                ids[group].extend(
+                    candidates
+                        .iter()
+                        .flatten()
+                        .filter_map(|(pos, _)| query.index.ids.get(*pos as usize))
+                        .map(String::as_str),
+                );
+            }
+        }
+        let groups = keys
+            .into_iter()
+            .zip(ids)
+            .map(|((principal, case, holder, asker), mut ids)| {
+                ids.sort_unstable();
+                ids.dedup();
+                let records: Vec<RecordInfo> = ids
+                    .iter()
+                    .filter_map(|id| entities.get(id))
+                    .map(|entity| RecordInfo::of_entity(&holder.id, entity))
+                    .collect();
+                let world = (!per_query && !records.is_empty())
+                    .then(|| World::new(world_info(&principal, case, holder, asker, records)).ok())
+                    .flatten();
+                (principal, world)
+            })
+            .collect();
+        PolicyWorlds { group_of, groups }
+    }
+
+    /// A policy filter per group (`None`: each query decides in a world of its own).
+    fn filters<'a>(
+        &'a self,
+        shared: &'a Shared,
+        now: OffsetDateTime,
+    ) -> Vec<Option<palermo_policy::Filter<'a>>> {
+        self.groups
+            .iter()
+            .map(|(principal, world)| {
+                world.as_ref().map(|world| {
+                    palermo_policy::Filter::new(
+                        Decider {
+                            policies: &shared.config.hits.policies,
+                            world,
+                            basis: &*shared.config.hits.policy_basis,
+                        },
+                        hit_template(principal, now),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// The policy world of a query-hit decision: the two nodes, the asking
+/// node's principal working `case`, and the candidate `records`.
+fn world_info(
+    principal: &str,
+    case: &str,
+    holder: &NodeInfo,
+    asker: &NodeInfo,
+    records: Vec<RecordInfo>,
+) -> WorldInfo {
+    WorldInfo {
+        nodes: vec![holder.clone(), asker.clone()],
+        users: vec![UserInfo {
+            id: principal.to_owned(),
+            node: asker.id.clone(),
+            agency: None,
+            roles: Vec::new(),
+            cases: vec![case.to_owned()],
+        }],
+        records,
+    }
+}
+
+/// The query-hit decision `principal` asks for, on the date of `now`.
+fn hit_template(principal: &str, now: OffsetDateTime) -> Query<'_> {
+    Query {
+        principal,
+        action: Action::QueryHit,
+        record: "",
+        target_node: None,
+        request: None,
+        override_: None,
+        approver: None,
+        reveals_attributes: false,
+        today: today(now),
+    }
+}
+
+/// [`permit`] with the batch's filter of the query's group.
+fn permit_with(
+    filter: &mut palermo_policy::Filter<'_>,
+    ids: &[&str],
+    entities: &std::collections::HashMap<&str, &palermo_model::Entity>,
+) -> Result<(std::collections::HashSet<String>, Vec<Decision>), NodeError> {
+    let known: Vec<&str> = ids
+        .iter()
+        .filter(|id| entities.contains_key(*id))
+        .copied()
+        .collect();
+    if known.is_empty() {
+        return Ok((Default::default(), Vec::new()));
+    }
+    let mut decisions: Vec<Decision> = Vec::new();
+    let allowed = filter
+        .records(&known, &mut decisions)
+        .map_err(|err| NodeError::Invalid(format!("policy: {err}")))?;
+    Ok((allowed.into_iter().map(str::to_owned).collect(), decisions))
+}
+
 /// The candidate records the policy permits reporting as hits to `principal`,
 /// and every decision made. A record missing from the store (not in
 /// `entities`, read once for the batch) is not permitted.
@@ -1556,34 +1737,20 @@ fn permit(
         return Ok((Default::default(), Vec::new()));
     }
     let known: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-    let world = World::new(WorldInfo {
-        nodes: vec![query.holder.clone(), query.asker.clone()],
-        users: vec![UserInfo {
-            id: principal.to_owned(),
-            node: query.asker.id.clone(),
-            agency: None,
-            roles: Vec::new(),
-            cases: vec![query.case.clone()],
-        }],
+    let world = World::new(world_info(
+        principal,
+        &query.case,
+        &query.holder,
+        &query.asker,
         records,
-    })
+    ))
     .map_err(|err| NodeError::Invalid(format!("policy world: {err}")))?;
     let decider = Decider {
         policies: &shared.config.hits.policies,
         world: &world,
         basis: &*shared.config.hits.policy_basis,
     };
-    let template = Query {
-        principal,
-        action: Action::QueryHit,
-        record: "",
-        target_node: None,
-        request: None,
-        override_: None,
-        approver: None,
-        reveals_attributes: false,
-        today: today(now),
-    };
+    let template = hit_template(principal, now);
     let refs: Vec<&str> = known.iter().map(String::as_str).collect();
     let mut decisions: Vec<Decision> = Vec::new();
     let allowed = palermo_policy::filter(&decider, &template, &refs, &mut decisions)

@@ -504,18 +504,49 @@ pub fn filter<'r>(
     records: &[&'r str],
     sink: &mut dyn DecisionSink,
 ) -> Result<Vec<&'r str>> {
-    let mut allowed = Vec::new();
-    let mut memo = Memo::new();
-    for &record in records {
-        let query = Query {
-            record,
-            ..*template
-        };
-        if decide_in(decider, &query, Some(&mut memo), sink)?.allowed {
-            allowed.push(record);
+    Filter::new(*decider, *template).records(records, sink)
+}
+
+/// [`filter`] over several lists of records with one decider and one
+/// template: Cedar is asked once per class of records over all the lists
+/// (a node answering a batch of hit queries from one peer for one case
+/// filters each query's candidates in turn). Each call returns and records
+/// exactly what [`filter`] would for its list.
+pub struct Filter<'a> {
+    decider: Decider<'a>,
+    template: Query<'a>,
+    memo: Memo,
+}
+
+impl<'a> Filter<'a> {
+    /// A filter for `template` (whose `record` is ignored) against `decider`.
+    pub fn new(decider: Decider<'a>, template: Query<'a>) -> Filter<'a> {
+        Filter {
+            decider,
+            template,
+            memo: Memo::new(),
         }
     }
-    Ok(allowed)
+
+    /// The ids of `records` the principal may act on, in input order; every
+    /// record gets its own [`Decision`] in `sink` (see [`filter`]).
+    pub fn records<'r>(
+        &mut self,
+        records: &[&'r str],
+        sink: &mut dyn DecisionSink,
+    ) -> Result<Vec<&'r str>> {
+        let mut allowed = Vec::new();
+        for &record in records {
+            let query = Query {
+                record,
+                ..self.template
+            };
+            if decide_in(&self.decider, &query, Some(&mut self.memo), sink)?.allowed {
+                allowed.push(record);
+            }
+        }
+        Ok(allowed)
+    }
 }
 
 /// A hit/no-hit answer: by construction it carries no attribute values.

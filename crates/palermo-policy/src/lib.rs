@@ -24,8 +24,8 @@ mod translate;
 mod world;
 
 pub use crate::decide::{
-    Action, BasisSource, Decider, Decision, DecisionSink, HitAnswer, LawBasis, Override, Query,
-    RequestInfo, decide, filter, hit_answer,
+    Action, BasisSource, Decider, Decision, DecisionSink, Filter, HitAnswer, LawBasis, Override,
+    Query, RequestInfo, decide, filter, hit_answer,
 };
 pub use crate::error::{Error, Result};
 pub use crate::policies::{

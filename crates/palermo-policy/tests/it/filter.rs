@@ -1,7 +1,8 @@
 //! Batch filtering gives the same decisions as deciding one record at a time.
 
 use palermo_policy::{
-    Action, Decider, Decision, LoadOptions, Policies, Query, World, WorldInfo, decide, filter,
+    Action, Decider, Decision, Filter, LoadOptions, Policies, Query, World, WorldInfo, decide,
+    filter,
 };
 
 use crate::fixtures::{FixedBasis, WORLD, request, today};
@@ -100,4 +101,52 @@ fn a_policy_naming_a_record_is_honoured_in_batches() {
     )
     .unwrap();
     assert_eq!(allowed, vec!["amber-copy"]);
+}
+
+/// `world` with only the records of `ids`.
+fn only(world: &World, ids: &[&str]) -> World {
+    let mut info = world.info().clone();
+    info.records.retain(|r| ids.contains(&r.id.as_str()));
+    World::new(info).unwrap()
+}
+
+#[test]
+fn one_filter_over_several_lists_decides_as_a_world_per_list() {
+    // A node answering a batch of hit queries filters each query's
+    // candidates in a world of all the batch's candidates, asking Cedar
+    // once per class over the batch: each list must get what a world of
+    // its own records gives it.
+    let policies = Policies::embedded();
+    let world = doubled();
+    let ids: Vec<String> = world.info().records.iter().map(|r| r.id.clone()).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let lists: Vec<Vec<&str>> = ids
+        .chunks(3)
+        .chain(ids.iter().rev().step_by(2).map(std::slice::from_ref))
+        .map(<[&str]>::to_vec)
+        .collect();
+    let decider = Decider {
+        policies: &policies,
+        world: &world,
+        basis: &FixedBasis,
+    };
+    for user in ["anna", "sam", "kmar", "tom"] {
+        for action in Action::ALL {
+            let t = template(user, action, None);
+            let mut shared = Filter::new(decider, t);
+            for list in &lists {
+                let mut batch: Vec<Decision> = Vec::new();
+                let allowed = shared.records(list, &mut batch).unwrap();
+                let own = only(&world, list);
+                let own_decider = Decider {
+                    world: &own,
+                    ..decider
+                };
+                let mut single: Vec<Decision> = Vec::new();
+                let expect = filter(&own_decider, &t, list, &mut single).unwrap();
+                assert_eq!(batch, single, "{user} {action} {list:?}");
+                assert_eq!(allowed, expect, "{user} {action} {list:?}");
+            }
+        }
+    }
 }
