@@ -39,10 +39,38 @@ impl Name {
     #[inline]
     pub(crate) fn prefetch(&self) {
         if let Some(forms) = &self.forms {
-            crate::prefetch::prefetch::<NameForms>(forms);
+            crate::prefetch::prefetch_bytes::<NameForms>(forms, FORMS_HOT_BYTES);
+        }
+    }
+
+    /// Asks the CPU for the first cache line of the shared forms, which holds what
+    /// blocking's sub-keys read (`joined`, `key`), and with `thai` the line of the Thai
+    /// key as well (what [`blocking::keys`](crate::blocking) reads).
+    #[inline]
+    pub(crate) fn prefetch_keys(&self, thai: bool) {
+        self.prefetch_head(64);
+        if thai && let Some(forms) = &self.forms {
+            crate::prefetch::prefetch(&forms.thai_key);
+        }
+    }
+
+    /// Asks the CPU for the first `len` bytes of the shared forms.
+    #[inline]
+    pub(crate) fn prefetch_head(&self, len: usize) {
+        if let Some(forms) = &self.forms {
+            crate::prefetch::prefetch_bytes::<NameForms>(forms, len);
         }
     }
 }
+
+/// The bytes at the start of a [`NameForms`] up to the end of `joined`.
+pub(crate) const FORMS_JOINED_BYTES: usize =
+    std::mem::offset_of!(NameForms, joined) + size_of::<Text>();
+
+/// The bytes at the start of a [`NameForms`] that term frequencies read (`joined` and the
+/// tokens, for the full name).
+pub(crate) const FORMS_TERM_BYTES: usize =
+    std::mem::offset_of!(NameForms, tokens) + size_of::<TextList>();
 
 impl Name {
     /// True when both names hold one shared set of forms (the same raw text, normalised
@@ -89,29 +117,34 @@ static NO_NAME: NameForms = NameForms {
 };
 
 /// The normalised forms of a name part ([`Name`]), a pure function of its raw text.
+///
+/// Laid out for the readers of a candidate pair (`repr(C)`, in declaration order, on a
+/// cache-line boundary): what blocking's keys and sub-keys read (`joined`, `key`) in the
+/// first line, what [`compare`](crate::compare) reads in the first four
+/// ([`FORMS_HOT_BYTES`]), and the display form, which only explanations read, after them.
+/// The forms of the second record of a pair are a cache miss, asked for ahead
+/// ([`Name::prefetch`]); at 272 bytes from a 16-byte boundary they spanned five or six
+/// lines, each a miss in flight, and the misses in flight are what comparing waits for.
 #[derive(Debug, PartialEq)]
+#[repr(C, align(64))]
 pub(crate) struct NameForms {
-    /// Core tokens (no particles, no honorifics), in written order.
-    pub(crate) tokens: TextList,
-    /// Core tokens that are not patronymics, sorted (the part that must agree).
-    pub(crate) required: TextList,
     /// Core tokens concatenated (`ze dong` → `zedong`).
     pub(crate) joined: Text,
+    /// Phonetic key of `joined`.
+    pub(crate) key: Text,
+    /// Hash of the sorted core tokens: equal for names with the same words in any order.
+    pub(crate) bag: u64,
+    /// Core tokens (no particles, no honorifics), in written order.
+    pub(crate) tokens: TextList,
     /// All tokens including particles, concatenated (`al rashid` → `alrashid`).
     pub(crate) all_joined: Text,
+    /// Core tokens that are not patronymics, sorted (the part that must agree).
+    pub(crate) required: TextList,
     /// Phonetic keys of the core tokens, sorted.
     pub(crate) keys: TextList,
-    /// Phonetic keys of the core tokens, in token order.
-    pub(crate) token_keys: TextList,
     /// Nickname groups of each core token, in token order (looked up once here rather
     /// than per comparison).
     pub(crate) token_nicks: Nicks,
-    /// Hash of the sorted core tokens: equal for names with the same words in any order.
-    pub(crate) bag: u64,
-    /// All tokens with particles, space-separated (for explanations).
-    pub(crate) display: Text,
-    /// Phonetic key of `joined`.
-    pub(crate) key: Text,
     /// Phonetic key of `joined` with Thai romanisation variants folded
     /// ([`normalize::thai_key`]); compared only when a record is of Thai origin.
     pub(crate) thai_key: Text,
@@ -120,7 +153,20 @@ pub(crate) struct NameForms {
     /// can romanise alike (ชัยดี and ใจดี are both `chaidi`), and a typo in the script
     /// can land letters apart in the romanisation.
     pub(crate) script: Text,
+    /// Phonetic keys of the core tokens, in token order.
+    pub(crate) token_keys: TextList,
+    // Not read by comparisons: keep every field above `display` (see `FORMS_HOT_BYTES`).
+    /// All tokens with particles, space-separated (for explanations).
+    pub(crate) display: Text,
 }
+
+/// The bytes of a [`NameForms`] that comparisons read: the fields before the display form.
+pub(crate) const FORMS_HOT_BYTES: usize = std::mem::offset_of!(NameForms, display);
+
+// What comparisons read of a name's forms fits four cache lines, and what blocking reads
+// the first.
+const _: () = assert!(FORMS_HOT_BYTES <= 256);
+const _: () = assert!(std::mem::offset_of!(NameForms, key) + size_of::<Text>() <= 64);
 
 impl Name {
     /// Builds a name part from already folded tokens (core and with particles).
