@@ -1,5 +1,6 @@
 //! A person record prepared for matching: every field normalised once, up front.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::memo::Memo;
@@ -560,9 +561,9 @@ impl Record {
     /// [`Record::new`] from borrowed values, with the normalised names and short codes
     /// taken from `memo` when given (the same record either way: see [`Memo`]). Without
     /// `raw`, the raw values are not kept (see [`crate::read_csv_with_raw`]).
-    pub(crate) fn build(
+    pub(crate) fn build<'a>(
         id: String,
-        values: &[(Property, &str)],
+        values: &[(Property, &'a str)],
         memo: Option<&Memo>,
         raw: bool,
     ) -> Record {
@@ -576,23 +577,26 @@ impl Record {
                 None => normalize::fold(v).into(),
             }
         };
-        let mut given_text = String::new();
-        let mut family_text = String::new();
-        let mut full_text = String::new();
-        let mut street_full = String::new();
+        // A name part from one column (the common case) is borrowed, not copied.
+        let mut given_text: Cow<'_, str> = Cow::Borrowed("");
+        let mut family_text: Cow<'_, str> = Cow::Borrowed("");
+        let mut full_text: Cow<'_, str> = Cow::Borrowed("");
+        let mut street_full: Cow<'_, str> = Cow::Borrowed("");
         let mut phones_text: Vec<&str> = Vec::new();
-        let (mut ids, mut passports, mut phones) = (Vec::new(), Vec::new(), Vec::new());
         let mut address = Address::default();
         for &(p, v) in values {
             let v = v.trim();
             if v.is_empty() {
                 continue;
             }
-            let append = |s: &mut String| {
-                if !s.is_empty() {
+            let append = |s: &mut Cow<'a, str>| {
+                if s.is_empty() {
+                    *s = Cow::Borrowed(v);
+                } else {
+                    let s = s.to_mut();
                     s.push(' ');
+                    s.push_str(v);
                 }
-                s.push_str(v);
             };
             match p {
                 Property::FirstName | Property::MiddleName | Property::FatherName => {
@@ -601,13 +605,13 @@ impl Record {
                 Property::LastName => append(&mut family_text),
                 Property::Name => append(&mut full_text),
                 Property::BirthDate => r.birth = r.birth.or_else(|| Date::parse(v)),
-                Property::IdNumber => push_nonempty(&mut ids, normalize::identifier(v)),
+                Property::IdNumber => r.ids.push_distinct(&normalize::identifier(v)),
                 Property::PassportNumber => {
-                    push_nonempty(&mut passports, normalize::identifier(v));
+                    r.passports.push_distinct(&normalize::identifier(v));
                 }
                 // Read once the record's country is known (national numbers need it).
                 Property::Phone => phones_text.push(v),
-                Property::Email => r.email = v.trim().to_lowercase().into(),
+                Property::Email => r.email = lowercase(v),
                 Property::StreetNumber => address.street_number = normalize::fold(v).into(),
                 Property::Street => address.street = normalize::fold(v).into(),
                 Property::Street2 => address.street2 = normalize::fold(v).into(),
@@ -624,11 +628,8 @@ impl Record {
             // Not memoised: nearly every phone number of a file is written once (at 1M
             // pooled `palermo sim` records, 228,912 distinct of 231,680).
             let value = r.phone_value(v);
-            push_nonempty(&mut phones, value);
+            r.phones.push_distinct(&value);
         }
-        r.ids = ids.into_iter().collect();
-        r.passports = passports.into_iter().collect();
-        r.phones = phones.into_iter().collect();
         if address.street.is_empty() && !street_full.is_empty() {
             address.street = normalize::fold(&street_full).into();
         }
@@ -800,9 +801,16 @@ fn token_hash<S: AsRef<str>>(tokens: &[S]) -> u64 {
     h.max(1)
 }
 
-fn push_nonempty(list: &mut Vec<String>, value: String) {
-    if !value.is_empty() && !list.contains(&value) {
-        list.push(value);
+/// `text.to_lowercase()`, without the intermediate `String` when the text is ASCII
+/// without capitals (most e-mail addresses), where lowering changes nothing.
+fn lowercase(text: &str) -> Text {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        Text::new(text)
+    } else {
+        text.to_lowercase().into()
     }
 }
 
