@@ -365,10 +365,8 @@ fn block_pairs_into(
         }
         if let Some(&halfway) = members.get(x + prefetch::AHEAD / 2) {
             let r = &records[halfway as usize];
-            for name in [&r.given, &r.family] {
-                prefetch::prefetch(&name.joined);
-                prefetch::prefetch(&name.key);
-            }
+            r.given.prefetch_keys(false);
+            r.family.prefetch_keys(false);
         }
         let r = &records[m as usize];
         for (keyed, &sub) in by_sub.iter_mut().zip(subs) {
@@ -441,6 +439,22 @@ fn record_keys_into(r: &Record, out: &mut Vec<u64>) {
     out.dedup();
 }
 
+/// Calls `each(k, keys)` with the distinct keys of each record `k` of `chunk` in turn
+/// ([`record_keys_into`], in `buf`). The records are read in order, but their names'
+/// shared forms lie anywhere: each record's are asked for [`prefetch::AHEAD`] records
+/// before its keys are computed (a cache miss per record otherwise, waited for twice:
+/// [`key_entries`] computes the keys twice).
+fn for_keys(chunk: &[Record], buf: &mut Vec<u64>, mut each: impl FnMut(usize, &[u64])) {
+    for (k, r) in chunk.iter().enumerate() {
+        if let Some(ahead) = chunk.get(k + prefetch::AHEAD) {
+            ahead.given.prefetch_keys(ahead.thai);
+            ahead.family.prefetch_keys(ahead.thai);
+        }
+        record_keys_into(r, buf);
+        each(k, buf);
+    }
+}
+
 /// Records whose keys one task writes into [`key_entries`]' list.
 const KEY_CHUNK: usize = 4_096;
 
@@ -456,13 +470,9 @@ fn key_entries(records: &[Record]) -> Vec<(u64, u32)> {
         .par_chunks(KEY_CHUNK)
         .map(|chunk| {
             let mut buf = Vec::with_capacity(32);
-            chunk
-                .iter()
-                .map(|r| {
-                    record_keys_into(r, &mut buf);
-                    buf.len()
-                })
-                .sum()
+            let mut n = 0;
+            for_keys(chunk, &mut buf, |_, keys| n += keys.len());
+            n
         })
         .collect();
     // Zeroed, so the allocator hands out fresh pages without writing them first.
@@ -482,17 +492,16 @@ fn key_entries(records: &[Record]) -> Vec<(u64, u32)> {
             let first = chunk_idx * KEY_CHUNK;
             let mut buf = Vec::with_capacity(32);
             let mut slots = out.iter_mut();
-            for (k, r) in chunk.iter().enumerate() {
+            for_keys(chunk, &mut buf, |k, keys| {
                 let i = u32::try_from(first + k).unwrap_or(u32::MAX);
-                record_keys_into(r, &mut buf);
                 // The same keys as counted (`record_keys_into` is a function of the
                 // record), so the slice is filled exactly.
                 // (The keys first: `zip` asks its first iterator first, and a slot taken
                 // after the last key would be lost.)
-                for (&key, slot) in buf.iter().zip(slots.by_ref()) {
+                for (&key, slot) in keys.iter().zip(slots.by_ref()) {
                     *slot = (key, i);
                 }
-            }
+            });
         });
     entries
 }

@@ -91,16 +91,40 @@ impl Chunk {
         records: &mut Vec<Record>,
     ) {
         let ids = std::mem::take(&mut self.ids);
-        let rows = self.rows[..self.len].par_iter().zip(ids).map(|(row, id)| {
-            let fields: Vec<(Property, Cow<'_, str>)> = uses
-                .iter()
-                .map(|&(i, p)| (p, utf8(row.get(i).unwrap_or_default())))
-                .collect();
-            let values: Vec<(Property, &str)> = fields.iter().map(|(p, v)| (*p, &**v)).collect();
-            Record::build(id, &values, Some(memo), raw)
-        });
+        // Each thread keeps one list of a row's values for all its rows (two lists a row
+        // were two heap blocks per record); a row with invalid UTF-8 takes the lossy path.
+        let rows = self.rows[..self.len].par_iter().zip(ids).map_init(
+            Vec::new,
+            |values: &mut Vec<(Property, &str)>, (row, id)| {
+                values.clear();
+                for &(i, p) in uses {
+                    match std::str::from_utf8(row.get(i).unwrap_or_default()) {
+                        Ok(text) => values.push((p, text)),
+                        Err(_) => return build_lossy(row, uses, id, memo, raw),
+                    }
+                }
+                Record::build(id, values, Some(memo), raw)
+            },
+        );
         records.par_extend(rows);
     }
+}
+
+/// [`Record::build`] of a row with a field that is not valid UTF-8 (U+FFFD for the
+/// invalid bytes, as [`utf8`] reads it).
+fn build_lossy(
+    row: &csv::ByteRecord,
+    uses: &[(usize, Property)],
+    id: String,
+    memo: &Memo,
+    raw: bool,
+) -> Record {
+    let fields: Vec<(Property, Cow<'_, str>)> = uses
+        .iter()
+        .map(|&(i, p)| (p, utf8(row.get(i).unwrap_or_default())))
+        .collect();
+    let values: Vec<(Property, &str)> = fields.iter().map(|(p, v)| (*p, &**v)).collect();
+    Record::build(id, &values, Some(memo), raw)
 }
 
 /// A field's text: borrowed when it is valid UTF-8 (checked a word at a time over ASCII),
@@ -436,6 +460,33 @@ mod tests {
                 e.to_string().contains(expect),
                 "{e} does not contain {expect:?}"
             ),
+        }
+    }
+
+    #[test]
+    fn rows_with_invalid_bytes_read_as_their_lossy_text() {
+        let input = b"id,first_name,last_name,email\n\
+            a,Som\xffchai,Jaidee,S.J@X.ORG\n\
+            b,Somchai,Jai\xe0\xb8,s.j@x.org\n";
+        let mapping = Mapping::parse::<&str>(&[]).unwrap();
+        let data = read_csv(&input[..], "t.csv", "id", &mapping).unwrap();
+        let expect = [
+            ("a", "Som\u{FFFD}chai", "Jaidee"),
+            ("b", "Somchai", "Jai\u{FFFD}"),
+        ];
+        for (r, (id, given, family)) in data.records.iter().zip(expect) {
+            let built = Record::new(
+                id,
+                vec![
+                    (Property::FirstName, given.to_owned()),
+                    (Property::LastName, family.to_owned()),
+                    (Property::Email, "s.j@x.org".to_owned()),
+                ],
+            );
+            assert_eq!(r.id, id);
+            assert_eq!(*r.given, *built.given);
+            assert_eq!(*r.family, *built.family);
+            assert_eq!(r.email, built.email);
         }
     }
 

@@ -1,5 +1,6 @@
 //! A person record prepared for matching: every field normalised once, up front.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::memo::Memo;
@@ -39,10 +40,38 @@ impl Name {
     #[inline]
     pub(crate) fn prefetch(&self) {
         if let Some(forms) = &self.forms {
-            crate::prefetch::prefetch::<NameForms>(forms);
+            crate::prefetch::prefetch_bytes::<NameForms>(forms, FORMS_HOT_BYTES);
+        }
+    }
+
+    /// Asks the CPU for the first cache line of the shared forms, which holds what
+    /// blocking's sub-keys read (`joined`, `key`), and with `thai` the line of the Thai
+    /// key as well (what [`blocking::keys`](crate::blocking) reads).
+    #[inline]
+    pub(crate) fn prefetch_keys(&self, thai: bool) {
+        self.prefetch_head(64);
+        if thai && let Some(forms) = &self.forms {
+            crate::prefetch::prefetch(&forms.thai_key);
+        }
+    }
+
+    /// Asks the CPU for the first `len` bytes of the shared forms.
+    #[inline]
+    pub(crate) fn prefetch_head(&self, len: usize) {
+        if let Some(forms) = &self.forms {
+            crate::prefetch::prefetch_bytes::<NameForms>(forms, len);
         }
     }
 }
+
+/// The bytes at the start of a [`NameForms`] up to the end of `joined`.
+pub(crate) const FORMS_JOINED_BYTES: usize =
+    std::mem::offset_of!(NameForms, joined) + size_of::<Text>();
+
+/// The bytes at the start of a [`NameForms`] that term frequencies read (`joined` and the
+/// tokens, for the full name).
+pub(crate) const FORMS_TERM_BYTES: usize =
+    std::mem::offset_of!(NameForms, tokens) + size_of::<TextList>();
 
 impl Name {
     /// True when both names hold one shared set of forms (the same raw text, normalised
@@ -89,29 +118,34 @@ static NO_NAME: NameForms = NameForms {
 };
 
 /// The normalised forms of a name part ([`Name`]), a pure function of its raw text.
+///
+/// Laid out for the readers of a candidate pair (`repr(C)`, in declaration order, on a
+/// cache-line boundary): what blocking's keys and sub-keys read (`joined`, `key`) in the
+/// first line, what [`compare`](crate::compare) reads in the first four
+/// ([`FORMS_HOT_BYTES`]), and the display form, which only explanations read, after them.
+/// The forms of the second record of a pair are a cache miss, asked for ahead
+/// ([`Name::prefetch`]); at 272 bytes from a 16-byte boundary they spanned five or six
+/// lines, each a miss in flight, and the misses in flight are what comparing waits for.
 #[derive(Debug, PartialEq)]
+#[repr(C, align(64))]
 pub(crate) struct NameForms {
-    /// Core tokens (no particles, no honorifics), in written order.
-    pub(crate) tokens: TextList,
-    /// Core tokens that are not patronymics, sorted (the part that must agree).
-    pub(crate) required: TextList,
     /// Core tokens concatenated (`ze dong` → `zedong`).
     pub(crate) joined: Text,
+    /// Phonetic key of `joined`.
+    pub(crate) key: Text,
+    /// Hash of the sorted core tokens: equal for names with the same words in any order.
+    pub(crate) bag: u64,
+    /// Core tokens (no particles, no honorifics), in written order.
+    pub(crate) tokens: TextList,
     /// All tokens including particles, concatenated (`al rashid` → `alrashid`).
     pub(crate) all_joined: Text,
+    /// Core tokens that are not patronymics, sorted (the part that must agree).
+    pub(crate) required: TextList,
     /// Phonetic keys of the core tokens, sorted.
     pub(crate) keys: TextList,
-    /// Phonetic keys of the core tokens, in token order.
-    pub(crate) token_keys: TextList,
     /// Nickname groups of each core token, in token order (looked up once here rather
     /// than per comparison).
     pub(crate) token_nicks: Nicks,
-    /// Hash of the sorted core tokens: equal for names with the same words in any order.
-    pub(crate) bag: u64,
-    /// All tokens with particles, space-separated (for explanations).
-    pub(crate) display: Text,
-    /// Phonetic key of `joined`.
-    pub(crate) key: Text,
     /// Phonetic key of `joined` with Thai romanisation variants folded
     /// ([`normalize::thai_key`]); compared only when a record is of Thai origin.
     pub(crate) thai_key: Text,
@@ -120,7 +154,20 @@ pub(crate) struct NameForms {
     /// can romanise alike (ชัยดี and ใจดี are both `chaidi`), and a typo in the script
     /// can land letters apart in the romanisation.
     pub(crate) script: Text,
+    /// Phonetic keys of the core tokens, in token order.
+    pub(crate) token_keys: TextList,
+    // Not read by comparisons: keep every field above `display` (see `FORMS_HOT_BYTES`).
+    /// All tokens with particles, space-separated (for explanations).
+    pub(crate) display: Text,
 }
+
+/// The bytes of a [`NameForms`] that comparisons read: the fields before the display form.
+pub(crate) const FORMS_HOT_BYTES: usize = std::mem::offset_of!(NameForms, display);
+
+// What comparisons read of a name's forms fits four cache lines, and what blocking reads
+// the first.
+const _: () = assert!(FORMS_HOT_BYTES <= 256);
+const _: () = assert!(std::mem::offset_of!(NameForms, key) + size_of::<Text>() <= 64);
 
 impl Name {
     /// Builds a name part from already folded tokens (core and with particles).
@@ -514,9 +561,9 @@ impl Record {
     /// [`Record::new`] from borrowed values, with the normalised names and short codes
     /// taken from `memo` when given (the same record either way: see [`Memo`]). Without
     /// `raw`, the raw values are not kept (see [`crate::read_csv_with_raw`]).
-    pub(crate) fn build(
+    pub(crate) fn build<'a>(
         id: String,
-        values: &[(Property, &str)],
+        values: &[(Property, &'a str)],
         memo: Option<&Memo>,
         raw: bool,
     ) -> Record {
@@ -530,23 +577,26 @@ impl Record {
                 None => normalize::fold(v).into(),
             }
         };
-        let mut given_text = String::new();
-        let mut family_text = String::new();
-        let mut full_text = String::new();
-        let mut street_full = String::new();
+        // A name part from one column (the common case) is borrowed, not copied.
+        let mut given_text: Cow<'_, str> = Cow::Borrowed("");
+        let mut family_text: Cow<'_, str> = Cow::Borrowed("");
+        let mut full_text: Cow<'_, str> = Cow::Borrowed("");
+        let mut street_full: Cow<'_, str> = Cow::Borrowed("");
         let mut phones_text: Vec<&str> = Vec::new();
-        let (mut ids, mut passports, mut phones) = (Vec::new(), Vec::new(), Vec::new());
         let mut address = Address::default();
         for &(p, v) in values {
             let v = v.trim();
             if v.is_empty() {
                 continue;
             }
-            let append = |s: &mut String| {
-                if !s.is_empty() {
+            let append = |s: &mut Cow<'a, str>| {
+                if s.is_empty() {
+                    *s = Cow::Borrowed(v);
+                } else {
+                    let s = s.to_mut();
                     s.push(' ');
+                    s.push_str(v);
                 }
-                s.push_str(v);
             };
             match p {
                 Property::FirstName | Property::MiddleName | Property::FatherName => {
@@ -555,13 +605,13 @@ impl Record {
                 Property::LastName => append(&mut family_text),
                 Property::Name => append(&mut full_text),
                 Property::BirthDate => r.birth = r.birth.or_else(|| Date::parse(v)),
-                Property::IdNumber => push_nonempty(&mut ids, normalize::identifier(v)),
+                Property::IdNumber => r.ids.push_distinct(&normalize::identifier(v)),
                 Property::PassportNumber => {
-                    push_nonempty(&mut passports, normalize::identifier(v));
+                    r.passports.push_distinct(&normalize::identifier(v));
                 }
                 // Read once the record's country is known (national numbers need it).
                 Property::Phone => phones_text.push(v),
-                Property::Email => r.email = v.trim().to_lowercase().into(),
+                Property::Email => r.email = lowercase(v),
                 Property::StreetNumber => address.street_number = normalize::fold(v).into(),
                 Property::Street => address.street = normalize::fold(v).into(),
                 Property::Street2 => address.street2 = normalize::fold(v).into(),
@@ -578,11 +628,8 @@ impl Record {
             // Not memoised: nearly every phone number of a file is written once (at 1M
             // pooled `palermo sim` records, 228,912 distinct of 231,680).
             let value = r.phone_value(v);
-            push_nonempty(&mut phones, value);
+            r.phones.push_distinct(&value);
         }
-        r.ids = ids.into_iter().collect();
-        r.passports = passports.into_iter().collect();
-        r.phones = phones.into_iter().collect();
         if address.street.is_empty() && !street_full.is_empty() {
             address.street = normalize::fold(&street_full).into();
         }
@@ -754,9 +801,16 @@ fn token_hash<S: AsRef<str>>(tokens: &[S]) -> u64 {
     h.max(1)
 }
 
-fn push_nonempty(list: &mut Vec<String>, value: String) {
-    if !value.is_empty() && !list.contains(&value) {
-        list.push(value);
+/// `text.to_lowercase()`, without the intermediate `String` when the text is ASCII
+/// without capitals (most e-mail addresses), where lowering changes nothing.
+fn lowercase(text: &str) -> Text {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        Text::new(text)
+    } else {
+        text.to_lowercase().into()
     }
 }
 

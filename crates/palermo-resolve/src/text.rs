@@ -184,6 +184,26 @@ impl TextList {
     }
 }
 
+impl TextList {
+    /// Appends `value` unless it is empty or already in the list: one or none without a
+    /// heap block, as [`FromIterator`] would build them, without a `Vec` first (records
+    /// are built a million at a time, most with one value of each list or none).
+    pub(crate) fn push_distinct(&mut self, value: &str) {
+        if value.is_empty() || self.iter().any(|t| t.as_str() == value) {
+            return;
+        }
+        *self = match std::mem::take(self) {
+            TextList::Empty => TextList::One(Text::new(value)),
+            TextList::One(first) => TextList::Many(Box::new([first, Text::new(value)])),
+            TextList::Many(items) => {
+                let mut items = items.into_vec();
+                items.push(Text::new(value));
+                TextList::Many(items.into_boxed_slice())
+            }
+        };
+    }
+}
+
 impl Deref for TextList {
     type Target = [Text];
     fn deref(&self) -> &[Text] {
@@ -256,6 +276,29 @@ mod tests {
         // The point of the type: no larger than a String, a list no larger than a Vec.
         assert_eq!(std::mem::size_of::<Text>(), 24);
         assert!(std::mem::size_of::<TextList>() <= 24);
+    }
+
+    #[test]
+    fn pushed_lists_are_collected_lists_without_repeats() {
+        for values in [
+            &[][..],
+            &[""],
+            &["x"],
+            &["x", "x", ""],
+            &["x", "y"],
+            &["x", "y", "x", "z", "abcdefghijklmnopqrstuvwxyz"],
+        ] {
+            let mut pushed = TextList::Empty;
+            let mut kept: Vec<&str> = Vec::new();
+            for &v in values {
+                pushed.push_distinct(v);
+                if !v.is_empty() && !kept.contains(&v) {
+                    kept.push(v);
+                }
+            }
+            let collected: TextList = kept.into_iter().collect();
+            assert_eq!(pushed, collected, "{values:?}");
+        }
     }
 
     #[test]
