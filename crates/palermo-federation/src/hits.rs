@@ -1683,17 +1683,7 @@ fn world_info(
 
 /// The query-hit decision `principal` asks for, on the date of `now`.
 fn hit_template(principal: &str, now: OffsetDateTime) -> Query<'_> {
-    Query {
-        principal,
-        action: Action::QueryHit,
-        record: "",
-        target_node: None,
-        request: None,
-        override_: None,
-        approver: None,
-        reveals_attributes: false,
-        today: today(now),
-    }
+    Query::plain(principal, Action::QueryHit, today(now))
 }
 
 /// [`permit`] with the batch's filter of the query's group.

@@ -107,17 +107,7 @@ fn bench(c: &mut Criterion) {
         node: "th".to_owned(),
         date: None,
     };
-    let search = Query {
-        principal: "anna",
-        action: Action::Search,
-        record: "",
-        target_node: None,
-        request: None,
-        override_: None,
-        approver: None,
-        reveals_attributes: false,
-        today,
-    };
+    let search = Query::plain("anna", Action::Search, today);
     let release = Query {
         action: Action::ReleaseOnRequest,
         request: Some(&request),

@@ -145,6 +145,25 @@ pub struct Query<'a> {
     pub today: Date,
 }
 
+impl<'a> Query<'a> {
+    /// A plain `action` by `principal` on `today`, for no record yet (set `record` per
+    /// record): no request, override, approver or other target node, and no attribute
+    /// values revealed.
+    pub fn plain(principal: &'a str, action: Action, today: Date) -> Query<'a> {
+        Query {
+            principal,
+            action,
+            record: "",
+            target_node: None,
+            request: None,
+            override_: None,
+            approver: None,
+            reveals_attributes: false,
+            today,
+        }
+    }
+}
+
 /// The outcome of one decision, as the ledger records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
@@ -565,17 +584,7 @@ pub fn hit_answer(
     today: Date,
     sink: &mut dyn DecisionSink,
 ) -> Result<HitAnswer> {
-    let template = Query {
-        principal,
-        action: Action::QueryHit,
-        record: "",
-        target_node: None,
-        request: None,
-        override_: None,
-        approver: None,
-        reveals_attributes: false,
-        today,
-    };
+    let template = Query::plain(principal, Action::QueryHit, today);
     Ok(HitAnswer {
         hit: !filter(decider, &template, records, sink)?.is_empty(),
     })

@@ -13,15 +13,8 @@ fn template<'a>(
     req: Option<&'a palermo_policy::RequestInfo>,
 ) -> Query<'a> {
     Query {
-        principal,
-        action,
-        record: "",
-        target_node: None,
         request: req,
-        override_: None,
-        approver: None,
-        reveals_attributes: false,
-        today: today(),
+        ..Query::plain(principal, action, today())
     }
 }
 
