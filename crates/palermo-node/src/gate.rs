@@ -302,15 +302,8 @@ impl Gate {
 /// node, request, override or approver: what the gate asks.
 fn query<'q>(user: &'q UserInfo, today: Date, action: Action, record: &'q str) -> Query<'q> {
     Query {
-        principal: &user.id,
-        action,
         record,
-        target_node: None,
-        request: None,
-        override_: None,
-        approver: None,
-        reveals_attributes: false,
-        today,
+        ..Query::plain(&user.id, action, today)
     }
 }
 
