@@ -14,6 +14,8 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod support;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -49,20 +51,7 @@ async fn pair() -> Pair {
     for (cc, agency) in [("NL", "KNP"), ("DE", "BKA")] {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let mut identity =
-            NodeIdentity::init(cc, agency, &format!("https://127.0.0.1:{port}")).unwrap();
-        let enrollment = anchor
-            .enroll(
-                &identity.enrollment_request(),
-                now - time::Duration::hours(1),
-                30,
-            )
-            .unwrap();
-        identity.install(&enrollment).unwrap();
-        anchor.record(enrollment.member).unwrap();
-        let dir = tmp.path().join(&identity.node_id);
-        std::fs::create_dir_all(&dir).unwrap();
-        identity.save(&dir).unwrap();
+        let (dir, identity) = support::enroll(&mut anchor, tmp.path(), cc, agency, port);
         nodes.push((dir, identity.node_id.clone(), listener));
     }
     let signed = anchor.publish(now, 7).unwrap();

@@ -27,13 +27,15 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use palermo_federation::hits::{BasisClaim, QueryRequest};
-use palermo_federation::{Node, NodeConfig, NodeIdentity, TrustAnchor};
+use palermo_federation::{Node, NodeConfig, TrustAnchor};
 use palermo_ledger::NodeKey;
 use palermo_model::{Entity, EntityId, Schema};
 use palermo_pprl::{Clks, EncodeConfig, Encoder, Encodings, Person};
@@ -273,33 +275,6 @@ fn start(
     (node, tx, task)
 }
 
-/// Enrolls a node `cc`/`agency` reachable at `port` with `anchor`, and saves
-/// its identity in a directory of `tmp`.
-fn enroll(
-    anchor: &mut TrustAnchor,
-    tmp: &Path,
-    cc: &str,
-    agency: &str,
-    port: u16,
-) -> (PathBuf, NodeIdentity) {
-    let now = OffsetDateTime::now_utc();
-    let mut identity =
-        NodeIdentity::init(cc, agency, &format!("https://127.0.0.1:{port}")).unwrap();
-    let enrollment = anchor
-        .enroll(
-            &identity.enrollment_request(),
-            now - time::Duration::hours(1),
-            30,
-        )
-        .unwrap();
-    identity.install(&enrollment).unwrap();
-    anchor.record(enrollment.member).unwrap();
-    let dir = tmp.join(&identity.node_id);
-    std::fs::create_dir_all(&dir).unwrap();
-    identity.save(&dir).unwrap();
-    (dir, identity)
-}
-
 fn new_anchor() -> TrustAnchor {
     let now = OffsetDateTime::now_utc();
     TrustAnchor::create("bench", now - time::Duration::days(1), 365).unwrap()
@@ -313,7 +288,7 @@ async fn pair(encoder: &Encoder, n_persons: u64) -> Pair {
     for (cc, agency) in [("NL", "KNP"), ("DE", "BKA")] {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (dir, identity) = enroll(&mut anchor, tmp.path(), cc, agency, port);
+        let (dir, identity) = support::enroll(&mut anchor, tmp.path(), cc, agency, port);
         nodes.push((dir, identity, listener));
     }
     let signed = anchor.publish(now, 7).unwrap();
@@ -449,8 +424,8 @@ async fn pair_split(pin: bool) -> Pair {
     let mut anchor = new_anchor();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let nl_port = listener.local_addr().unwrap().port();
-    let (nl_dir, nl) = enroll(&mut anchor, tmp.path(), "NL", "KNP", nl_port);
-    let (de_dir, de) = enroll(&mut anchor, tmp.path(), "DE", "BKA", de_port);
+    let (nl_dir, nl) = support::enroll(&mut anchor, tmp.path(), "NL", "KNP", nl_port);
+    let (de_dir, de) = support::enroll(&mut anchor, tmp.path(), "DE", "BKA", de_port);
     let signed = anchor.publish(now, 7).unwrap();
     for dir in [&nl_dir, &de_dir] {
         signed
